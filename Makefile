@@ -1,0 +1,34 @@
+# The two front-door commands: `make demo` and `make test`. Both build .venv on first use.
+# PyTorch is installed first, pinned, so pip takes the CPU build on this disk and never a CUDA one.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TORCH := torch==2.13.0
+OUT ?= runs/demo
+
+.PHONY: demo test test-slow bench clean
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.base
+	$(VENV)/bin/rnnkit demo --out $(OUT) --force
+
+test: $(VENV)/.test
+	$(PY) -m pytest -q
+
+test-slow: $(VENV)/.test
+	$(PY) -m pytest -q -m slow
+
+bench: $(VENV)/.base
+	$(PY) bench/bench_layers.py
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,10 @@
+"""rnnkit.nn: the recurrent core. Equations in ``functional``, one step in the cells, the loop in the layers.
+
+Batch first everywhere: inputs (B, T, I), outputs (B, T, H). States keep PyTorch's (L*D, B, H) layout.
+"""
+
+from rnnkit.nn import functional
+from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
+from rnnkit.nn.layers import GRU, LSTM, RNN, RecurrentLayer
+
+__all__ = ["functional", "RNNCell", "LSTMCell", "GRUCell", "RecurrentCell", "RNN", "LSTM", "GRU", "RecurrentLayer"]

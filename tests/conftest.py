@@ -1,0 +1,16 @@
+import os
+
+import pytest
+import torch
+from hypothesis import settings
+
+# Strict settings: deterministic kernels; warnings are errors (pyproject).
+torch.use_deterministic_algorithms(True)
+settings.register_profile("default", deadline=None, max_examples=30, derandomize=True)
+settings.register_profile("thorough", deadline=None, max_examples=300)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
