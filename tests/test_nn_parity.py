@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rnnkit.nn as rn
+from rnnkit.nn import fused
 from nn_reference import as_tuple, make_pair, run_torch
 
 ATOL = 1e-5
@@ -39,9 +40,16 @@ def _assert_close(ours, theirs, what):
     assert torch.allclose(ours, theirs, atol=ATOL, rtol=RTOL), f"{what}: max diff {(ours - theirs).abs().max()}"
 
 
-@pytest.mark.parametrize("impl", ["fused", "reference"])
+@pytest.mark.parametrize("impl,route", [("fused", "segments"), ("fused", "packed"), ("reference", None)])
 @given(config=configurations())
-def test_layer_matches_torch(impl, config):
+def test_layer_matches_torch(impl, route, config):
+    """Every configuration on both paths (and both routes the fused path has for variable lengths)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fused, "default_route", lambda x: route)
+        _check_layer_matches_torch(impl, config)
+
+
+def _check_layer_matches_torch(impl, config):
     torch.manual_seed(config["seed"])
     kwargs = {k: config[k] for k in ("num_layers", "bidirectional", "bias")}
     if config["proj_size"]:

@@ -1,15 +1,27 @@
 """The fast path: the layer's own parameters handed to PyTorch's fused kernels (oneDNN on CPU, cuDNN on GPU).
 
-These are the kernels ``torch.nn.LSTM``/``GRU``/``RNN`` call, with the same arguments, so this path runs at
-their speed. Variable lengths go through ``pack_padded_sequence``, exactly as a ``torch.nn`` user would.
+These are the kernels ``torch.nn.LSTM``/``GRU``/``RNN`` call, with the same arguments, so a batch of equal
+lengths runs at ``torch.nn``'s speed. Variable lengths take one of two routes:
+
+- ``"packed"``: ``pack_padded_sequence``, exactly as a ``torch.nn`` user would. cuDNN runs packed batches
+  natively, so this is the route on GPU.
+- ``"segments"``: on CPU the packed kernel steps through time one batch size at a time outside oneDNN and is
+  10-20x slower than the unpadded kernel (B64, T110, H32 LSTM: 96 ms against 6 ms for forward+backward). So the
+  batch is sorted by length and time is cut at each distinct length: every segment is one unpadded kernel call
+  on the sequences still running, carrying the state. The reverse direction runs on each sequence reversed
+  within its own length. Same numbers as packing (tested), a fraction of the time.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
+import torch
+import torch.nn.functional as torch_functional
 from torch import Tensor, _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.nn.padding import reverse_within_lengths
 
 KERNELS = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
 
@@ -20,19 +32,87 @@ def _select(state: Any, index: Tensor) -> Any:
     return state.index_select(1, index)
 
 
-def fused_forward(layer: Any, x: Tensor, state: Any, lengths: Optional[Tensor]) -> tuple[Tensor, Any]:
-    """Run ``layer`` (an ``RNNBase``) on batch-first ``x`` (B, T, I) with right-padded ``lengths`` or None."""
+def _as_state(final: list[Tensor], mode: str) -> Any:
+    return tuple(final) if mode == "LSTM" else final[0]
+
+
+def default_route(x: Tensor) -> str:
+    """How variable lengths run: cuDNN handles packed batches natively; oneDNN does not."""
+    return "packed" if x.is_cuda else "segments"
+
+
+def fused_forward(
+    layer: Any, x: Tensor, state: Any, lengths: Optional[Tensor], route: Optional[str] = None
+) -> tuple[Tensor, Any]:
+    """Run ``layer`` (an ``RNNBase``) on batch-first ``x`` (B, T, I) with right-padded ``lengths`` or None.
+
+    ``route`` ("packed" or "segments") picks how variable lengths are run; None: segments on CPU, else packed.
+    """
     layer._update_flat_weights()
     kernel = KERNELS[layer.mode]
     hyper = (layer.bias, layer.num_layers, layer.dropout, layer.training, layer.bidirectional)
     if lengths is None:
         output, *final = kernel(x, state, layer._flat_weights, *hyper, True)
-        return output, (tuple(final) if layer.mode == "LSTM" else final[0])
+        return output, _as_state(final, layer.mode)
+    route = route or default_route(x)
+    if route == "segments":
+        return _segments_forward(layer, x, state, lengths)
 
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     state = _select(state, packed.sorted_indices)
     output, *final = kernel(packed.data, packed.batch_sizes, state, layer._flat_weights, *hyper)
     output = PackedSequence(output, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
     output, _ = pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])
-    final = tuple(final) if layer.mode == "LSTM" else final[0]
-    return output, _select(final, packed.unsorted_indices)
+    return output, _select(_as_state(final, layer.mode), packed.unsorted_indices)
+
+
+def _segments_forward(layer: Any, x: Tensor, state: Any, lengths: Tensor) -> tuple[Tensor, Any]:
+    """Variable lengths as unpadded kernel calls, one per distinct length, layer by layer and direction."""
+    batch, steps = x.shape[0], x.shape[1]
+    order = torch.argsort(lengths, descending=True, stable=True)
+    lengths = lengths[order]
+    # Segment boundaries and, for each, how many (sorted) sequences are still running in it.
+    ends = torch.unique(lengths).tolist()  # ascending
+    running = [int((lengths >= end).sum()) for end in ends]
+    segments = list(zip([0] + ends[:-1], ends, running))
+
+    is_lstm = layer.mode == "LSTM"
+    states = [s.index_select(1, order) for s in (state if is_lstm else (state,))]
+    weights_per_cell = len(layer._flat_weights) // (layer.num_layers * (2 if layer.bidirectional else 1))
+    directions = 2 if layer.bidirectional else 1
+    layer_input = x.index_select(0, order)
+    finals: list[list[Tensor]] = []
+    for index in range(layer.num_layers):
+        outputs = []
+        for direction in range(directions):
+            k = index * directions + direction
+            weights = layer._flat_weights[k * weights_per_cell:(k + 1) * weights_per_cell]
+            initial = [s[k:k + 1] for s in states]
+            source = reverse_within_lengths(layer_input, lengths) if direction else layer_input
+            output, final = _run_segments(layer, weights, source, initial, segments, batch, steps)
+            outputs.append(reverse_within_lengths(output, lengths) if direction else output)
+            finals.append(final)
+        layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
+        if index < layer.num_layers - 1 and layer.dropout > 0:
+            layer_input = torch_functional.dropout(layer_input, layer.dropout, layer.training)
+
+    unsort = torch.argsort(order)
+    final_state = [torch.cat([f[i] for f in finals]).index_select(1, unsort) for i in range(len(states))]
+    return layer_input.index_select(0, unsort), _as_state(final_state, layer.mode)
+
+
+def _run_segments(
+    layer: Any, weights: list[Tensor], x: Tensor, state: list[Tensor], segments, batch: int, steps: int
+) -> tuple[Tensor, list[Tensor]]:
+    """One layer, one direction over length-sorted ``x``; sequences past their end keep their final state."""
+    kernel = KERNELS[layer.mode]
+    pieces = []
+    for start, end, alive in segments:
+        hx = tuple(s[:, :alive] for s in state) if len(state) == 2 else state[0][:, :alive]
+        output, *final = kernel(x[:alive, start:end], hx, weights, layer.bias, 1, 0.0, layer.training, False, True)
+        state = [torch.cat([new, old[:, alive:]], dim=1) for new, old in zip(final, state)]
+        pieces.append(torch_functional.pad(output, (0, 0, 0, 0, 0, batch - alive)))  # zeros for ended rows
+    output = torch.cat(pieces, dim=1)
+    if output.shape[1] < steps:
+        output = torch_functional.pad(output, (0, 0, 0, steps - output.shape[1]))
+    return output, state

@@ -63,3 +63,11 @@ def first_nonfinite(x: Tensor, mask: Optional[Tensor] = None) -> Optional[tuple[
     if not bool(bad.any()):
         return None
     return tuple(int(i) for i in bad.nonzero()[0])
+
+
+def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each right-padded sequence of ``x`` (B, T, ...) within its own length; padding stays in place."""
+    steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)  # (1, T)
+    index = torch.where(steps < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - steps, steps)  # (B, T)
+    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)
