@@ -5,6 +5,7 @@ Batch first everywhere: inputs (B, T, I), outputs (B, T, H). States keep PyTorch
 
 from rnnkit.nn import functional
 from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
-from rnnkit.nn.layers import GRU, LSTM, RNN, RecurrentLayer
+from rnnkit.nn.layers import GRU, LAYERS, LSTM, RNN, RecurrentLayer, count_parameters, make_layer
 
-__all__ = ["functional", "RNNCell", "LSTMCell", "GRUCell", "RecurrentCell", "RNN", "LSTM", "GRU", "RecurrentLayer"]
+__all__ = ["functional", "RNNCell", "LSTMCell", "GRUCell", "RecurrentCell", "RNN", "LSTM", "GRU", "RecurrentLayer", "LAYERS",
+           "make_layer", "count_parameters"]

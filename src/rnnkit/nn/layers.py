@@ -265,3 +265,18 @@ class GRU(RecurrentLayer):
                  **options: Any) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          **options)
+
+
+LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+"""Layer classes by the short names configs and the CLI use."""
+
+
+def make_layer(cell: str, input_size: int, hidden_size: int, **kwargs: Any) -> RecurrentLayer:
+    """``make_layer("lstm", 8, 64, num_layers=2)``: a layer by its short name (``rnn``, ``lstm``, ``gru``)."""
+    if cell not in LAYERS:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(LAYERS)}")
+    return LAYERS[cell](input_size, hidden_size, **kwargs)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -30,8 +30,12 @@ def scan(
     mask: Optional[Tensor] = None,
     reverse: bool = False,
     h_mask: Optional[Tensor] = None,
+    record: Optional[list] = None,
 ) -> tuple[Tensor, Any]:
     """Run one cell over time. ``xi`` (B, T, G*H) is the precomputed input projection.
+
+    ``record``, when a list, receives the state after every step in time order (diagnostics use it to take
+    gradients with respect to each ``h_t``).
 
     ``mask`` (B, T) marks real steps: at a padded step the state passes through unchanged and the output is 0,
     so the final state is each sequence's state at its own last step. Returns ``(outputs (B, T, H_out), state)``.
@@ -46,6 +50,8 @@ def scan(
             y = torch.where(keep, y, torch.zeros((), dtype=y.dtype, device=y.device))
         state = new_state
         outputs[t] = y
+        if record is not None:
+            record.append(state)
     return torch.stack(outputs, dim=1), state  # type: ignore[arg-type]
 
 

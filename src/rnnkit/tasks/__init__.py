@@ -1,0 +1,14 @@
+"""Task models: each is an encoder + head + loss over the shared core, saved in the one model-folder format.
+
+``TASKS`` maps the ``task`` name written in a model folder's ``config.json`` to its class; ``rnnkit.load``
+looks it up there. A new task adds one line.
+"""
+
+from rnnkit.tasks.base import TaskModel
+from rnnkit.tasks.many_to_one import ManyToOne, ManyToOneConfig
+
+TASKS: dict[str, type[TaskModel]] = {
+    ManyToOne.task: ManyToOne,
+}
+
+__all__ = ["TASKS", "TaskModel", "ManyToOne", "ManyToOneConfig"]

@@ -1,0 +1,40 @@
+"""Training: the trainer, its config and callbacks, checkpoints, seeding, and model folders.
+
+    from rnnkit.train import Trainer, TrainConfig, save_model, load_model
+
+    result = Trainer(model, TrainConfig(max_epochs=20, checkpoint_dir="runs/x/ckpt")).fit(train, val)
+    save_model(model, "runs/x/model")
+    model = load_model("runs/x/model")
+"""
+
+from rnnkit.train.callbacks import Callback
+from rnnkit.train.checkpoint import Checkpoint, checkpoint_folders, latest_checkpoint, read_checkpoint
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.guard import NonFiniteError
+from rnnkit.train.logs import JsonlLogger, TensorBoardLogger
+from rnnkit.train.model_folder import load_model, read_model_config, save_model
+from rnnkit.train.progress import ProgressBar, ProgressLines
+from rnnkit.train.schedule import lr_factor
+from rnnkit.train.seeding import seed_everything
+from rnnkit.train.trainer import FitResult, Trainer
+
+__all__ = [
+    "Callback",
+    "Checkpoint",
+    "FitResult",
+    "JsonlLogger",
+    "NonFiniteError",
+    "ProgressBar",
+    "ProgressLines",
+    "TensorBoardLogger",
+    "TrainConfig",
+    "Trainer",
+    "checkpoint_folders",
+    "latest_checkpoint",
+    "load_model",
+    "lr_factor",
+    "read_checkpoint",
+    "read_model_config",
+    "save_model",
+    "seed_everything",
+]

@@ -1,0 +1,58 @@
+"""Callbacks: plain objects whose optional methods the trainer calls with itself as the only argument.
+
+A callback may define any of ``on_fit_start``, ``on_epoch_start``, ``on_batch_end``, ``on_epoch_end``,
+``on_fit_end``; deriving from ``Callback`` is optional. What a hook can read on the trainer:
+
+- ``trainer.model``, ``trainer.config``, ``trainer.optimizer``, ``trainer.device``
+- ``trainer.epoch`` (1-based), ``trainer.step`` (optimizer steps done), ``trainer.batch_in_epoch`` (batches done
+  in this epoch), ``trainer.batches_per_epoch``, ``trainer.total_steps`` (planned optimizer steps),
+  ``trainer.order`` (this epoch's permutation of the training indices)
+- ``trainer.last_loss`` and ``trainer.last_batch_size`` (in ``on_batch_end``), ``trainer.epoch_loss`` (running
+  mean of the epoch so far), ``trainer.lr``
+- ``trainer.history`` (per-epoch records; in ``on_epoch_end`` the last one is this epoch's), ``trainer.resumed``
+
+and what it can change: ``trainer.should_stop = True`` ends training after the current batch (stopped_reason
+``"callback"``).
+
+Example, a model that carries its hidden state across the batches of an epoch (truncated BPTT)::
+
+    class ResetState(Callback):
+        def on_epoch_start(self, trainer):
+            if trainer.batch_in_epoch == 0:  # 0 unless the run resumes mid-epoch
+                trainer.model.reset_state()
+
+``on_epoch_start`` also runs when a run resumes mid-epoch (then ``batch_in_epoch > 0``). For an exact mid-epoch
+resume such a model must keep the carried state in a registered buffer, so that the checkpointed ``state_dict``
+holds it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from rnnkit.train.trainer import Trainer
+
+HOOKS = ("on_fit_start", "on_epoch_start", "on_batch_end", "on_epoch_end", "on_fit_end")
+
+
+class Callback:
+    """Convenience base class: every hook does nothing. Override the ones you need."""
+
+    def on_fit_start(self, trainer: Trainer) -> None: ...
+
+    def on_epoch_start(self, trainer: Trainer) -> None: ...
+
+    def on_batch_end(self, trainer: Trainer) -> None: ...
+
+    def on_epoch_end(self, trainer: Trainer) -> None: ...
+
+    def on_fit_end(self, trainer: Trainer) -> None: ...
+
+
+def call_hook(callbacks: Iterable[Any], hook: str, trainer: Trainer) -> None:
+    """Call ``hook`` on every callback that has it, in order."""
+    for callback in callbacks:
+        method = getattr(callback, hook, None)
+        if method is not None:
+            method(trainer)

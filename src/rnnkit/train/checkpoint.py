@@ -1,0 +1,155 @@
+"""Training checkpoints: crash-safe folders of tensors (safetensors) and JSON, no pickle.
+
+Layout of ``checkpoint_dir``::
+
+    ckpt-00000120/
+        state.safetensors   # tensors: model/*, optim/*, rng/torch, rng/cuda/*, data/order, data/generator, best/*
+        state.json          # everything else, and the sha256 of state.safetensors
+    ckpt-00000150/
+    .ckpt-00000180.tmp-1a2b3c4d/   # being written (or left by a crash): never read
+
+A checkpoint is written into a hidden temporary folder, every file fsynced, then renamed to ``ckpt-<step>``:
+a folder with that name is complete by construction. The hash additionally catches later damage (a truncated
+copy, a flipped byte). Reading the latest checkpoint falls back to older ones with a warning naming the file and
+the reason; it never silently starts over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+
+from rnnkit._version import __version__
+from rnnkit.errors import ModelFileError
+from rnnkit.train import _fs
+
+FORMAT = "rnnkit-checkpoint"
+FORMAT_VERSION = 1
+TENSORS = "state.safetensors"
+STATE = "state.json"
+_NAME = re.compile(r"^ckpt-(\d+)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """One checkpoint read back and verified: its folder, step, tensors and JSON state."""
+
+    path: Path
+    step: int
+    tensors: dict[str, torch.Tensor]
+    state: dict[str, Any]
+
+
+def checkpoint_folders(directory: str | Path) -> list[Path]:
+    """Complete checkpoint folders in ``directory``, oldest (lowest step) first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(match.group(1)), path) for path in directory.iterdir()
+             if path.is_dir() and (match := _NAME.match(path.name))]
+    return [path for _, path in sorted(found)]
+
+
+def write_checkpoint(directory: str | Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], *,
+                     keep_last: int) -> Path:
+    """Write ``ckpt-<step>`` atomically, then delete all but the newest ``keep_last`` checkpoints."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"ckpt-{step:08d}"
+    data = safetensors.torch.save(tensors)
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "rnnkit_version": __version__, "step": step,
+                "tensors_sha256": hashlib.sha256(data).hexdigest(), "state": state}
+    temporary = _fs.temporary_sibling(final, "tmp")
+    temporary.mkdir()
+    _fs.write_file(temporary / TENSORS, data)
+    _fs.write_file(temporary / STATE, _fs.json_bytes(document, allow_nan=True))  # a NaN metric stays NaN
+    _fs.publish_dir(temporary, final)
+    for old in checkpoint_folders(directory)[:-keep_last]:
+        _fs.remove_dir(old)
+    for leftover in directory.glob(".ckpt-*"):  # temporaries of writes or deletions a crash interrupted
+        shutil.rmtree(leftover, ignore_errors=True)
+    return final
+
+
+def supersede_newer(directory: str | Path, step: int) -> list[Path]:
+    """Rename checkpoints newer than ``step`` to ``ckpt-<n>.superseded-<id>`` (kept for inspection, never read).
+
+    Called when training resumes from an older checkpoint (a fallback, or an explicit path): the newer ones
+    belong to the abandoned run, and left in place they would be taken for the latest after the next crash.
+    """
+    moved = []
+    for path in checkpoint_folders(directory):
+        if int(_NAME.match(path.name).group(1)) > step:
+            target = path.with_name(f"{path.name}.superseded-{uuid.uuid4().hex[:8]}")
+            os.replace(path, target)
+            moved.append(target)
+    if moved:
+        _fs.fsync_dir(Path(directory))
+    return moved
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Read and verify one checkpoint folder; any damage is a ``ModelFileError`` naming the file and the fault."""
+    path = Path(path)
+    state_path, tensors_path = path / STATE, path / TENSORS
+    for required in (state_path, tensors_path):
+        if not required.is_file():
+            raise ModelFileError(f"{required}: missing file")
+    try:
+        document = json.loads(state_path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ModelFileError(f"{state_path}: not UTF-8 text ({error})") from None
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{state_path}: invalid JSON at line {error.lineno} column {error.colno}: "
+                             f"{error.msg}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError(f"{state_path}: not an rnnkit checkpoint (expected \"format\": \"{FORMAT}\")")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(f"{state_path}: checkpoint format_version {document.get('format_version')!r}, "
+                             f"this rnnkit reads {FORMAT_VERSION}")
+    missing = sorted({"step", "tensors_sha256", "state"} - set(document))
+    if missing:
+        raise ModelFileError(f"{state_path}: missing key(s) {missing}")
+    data = tensors_path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != document["tensors_sha256"]:
+        raise ModelFileError(f"{tensors_path}: sha256 mismatch ({len(data)} bytes hash to {digest[:12]}..., "
+                             f"{STATE} records {str(document['tensors_sha256'])[:12]}...): truncated or modified")
+    try:
+        tensors = safetensors.torch.load(data)
+    except Exception as error:  # safetensors raises its own error type for every kind of malformed file
+        raise ModelFileError(f"{tensors_path}: not a safetensors file ({error})") from None
+    return Checkpoint(path=path, step=document["step"], tensors=tensors, state=document["state"])
+
+
+def latest_checkpoint(directory: str | Path) -> Checkpoint | None:
+    """The newest checkpoint that reads back intact; ``None`` if ``directory`` holds no checkpoint at all.
+
+    A damaged newer checkpoint is skipped with a ``UserWarning`` naming the file and the reason. If checkpoints
+    exist but none is intact, raises ``ModelFileError`` listing what is wrong with each.
+    """
+    folders = checkpoint_folders(directory)
+    faults = []
+    for path in reversed(folders):
+        try:
+            checkpoint = read_checkpoint(path)
+        except ModelFileError as error:
+            faults.append(str(error))
+            continue
+        for fault in faults:
+            warnings.warn(f"skipping damaged checkpoint: {fault}; resuming from {path.name} instead", stacklevel=3)
+        return checkpoint
+    if faults:
+        raise ModelFileError(f"{directory}: no intact checkpoint to resume from: " + " | ".join(faults))
+    return None

@@ -1,0 +1,86 @@
+"""``TrainConfig``: every training setting, typed, JSON-round-trippable (``rnnkit._config``), checked on creation."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from rnnkit.errors import UserError
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Training settings. ``TrainConfig(max_epochs=20, lr=3e-3, patience=3)``.
+
+    Steps count optimizer updates: with ``accumulate_steps=k`` one step is ``k`` batches (the last group of an
+    epoch may be shorter: it still makes a step, its losses averaged over the batches it has).
+    """
+
+    # length
+    max_epochs: int = 10
+    max_steps: int | None = None  # stop after this many optimizer steps even mid-epoch
+    # batches
+    batch_size: int = 32
+    shuffle: bool = True  # a new permutation every epoch, drawn from the trainer's own generator
+    drop_last: bool = False
+    accumulate_steps: int = 1
+    # optimizer: AdamW; weight decay only on matrices (dim >= 2), never on biases or norm gains (as nanoGPT)
+    optimizer: Literal["adamw", "adam", "sgd"] = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = 0.9  # sgd only
+    # Recurrent nets have exploding gradients (Pascanu et al. 2013): clip the global norm by default.
+    # 1.0 is the usual value for LSTM/GRU language models and forecasters; None turns clipping off.
+    grad_clip: float | None = 1.0
+    # learning-rate schedule: linear warm-up over warmup_steps, then constant, cosine or reduce-on-plateau
+    schedule: Literal["constant", "cosine", "plateau"] = "constant"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0  # cosine ends at lr * min_lr_ratio
+    plateau_factor: float = 0.5  # plateau: lr *= factor after plateau_patience epochs without improvement
+    plateau_patience: int = 2
+    # monitoring, early stopping, best weights
+    monitor: str = "val_loss"
+    mode: Literal["min", "max"] = "min"
+    min_delta: float = 0.0  # an improvement must beat the best by more than this
+    patience: int | None = None  # early stopping after this many epochs without improvement; None: never
+    restore_best: bool = True  # at the end, load the weights of the best epoch (when the monitor was seen)
+    # reproducibility and device
+    seed: int = 0
+    device: str = "auto"  # "auto": cuda if available, else cpu
+    # checkpoints, logs, progress
+    checkpoint_dir: str | None = None  # a checkpoint after every epoch (and every checkpoint_every_steps)
+    checkpoint_every_steps: int | None = None
+    keep_last: int = 3
+    log_path: str | None = None  # JSON lines, one per epoch
+    tensorboard_dir: str | None = None  # used only if tensorboard is installed, silently skipped otherwise
+    progress: Literal["auto", "bar", "lines", "none"] = "auto"  # auto: a bar on a terminal, lines otherwise
+
+    def __post_init__(self) -> None:
+        positive = ["max_epochs", "batch_size", "accumulate_steps", "keep_last", "plateau_patience"]
+        problems = [f"{name} must be >= 1, got {getattr(self, name)!r}" for name in positive
+                    if not _is_int(getattr(self, name)) or getattr(self, name) < 1]
+        for name in ["max_steps", "checkpoint_every_steps", "patience"]:
+            value = getattr(self, name)
+            if value is not None and (not _is_int(value) or value < 1):
+                problems.append(f"{name} must be a positive integer or None, got {value!r}")
+        if not _is_int(self.warmup_steps) or self.warmup_steps < 0:
+            problems.append(f"warmup_steps must be >= 0, got {self.warmup_steps!r}")
+        if not self.lr > 0:
+            problems.append(f"lr must be > 0, got {self.lr!r}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            problems.append(f"grad_clip must be > 0 or None, got {self.grad_clip!r}")
+        if not 0 < self.plateau_factor < 1:
+            problems.append(f"plateau_factor must be in (0, 1), got {self.plateau_factor!r}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            problems.append(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio!r}")
+        for name, allowed in [("optimizer", ("adamw", "adam", "sgd")), ("schedule", ("constant", "cosine", "plateau")),
+                              ("mode", ("min", "max")), ("progress", ("auto", "bar", "lines", "none"))]:
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        if problems:
+            raise UserError("TrainConfig: " + "; ".join(problems))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

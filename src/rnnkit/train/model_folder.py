@@ -1,0 +1,143 @@
+"""Model folders, rnnkit's one model-file format: a folder with ``config.json`` and ``model.safetensors``.
+
+``config.json``::
+
+    {"format": "rnnkit-model", "format_version": 1, "rnnkit_version": "0.1.0",
+     "task": "forecasting", "config": {...the task's config dataclass...},
+     "extra": {...vocabulary, scaler, label names...}, "weights_sha256": "<sha256 of model.safetensors>"}
+
+``model.safetensors`` holds the ``state_dict`` (tied weights once, under their first name). Loading reads JSON
+and safetensors only: it never unpickles and never runs anything named by the files; the task name is looked up
+in a registry of classes the program already has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import safetensors.torch
+import torch
+
+from rnnkit._version import __version__
+from rnnkit.errors import ModelFileError, UserError
+from rnnkit.train import _fs
+from rnnkit.train.tensor_io import check_and_expand, to_saveable
+
+FORMAT = "rnnkit-model"
+FORMAT_VERSION = 1
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+_KEYS = {"format", "format_version", "rnnkit_version", "task", "config", "extra", "weights_sha256"}
+
+
+def save_model(model: torch.nn.Module, folder: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``model`` (a ``TaskModel``: it has ``to_config()``) to ``folder``, atomically. Returns the folder.
+
+    The files are written into a hidden temporary folder next to ``folder`` and renamed into place, so a crash
+    never leaves a half-written model folder. An existing non-empty ``folder`` is an error unless ``overwrite``;
+    even then only a folder holding nothing but model-folder files is replaced.
+    """
+    folder = Path(folder)
+    if not callable(getattr(model, "to_config", None)):
+        raise UserError(f"save_model needs a task model (a TaskModel with to_config()), got {type(model).__name__}")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder}: exists and is not a folder")
+    present = sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+    if present and not overwrite:
+        raise UserError(f"{folder}: folder exists and is not empty; pass overwrite=True to replace it")
+    foreign = [name for name in present if name not in (CONFIG, WEIGHTS)]
+    if foreign:  # overwrite=True must not delete someone's other files
+        raise UserError(f"{folder}: refusing to replace a folder that holds other files than a model: {foreign}")
+    document = model.to_config()
+    weights = safetensors.torch.save(to_saveable(model.state_dict()), metadata={"format": "pt"})
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "rnnkit_version": __version__,
+              "task": document["task"], "config": document["config"], "extra": document.get("extra", {}),
+              "weights_sha256": hashlib.sha256(weights).hexdigest()}
+    try:
+        config_bytes = _fs.json_bytes(config)
+    except (TypeError, ValueError) as error:  # e.g. a numpy array or NaN in extra_state()
+        raise UserError(f"{type(model).__name__}.to_config() is not plain JSON: {error}") from None
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _fs.temporary_sibling(folder, "tmp")
+    temporary.mkdir()
+    _fs.write_file(temporary / WEIGHTS, weights)
+    _fs.write_file(temporary / CONFIG, config_bytes)
+    _fs.publish_dir(temporary, folder)
+    return folder
+
+
+def read_model_config(folder: str | Path) -> dict[str, Any]:
+    """The checked ``config.json`` document of a model folder (no weights read, nothing built)."""
+    path = Path(folder) / CONFIG
+    if not Path(folder).is_dir():
+        raise ModelFileError(f"{folder}: not a model folder (no such folder)")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: missing file")
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ModelFileError(f"{path}: not UTF-8 text ({error})") from None
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    if not isinstance(document, dict):
+        raise ModelFileError(f"{path}: expected a JSON object, got {type(document).__name__}")
+    if document.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an rnnkit model (\"format\" is {document.get('format')!r}, "
+                             f"expected {FORMAT!r})")
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise ModelFileError(f"{path}: format_version {version!r}"
+                             + (" is from a newer rnnkit" if newer else " is not valid")
+                             + f"; this rnnkit ({__version__}) reads version {FORMAT_VERSION}")
+    missing, unknown = sorted(_KEYS - set(document) - {"extra"}), sorted(set(document) - _KEYS)
+    if missing or unknown:
+        raise ModelFileError(f"{path}: " + "; ".join(
+            ([f"missing key(s) {missing}"] if missing else []) + ([f"unknown key(s) {unknown}"] if unknown else [])))
+    return document
+
+
+def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> torch.nn.Module:
+    """Build the model saved in ``folder`` and load its weights; returned in eval mode.
+
+    ``tasks`` maps task names to ``TaskModel`` classes (default: ``rnnkit.tasks.TASKS``). Every fault is a
+    ``ModelFileError`` naming the file: missing file, invalid JSON, unknown task or config key, weights hash
+    mismatch, not a safetensors file, missing or unexpected tensors, wrong shapes. Nothing on disk is changed.
+    """
+    folder = Path(folder)
+    document = read_model_config(folder)
+    config_path, weights_path = folder / CONFIG, folder / WEIGHTS
+    if tasks is None:
+        from rnnkit.tasks import TASKS  # imported here, not at the top: rnnkit.tasks may import rnnkit.train
+
+        tasks = TASKS
+    task = document["task"]
+    if not isinstance(task, str) or task not in tasks:
+        raise ModelFileError(f"{config_path}: unknown task {task!r}; known tasks: {sorted(tasks)}")
+    if not weights_path.is_file():
+        raise ModelFileError(f"{weights_path}: missing file")
+    data = weights_path.read_bytes()  # hash and parse the same bytes
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != document["weights_sha256"]:
+        raise ModelFileError(f"{weights_path}: sha256 mismatch ({len(data)} bytes hash to {digest[:12]}..., "
+                             f"{CONFIG} records {str(document['weights_sha256'])[:12]}...): the file was truncated, "
+                             f"modified or belongs to another model")
+    try:
+        tensors = safetensors.torch.load(data)
+    except Exception as error:  # safetensors raises its own error type for every kind of malformed file
+        raise ModelFileError(f"{weights_path}: not a safetensors file ({error})") from None
+    try:
+        model = tasks[task].from_config(document, where=str(config_path))
+    except ModelFileError:
+        raise
+    except UserError as error:  # unknown or missing config keys, invalid values
+        message = str(error)
+        raise ModelFileError(message if str(config_path) in message else f"{config_path}: {message}") from None
+    except (TypeError, ValueError, KeyError) as error:  # a constructor refusing the values in the file
+        raise ModelFileError(f"{config_path}: cannot build task {task!r} from its config: "
+                             f"{type(error).__name__}: {error}") from None
+    model.load_state_dict(check_and_expand(tensors, model, where=str(weights_path)))
+    return model.eval()

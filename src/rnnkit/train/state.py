@@ -1,0 +1,107 @@
+"""What a training checkpoint holds, and putting it back: the trainer's state split into tensors and JSON.
+
+Tensors (``state.safetensors``): ``model/<name>`` weights, ``optim/<param>/<key>`` optimizer tensors,
+``rng/torch`` and ``rng/cuda/<i>`` generator states (uint8), ``data/generator`` (the data-order generator),
+``data/order`` (the current epoch's permutation, mid-epoch only), ``best/<name>`` (best weights so far).
+
+JSON (``state.json`` -> ``state``): config, counters and position in the data order (epoch, step,
+batch_in_epoch, in_epoch), the running sums of the current epoch, the monitor (best metric, epochs without
+improvement, plateau lr scale), history, optimizer param_groups and non-tensor state, python and numpy
+random states.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from rnnkit._config import config_to_dict
+from rnnkit.errors import ModelFileError
+from rnnkit.train.checkpoint import TENSORS, Checkpoint
+from rnnkit.train.schedule import Monitor
+from rnnkit.train.seeding import capture_rng, restore_rng
+from rnnkit.train.tensor_io import check_and_expand, optimizer_from_flat, optimizer_to_flat, to_saveable
+
+if TYPE_CHECKING:
+    from rnnkit.train.trainer import Trainer
+
+# Settings that may change between a run and its resumption without changing what is computed step by step
+# (the length of the run changes a cosine schedule's horizon: that is the user's choice to extend it).
+RESUMABLE_CHANGES = {"max_epochs", "max_steps", "patience", "checkpoint_dir", "checkpoint_every_steps",
+                     "keep_last", "log_path", "tensorboard_dir", "progress", "device"}
+
+
+def _strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {name[len(prefix):]: tensor for name, tensor in tensors.items() if name.startswith(prefix)}
+
+
+def trainer_state(trainer: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Everything needed to continue ``trainer`` exactly: (tensors, JSON document)."""
+    tensors = to_saveable(trainer.model.state_dict(), "model/")
+    optimizer_tensors, optimizer_document = optimizer_to_flat(trainer.optimizer)
+    rng_tensors, rng_document = capture_rng()
+    tensors.update(optimizer_tensors)
+    tensors.update(rng_tensors)
+    tensors["data/generator"] = trainer.generator.get_state()
+    if trainer.in_epoch:
+        tensors["data/order"] = trainer.order.contiguous()
+    if trainer.best_state is not None:
+        tensors.update({f"best/{name}": tensor for name, tensor in trainer.best_state.items()})
+    document = {
+        "config": config_to_dict(trainer.config),
+        "epoch": trainer.epoch,
+        "step": trainer.step,
+        "batch_in_epoch": trainer.batch_in_epoch,
+        "in_epoch": trainer.in_epoch,
+        "epoch_loss_sum": trainer.epoch_loss_sum,
+        "epoch_sequences": trainer.epoch_sequences,
+        "epoch_seconds": trainer.epoch_seconds,
+        "lr": trainer.lr,
+        "monitor": trainer.monitor.state(),
+        "history": trainer.history,
+        "optimizer": optimizer_document,
+        "rng": rng_document,
+    }
+    return tensors, document
+
+
+def restore_trainer(trainer: Trainer, checkpoint: Checkpoint) -> None:
+    """Put ``checkpoint`` back into ``trainer`` (model, optimizer, random states, data position, counters)."""
+    state, tensors = checkpoint.state, checkpoint.tensors
+    where = checkpoint.path / TENSORS
+    changed = {name: (old, getattr(trainer.config, name)) for name, old in state.get("config", {}).items()
+               if name not in RESUMABLE_CHANGES and _differs(old, getattr(trainer.config, name, None))}
+    if changed:
+        warnings.warn(f"resuming {checkpoint.path} with changed settings {changed} (checkpoint, now): the run will "
+                      f"not match an uninterrupted one", stacklevel=4)
+    try:
+        trainer.model.load_state_dict(check_and_expand(_strip(tensors, "model/"), trainer.model, where=str(where)))
+        optimizer_from_flat(trainer.optimizer, tensors, state["optimizer"])
+        restore_rng(tensors, state["rng"])
+        trainer.generator.set_state(tensors["data/generator"])
+        trainer.order = tensors.get("data/order")
+        trainer.epoch, trainer.step = state["epoch"], state["step"]
+        trainer.batch_in_epoch, trainer.in_epoch = state["batch_in_epoch"], state["in_epoch"]
+        trainer.epoch_loss_sum, trainer.epoch_sequences = state["epoch_loss_sum"], state["epoch_sequences"]
+        trainer.seconds_before = state["epoch_seconds"]
+        trainer.lr = state["lr"]
+        trainer.monitor = Monitor(**state["monitor"])
+        trainer.history = list(state["history"])
+        best = _strip(tensors, "best/")
+        trainer.best_state = best or None
+        if best:
+            check_and_expand(best, trainer.model, where=f"{where} (best/)")
+    except ModelFileError:
+        raise
+    except (KeyError, ValueError, TypeError, RuntimeError) as error:  # a checkpoint from another model or version
+        raise ModelFileError(f"{checkpoint.path}: cannot resume from this checkpoint: "
+                             f"{type(error).__name__}: {error}") from None
+    if trainer.in_epoch and trainer.order is None:
+        raise ModelFileError(f"{where}: mid-epoch checkpoint without data/order")
+
+
+def _differs(old: Any, new: Any) -> bool:
+    # JSON turned tuples into lists
+    return (list(new) if isinstance(new, tuple) else new) != old
