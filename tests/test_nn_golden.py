@@ -103,3 +103,19 @@ def test_initialisation():
     assert torch.all(layer.bias_ih_l0[:hidden] == 0)
     for block in layer.weight_hh_l1.chunk(4):
         torch.testing.assert_close(block @ block.T, torch.eye(hidden), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("layer", [rn.LSTM(2, 16, num_layers=2, bidirectional=True), rn.GRU(2, 16), rn.LSTMCell(2, 16)])
+def test_chrono_initialisation_spreads_memory_over_the_lag(layer):
+    rn.init.chrono_init_(layer, max_lag=100, generator=torch.Generator().manual_seed(0))
+    gates = 4 if layer.mode == "LSTM" else 3
+    for name, bias in layer.named_parameters():
+        if name.startswith("bias_ih"):
+            keep = bias.chunk(gates)[1]
+            assert keep.min() >= 0 and keep.max() <= math.log(99) + 1e-6 and keep.std() > 0.3
+            if layer.mode == "LSTM":
+                torch.testing.assert_close(bias.chunk(gates)[0], -keep)
+        if name.startswith("bias_hh"):
+            assert torch.all(bias.chunk(gates)[1] == 0)
+    with pytest.raises(ValueError, match="needs gates"):
+        rn.init.chrono_init_(rn.RNN(2, 3), 100)

@@ -53,3 +53,35 @@ def norm_shapes(mode: str, hidden_size: int) -> dict[str, tuple[int, float]]:
     if mode == "LSTM":
         shapes.update(norm_cell_weight=(hidden_size, 1.0), norm_cell_bias=(hidden_size, 0.0))
     return shapes
+
+
+@torch.no_grad()
+def chrono_init_(layer: nn.Module, max_lag: int, generator: Optional[torch.Generator] = None) -> nn.Module:
+    """Chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?").
+
+    A gate that keeps fraction f of the state per step remembers for about 1/(1-f) steps. Drawing the keep
+    gate's bias as ``log(u)``, ``u ~ Uniform(1, max_lag - 1)``, spreads the units' memory time scales over
+    1..max_lag instead of the ~4 steps a forget bias of 1 gives, so gradients reach back ``max_lag`` steps from
+    the first update. LSTM: forget bias ``log(u)`` and input bias ``-log(u)``; GRU: update-gate (z) bias
+    ``log(u)``, z being the GRU's keep gate. Works on cells and layers; the Elman RNN has no gate to set.
+    """
+    mode = getattr(layer, "mode", None)
+    if mode not in ("LSTM", "GRU"):
+        raise ValueError(f"chrono initialisation needs gates (LSTM or GRU), got {type(layer).__name__}")
+    if max_lag < 3:
+        raise ValueError(f"max_lag must be >= 3, got {max_lag}")
+    gates, keep = GATES[mode], 1  # LSTM order i, f, g, o; GRU order r, z, n: the keep gate is second in both
+    suffixes = [name.removeprefix("bias_ih") for name, _ in layer.named_parameters() if name.startswith("bias_ih")]
+    if not suffixes:
+        raise ValueError("chrono initialisation needs biases (bias=True)")
+    for suffix in suffixes:
+        bias_ih, bias_hh = getattr(layer, "bias_ih" + suffix), getattr(layer, "bias_hh" + suffix)
+        hidden = bias_ih.shape[0] // gates
+        time_scale = torch.empty(hidden, dtype=torch.float64).uniform_(1, max_lag - 1, generator=generator)
+        bias = torch.log(time_scale).to(bias_ih.dtype)
+        bias_ih.chunk(gates)[keep].copy_(bias)
+        bias_hh.chunk(gates)[keep].zero_()
+        if mode == "LSTM":
+            bias_ih.chunk(gates)[0].copy_(-bias)
+            bias_hh.chunk(gates)[0].zero_()
+    return layer

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.nn import make_layer
+from rnnkit.nn.init import chrono_init_
 from rnnkit.tasks.base import TaskModel
 
 OBJECTIVES = ("regression", "classification")
@@ -33,6 +34,8 @@ class ManyToOneConfig:
     bidirectional: bool = False
     dropout: float = 0.0
     layer_norm: bool = False
+    chrono_lag: int | None = None  # gated encoders start with chrono initialisation for lags up to this
+    tolerance: float | None = None  # regression: also report the share of predictions within this error
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -49,6 +52,8 @@ class ManyToOne(TaskModel):
         self.encoder = make_layer(config.cell, config.input_size, config.hidden_size,
                                   num_layers=config.num_layers, bidirectional=config.bidirectional,
                                   dropout=config.dropout, layer_norm=config.layer_norm)
+        if config.chrono_lag is not None:
+            chrono_init_(self.encoder, config.chrono_lag)
         directions = 2 if config.bidirectional else 1
         self.head = nn.Linear(directions * config.hidden_size, config.output_size)
 
@@ -85,5 +90,8 @@ class ManyToOne(TaskModel):
         if self.config.objective == "classification":
             metrics["accuracy"] = float((output.argmax(-1) == target).float().mean())
         else:
-            metrics["mae"] = float((output - target).abs().mean())
+            error = (output - target).abs()
+            metrics["mae"] = float(error.mean())
+            if self.config.tolerance is not None:
+                metrics["accuracy"] = float((error < self.config.tolerance).float().mean())
         return metrics
