@@ -27,6 +27,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from rnnkit import _fs
 from rnnkit._version import __version__
 
 _CSS = """
@@ -145,9 +146,7 @@ class Report:
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the report to ``path`` atomically (a reader never sees half a file); returns the path."""
-        path = Path(path)
-        _atomic_write_text(path, self.to_html())
-        return path
+        return _write_text(Path(path), self.to_html())
 
     @property
     def _body(self) -> list[str]:
@@ -160,9 +159,13 @@ def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> P
     numpy and torch scalars become numbers, arrays and tensors lists, tuples lists, paths strings; NaN and
     infinities (not JSON) become ``null``. Keys become strings. Anything else that JSON cannot hold is a TypeError.
     """
-    path = Path(path)
     text = json.dumps(_jsonable(metrics), sort_keys=True, indent=2, allow_nan=False)
-    _atomic_write_text(path, text + "\n")
+    return _write_text(Path(path), text + "\n")
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _fs.atomic_write(path, text.encode("utf-8"))
     return path
 
 
@@ -182,21 +185,6 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float)):  # bool is an int
         return value
     raise TypeError(f"write_metrics: cannot store a value of type {type(value).__name__} in JSON: {value!r}")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it over ``path`` (the usual umask permissions)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _is_number(value: Any) -> bool:

@@ -32,7 +32,7 @@ import torch
 
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError
-from rnnkit.train import _fs
+from rnnkit import _fs
 
 FORMAT = "rnnkit-checkpoint"
 FORMAT_VERSION = 1

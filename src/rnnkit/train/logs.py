@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rnnkit.train import _fs
+from rnnkit import _fs
 from rnnkit.train.callbacks import Callback
 
 

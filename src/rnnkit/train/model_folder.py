@@ -23,7 +23,7 @@ import torch
 
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
-from rnnkit.train import _fs
+from rnnkit import _fs
 from rnnkit.train.tensor_io import check_and_expand, to_saveable
 
 FORMAT = "rnnkit-model"
