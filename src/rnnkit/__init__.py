@@ -2,15 +2,29 @@
 
     import rnnkit
     layer = rnnkit.nn.LSTM(input_size=8, hidden_size=64)       # drop-in for torch.nn.LSTM, batch first
-    model = rnnkit.load("runs/demo/models/lstm-adding-50")     # any saved model folder, no pickle
+    model = rnnkit.load("runs/demo/models/adding-lstm-100")    # any saved model folder, no pickle
 """
 
 from rnnkit import nn
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
+from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
+from rnnkit.tasks.forecast_api import Forecaster
+from rnnkit.tasks.tagging import SequenceTagger
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model
 
 load = load_model
 save = save_model
 
-__all__ = ["__version__", "nn", "load", "save", "Trainer", "TrainConfig", "UserError", "ModelFileError"]
+__all__ = ["__version__", "nn", "load", "save", "Trainer", "TrainConfig", "UserError", "ModelFileError",
+           "Forecaster", "SequenceClassifier", "SequenceRegressor", "SequenceTagger", "RNNClassifier",
+           "RNNRegressor"]
+
+
+def __getattr__(name: str):
+    # scikit-learn is optional: the estimators are imported on first use.
+    if name in ("RNNClassifier", "RNNRegressor"):
+        from rnnkit.integrations import sklearn
+
+        return getattr(sklearn, name)
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

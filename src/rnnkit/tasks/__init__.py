@@ -6,11 +6,13 @@ looks it up there. A new task adds one line.
 
 from rnnkit.tasks.base import TaskModel
 from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
+from rnnkit.tasks.forecasting import ForecastModel
 from rnnkit.tasks.many_to_one import ManyToOne, ManyToOneConfig
 from rnnkit.tasks.tagging import SequenceTagger
 
 TASKS: dict[str, type[TaskModel]] = {
     ManyToOne.task: ManyToOne,
+    ForecastModel.task: ForecastModel,
     **{model.task: model for model in (SequenceClassifier, SequenceRegressor, SequenceTagger)},
 }
 

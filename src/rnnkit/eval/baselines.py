@@ -1,0 +1,107 @@
+"""Classical baselines, backtested the same rolling-origin way as the network (same origins, horizon, table).
+
+For a history ``y_1 .. y_T``, season ``m`` and horizon step ``h``:
+
+    naive            y_T
+    seasonal_naive   y_{T + h - m * ceil(h / m)}        the same season one cycle back
+    holt_winters     additive trend, damped or not by the lower AICc (as R's forecast::ets chooses), multiplicative
+                     season (additive if any y <= 0); statsmodels ``ExponentialSmoothing``, parameters and initial
+                     states by maximum likelihood (Holt 1957, Winters 1960; damping: Gardner & McKenzie 1985)
+    sarima           the "airline model" ARIMA(0,1,1)(0,1,1)_m on log y (on y if any y <= 0), statsmodels
+                     ``SARIMAX`` (Box & Jenkins 1970); ARIMA(0,1,1) without a season
+
+Each target column is forecast on its own; covariates are not used. statsmodels is an optional dependency
+(``rnnkit[forecast]``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from rnnkit._optional import require
+from rnnkit.data.ts_backtest import forecast_table, rolling_origins
+from rnnkit.data.ts_features import season_length
+from rnnkit.data.ts_frame import Panel, pandas
+from rnnkit.errors import UserError
+
+Baseline = Callable[[np.ndarray, int, int], np.ndarray]
+
+
+def naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    return np.full(horizon, history[-1], dtype=float)
+
+
+def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    if season <= 1 or len(history) < season:
+        return naive(history, horizon, season)
+    steps = np.arange(1, horizon + 1)
+    return history[len(history) - season + (steps - 1) % season].astype(float)
+
+
+def holt_winters(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    holtwinters = require("statsmodels.tsa.holtwinters", "forecast", package="statsmodels",
+                          why="for the Holt-Winters baseline")
+    seasonal = season > 1 and len(history) >= 2 * season
+    positive = bool((history > 0).all())
+    fits = []
+    with _quiet():
+        for damped in (False, True):
+            model = holtwinters.ExponentialSmoothing(
+                history.astype(float), trend="add", damped_trend=damped,
+                seasonal=("mul" if positive else "add") if seasonal else None,
+                seasonal_periods=season if seasonal else None, initialization_method="estimated")
+            fits.append(model.fit())
+        best = min(fits, key=lambda fit: fit.aicc if np.isfinite(fit.aicc) else np.inf)
+        return np.asarray(best.forecast(horizon), dtype=float)
+
+
+def sarima(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    sarimax = require("statsmodels.tsa.statespace.sarimax", "forecast", package="statsmodels",
+                      why="for the SARIMA baseline")
+    positive = bool((history > 0).all())
+    y = np.log(history) if positive else history.astype(float)
+    seasonal = (0, 1, 1, season) if season > 1 and len(history) >= 2 * season + 2 else (0, 0, 0, 0)
+    model = sarimax.SARIMAX(y, order=(0, 1, 1), seasonal_order=seasonal)
+    with _quiet():
+        forecast = np.asarray(model.fit(disp=False).forecast(horizon), dtype=float)
+    return np.exp(forecast) if positive else forecast
+
+
+BASELINES: dict[str, Baseline] = {"naive": naive, "seasonal_naive": seasonal_naive, "holt_winters": holt_winters,
+                                  "sarima": sarima}
+
+
+def backtest_baselines(panel: Panel, horizon: int, folds: int, stride: int | None = None,
+                       names: Sequence[str] = ("seasonal_naive", "holt_winters", "sarima"), *,
+                       season: int | None = None, max_history: int | None = None) -> Any:
+    """The backtest table of each baseline in ``names``: the origins of ``Forecaster.backtest`` with the same
+    ``horizon``, ``folds`` and ``stride``. ``max_history`` keeps only the last rows before each origin (long
+    half-hourly series make the statistical fits slow); ``season`` defaults to the frequency's."""
+    unknown = [name for name in names if name not in BASELINES]
+    if unknown:
+        raise UserError(f"unknown baseline(s) {unknown}; choose from {sorted(BASELINES)}")
+    season = season or season_length(panel.freq)
+    tables = []
+    for s in panel.series:
+        for origin in rolling_origins(len(s), horizon, folds, stride, what=f"series {s.id!r}"):
+            start = 0 if max_history is None else max(0, origin - max_history)
+            times = s.index[origin:origin + horizon]
+            for name in names:
+                forecast = np.stack([BASELINES[name](s.target[start:origin, j], horizon, season)
+                                     for j in range(s.target.shape[1])], axis=1)
+                tables.append(forecast_table(name, s, origin, panel.columns.target, times, forecast[:len(times)],
+                                             season))
+    return pandas().concat(tables, ignore_index=True)
+
+
+class _quiet(warnings.catch_warnings):
+    """statsmodels warns about convergence and frequencies on short series; the fit is still the baseline."""
+
+    def __enter__(self) -> Any:
+        result = super().__enter__()
+        warnings.simplefilter("ignore")
+        return result

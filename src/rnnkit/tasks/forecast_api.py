@@ -1,0 +1,307 @@
+"""``rnnkit.Forecaster``: forecasting tables with a recurrent network, end to end.
+
+    fc = rnnkit.Forecaster(target="passengers", time="month", horizon=12, transform="log")
+    fc.fit("airline.csv")                     # a CSV or Parquet path, or a pandas DataFrame
+    fc.predict()                              # the 12 months after the data: forecast and quantiles, as a DataFrame
+    fc.backtest("airline.csv", folds=3)       # rolling-origin forecasts, one row per (series, origin, step, target)
+    fc.save("runs/air/model"); fc = rnnkit.Forecaster.load("runs/air/model")
+
+One series or many (``id=``: one global model across them), several targets, past and known-future covariates,
+calendar features. Per-series scalers are fitted on the training rows only (before ``validation`` held-out rows,
+and before each backtest origin) and saved in the model folder with the last ``lookback`` rows of history, so
+``predict()`` on a loaded model needs no data unless the model reads known-future covariates.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from rnnkit._config import config_from_dict, config_to_dict
+from rnnkit.data.timeseries import SeriesScalers, WindowDataset, encode_series, known_steps, training_origins
+from rnnkit.data.ts_backtest import forecast_table, quantile_column, rolling_origins
+from rnnkit.data.ts_features import calendar_cycles, season_length
+from rnnkit.data.ts_frame import Panel, Series, SeriesColumns, future_index, pandas, read_table, to_panel
+from rnnkit.errors import UserError
+from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
+from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
+
+TRANSFORMS = ("none", "log")
+
+
+@dataclasses.dataclass
+class ForecasterConfig:
+    """Everything a ``Forecaster`` needs; saved in the model folder. Defaults derive from the data's season."""
+
+    target: tuple[str, ...]
+    horizon: int | None = None  # None: one season of the data's frequency (12 for monthly data), set when read
+    time: str | None = None
+    id: str | None = None
+    past_covariates: tuple[str, ...] = ()
+    future_covariates: tuple[str, ...] = ()
+    freq: str | None = None  # inferred from the timestamps when None
+    fill: str | None = None  # None: gaps and missing values are errors; "interpolate", "ffill" or "zero"
+    sort: bool = False  # sort unsorted timestamps instead of refusing them
+    calendar: bool = True  # Fourier features of the timestamps (time of day, day of week, month of year)
+    transform: str = "none"  # "log": model log(y) (multiplicative seasonality, exponential growth)
+    lookback: int | None = None  # None: max(2 * horizon, 2 * season)
+    level: bool = True  # remove each window's level (mean of its last season) and add it back
+    # network (see rnnkit.tasks.forecasting)
+    cell: str = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 1
+    dropout: float = 0.0
+    decoder: str = "direct"
+    output: str = "quantile"
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+    skip: bool = True
+    # training
+    steps: int = 1000  # optimizer steps
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    validation: int = 0  # rows at each series' end held out to pick the best epoch (0: train for `steps`)
+    patience: int | None = None  # with validation: stop after this many epochs without improvement
+    seed: int = 0
+    progress: str = "none"  # "auto", "bar", "lines" or "none"
+    device: str = "cpu"  # small recurrent forecasters train fastest on a CPU core; "auto" or "cuda" for a GPU
+
+    def __post_init__(self) -> None:
+        for name in ("target", "past_covariates", "future_covariates", "quantiles"):
+            value = getattr(self, name)
+            setattr(self, name, (value,) if isinstance(value, (str, float)) else tuple(value))
+        if self.transform not in TRANSFORMS:
+            raise UserError(f"transform must be one of {list(TRANSFORMS)}, got {self.transform!r}")
+        for name in ("horizon", "steps", "batch_size", "hidden_size", "num_layers"):
+            if name == "horizon" and self.horizon is None:
+                continue
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise UserError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if self.lookback is not None and self.lookback < 1:
+            raise UserError(f"lookback must be >= 1, got {self.lookback}")
+
+    @property
+    def columns(self) -> SeriesColumns:
+        return SeriesColumns(self.target, self.time, self.id, self.past_covariates, self.future_covariates)
+
+
+class Forecaster:
+    """Fit, predict, backtest, save and load a recurrent forecaster. ``Forecaster(**options)`` takes the fields
+    of ``ForecasterConfig``; ``Forecaster(config)`` takes one."""
+
+    def __init__(self, config: ForecasterConfig | None = None, **options: Any) -> None:
+        if config is not None and options:
+            raise UserError("pass either a ForecasterConfig or options, not both")
+        self.config = config if config is not None else ForecasterConfig(**options)
+        self.model: ForecastModel | None = None
+        self.freq: str | None = None
+        self.cycles: list[str] = []  # calendar cycles encoded (those the training data spans twice)
+        self.scalers: dict[str, SeriesScalers] = {}
+        self.tail: Panel | None = None  # the last `lookback` rows of every training series
+        self.history: list[dict[str, Any]] = []  # per-epoch training records
+
+    # --- public API --------------------------------------------------------------------------------------
+
+    def read(self, data: Any) -> Panel:
+        """``data`` (a path, a DataFrame or a ``Panel``) checked against this forecaster's columns. The first
+        read fixes ``horizon=None`` to one season of the data's frequency."""
+        c = self.config
+        if isinstance(data, Panel):
+            panel = data
+        else:
+            where = str(data) if isinstance(data, str) or hasattr(data, "__fspath__") else "data"
+            panel = to_panel(read_table(data), c.columns, freq=c.freq or self.freq, fill=c.fill, sort=c.sort,
+                             where=where)
+        if c.horizon is None:
+            season = season_length(panel.freq)
+            if season == 1:
+                raise UserError(f"frequency {panel.freq or 'steps'} has no season to take the horizon from; "
+                                f"pass horizon=")
+            c.horizon = season
+        return panel
+
+    def fit(self, data: Any) -> Forecaster:
+        """Train on every series in ``data``; returns ``self``."""
+        return self.fit_panel(self.read(data))
+
+    def predict(self, data: Any = None, horizon: int | None = None, quantiles: tuple[float, ...] | None = None) -> Any:
+        """Forecasts after the end of each series in ``data`` (default: the training data) as a DataFrame with
+        columns ``id, time, target, forecast`` and one ``q<level>`` column per quantile. A model that reads
+        known-future covariates forecasts as many steps as ``data`` gives them for (at most ``horizon``).
+        ``quantiles``: other levels than the config's, for ``output="normal"`` (a quantile head has its own)."""
+        model = self._fitted()
+        panel = self.tail if data is None else self.read(data)
+        wanted = self._horizon(horizon)
+        levels = self._quantile_levels(model) if quantiles is None else tuple(quantiles)
+        point, quantiles = self._forecast(panel, levels)
+        pd = pandas()
+        frames = []
+        for s, p, q in zip(panel.series, point, quantiles):
+            steps = known_steps(s, wanted)
+            if steps < wanted and (horizon is not None or steps == 0):
+                raise UserError(f"series {s.id!r}: known-future covariates {list(self.config.future_covariates)} "
+                                f"are given for {steps} step(s) after the last target value, the forecast needs "
+                                f"{wanted}; add future rows (covariates filled, target empty) or ask for fewer steps")
+            times = future_index(s, panel.freq, steps)
+            columns = {"id": s.id, "time": np.repeat(np.asarray(times), p.shape[1]),
+                       "target": np.tile(np.asarray(self.config.target, dtype=object), steps),
+                       "forecast": p[:steps].reshape(-1)}
+            for j, level in enumerate(levels):
+                columns[quantile_column(level)] = q[:steps, :, j].reshape(-1)
+            frames.append(pd.DataFrame(columns))
+        return pd.concat(frames, ignore_index=True)
+
+    def backtest(self, data: Any, folds: int = 3, stride: int | None = None, *, retrain: bool = True) -> Any:
+        """Rolling-origin backtest (see ``rnnkit.data.ts_backtest``): ``folds`` origins ``stride`` steps apart
+        (default: the horizon), the last forecast ending at each series' end. ``retrain=True`` fits a new model on
+        the rows before every origin; ``False`` fits once before the first origin and reuses it. Returns the
+        backtest table (``model`` is ``"rnnkit"``)."""
+        panel = self.read(data)
+        c = self.config
+        need = self._lookback(panel.freq) + c.horizon + c.validation
+        origins = [rolling_origins(len(s), c.horizon, folds, stride, min_history=need, what=f"series {s.id!r}")
+                   for s in panel.series]
+        tables, fitted = [], None
+        for k in range(folds):
+            cut = [o[k] for o in origins]
+            if retrain or fitted is None:
+                fitted = Forecaster(copy.deepcopy(c)).fit_panel(panel.cut(cut))
+            known = panel.cut(cut, keep_future=c.horizon)
+            point, quantiles = fitted._forecast(known)
+            levels = fitted._quantile_levels(fitted.model)
+            for s, o, p, q in zip(panel.series, cut, point, quantiles):
+                times = s.index[o:o + c.horizon]
+                tables.append(forecast_table("rnnkit", s, o, c.target, times, p[:len(times)],
+                                             season_length(panel.freq), levels, q[:len(times)]))
+        return pandas().concat(tables, ignore_index=True)
+
+    def save(self, folder: Any, *, overwrite: bool = False) -> Any:
+        """Write the model folder (config.json + model.safetensors: weights, scalers, history tail)."""
+        model = self._fitted()
+        model.extra = {"forecaster": config_to_dict(self.config), "freq": self.freq, "cycles": self.cycles,
+                       "scalers": {key: value.to_dict() for key, value in self.scalers.items()},
+                       "tail": [_series_to_json(s) for s in self.tail.series]}
+        return save_model(model, folder, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, folder: Any) -> Forecaster:
+        model = load_model(folder)
+        if not isinstance(model, ForecastModel) or "forecaster" not in model.extra:
+            raise UserError(f"{folder}: not a forecasting model (task {getattr(model, 'task', '?')!r})")
+        extra = model.extra
+        self = cls(config_from_dict(ForecasterConfig, extra["forecaster"], where=f"{folder}: forecaster"))
+        self.model, self.freq, self.cycles = model, extra["freq"], list(extra["cycles"])
+        self.scalers = {key: SeriesScalers.from_dict(value) for key, value in extra["scalers"].items()}
+        self.tail = Panel([_series_from_json(s) for s in extra["tail"]], self.config.columns, self.freq)
+        return self
+
+    # --- the work ----------------------------------------------------------------------------------------
+
+    def fit_panel(self, panel: Panel) -> Forecaster:
+        """``fit`` on checked series (a ``Panel`` from ``read``)."""
+        c = self.config
+        self.freq = panel.freq
+        longest = max(panel.series, key=len)
+        self.cycles = calendar_cycles(longest.index[:len(longest) - c.validation], panel.freq) if c.calendar else []
+        lookback, season = self._lookback(panel.freq), season_length(panel.freq)
+        encoded, train, val = [], [], []
+        for s in panel.series:
+            rows = len(s) - c.validation
+            if rows < lookback + c.horizon:
+                raise UserError(f"series {s.id!r} has {len(s)} rows; training needs at least lookback + horizon"
+                                f"{' + validation' if c.validation else ''} = {lookback + c.horizon + c.validation}")
+            self.scalers[s.id] = SeriesScalers.fit(s, rows, log_target=c.transform == "log")
+            encoded.append(encode_series(s, self.scalers[s.id], panel.freq, calendar=self.cycles, horizon=0))
+            train.append(training_origins(len(s), lookback, c.horizon, stop=rows))
+            val.append(training_origins(len(s), lookback, c.horizon, stop=len(s), start=rows) if c.validation else [])
+        train_data = WindowDataset(encoded, train, lookback, c.horizon)
+        val_data = train_data.view(val) if c.validation else None
+        if val_data is not None and len(val_data) == 0:
+            raise UserError(f"validation={c.validation} rows hold no whole horizon of {c.horizon}; use validation "
+                            f">= horizon")
+        seed_everything(c.seed)  # the model's initial weights too
+        self.model = ForecastModel(ForecastConfig(
+            input_size=train_data.encoder.shape[1], future_size=train_data.decoder.shape[1],
+            num_targets=len(c.target), lookback=lookback, horizon=c.horizon, cell=c.cell, hidden_size=c.hidden_size,
+            num_layers=c.num_layers, dropout=c.dropout, decoder=c.decoder, output=c.output, quantiles=c.quantiles,
+            level_window=min(lookback, season) if c.level else 0, skip=c.skip, season=min(season, lookback)))
+        batches = math.ceil(len(train_data) / c.batch_size)
+        train_config = TrainConfig(
+            max_epochs=math.ceil(c.steps / batches), max_steps=c.steps, batch_size=c.batch_size, lr=c.lr,
+            weight_decay=c.weight_decay, seed=c.seed, progress=c.progress, device=c.device,
+            monitor="val_loss" if val_data is not None else "train_loss", patience=c.patience if val_data else None,
+            restore_best=val_data is not None)
+        result = Trainer(self.model, train_config).fit(train_data, val_data, collate_fn=train_data.collate)
+        self.history = result.history
+        self.model.eval()
+        self.tail = Panel([_tail(s, lookback) for s in panel.series], panel.columns, panel.freq)
+        return self
+
+    def _forecast(self, panel: Panel, levels: tuple[float, ...] | None = None
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per series: point forecasts (H, N) and quantiles (H, N, Q) in data units, from each series' end."""
+        model, c = self._fitted(), self.config
+        lookback = model.config.lookback
+        encoded, origins = [], []
+        for s in panel.series:
+            if len(s) < lookback:
+                raise UserError(f"series {s.id!r} has {len(s)} rows; the model looks back {lookback}")
+            scalers = self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), log_target=c.transform == "log")
+            encoded.append(encode_series(s, scalers, panel.freq, calendar=self.cycles, horizon=c.horizon))
+            origins.append([len(s)])
+        device = next(model.parameters()).device
+        batch = WindowDataset(encoded, origins, lookback, c.horizon).batch()
+        raw = model.predict(type(batch)(*(tensor.to(device) for tensor in batch)))
+        levels = self._quantile_levels(model) if levels is None else levels
+        point = model.point(raw).cpu().numpy()
+        quantiles = model.quantiles(raw, levels).cpu().numpy() if levels else np.zeros(point.shape + (0,))
+        points, bands = [], []
+        for i, s in enumerate(panel.series):
+            scaler = (self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), log_target=c.transform == "log")).target
+            points.append(scaler.inverse_transform(point[i]))
+            bands.append(np.moveaxis(scaler.inverse_transform(np.moveaxis(quantiles[i], -1, 0)), 0, -1))
+        return points, bands
+
+    def _fitted(self) -> ForecastModel:
+        if self.model is None:
+            raise UserError("this Forecaster is not fitted yet: call fit(data) first")
+        return self.model
+
+    def _lookback(self, freq: str | None) -> int:
+        c = self.config
+        return c.lookback or max(2 * c.horizon, 2 * season_length(freq))
+
+    def _horizon(self, horizon: int | None) -> int:
+        if horizon is None:
+            return self.config.horizon
+        if not 1 <= horizon <= self.config.horizon:
+            raise UserError(f"horizon must be in 1..{self.config.horizon} (the model's horizon), got {horizon}")
+        return horizon
+
+    @staticmethod
+    def _quantile_levels(model: ForecastModel) -> tuple[float, ...]:
+        return () if model.config.output == "point" else model.config.quantiles
+
+
+def _tail(s: Series, rows: int) -> Series:
+    n = len(s)
+    return Series(s.id, s.index[n - rows:n], s.target[n - rows:], s.past[n - rows:], s.future[n - rows:n])
+
+
+def _series_to_json(s: Series) -> dict[str, Any]:
+    index = [str(t) for t in s.index[:len(s)]] if hasattr(s.index, "strftime") else [int(t) for t in s.index]
+    return {"id": s.id, "index": index, "target": s.target.tolist(), "past": s.past.tolist(),
+            "future": s.future[:len(s)].tolist()}
+
+
+def _series_from_json(document: dict[str, Any]) -> Series:
+    pd = pandas()
+    raw = document["index"]
+    index = pd.Index(raw) if raw and isinstance(raw[0], int) else pd.DatetimeIndex(raw)
+    arrays = [np.asarray(document[key], dtype=float).reshape(len(raw), len(document[key][0]))
+              for key in ("target", "past", "future")]
+    return Series(document["id"], index, *arrays)

@@ -1,0 +1,101 @@
+"""`rnnkit forecast train` and `rnnkit forecast predict`: files written, exit codes, one-line user errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rnnkit.cli.main import main
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def stores_csv(tmp_path):
+    """Two stores, daily, with a known-future promo flag, and 3 future rows per store (promo known, sales not)."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for store in ("north", "south"):
+        days = pd.date_range("2024-01-01", periods=83, freq="D")
+        promo = rng.integers(0, 2, size=83).astype(float)
+        sales = 20 + 5 * np.sin(2 * np.pi * np.arange(83) / 7) + 4 * promo + rng.normal(size=83)
+        sales[-3:] = np.nan
+        frames.append(pd.DataFrame({"store": store, "date": days.strftime("%Y-%m-%d"), "sales": sales,
+                                    "promo": promo}))
+    path = tmp_path / "stores.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+def run(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_train_then_predict(stores_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run(["forecast", "train", str(stores_csv), "--target", "sales", "--time", "date", "--id",
+                             "store", "--covariates", "promo", "--horizon", "7", "--steps", "30", "--hidden-size",
+                             "8", "--folds", "2", "--baselines", "seasonal_naive", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "rnnkit" in stdout and "seasonal_naive" in stdout and "MASE" in stdout
+    assert {p.name for p in out.iterdir()} == {"model", "forecast.csv", "backtest.csv", "metrics.json",
+                                                "report.html"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["backtest"]) == {"rnnkit", "seasonal_naive"} and metrics["horizon"] == 7
+    assert 0 <= metrics["backtest"]["rnnkit"]["coverage_80"] <= 1
+    forecast = pd.read_csv(out / "forecast.csv")  # promo is known 3 days ahead: the forecast stops there
+    assert len(forecast) == 2 * 3 and forecast["time"].iloc[0] == "2024-03-21"
+    backtest = pd.read_csv(out / "backtest.csv")
+    assert set(backtest["model"]) == {"rnnkit", "seasonal_naive"} and len(backtest) == 2 * 2 * 7 * 2
+
+    history = pd.read_csv(stores_csv)
+    future = history.groupby("store").head(83).copy()
+    code, _, err = run(["forecast", "predict", str(out), "--data", str(stores_csv), "--horizon", "4", "--out",
+                        str(tmp_path / "next")], capsys)
+    assert code == 2 and "known-future covariates ['promo'] are given for 3 step(s) after the last target " \
+                          "value, the forecast needs 4" in err
+    extended = pd.concat([future, future.groupby("store").tail(4).assign(
+        date=lambda d: (pd.to_datetime(d["date"]) + pd.Timedelta(days=4)).dt.strftime("%Y-%m-%d"), sales=np.nan)])
+    extended.to_csv(tmp_path / "extended.csv", index=False)
+    code, stdout, err = run(["forecast", "predict", str(out), "--data", str(tmp_path / "extended.csv"),
+                             "--horizon", "3", "--out", str(tmp_path / "next")], capsys)
+    assert code == 0, err
+    forecast = pd.read_csv(tmp_path / "next" / "forecast.csv")
+    assert len(forecast) == 2 * 3 and {"q0.1", "q0.9"} <= set(forecast.columns)
+    assert (tmp_path / "next" / "report.html").is_file() and (tmp_path / "next" / "metrics.json").is_file()
+
+
+def test_default_is_the_airline_series_and_predict_needs_no_data(tmp_path, capsys):
+    out = tmp_path / "air"
+    code, stdout, err = run(["forecast", "train", "--steps", "20", "--hidden-size", "8", "--folds", "1",
+                             "--baselines", "seasonal_naive", "--out", str(out)], capsys)
+    assert code == 0, err
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert forecast["time"].iloc[0] == "1961-01-01" and len(forecast) == 12
+    code, _, err = run(["forecast", "predict", str(out / "model"), "--out", str(tmp_path / "p")], capsys)
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "p" / "forecast.csv")["forecast"].tolist() == pytest.approx(
+        forecast["forecast"].tolist())
+    code, _, err = run(["forecast", "predict", str(out), "--out", str(tmp_path / "p")], capsys)
+    assert code == 2 and "exists and is not empty" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--time", "date"], "--target COL is required with DATA"),
+    (["--target", "revenue", "--time", "date"], "column(s) ['revenue'] not found"),
+    (["--target", "sales", "--time", "date"], "has 83 duplicate timestamp(s)"),  # two stores without --id
+])
+def test_user_errors_are_one_line(stores_csv, tmp_path, capsys, argv, message):
+    code, _, err = run(["forecast", "train", str(stores_csv), *argv, "--out", str(tmp_path / "x")], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert "--id" in err or "duplicate" not in message
