@@ -18,8 +18,8 @@ SMALL = dict(cell="gru", hidden_size=16, max_epochs=25, batch_size=32, lr=0.02, 
 # absolute (measured 1.8e-7 absolute, 3.6e-6 relative on an output near 0), above this check's rtol=1e-7.
 _BATCH_ROUNDING = ("float32 kernels round differently with batch size (~1e-7 absolute), "
                    "above check_methods_subset_invariance's rtol=1e-7")
-EXPECTED_FAILURES = {name: {"check_methods_subset_invariance": _BATCH_ROUNDING}
-                     for name in ("RNNClassifier", "RNNRegressor")}
+# The classifier's argmax and rounded probabilities absorb that noise; the regressor's raw outputs do not.
+EXPECTED_FAILURES = {"RNNRegressor": {"check_methods_subset_invariance": _BATCH_ROUNDING}}
 
 
 @pytest.fixture(autouse=True, scope="module")
