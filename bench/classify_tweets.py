@@ -5,7 +5,8 @@
 Split: stratified 80/20, seed 0 (scikit-learn's train_test_split). The baseline is TfidfVectorizer() +
 LogisticRegression(max_iter=1000) on the same split. The RNN's settings are chosen on a stratified 10% validation
 share of the 80% (seed 0), which also drives early stopping; the test 20% is scored once per candidate only for
-the record, and the reported figure is the candidate with the best validation accuracy.
+the record. The candidates' averaged probabilities (an ensemble) compete too; the reported figure is whichever
+has the best validation accuracy.
 """
 
 from __future__ import annotations
@@ -50,18 +51,27 @@ def main():
     train, held = validation_split(y_train, 0.1, seed=0)
     X_fit, y_fit = [X_train[i] for i in train], [y_train[i] for i in train]
     X_val, y_val = [X_train[i] for i in held], [y_train[i] for i in held]
-    rows = []
+    rows, val_probabilities, test_probabilities = [], [], []
     for options in CANDIDATES:
         start = time.time()
         seed_everything(0)
         model = SequenceClassifier.for_data(X_fit, y_fit, tokenizer=TOKENIZER, **options)
-        config = TrainConfig(max_epochs=8, batch_size=64, lr=2e-3, patience=2, seed=0, progress="none")
+        config = TrainConfig(max_epochs=12, batch_size=64, lr=2e-3, patience=2, seed=0, progress="none")
         result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=y_val, train_config=config)
         best = result.history[result.best_epoch - 1]
         accuracy = float(np.mean(np.asarray(model.predict(X_test)) == np.asarray(y_test)))
+        val_probabilities.append(model.predict_proba(X_val))
+        test_probabilities.append(model.predict_proba(X_test))
         rows.append({"options": options, "val_accuracy": best["val_accuracy"], "best_epoch": result.best_epoch,
                      "test_accuracy": accuracy, "seconds": round(time.time() - start, 1)})
         print(json.dumps(rows[-1]), flush=True)
+    classes = np.asarray(model.labels)
+    ensemble_val = classes[np.mean(val_probabilities, axis=0).argmax(1)]
+    ensemble_test = classes[np.mean(test_probabilities, axis=0).argmax(1)]
+    rows.append({"options": "ensemble of the candidates (mean probability)",
+                 "val_accuracy": float(np.mean(ensemble_val == np.asarray(y_val))),
+                 "test_accuracy": float(np.mean(ensemble_test == np.asarray(y_test)))})
+    print(json.dumps(rows[-1]), flush=True)
     chosen = max(rows, key=lambda row: row["val_accuracy"])
     summary = {"tfidf_logreg_accuracy": baseline_accuracy, "rnn_accuracy": chosen["test_accuracy"],
                "chosen": chosen["options"], "met": chosen["test_accuracy"] >= 0.76 and
