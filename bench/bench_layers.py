@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 
@@ -47,7 +48,7 @@ def _time(fn, iterations):
     return (time.perf_counter() - start) / iterations
 
 
-def bench_config(mode, config, repeats, iterations):
+def bench_config(mode, config, repeats, iterations, min_seconds=0.05):
     batch, steps, input_size, hidden, layers = config
     torch.manual_seed(0)
     reference_layer = TORCH[mode](input_size, hidden, num_layers=layers, batch_first=True)
@@ -63,13 +64,14 @@ def bench_config(mode, config, repeats, iterations):
     for name, layer in variants.items():
         jobs[("train", name)] = (lambda l=layer, o=optimizers[name]: _train_step(l, o, x, target))
         jobs[("infer", name)] = (lambda l=layer: _infer(l, x))
-    for job in jobs.values():  # warm-up
-        job()
+    calls = {}
+    for key, job in jobs.items():  # warm-up, and enough calls per sample to last ~min_seconds
+        once = _time(job, 1)
+        calls[key] = max(1 if "reference" in key[1] else iterations, math.ceil(min_seconds / once))
     samples = {key: [] for key in jobs}
     for _ in range(repeats):  # interleaved: every variant once per round, so drift hits all alike
         for key, job in jobs.items():
-            its = 1 if "reference" in key[1] else iterations
-            samples[key].append(_time(job, its))
+            samples[key].append(_time(job, calls[key]))
     medians = {key: statistics.median(values) for key, values in samples.items()}
     # The ratio within each round, then its median: neighbours in time share the machine's load, so a burst
     # from another process cancels out of the ratio instead of landing on one side.
@@ -87,6 +89,8 @@ def main():
     parser.add_argument("--modes", nargs="+", default=["LSTM", "GRU", "RNN"], choices=sorted(TORCH))
     parser.add_argument("--json", help="also write the raw medians here")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--min-seconds", type=float, default=0.2,
+                        help="length of one timed sample; sub-millisecond calls need many per sample")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -98,7 +102,7 @@ def main():
     rows = []
     for mode in args.modes:
         for config in CONFIGS:
-            medians = bench_config(mode, config, args.repeats, args.iterations)
+            medians = bench_config(mode, config, args.repeats, args.iterations, args.min_seconds)
             for what in ("train", "infer"):
                 base = medians[(what, "torch.nn")]
                 fused, ref = medians[(what, "rnnkit fused")], medians[(what, "rnnkit reference")]

@@ -10,6 +10,7 @@ from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
 from rnnkit.tasks.forecast_api import Forecaster
+from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.tasks.tagging import SequenceTagger
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model
 
@@ -17,7 +18,7 @@ load = load_model
 save = save_model
 
 __all__ = ["__version__", "nn", "load", "save", "Trainer", "TrainConfig", "UserError", "ModelFileError",
-           "Forecaster", "SequenceClassifier", "SequenceRegressor", "SequenceTagger", "RNNClassifier",
+           "Forecaster", "LanguageModel", "SequenceClassifier", "SequenceRegressor", "SequenceTagger", "RNNClassifier",
            "RNNRegressor"]
 
 
