@@ -10,7 +10,7 @@ from rnnkit.errors import UserError
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "demo", help="RNN vs LSTM vs GRU on the long-time-lag problems (about 3 minutes on 2 cores)",
+        "demo", help="RNN vs LSTM vs GRU on the long-time-lag problems (about 4 minutes on 2 cores)",
         description="Train an Elman RNN, an LSTM and a GRU of equal parameter count on the adding and "
                     "temporal-order problems at growing lags; write metrics.json, report.html and the models.")
     common.add_run_options(parser)
