@@ -19,13 +19,6 @@ from rnnkit.tasks.tagging import SequenceTagger
 from rnnkit.train import TrainConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared machine: one thread is several times faster
-    yield
-    torch.set_num_threads(threads)
-
 
 def quick(**options):
     return TrainConfig(**{"max_epochs": 30, "batch_size": 16, "lr": 1e-2, "progress": "none", **options})

@@ -7,18 +7,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from rnnkit.cli.main import main
 from rnnkit.errors import UserError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _texts(count, seed):

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from rnnkit.data.ts_frame import SeriesColumns, to_panel
 from rnnkit.datasets import load_airline, load_elecdemand
@@ -15,13 +14,6 @@ from rnnkit.tasks.forecast_api import Forecaster
 
 AIRLINE = SeriesColumns(target="passengers", time="month")
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_metrics_by_hand():

@@ -15,14 +15,6 @@ from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
 from rnnkit.train import load_model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small recurrent models run fastest on one thread; two threads on a busy 2-core machine crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def batch(b=4, lookback=6, horizon=3, inputs=5, future=2, targets=2):
     return ForecastBatch(torch.randn(b, lookback, inputs), torch.randn(b, horizon, future),

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 pytest.importorskip("sktime", reason="the sktime adapter is an optional extra: pip install 'rnnkit[sktime]'")
 
@@ -11,13 +10,6 @@ from sktime.datasets import load_airline  # noqa: E402
 
 from rnnkit.integrations.sktime import RnnkitForecaster  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_forecasts_intervals_and_update_on_the_airline_series():

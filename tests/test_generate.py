@@ -16,13 +16,6 @@ from rnnkit.tasks.sampling import _Sample, sample_next
 TEXT = 'ROMEO:\nHe said "go" [Aside] now.\n\nJULIET:\nNo.\n'
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: one thread is fastest on a busy machine
-    yield
-    torch.set_num_threads(threads)
-
 
 def model(cell: str = "lstm") -> LanguageModel:
     torch.manual_seed(0)

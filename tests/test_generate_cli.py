@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from rnnkit.cli.main import main
 
 PLAY = "ROMEO:\nGood morrow, sweet [Aside] \"love\".\n\nJULIET:\nGood night, good night.\n\n"
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

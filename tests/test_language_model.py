@@ -17,14 +17,6 @@ from rnnkit.tasks.language_model import LanguageModel, fit_language_model
 from rnnkit.train import TrainConfig, load_model, save_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread; on a busy machine two threads spin against each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # A text with structure a tiny model learns in seconds: a fixed 23-character line, repeated.
 LINE = "the cat sat on the mat\n"

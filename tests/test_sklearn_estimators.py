@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("sklearn")
 from sklearn.base import clone  # noqa: E402
@@ -21,14 +20,6 @@ _BATCH_ROUNDING = ("float32 kernels round differently with batch size (~1e-7 abs
 # The classifier's argmax and rounded probabilities absorb that noise; the regressor's raw outputs do not.
 EXPECTED_FAILURES = {"RNNRegressor": {"check_methods_subset_invariance": _BATCH_ROUNDING}}
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny models: two threads fighting over a shared 2-core machine make each fit about 7x slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def expected_failures(estimator):
