@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -33,6 +32,7 @@ import torch
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError
 from rnnkit import _fs
+from rnnkit.train.tensor_io import read_json_document, read_verified_tensors
 
 FORMAT = "rnnkit-checkpoint"
 FORMAT_VERSION = 1
@@ -106,13 +106,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     for required in (state_path, tensors_path):
         if not required.is_file():
             raise ModelFileError(f"{required}: missing file")
-    try:
-        document = json.loads(state_path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise ModelFileError(f"{state_path}: not UTF-8 text ({error})") from None
-    except json.JSONDecodeError as error:
-        raise ModelFileError(f"{state_path}: invalid JSON at line {error.lineno} column {error.colno}: "
-                             f"{error.msg}") from None
+    document = read_json_document(state_path)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFileError(f"{state_path}: not an rnnkit checkpoint (expected \"format\": \"{FORMAT}\")")
     if document.get("format_version") != FORMAT_VERSION:
@@ -121,15 +115,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     missing = sorted({"step", "tensors_sha256", "state"} - set(document))
     if missing:
         raise ModelFileError(f"{state_path}: missing key(s) {missing}")
-    data = tensors_path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != document["tensors_sha256"]:
-        raise ModelFileError(f"{tensors_path}: sha256 mismatch ({len(data)} bytes hash to {digest[:12]}..., "
-                             f"{STATE} records {str(document['tensors_sha256'])[:12]}...): truncated or modified")
-    try:
-        tensors = safetensors.torch.load(data)
-    except Exception as error:  # safetensors raises its own error type for every kind of malformed file
-        raise ModelFileError(f"{tensors_path}: not a safetensors file ({error})") from None
+    tensors = read_verified_tensors(tensors_path, document["tensors_sha256"], STATE, "truncated or modified")
     return Checkpoint(path=path, step=document["step"], tensors=tensors, state=document["state"])
 
 

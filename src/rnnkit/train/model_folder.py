@@ -14,7 +14,6 @@ in a registry of classes the program already has.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,7 +23,7 @@ import torch
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit import _fs
-from rnnkit.train.tensor_io import check_and_expand, to_saveable
+from rnnkit.train.tensor_io import check_and_expand, read_json_document, read_verified_tensors, to_saveable
 
 FORMAT = "rnnkit-model"
 FORMAT_VERSION = 1
@@ -76,12 +75,7 @@ def read_model_config(folder: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{folder}: not a model folder (no such folder)")
     if not path.is_file():
         raise ModelFileError(f"{path}: missing file")
-    try:
-        document = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise ModelFileError(f"{path}: not UTF-8 text ({error})") from None
-    except json.JSONDecodeError as error:
-        raise ModelFileError(f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    document = read_json_document(path)
     if not isinstance(document, dict):
         raise ModelFileError(f"{path}: expected a JSON object, got {type(document).__name__}")
     if document.get("format") != FORMAT:
@@ -119,16 +113,8 @@ def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> t
         raise ModelFileError(f"{config_path}: unknown task {task!r}; known tasks: {sorted(tasks)}")
     if not weights_path.is_file():
         raise ModelFileError(f"{weights_path}: missing file")
-    data = weights_path.read_bytes()  # hash and parse the same bytes
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != document["weights_sha256"]:
-        raise ModelFileError(f"{weights_path}: sha256 mismatch ({len(data)} bytes hash to {digest[:12]}..., "
-                             f"{CONFIG} records {str(document['weights_sha256'])[:12]}...): the file was truncated, "
-                             f"modified or belongs to another model")
-    try:
-        tensors = safetensors.torch.load(data)
-    except Exception as error:  # safetensors raises its own error type for every kind of malformed file
-        raise ModelFileError(f"{weights_path}: not a safetensors file ({error})") from None
+    tensors = read_verified_tensors(weights_path, document["weights_sha256"], CONFIG,
+                                    "the file was truncated, modified or belongs to another model")
     try:
         model = tasks[task].from_config(document, where=str(config_path))
     except ModelFileError:

@@ -11,11 +11,41 @@ safetensors stores named tensors and nothing else (no pickle, no code). Two thin
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load as parse_safetensors  # parses bytes into tensors: no pickle, no code
 
 from rnnkit.errors import ModelFileError
+
+
+def read_json_document(path: Path) -> Any:
+    """A JSON file's document; bad bytes or bad JSON are a ``ModelFileError`` naming the file and the place."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ModelFileError(f"{path}: not UTF-8 text ({error})") from None
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+
+
+def read_verified_tensors(path: Path, recorded_sha256: Any, recorded_in: str, damage: str) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file whose sha256 must equal the one ``recorded_in`` records.
+
+    The same bytes are hashed and parsed, so what is checked is what is loaded. ``damage`` ends the mismatch message.
+    """
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != recorded_sha256:
+        raise ModelFileError(f"{path}: sha256 mismatch ({len(data)} bytes hash to {digest[:12]}..., "
+                             f"{recorded_in} records {str(recorded_sha256)[:12]}...): {damage}")
+    try:
+        return parse_safetensors(data)
+    except Exception as error:  # safetensors raises its own error type for every kind of malformed file
+        raise ModelFileError(f"{path}: not a safetensors file ({error})") from None
 
 
 def _identity(tensor: torch.Tensor) -> tuple:
