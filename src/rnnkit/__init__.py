@@ -8,9 +8,12 @@
 from rnnkit import nn
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
+from rnnkit.tasks.captioning import ImageCaptioner
 from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
 from rnnkit.tasks.forecast_api import Forecaster
 from rnnkit.tasks.language_model import LanguageModel
+from rnnkit.tasks.recognition import SequenceRecognizer
+from rnnkit.tasks.seq2seq import Seq2Seq
 from rnnkit.tasks.tagging import SequenceTagger
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model
 
@@ -18,8 +21,8 @@ load = load_model
 save = save_model
 
 __all__ = ["__version__", "nn", "load", "save", "Trainer", "TrainConfig", "UserError", "ModelFileError",
-           "Forecaster", "LanguageModel", "SequenceClassifier", "SequenceRegressor", "SequenceTagger", "RNNClassifier",
-           "RNNRegressor"]
+           "Forecaster", "ImageCaptioner", "LanguageModel", "Seq2Seq", "SequenceClassifier", "SequenceRecognizer",
+           "SequenceRegressor", "SequenceTagger", "RNNClassifier", "RNNRegressor"]
 
 
 def __getattr__(name: str):

@@ -62,7 +62,9 @@ def bleu(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Corpus BLEU (0-100) with sacrebleu's defaults (13a tokenisation, one reference per sentence)."""
     _check_pairs(references, hypotheses)
     sacrebleu = require("sacrebleu", "seq2seq", why="BLEU and chrF")
-    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score)
+    # force=True: rnnkit's outputs are tokens joined by spaces, which sacrebleu would otherwise flag on stderr
+    # ("forgot to detokenize?"); the score is computed the same way either way.
+    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)], force=True).score)
 
 
 def chrf(references: Sequence[str], hypotheses: Sequence[str]) -> float:

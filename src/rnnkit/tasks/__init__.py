@@ -5,18 +5,25 @@ looks it up there. A new task adds one line.
 """
 
 from rnnkit.tasks.base import TaskModel
+from rnnkit.tasks.captioning import ImageCaptioner
 from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
 from rnnkit.tasks.forecasting import ForecastModel
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.tasks.many_to_one import ManyToOne, ManyToOneConfig
+from rnnkit.tasks.recognition import SequenceRecognizer
+from rnnkit.tasks.seq2seq import Seq2Seq
 from rnnkit.tasks.tagging import SequenceTagger
 
 TASKS: dict[str, type[TaskModel]] = {
     ManyToOne.task: ManyToOne,
+    ImageCaptioner.task: ImageCaptioner,
     ForecastModel.task: ForecastModel,
     LanguageModel.task: LanguageModel,
+    Seq2Seq.task: Seq2Seq,
+    SequenceRecognizer.task: SequenceRecognizer,
     **{model.task: model for model in (SequenceClassifier, SequenceRegressor, SequenceTagger)},
 }
 
-__all__ = ["TASKS", "TaskModel", "ManyToOne", "ManyToOneConfig", "SequenceClassifier", "SequenceRegressor",
-           "SequenceTagger", "ForecastModel", "LanguageModel"]
+__all__ = ["TASKS", "TaskModel", "ImageCaptioner", "ManyToOne", "ManyToOneConfig", "SequenceClassifier", "SequenceRegressor",
+           "SequenceTagger", "ForecastModel", "LanguageModel", "Seq2Seq",
+           "SequenceRecognizer"]

@@ -1,7 +1,8 @@
 """The sequence encoder shared by the classifier, the regressor and the tagger: front-end, recurrent layers, pooling.
 
     e_t = Embedding(token_t)            (text; numeric inputs pass as they are: e_t = x_t)
-    c_t = ReLU(Conv1d(e)_t)             (optional front-end: kernel k, 'same' padding, so lengths do not change)
+    c_t = ReLU(Conv1d(e)_t)             (optional front-end: kernel k, 'same' padding, so lengths do not change;
+                                         with stride s > 1 it keeps every s-th step: T' = ceil(T / s))
     o_t = RNN(c_1 .. c_T)               (uni- or bidirectional, stacked; padded steps never change the result)
 
 and, for one vector per sequence (many-to-one), a pooling of the outputs over each sequence's own steps:
@@ -34,6 +35,7 @@ class EncoderConfig:
     embedding_dim: int = 64
     conv_channels: int = 0  # > 0: a 1-D convolution front-end with this many channels
     conv_kernel: int = 5  # odd, so that 'same' padding keeps every step aligned
+    conv_stride: int = 1  # > 1 shortens time: output step j sees input steps j*s - k//2 .. j*s + k//2
     cell: str = "lstm"
     hidden_size: int = 64
     num_layers: int = 1
@@ -49,12 +51,19 @@ class EncoderConfig:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.conv_channels and self.conv_kernel % 2 == 0:
             raise ValueError(f"conv_kernel must be odd (same padding keeps steps aligned), got {self.conv_kernel}")
+        if self.conv_stride < 1 or (self.conv_stride > 1 and not self.conv_channels):
+            raise ValueError(f"conv_stride must be >= 1, and > 1 only with conv_channels > 0; got "
+                             f"conv_stride={self.conv_stride}, conv_channels={self.conv_channels}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
     def output_size(self) -> int:
         return self.hidden_size * (2 if self.bidirectional else 1)
+
+    def output_length(self, length: int) -> int:
+        """Steps the recurrent layers see for an input of ``length`` steps: ceil(length / conv_stride)."""
+        return -(-length // self.conv_stride)
 
 
 class SequenceEncoder(nn.Module):
@@ -68,7 +77,8 @@ class SequenceEncoder(nn.Module):
             size = config.embedding_dim
         self.conv = None
         if config.conv_channels:
-            self.conv = nn.Conv1d(size, config.conv_channels, config.conv_kernel, padding=config.conv_kernel // 2)
+            self.conv = nn.Conv1d(size, config.conv_channels, config.conv_kernel, stride=config.conv_stride,
+                                  padding=config.conv_kernel // 2)
             size = config.conv_channels
         self.dropout = nn.Dropout(config.dropout)
         self.rnn = make_layer(config.cell, size, config.hidden_size, num_layers=config.num_layers,
@@ -78,26 +88,35 @@ class SequenceEncoder(nn.Module):
             self.attention = nn.Sequential(nn.Linear(config.output_size, config.hidden_size), nn.Tanh(),
                                            nn.Linear(config.hidden_size, 1, bias=False))
 
+    def output_lengths(self, lengths: Tensor) -> Tensor:
+        """(B,) steps per sequence after the front-end: ceil(lengths / conv_stride) (the lengths when stride 1)."""
+        stride = self.config.conv_stride
+        return lengths if stride == 1 else torch.div(lengths + stride - 1, stride, rounding_mode="floor")
+
     def front_end(self, x: Tensor, lengths: Tensor) -> Tensor:
-        """Embedding and convolution: (B, T, E) inputs to the recurrent layers, zero at padded steps."""
+        """Embedding and convolution: (B, T', E) inputs to the recurrent layers, zero at padded steps
+        (T' = ceil(T / conv_stride); their lengths are ``output_lengths(lengths)``)."""
         if self.embedding is not None:
             x = self.embedding(x)  # (B, T, E)
         if self.conv is not None:
             # Padded steps hold zeros, the same as the convolution's own zero padding: a sequence's result does
             # not depend on the batch it is in. Zero them again after, as the layer expects nothing there.
-            x = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)  # (B, T, C)
-            x = x * valid_mask(lengths, x.shape[1]).unsqueeze(-1)
+            # With stride s and padding k//2 (k odd) the output has floor((T - 1) / s) + 1 = ceil(T / s) steps.
+            x = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)  # (B, T', C)
+            x = x * valid_mask(self.output_lengths(lengths), x.shape[1]).unsqueeze(-1)
         return self.dropout(x)
 
     def steps(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-step outputs (B, T, D*H), zero at padded steps, and the final hidden state h_n (L*D, B, H)."""
-        output, state = self.rnn(self.front_end(x, lengths), lengths=lengths)
+        """Per-step outputs (B, T', D*H), zero at padded steps, and the final hidden state h_n (L*D, B, H).
+        T' = T unless ``conv_stride`` > 1 shortens time (the steps of each sequence: ``output_lengths``)."""
+        output, state = self.rnn(self.front_end(x, lengths), lengths=self.output_lengths(lengths))
         return output, state[0] if isinstance(state, tuple) else state
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
         """Pooled features (B, D*H) and the attention weights (B, T) (None unless pooling='attention')."""
         output, h_n = self.steps(x, lengths)
-        mask = valid_mask(lengths, output.shape[1])  # (B, T)
+        lengths = self.output_lengths(lengths)
+        mask = valid_mask(lengths, output.shape[1])  # (B, T')
         weights = None
         pooling = self.config.pooling
         if pooling == "last":

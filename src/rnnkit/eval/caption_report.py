@@ -1,0 +1,156 @@
+"""The results of an image captioner as ``metrics.json`` content and a self-contained ``report.html``.
+
+    metrics, report, outputs = caption_report(model, images, references, beam=3, history=result.history,
+                                              train=(train_images, train_captions))
+
+Scores (``rnnkit.eval.seq2seq_report.seq2seq_metrics`` on word strings): corpus ``bleu`` and ``chrf``
+(sacrebleu), ``exact_match`` (share of captions equal to their reference), ``wer`` (word error rate); references
+are first put through the model's tokenizer (lower case, its word pattern) so both sides are spelled alike. With
+beam search, the greedy scores come too (``greedy_*``). Two baselines need no model and set the bar, given the
+training images: ``frequent_*`` captions every image with the most frequent training caption, ``nearest_*`` with
+the caption of the nearest training image in pixel space (Euclidean distance between 16 x 16 thumbnails).
+
+The report shows the metrics, the learning curves, a grid of images with the true and predicted captions, and
+for a few images the attention of each generated word over the image (the CNN's grid, drawn over the picture).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+
+from rnnkit.data.images import as_image_batch
+from rnnkit.eval.plots import learning_curves
+from rnnkit.eval.report import Report
+from rnnkit.eval.seq2seq_report import seq2seq_metrics
+
+THUMBNAIL = 16  # side of the images compared by the nearest-neighbour baseline
+GRID_IMAGES = 24  # images in the "captions" grid
+MAX_WORDS = 8  # attention panels per example
+
+
+def most_frequent_caption(captions: Sequence[str]) -> str:
+    """The most frequent training caption (ties: the first in sorted order)."""
+    counts = Counter(captions)
+    return min(counts, key=lambda caption: (-counts[caption], caption))
+
+
+def _thumbnails(images: Any) -> torch.Tensor:
+    batch = as_image_batch(images)
+    return F.adaptive_avg_pool2d(batch, THUMBNAIL).flatten(1)  # (N, 3 * 16 * 16)
+
+
+def nearest_neighbour_captions(train_images: Any, train_captions: Sequence[str], images: Any,
+                               batch_size: int = 256) -> list[str]:
+    """The caption of the training image nearest to each of ``images`` (L2 between 16 x 16 thumbnails)."""
+    train = _thumbnails(train_images)
+    found = []
+    for start in range(0, len(images), batch_size):
+        query = _thumbnails(images[start:start + batch_size])
+        found += torch.cdist(query, train).argmin(1).tolist()
+    return [train_captions[i] for i in found]
+
+
+def caption_metrics(model: Any, images: Any, references: Sequence[str], *, beam: int = 1, alpha: float = 0.0,
+                    train: tuple[Any, Sequence[str]] | None = None) -> tuple[dict[str, Any], list[str], list[dict]]:
+    """Metrics (see the module docstring), the captions and their attention details."""
+    references = [model.normalise(text) for text in references]
+    outputs, details = model.caption(images, beam=beam, alpha=alpha, return_attention=True)
+    metrics: dict[str, Any] = {"count": len(references), "beam": beam, **seq2seq_metrics(references, outputs)}
+    if beam > 1:
+        greedy = model.caption(images, beam=1)
+        metrics.update({f"greedy_{k}": v for k, v in seq2seq_metrics(references, greedy).items()})
+    if train is not None:
+        train_images, train_captions = train
+        train_captions = [model.normalise(text) for text in train_captions]
+        baselines = {"frequent": [most_frequent_caption(train_captions)] * len(references),
+                     "nearest": nearest_neighbour_captions(train_images, train_captions, images)}
+        for name, guesses in baselines.items():
+            metrics.update({f"{name}_{k}": v for k, v in seq2seq_metrics(references, guesses).items()})
+    return metrics, outputs, details
+
+
+def caption_grid(images: Any, references: Sequence[str], outputs: Sequence[str], columns: int = 6) -> Figure:
+    """Images with their true caption above (black) and the model's below (green when equal, red otherwise)."""
+    count = len(references)
+    rows = -(-count // columns)
+    fig = Figure(figsize=(2.3 * columns, 2.9 * rows), layout="constrained")
+    for i, ax in enumerate(fig.subplots(rows, columns, squeeze=False).flat):
+        if i >= count:
+            ax.axis("off")
+            continue
+        ax.imshow(np.asarray(images[i]))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.spines[:].set_visible(False)
+        ax.set_title(_wrap(references[i]), fontsize=7)
+        colour = "tab:green" if outputs[i] == references[i] else "tab:red"
+        ax.set_xlabel(_wrap(f"> {outputs[i]}"), fontsize=7, color=colour)  # a label: the layout makes room
+    return fig
+
+
+def attention_figure(image: np.ndarray, words: Sequence[str], attention: np.ndarray) -> Figure:
+    """The image, then one panel per generated word with its attention (h, w) over the image."""
+    steps = min(len(attention), MAX_WORDS)
+    labels = list(words) + ["</s>"] * (len(attention) - len(words))
+    height, width = np.asarray(image).shape[:2]
+    fig = Figure(figsize=(1.7 * (steps + 1), 2.0), layout="constrained")
+    axes = fig.subplots(1, steps + 1, squeeze=False)[0]
+    axes[0].imshow(image)
+    axes[0].set_title("image", fontsize=8)
+    for ax, weights, label in zip(axes[1:], attention[:steps], labels):
+        ax.imshow(image)
+        ax.imshow(weights, cmap="magma", alpha=0.6, extent=(0, width, height, 0), interpolation="bilinear")
+        ax.set_title(label, fontsize=8)
+    for ax in axes:
+        ax.axis("off")
+    return fig
+
+
+def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: int = 1, alpha: float = 0.0,
+                   history: Sequence[dict] | None = None, train: tuple[Any, Sequence[str]] | None = None,
+                   title: str = "Image captioning", examples: int = 4,
+                   extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], Report, list[str]]:
+    """Score ``model`` (an ``ImageCaptioner``) on ``images`` against ``references``: the metrics, the report and
+    the captions."""
+    scores, outputs, details = caption_metrics(model, images, references, beam=beam, alpha=alpha, train=train)
+    metrics = {**(extra or {}), **scores}
+    normalised = [model.normalise(text) for text in references]
+    report = Report(title)
+    report.add_text("BLEU and chrF are sacrebleu corpus scores on lower-case word captions, exact_match the share "
+                    "of captions equal to the reference, wer the word error rate. Baselines without a model: "
+                    "frequent_* gives every image the most frequent training caption, nearest_* the caption of the "
+                    "nearest training image in pixel space (16 x 16 thumbnails).")
+    report.add_section("Metrics").add_metrics(metrics)
+    if history:
+        report.add_section("Training")
+        keys = [k for k in ("train_loss", "val_loss", "val_token_accuracy", "val_exact_match", "val_bleu")
+                if k in history[0]]
+        report.add_figure(learning_curves(history, keys), caption="Learning curves")
+    shown = min(len(normalised), GRID_IMAGES)
+    report.add_section("Captions")
+    report.add_figure(caption_grid(images[:shown], normalised[:shown], outputs[:shown]),
+                      caption=f"The first {shown} images: the reference above, the model's caption below (beam "
+                              f"{beam}; green: exactly right)")
+    report.add_section("Attention")
+    for i in range(min(examples, len(details))):
+        report.add_figure(attention_figure(np.asarray(images[i]), details[i]["words"], details[i]["attention"]),
+                          caption=f"image {i}: where the decoder looked for each word (reference: {normalised[i]})")
+    return metrics, report, outputs
+
+
+def _wrap(text: str, width: int = 28) -> str:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join(lines + [line])

@@ -1,0 +1,81 @@
+"""The results of a sequence-to-sequence model as ``metrics.json`` content and a self-contained ``report.html``.
+
+    metrics, report, outputs = seq2seq_report(model, sources, references, beam=5, history=result.history)
+    write_metrics(out / "metrics.json", metrics); report.write(out / "report.html")
+
+How outputs are scored (``seq2seq_metrics``): references are first put through the model's own target tokenizer
+(its lowercasing and word pattern) and re-joined the way the model joins its outputs, so that both sides are
+compared on the same tokenisation; on those strings
+
+- ``bleu``, ``chrf``: corpus scores from sacrebleu (default 13a tokenisation on top, one reference each);
+- ``exact_match``: share of outputs equal to their reference; ``wer``: word error rate (word edit distance over
+  reference words); ``ter``: token error rate on the model's target tokens (characters or words);
+- ``copy_*``: the same scores for the copy-the-input baseline (output = input), the bar to beat when source and
+  target are close (spelling modernisation); meaningless when they are different alphabets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rnnkit.eval.plots import heatmap, learning_curves
+from rnnkit.eval.report import Report
+from rnnkit.eval.sequence_metrics import bleu, chrf, error_rate, exact_match
+
+EXAMPLE_MAX_TOKENS = 30  # attention maps only for sources this short: longer ones are unreadable
+
+
+def seq2seq_metrics(references: Sequence[str], hypotheses: Sequence[str], tokens: Any = str.split) -> dict[str, float]:
+    """BLEU, chrF, exact match, word and token error rates; ``tokens(text)`` splits into the target tokens."""
+    return {"bleu": bleu(references, hypotheses), "chrf": chrf(references, hypotheses),
+            "exact_match": exact_match(references, hypotheses),
+            "wer": error_rate(references, hypotheses, unit="word"),
+            "ter": error_rate([tokens(r) for r in references], [tokens(h) for h in hypotheses], unit="token")}
+
+
+def normalise(model: Any, text: str) -> str:
+    """``text`` as the model writes outputs: its target tokenizer's tokens, joined as it joins them."""
+    return model.detokenize(model.target_vocab.split(text))
+
+
+def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str], *, beam: int = 1,
+                   alpha: float = 0.0, history: Sequence[dict] | None = None, title: str = "Sequence to sequence",
+                   examples: int = 3, extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], Report, list[str]]:
+    """Score ``model`` (a ``Seq2Seq``) on ``sources`` against ``references`` with beam search ``beam`` (and
+    greedy decoding too when ``beam > 1``): the metrics, the report (metrics, learning curves, attention maps, a
+    few outputs) and the outputs."""
+    sources, references = list(sources), [normalise(model, text) for text in references]
+    outputs, details = model.translate(sources, beam=beam, alpha=alpha, return_attention=True)
+    split = model.target_vocab.split
+    metrics: dict[str, Any] = dict(extra or {})
+    metrics.update(count=len(sources), beam=beam, **seq2seq_metrics(references, outputs, split))
+    if beam > 1:
+        greedy = model.translate(sources, beam=1)
+        metrics.update({f"greedy_{k}": v for k, v in seq2seq_metrics(references, greedy, split).items()})
+    copies = [normalise(model, text) for text in sources]
+    metrics.update({f"copy_{k}": v for k, v in seq2seq_metrics(references, copies, split).items()})
+
+    report = Report(title)
+    report.add_text("References are put through the model's target tokenizer (its lowercasing and word pattern) "
+                    "and joined as the model joins its outputs; BLEU and chrF are sacrebleu corpus scores on those "
+                    "strings, wer the word error rate, ter the error rate on the model's target tokens. copy_* "
+                    "scores the copy-the-input baseline (output = input).")
+    report.add_section("Metrics").add_metrics(metrics)
+    if history:
+        report.add_section("Training")
+        keys = [k for k in ("train_loss", "val_loss", "val_token_accuracy", "val_exact_match") if k in history[0]]
+        report.add_figure(learning_curves(history, keys), caption="Learning curves")
+    chosen = [i for i, d in enumerate(details) if len(d["source_tokens"]) <= EXAMPLE_MAX_TOKENS][:examples]
+    if chosen:
+        report.add_section("Attention")
+        for i in chosen:
+            d = details[i]
+            caption = f"example {i}: attention of each output token (rows) over the source tokens (columns)"
+            rows = d["output_tokens"] + ["</s>"] * (len(d["attention"]) - len(d["output_tokens"]))  # no EOS at the cap
+            report.add_figure(heatmap(d["attention"], rows, d["source_tokens"],
+                                      xlabel="source", ylabel="output", annotate=False), caption=caption)
+    report.add_section("Examples")
+    report.add_table([{"source": s, "reference": r, "output": o}
+                      for s, r, o in list(zip(sources, references, outputs))[:20]])
+    return metrics, report, outputs

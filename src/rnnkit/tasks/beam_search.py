@@ -1,0 +1,158 @@
+"""Greedy decoding and beam search for any step-by-step decoder, batched: B inputs x K hypotheses at once.
+
+The decoder is a function ``step(tokens (N,), state, context) -> (log_probs (N, V), state, extra)``:
+
+- ``state``: what changes from step to step (tensors, or nested tuples/lists/NamedTuples of them, ``None``
+  allowed), every tensor with the batch in dim 0. Beam search reorders it by hypothesis after each step.
+- ``context``: what does not change (the encoder's memory, masks, source ids), same layout; beam search repeats
+  it K times once, at the start, and never copies it again.
+- ``extra``: None, or a (N, S) tensor per step to keep with each hypothesis (attention weights).
+
+Scores. A hypothesis y_1..y_n (n counts the EOS when there is one) scores ``log p(y) / lp(n)`` with GNMT's length
+penalty (Wu et al. 2016) ``lp(n) = ((5 + n) / 6) ** alpha``: ``alpha=0`` is the plain log probability (which
+favours short outputs), ``alpha=1`` nearly divides by the length. ``max_length`` counts generated tokens, EOS
+included; a hypothesis that reaches it without EOS is finished as it is.
+
+Search. Each step takes the 2K best extensions of the K live hypotheses: those among the best K that end in EOS
+are finished, the best K that do not end stay live (fairseq's rule). An input is done when its best finished score
+is at least the best any live hypothesis could still reach (log p only falls as it grows, and lp, >= 1 for
+``alpha >= 0``, is largest at max_length); so the search is exact once K covers every prefix (tested against
+exhaustive enumeration). With ``alpha=0``, beam 1 is greedy decoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import torch
+from torch import Tensor
+
+Step = Callable[[Tensor, Any, Any], tuple[Tensor, Any, Optional[Tensor]]]
+
+
+@dataclass
+class Hypotheses:
+    """The best output per input: ``tokens`` without BOS/EOS, ``scores`` (length-normalised log probabilities),
+    ``extras`` (one (n, S) tensor per input, n generated steps including EOS; None when the step gives none)."""
+
+    tokens: list[list[int]]
+    scores: list[float]
+    extras: Optional[list[Tensor]] = None
+
+
+def map_batch(value: Any, fn: Callable[[Tensor], Tensor]) -> Any:
+    """Apply ``fn`` to every tensor in a nested tuple/list/NamedTuple (None passes through)."""
+    if isinstance(value, Tensor):
+        return fn(value)
+    if value is None:
+        return None
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(map_batch(item, fn) for item in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(map_batch(item, fn) for item in value)
+    raise TypeError(f"decoder state must hold tensors, tuples, lists or None, got {type(value).__name__}")
+
+
+def length_penalty(length: Tensor | float, alpha: float) -> Tensor | float:
+    """GNMT's ``((5 + n) / 6) ** alpha``."""
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+@torch.no_grad()
+def greedy_decode(step: Step, state: Any, context: Any, batch_size: int, *, bos: int, eos: int,
+                  max_length: int) -> Hypotheses:
+    """The most likely token at every step, until EOS or ``max_length`` tokens; scores are summed log
+    probabilities (no length penalty)."""
+    device = _device(state, context)
+    tokens = torch.full((batch_size,), bos, dtype=torch.long, device=device)
+    done = torch.zeros(batch_size, dtype=torch.bool, device=device)
+    scores = torch.zeros(batch_size, device=device)
+    outputs, extras = [], []
+    for _ in range(max_length):
+        log_probs, state, extra = step(tokens, state, context)
+        best, tokens = log_probs.max(-1)
+        scores += torch.where(done, torch.zeros_like(best), best)
+        outputs.append(torch.where(done, torch.full_like(tokens, eos), tokens))
+        if extra is not None:
+            extras.append(extra)
+        done |= tokens == eos
+        if bool(done.all()):
+            break
+    generated = torch.stack(outputs, 1).tolist()  # (B, n)
+    lengths = [row.index(eos) + 1 if eos in row else len(row) for row in generated]
+    result = Hypotheses([row[:n - (row[n - 1] == eos)] for row, n in zip(generated, lengths)], scores.tolist())
+    if extras:
+        stacked = torch.stack(extras, 1)  # (B, n, S)
+        result.extras = [stacked[b, :n].cpu() for b, n in enumerate(lengths)]
+    return result
+
+
+@torch.no_grad()
+def beam_search(step: Step, state: Any, context: Any, batch_size: int, *, bos: int, eos: int, beam_size: int,
+                max_length: int, alpha: float = 0.0) -> Hypotheses:
+    """The best hypothesis per input under ``log p / lp(n)`` (see the module docstring), searched with
+    ``beam_size`` hypotheses per input."""
+    if beam_size < 1 or max_length < 1 or alpha < 0:
+        raise ValueError(f"beam_size and max_length must be >= 1 and alpha >= 0, got {beam_size}, {max_length}, "
+                         f"{alpha}")
+    B, K = batch_size, beam_size
+    device = _device(state, context)
+    state = map_batch(state, lambda t: t.repeat_interleave(K, 0))  # row b*K + k: hypothesis k of input b
+    context = map_batch(context, lambda t: t.repeat_interleave(K, 0))
+    tokens = torch.full((B * K,), bos, dtype=torch.long, device=device)
+    live = torch.full((B, K), float("-inf"), device=device)
+    live[:, 0] = 0.0  # one live hypothesis (the empty one) per input at the start
+    history = torch.empty(B * K, 0, dtype=torch.long, device=device)
+    extra_history: Optional[Tensor] = None
+    best: list[Optional[tuple[float, list[int], Optional[Tensor]]]] = [None] * B
+    done = [False] * B
+    bound = length_penalty(float(max_length), alpha)
+    for t in range(1, max_length + 1):
+        log_probs, state, extra = step(tokens, state, context)
+        V = log_probs.shape[-1]
+        total = (live.view(B * K, 1) + log_probs.float()).view(B, K * V)  # (B, K*V)
+        top, index = total.topk(min(2 * K, K * V), dim=1)  # (B, 2K)
+        beam, token = index // V, index % V
+        rows = (beam + torch.arange(B, device=device).unsqueeze(1) * K)  # (B, 2K) rows of the N = B*K hypotheses
+        ends = (token == eos) | (t == max_length)
+        # only the K best extensions may finish (as fairseq): with K=1 that is exactly greedy decoding
+        finishing = ends & torch.isfinite(top)
+        finishing[:, K:] = False
+        if extra is not None:
+            extra_history = extra.unsqueeze(1) if extra_history is None else torch.cat(
+                [extra_history, extra.unsqueeze(1)], 1)
+        penalty = length_penalty(float(t), alpha)
+        # finished hypotheses: keep the best per input (only finite scores: -inf are dead beams)
+        for b, j in finishing.nonzero().tolist():
+            score = float(top[b, j]) / penalty
+            if not done[b] and (best[b] is None or score > best[b][0]):
+                row = int(rows[b, j])
+                body = history[row].tolist() + ([] if int(token[b, j]) == eos else [int(token[b, j])])
+                best[b] = (score, body, None if extra_history is None else extra_history[row].cpu())
+        # the best K continuing extensions become the live hypotheses
+        candidates = top.masked_fill(ends, float("-inf"))
+        keep, order = candidates.topk(K, dim=1)  # (B, K)
+        chosen = rows.gather(1, order).view(-1)  # (B*K,)
+        tokens = token.gather(1, order).view(-1)
+        live = keep
+        history = torch.cat([history[chosen], tokens.unsqueeze(1)], 1)
+        if extra_history is not None:
+            extra_history = extra_history[chosen]
+        state = map_batch(state, lambda s, rows=chosen: s.index_select(0, rows))
+        for b in range(B):
+            reachable = float(live[b].max()) / bound
+            if not done[b] and best[b] is not None and best[b][0] >= reachable:
+                done[b] = True
+        if all(done):
+            break
+    result = Hypotheses([entry[1] for entry in best], [entry[0] for entry in best])  # type: ignore[index]
+    if extra_history is not None:
+        result.extras = [entry[2] for entry in best]  # type: ignore[index]
+    return result
+
+
+def _device(state: Any, context: Any) -> torch.device:
+    found: list[torch.device] = []
+    map_batch((state, context), lambda t: found.append(t.device) or t)
+    return found[0] if found else torch.device("cpu")

@@ -1,0 +1,225 @@
+"""Image captioning: ``ImageCaptioner``, a CNN encoder and the attention decoder (Show, Attend and Tell).
+
+    image (B, 3, H, W) --CNN (rnnkit.tasks.image_encoder)--> grid m_1..m_S (B, S, K), pooled mean (B, K)
+    decoder (rnnkit.tasks.decoder): state_0 = tanh(W mean), attention over the S image regions at every word,
+    input feeding; outputs w_1..w_n, </s>
+    loss: word cross-entropy (padding ignored), optional label smoothing ls:
+          (1 - ls) * -log p(w_t) + ls * mean_v -log p(v)
+
+The caption vocabulary (words, lower case) is built on the training captions only, with ``<s>`` and ``</s>`` at
+ids 2 and 3 as in ``Seq2Seq``, and lives in the model folder. Images are given as the data sets hold them,
+channels last: (B, H, W, 3) uint8 (0-255) or float (0-1), or a list of (H, W, 3) arrays.
+
+    model = ImageCaptioner.for_data(train_captions, channels=(32, 64, 128), hidden_size=256)
+    Trainer(model, TrainConfig(max_epochs=30)).fit(model.dataset(images, captions), collate_fn=caption_collate)
+    model.caption(new_images, beam=3)                  # ["grinning face", ...]
+
+Training may shift images by up to ``augment_shift`` pixels (random, per image, filled with white): the same
+picture a few pixels off is the same caption, which helps a model that sees each image once per epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from rnnkit.data.images import as_image_batch
+from rnnkit.data.sequences import pad_batch
+from rnnkit.data.text import UNK, Tokenizer
+from rnnkit.errors import UserError
+from rnnkit.tasks.base import TaskModel
+from rnnkit.tasks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
+from rnnkit.tasks.image_encoder import ImageEncoder, ImageEncoderConfig
+from rnnkit.tasks.seq2seq import BOS, EOS, build_vocabulary
+
+
+@dataclass
+class CaptionerConfig:
+    encoder: ImageEncoderConfig
+    decoder: AttentionDecoderConfig
+    image_size: int = 64  # the CLI resizes images to this; the CNN itself takes any size
+    label_smoothing: float = 0.0
+    augment_shift: int = 0  # training only: random shifts of up to this many pixels
+    max_output_length: int = 30  # most words in a caption
+
+    def __post_init__(self) -> None:
+        if self.decoder.memory_size != self.encoder.output_size:
+            raise ValueError(f"decoder.memory_size {self.decoder.memory_size} must equal the encoder's output "
+                             f"size {self.encoder.output_size}")
+        if not 0 <= self.label_smoothing < 1 or self.augment_shift < 0 or self.max_output_length < 1:
+            raise ValueError("label_smoothing must be in [0, 1), augment_shift >= 0, max_output_length >= 1")
+
+
+class CaptionDataset:
+    """Map-style data set of (image (H, W, 3) uint8, caption ids ``<s> .. </s>``) for the trainer."""
+
+    def __init__(self, images: Any, targets: Sequence[np.ndarray]) -> None:
+        if len(images) != len(targets):
+            raise ValueError(f"{len(images)} images but {len(targets)} captions")
+        self.images, self.targets = images, list(targets)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.images[index], self.targets[index]
+
+
+def caption_collate(items: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[Tensor, Tensor, Tensor]:
+    """``[(image, caption ids), ...]`` -> ``(images (B, H, W, 3) as given, captions (B, T) padded with 0,
+    caption lengths (B,))``."""
+    images = torch.as_tensor(np.stack([np.asarray(image) for image, _ in items]))
+    captions, lengths = pad_batch([np.asarray(ids, dtype=np.int64) for _, ids in items])
+    return images, captions, lengths
+
+
+def random_shift(images: Tensor, max_shift: int, generator: torch.Generator | None = None) -> Tensor:
+    """Shift each image (B, C, H, W) in [0, 1] by a random (dy, dx) in [-max_shift, max_shift], filling with
+    white (1.0)."""
+    B, _, H, W = images.shape
+    padded = F.pad(images, (max_shift,) * 4, value=1.0)
+    offsets = torch.randint(0, 2 * max_shift + 1, (B, 2), generator=generator)
+    return torch.stack([padded[b, :, y:y + H, x:x + W] for b, (y, x) in enumerate(offsets.tolist())])
+
+
+class ImageCaptioner(TaskModel):
+    task = "captioning"
+    config_class: ClassVar[type] = CaptionerConfig
+
+    def __init__(self, config: CaptionerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = ImageEncoder(config.encoder)
+        self.decoder = AttentionDecoder(config.decoder)
+        self.vocab: Tokenizer | None = None
+
+    @classmethod
+    def for_data(cls, captions: Sequence[str], *, min_count: int = 1, max_vocab: int | None = None,
+                 image_size: int = 64, channels: Sequence[int] = (32, 64, 128), norm: str = "batch",
+                 encoder_dropout: float = 0.0, embedding_dim: int = 64, hidden_size: int = 256,
+                 num_layers: int = 1, cell: str = "lstm", attention: str = "additive", input_feeding: bool = True,
+                 dropout: float = 0.0, label_smoothing: float = 0.0, augment_shift: int = 0,
+                 max_output_length: int = 30) -> ImageCaptioner:
+        """A new model whose word vocabulary is built on the training ``captions``."""
+        if not captions:
+            raise UserError("need at least one training caption")
+        vocab = build_vocabulary(captions, level="word", lowercase=True, min_count=min_count, max_size=max_vocab)
+        encoder = ImageEncoderConfig(channels=tuple(channels), norm=norm, dropout=encoder_dropout)
+        decoder = AttentionDecoderConfig(
+            vocab_size=len(vocab), memory_size=encoder.output_size, init_size=encoder.output_size,
+            embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=num_layers, cell=cell,
+            attention=attention, input_feeding=input_feeding, dropout=dropout)
+        model = cls(CaptionerConfig(encoder, decoder, image_size, label_smoothing, augment_shift, max_output_length))
+        model.vocab = vocab
+        return model
+
+    # --- data ------------------------------------------------------------------------------------------------
+
+    def _vocab(self) -> Tokenizer:
+        if self.vocab is None:
+            raise UserError("ImageCaptioner has no vocabulary: build it with ImageCaptioner.for_data(captions)")
+        return self.vocab
+
+    def encode_caption(self, text: str) -> np.ndarray:
+        vocab = self._vocab()
+        ids = vocab.encode(text) if vocab.split(text) else []
+        return np.asarray([BOS, *ids, EOS], dtype=np.int64)
+
+    def normalise(self, text: str) -> str:
+        """``text`` as the model writes captions: its tokenizer's words (lower case), joined by spaces."""
+        return " ".join(self._vocab().split(text))
+
+    def dataset(self, images: Any, captions: Sequence[str]) -> CaptionDataset:
+        """The trainer's data set (batch it with ``caption_collate``)."""
+        return CaptionDataset(images, [self.encode_caption(text) for text in captions])
+
+    # --- model -----------------------------------------------------------------------------------------------
+
+    def encode(self, images: Any) -> tuple[Memory, tuple[Tensor, ...]]:
+        """The decoder's memory (the CNN's grid) and initial state (from the pooled features) for ``images``."""
+        batch = as_image_batch(images).to(next(self.parameters()).device)
+        if self.training and self.config.augment_shift:
+            batch = random_shift(batch, self.config.augment_shift)
+        grid, pooled = self.encoder(batch)
+        memory = self.decoder.memory(grid)
+        return memory, self.decoder.init_state(memory, pooled)
+
+    def forward(self, images: Any, captions: Tensor) -> tuple[Tensor, Tensor]:
+        """Teacher forcing: log probabilities (N, V) of the N real words of ``captions[:, 1:]`` (row-major), and
+        the attention (B, T-1, S)."""
+        memory, state = self.encode(images)
+        log_probs, attention, _ = self.decoder(captions[:, :-1], state, memory, keep=captions[:, 1:] != 0)
+        return log_probs, attention
+
+    def _token_loss(self, log_probs: Tensor, gold: Tensor, smoothing: float) -> Tensor:
+        nll = F.nll_loss(log_probs, gold)
+        return (1 - smoothing) * nll + smoothing * -log_probs.mean(-1).mean() if smoothing else nll
+
+    def loss(self, batch: Any) -> Tensor:
+        images, captions, _ = batch
+        log_probs, _ = self(images, captions)
+        gold = captions[:, 1:]
+        return self._token_loss(log_probs, gold[gold != 0], self.config.label_smoothing)
+
+    def evaluate_batch(self, batch: Any) -> dict[str, float]:
+        """Teacher-forced loss and word accuracy, and the exact match of greedy captions."""
+        images, captions, lengths = batch
+        log_probs, _ = self(images, captions)
+        gold = captions[:, 1:]
+        gold = gold[gold != 0]
+        memory, state = self.encode(images)
+        found = self.decoder.greedy(memory, state, bos=BOS, eos=EOS, suppress=(0, BOS),
+                                    max_length=int(lengths.max()) + 5)
+        references = [row[1:n - 1] for row, n in zip(captions.tolist(), lengths.tolist())]
+        return {"loss": float(self._token_loss(log_probs, gold, 0.0)),
+                "token_accuracy": float((log_probs.argmax(-1) == gold).float().mean()),
+                "exact_match": float(np.mean([h == r for h, r in zip(found.tokens, references)]))}
+
+    # --- captioning ----------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def caption(self, images: Any, *, beam: int = 1, alpha: float = 0.0, max_length: int | None = None,
+                batch_size: int = 64, return_attention: bool = False) -> Any:
+        """Captions for ``images``: greedy (``beam=1``) or beam search (GNMT length penalty ``alpha``), never
+        ``<unk>`` (a caption word that says nothing). With
+        ``return_attention``: ``(captions, details)``, one dict per image with ``words`` and ``attention``
+        (n words + ``</s>``, h, w) as numpy: where the decoder looked for each word."""
+        vocab = self._vocab()
+        images = images if isinstance(images, (np.ndarray, torch.Tensor)) else np.stack(list(images))
+        limit = max_length or self.config.max_output_length
+        was_training = self.training
+        self.eval()
+        captions: list[str] = []
+        details: list[dict[str, Any]] = []
+        try:
+            for start in range(0, len(images), batch_size):
+                batch = as_image_batch(images[start:start + batch_size])
+                memory, state = self.encode(batch)
+                options = {"bos": BOS, "eos": EOS, "max_length": limit, "suppress": (0, UNK, BOS)}
+                found = (self.decoder.greedy(memory, state, **options) if beam <= 1 else
+                         self.decoder.beam(memory, state, beam_size=beam, alpha=alpha, **options))
+                grid = self.config.encoder.grid_shape(*batch.shape[-2:])
+                for tokens, weights in zip(found.tokens, found.extras):
+                    words = vocab.decode(tokens)
+                    captions.append(" ".join(words))
+                    details.append({"words": words, "attention": weights.cpu().numpy().reshape(-1, *grid)})
+        finally:
+            self.train(was_training)
+        return (captions, details) if return_attention else captions
+
+    # --- model folder ------------------------------------------------------------------------------------------
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"vocabulary": self._vocab().to_dict()}
+
+    def load_extra_state(self, extra: dict[str, Any]) -> None:
+        self.vocab = Tokenizer.from_dict(extra["vocabulary"])
+        if len(self.vocab) != self.config.decoder.vocab_size:
+            raise UserError(f"caption vocabulary has {len(self.vocab)} tokens, the model expects "
+                            f"{self.config.decoder.vocab_size}")

@@ -1,0 +1,231 @@
+"""A recurrent decoder with attention over any encoder's memory, input feeding and an optional copy mechanism.
+
+One step, given the previous token y_{t-1}, the state and the memory m_1..m_S (B, S, K) of any encoder (a
+recurrent encoder's outputs, or a CNN's H*W grid of image features)::
+
+    x_t   = [E y_{t-1}; h~_{t-1}]                        input feeding (Luong et al. 2015): the last attentional
+                                                          vector h~ goes back in (or x_t = E y_{t-1} without it)
+    h_t   = stacked LSTM/GRU cells (rnnkit.nn cells, dropout between layers)
+    c_t, a_t = attention(h_t, m, mask)                   additive or multiplicative scores (rnnkit.nn.attention)
+    h~_t  = tanh(W_c [h_t; c_t])                         the attentional vector
+    p_vocab = softmax(W_o h~_t + b_o)
+    copy (pointer-generator, See et al. 2017), when ``copy=True``:
+      p_gen = sigmoid(w_g . [h~_t; c_t; E y_{t-1}] + b_g)
+      p(w)  = p_gen p_vocab(w) + (1 - p_gen) sum_{s: source_ids_s = w} a_{t,s}
+
+The copy distribution needs the source tokens in the decoder's vocabulary (a shared source/target vocabulary);
+source words outside it are <unk> both ways. Deviation from the papers: the attention is always computed from the
+current top state h_t (Luong's flow), whichever score is chosen, so Bahdanau's additive score is used inside
+Luong's architecture.
+
+The API, independent of the encoder (Seq2Seq uses a recurrent encoder, captioning a CNN)::
+
+    decoder = AttentionDecoder(AttentionDecoderConfig(vocab_size=V, memory_size=K, init_size=P, hidden_size=256))
+    memory = decoder.memory(values, mask, source_ids=None)  # (B,S,K), (B,S) bool, (B,S) ids for copy; keys
+                                                             # projected once here for all steps
+    state = decoder.init_state(memory, initial)             # initial (B, P): h_0 = tanh(W_h initial) (c_0 alike);
+                                                             # None (or init_size=0): zeros
+    log_probs, attention, state = decoder(inputs, state, memory, sampling_probability=0.0)   # teacher forcing:
+                                                             # inputs (B,T) = BOS y_1 .. y_{T-1}; (B,T,V), (B,T,S)
+    log_probs, state, weights = decoder.step(tokens, state, memory)   # one token: (B,) -> (B,V), (B,S)
+    decoder.greedy(memory, state, bos=, eos=, max_length=, suppress=(0,)) -> Hypotheses(tokens, scores, extras)
+    decoder.beam(memory, state, bos=, eos=, max_length=, beam_size=5, alpha=0.0, suppress=(0,)) -> Hypotheses
+
+Outputs are log probabilities (not logits), so that the copy mixture is a proper distribution: train with
+``nll_loss``. The state is a tuple of tensors with the batch in dim 0 (``(h, c, h~)`` for the LSTM, ``(h, h~)``
+for the GRU; h and c (B, L, H)), which is what ``rnnkit.tasks.beam_search`` reorders.
+
+Scheduled sampling (Bengio et al. 2015): in training, each input token after the first is replaced, with
+probability ``sampling_probability``, by the model's own most likely token at the previous step (argmax, detached).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.nn.attention import ATTENTIONS, make_attention
+from rnnkit.nn.cells import GRUCell, LSTMCell
+from rnnkit.tasks.beam_search import Hypotheses, beam_search, greedy_decode
+
+CELLS = {"lstm": LSTMCell, "gru": GRUCell}
+
+
+@dataclass
+class AttentionDecoderConfig:
+    vocab_size: int
+    memory_size: int  # K: features per memory position (D*H for a recurrent encoder, channels for a CNN)
+    init_size: int = 0  # size of the vector that initialises the state (0: the state starts at zeros)
+    embedding_dim: int = 64
+    hidden_size: int = 128
+    num_layers: int = 1
+    cell: str = "lstm"  # lstm or gru
+    attention: str = "additive"  # additive (Bahdanau) or multiplicative (Luong "general")
+    attention_size: int = 0  # additive only: width of the tanh layer (0: hidden_size)
+    input_feeding: bool = True
+    dropout: float = 0.0  # on embeddings, between layers, and before the output projection
+    copy: bool = False  # pointer-generator: needs source_ids in the decoder's vocabulary
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"decoder cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+        if self.attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}, got {self.attention!r}")
+        if min(self.vocab_size, self.memory_size, self.hidden_size, self.embedding_dim, self.num_layers) < 1:
+            raise ValueError("vocab_size, memory_size, hidden_size, embedding_dim and num_layers must be >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+class Memory(NamedTuple):
+    """What the decoder attends to, batch first: ``values`` (B, S, K), ``mask`` (B, S) bool (True: real
+    position), ``projected`` keys (computed once by ``AttentionDecoder.memory``), ``source_ids`` (B, S) or None."""
+
+    values: Tensor
+    mask: Tensor
+    projected: Tensor
+    source_ids: Optional[Tensor]
+
+
+class AttentionDecoder(nn.Module):
+    def __init__(self, config: AttentionDecoderConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=0)
+        first = c.embedding_dim + (c.hidden_size if c.input_feeding else 0)
+        self.cells = nn.ModuleList(CELLS[c.cell](first if i == 0 else c.hidden_size, c.hidden_size)
+                                   for i in range(c.num_layers))
+        self.attention = make_attention(c.attention, c.hidden_size, c.memory_size, c.attention_size or c.hidden_size)
+        self.combine = nn.Linear(c.hidden_size + c.memory_size, c.hidden_size, bias=False)  # W_c
+        self.output = nn.Linear(c.hidden_size, c.vocab_size)  # W_o, b_o
+        self.copy_gate = nn.Linear(c.hidden_size + c.memory_size + c.embedding_dim, 1) if c.copy else None  # w_g, b_g
+        parts = 2 if c.cell == "lstm" else 1
+        self.bridge = nn.Linear(c.init_size, parts * c.num_layers * c.hidden_size) if c.init_size else None
+        self.dropout = nn.Dropout(c.dropout)
+
+    # --- memory and state ------------------------------------------------------------------------------------
+
+    def memory(self, values: Tensor, mask: Optional[Tensor] = None, source_ids: Optional[Tensor] = None) -> Memory:
+        """Bundle an encoder's output for decoding; the attention's key projection is computed here, once."""
+        if values.dim() != 3 or values.shape[-1] != self.config.memory_size:
+            raise ValueError(f"memory must be (batch, positions, {self.config.memory_size}), got {tuple(values.shape)}")
+        if mask is None:
+            mask = torch.ones(values.shape[:2], dtype=torch.bool, device=values.device)
+        if self.config.copy and source_ids is None:
+            raise ValueError("copy=True needs source_ids (B, S): the source tokens in the decoder's vocabulary")
+        return Memory(values, mask, self.attention.project_keys(values), source_ids if self.config.copy else None)
+
+    def init_state(self, memory: Memory, initial: Optional[Tensor] = None) -> tuple[Tensor, ...]:
+        """The state before the first step: from ``initial`` (B, init_size) through ``tanh(W initial + b)``,
+        else zeros; the fed-back attentional vector starts at zeros."""
+        c = self.config
+        B = memory.values.shape[0]
+        like = memory.values
+        feed = like.new_zeros(B, c.hidden_size)
+        if self.bridge is not None and initial is not None:
+            parts = torch.tanh(self.bridge(initial)).view(B, -1, c.num_layers, c.hidden_size)  # (B, 1|2, L, H)
+            return (*parts.unbind(1), feed)
+        zeros = like.new_zeros(B, c.num_layers, c.hidden_size)
+        return (zeros, zeros, feed) if c.cell == "lstm" else (zeros, feed)
+
+    # --- one step ----------------------------------------------------------------------------------------------
+
+    def _advance(self, tokens: Tensor, state: tuple[Tensor, ...], memory: Memory):
+        """Cells and attention for one step: the attentional vector h~, context, embedding, weights, new state."""
+        *layers, feed = state
+        embedded = self.dropout(self.embedding(tokens))  # (B, E)
+        x = torch.cat([embedded, feed], -1) if self.config.input_feeding else embedded
+        hs, cs = [], []
+        for i, cell in enumerate(self.cells):
+            previous = (layers[0][:, i], layers[1][:, i]) if len(layers) == 2 else layers[0][:, i]
+            y, new = cell(x, previous)
+            hs.append(y)
+            if len(layers) == 2:
+                cs.append(new[1])
+            x = self.dropout(y) if i + 1 < len(self.cells) else y
+        context, weights = self.attention(x, memory.values, memory.mask, memory.projected)  # (B, K), (B, S)
+        attentional = torch.tanh(self.combine(torch.cat([x, context], -1)))  # h~: (B, H)
+        new_state = (torch.stack(hs, 1), *([torch.stack(cs, 1)] if cs else []), attentional)
+        return attentional, context, embedded, weights, new_state
+
+    def _log_probs(self, attentional: Tensor, context: Tensor, embedded: Tensor, weights: Tensor,
+                   source_ids: Optional[Tensor]) -> Tensor:
+        """log p(w) over the vocabulary, for any leading dims (B,) or (B, T); the copy mixture when enabled."""
+        logits = self.output(self.dropout(attentional))  # (..., V)
+        if self.copy_gate is None:
+            return torch.log_softmax(logits, -1)
+        p_gen = torch.sigmoid(self.copy_gate(torch.cat([attentional, context, embedded], -1)))  # (..., 1)
+        probs = p_gen * torch.softmax(logits, -1)
+        if source_ids.dim() < weights.dim():  # one source for all T steps
+            source_ids = source_ids.unsqueeze(1).expand_as(weights)  # (B, T, S)
+        probs = probs.scatter_add(-1, source_ids, (1 - p_gen) * weights)
+        return torch.log(probs.clamp_min(1e-12))
+
+    def step(self, tokens: Tensor, state: tuple[Tensor, ...], memory: Memory):
+        """One token (B,) -> ``(log_probs (B, V), state, attention weights (B, S))``."""
+        attentional, context, embedded, weights, state = self._advance(tokens, state, memory)
+        return self._log_probs(attentional, context, embedded, weights, memory.source_ids), state, weights
+
+    # --- teacher forcing -----------------------------------------------------------------------------------
+
+    def forward(self, inputs: Tensor, state: tuple[Tensor, ...], memory: Memory,
+                sampling_probability: float = 0.0, keep: Optional[Tensor] = None):
+        """Teacher forcing over ``inputs`` (B, T) (BOS then the targets but the last):
+        ``(log_probs (B, T, V), attention (B, T, S), final state)``. With ``keep`` (B, T) bool, log_probs are
+        computed only where it is True, packed as (N, V) in row-major order (the output projection dominates
+        the cost with a large vocabulary; padded steps need none)."""
+        sampling = self.training and sampling_probability > 0
+        outputs, log_probs = [], []
+        tokens = inputs[:, 0]
+        for t in range(inputs.shape[1]):
+            if t > 0:
+                tokens = inputs[:, t]
+                if sampling:
+                    own = log_probs[-1].detach().argmax(-1)
+                    use_own = torch.rand(tokens.shape, device=tokens.device) < sampling_probability
+                    tokens = torch.where(use_own & (tokens != 0), own, tokens)
+            attentional, context, embedded, weights, state = self._advance(tokens, state, memory)
+            outputs.append((attentional, context, embedded, weights))
+            if sampling:
+                log_probs.append(self._log_probs(attentional, context, embedded, weights, memory.source_ids))
+        weights = torch.stack([o[3] for o in outputs], 1)  # (B, T, S)
+        if sampling:
+            log_probs = torch.stack(log_probs, 1)
+            return (log_probs if keep is None else log_probs[keep]), weights, state
+        # one projection for all steps: a single large matmul is faster than T small ones
+        stacked = [torch.stack([o[i] for o in outputs], 1) for i in range(3)] + [weights]
+        source_ids = memory.source_ids
+        if keep is not None:
+            if source_ids is not None:
+                source_ids = source_ids.unsqueeze(1).expand_as(weights)[keep]  # (N, S)
+            stacked = [x[keep] for x in stacked]
+        return self._log_probs(*stacked, source_ids), weights, state
+
+    # --- decoding ----------------------------------------------------------------------------------------------
+
+    def greedy(self, memory: Memory, state: tuple[Tensor, ...], *, bos: int, eos: int, max_length: int,
+               suppress: Sequence[int] = (0,)) -> Hypotheses:
+        """Greedy decoding; ``Hypotheses.extras`` are the attention weights (n, S) per output. Tokens in
+        ``suppress`` (default: padding) are never generated."""
+        return greedy_decode(self._decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
+                             eos=eos, max_length=max_length)
+
+    def beam(self, memory: Memory, state: tuple[Tensor, ...], *, bos: int, eos: int, max_length: int,
+             beam_size: int = 5, alpha: float = 0.0, suppress: Sequence[int] = (0,)) -> Hypotheses:
+        """Beam search (``rnnkit.tasks.beam_search``); ``alpha``: GNMT length penalty exponent."""
+        return beam_search(self._decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
+                           eos=eos, beam_size=beam_size, max_length=max_length, alpha=alpha)
+
+    def _decoding_step(self, suppress: Sequence[int]):
+        banned = list(suppress)
+
+        def step(tokens: Tensor, state: tuple[Tensor, ...], memory: Memory):
+            log_probs, state, weights = self.step(tokens, state, memory)
+            if banned:
+                log_probs = log_probs.index_fill(-1, torch.tensor(banned, device=log_probs.device), float("-inf"))
+            return log_probs, state, weights
+
+        return step

@@ -1,0 +1,82 @@
+"""A small CNN that turns images into what a decoder needs: a grid of feature vectors and one pooled vector.
+
+    encoder = ImageEncoder(ImageEncoderConfig(channels=(32, 64, 128)))
+    grid, pooled = encoder(images)        # (B, 3, H, W) in [0, 1] -> (B, S, K) with S = h * w, and (B, K)
+
+Each block is ``[conv 3x3 -> norm -> ReLU] x 2 -> max-pool 2x2`` (VGG's pattern), so a 64 x 64 image becomes an
+8 x 8 grid after three blocks; K is the last block's channel count. The grid is the decoder's attention memory
+(one position per image region, row-major: position s is row ``s // w``, column ``s % w``), and its mean over
+positions initialises the decoder's state. Norm: BatchNorm (``"batch"``), GroupNorm with 8 groups
+(``"group"``, for small batches) or none. Inputs are centred (``x - 0.5``) before the first convolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+NORMS = ("batch", "group", "none")
+
+
+@dataclass
+class ImageEncoderConfig:
+    in_channels: int = 3
+    channels: tuple[int, ...] = (32, 64, 128)  # one block per entry; each halves height and width
+    norm: str = "batch"
+    dropout: float = 0.0  # on the grid features
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)  # a JSON list from a model folder
+        if self.norm not in NORMS:
+            raise ValueError(f"image encoder norm must be one of {NORMS}, got {self.norm!r}")
+        if not self.channels or min(self.channels) < 1 or self.in_channels < 1:
+            raise ValueError(f"image encoder channels must be positive, got {self.channels}")
+        if self.norm == "group" and any(c % 8 for c in self.channels):
+            raise ValueError(f"GroupNorm uses 8 groups: channels must be multiples of 8, got {self.channels}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def output_size(self) -> int:
+        return self.channels[-1]
+
+    def grid_shape(self, height: int, width: int) -> tuple[int, int]:
+        """(h, w) of the feature grid for an input of ``height`` x ``width``."""
+        for _ in self.channels:
+            height, width = height // 2, width // 2
+        return height, width
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        return nn.GroupNorm(8, channels)
+    return nn.Identity()
+
+
+class ImageEncoder(nn.Module):
+    def __init__(self, config: ImageEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        layers: list[nn.Module] = []
+        previous = config.in_channels
+        for channels in config.channels:
+            for i in range(2):
+                layers += [nn.Conv2d(previous if i == 0 else channels, channels, 3, padding=1,
+                                     bias=config.norm == "none"),  # a norm's shift makes a bias redundant
+                           _norm(config.norm, channels), nn.ReLU(inplace=True)]
+            layers.append(nn.MaxPool2d(2))
+            previous = channels
+        self.blocks = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """``images`` (B, C, H, W) in [0, 1] -> ``(grid (B, h*w, K), pooled (B, K))``."""
+        if min(self.config.grid_shape(*images.shape[-2:])) < 1:
+            raise ValueError(f"images of {tuple(images.shape[-2:])} are too small for "
+                             f"{len(self.config.channels)} pooling blocks")
+        features = self.blocks(images - 0.5)  # (B, K, h, w)
+        grid = self.dropout(features.flatten(2).transpose(1, 2))  # (B, S, K), row-major positions
+        return grid, features.mean(dim=(2, 3))

@@ -1,0 +1,28 @@
+"""Coloured shapes with their names ("red circle"): a tiny image-captioning task for the tests."""
+
+import numpy as np
+
+COLOURS = {"red": (220, 30, 30), "green": (30, 170, 30), "blue": (30, 60, 220), "yellow": (230, 200, 20)}
+SHAPES = ("circle", "square", "triangle")
+
+
+def make_shapes(count, size=16, seed=0):
+    """``count`` images (count, size, size, 3) uint8 on white, each one shape of one colour, and captions."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    images, captions = [], []
+    for _ in range(count):
+        colour, shape = list(COLOURS)[rng.integers(len(COLOURS))], SHAPES[rng.integers(len(SHAPES))]
+        r = rng.uniform(0.3, 0.45) * size
+        cy, cx = rng.uniform(r, size - r, 2)
+        if shape == "circle":
+            mask = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+        elif shape == "square":
+            mask = (abs(yy - cy) <= 0.8 * r) & (abs(xx - cx) <= 0.8 * r)
+        else:  # apex up
+            mask = (yy >= cy - r) & (yy <= cy + r) & (abs(xx - cx) <= (yy - (cy - r)) / 2)
+        image = np.full((size, size, 3), 255, np.uint8)
+        image[mask] = COLOURS[colour]
+        images.append(image)
+        captions.append(f"{colour} {shape}")
+    return np.stack(images), captions

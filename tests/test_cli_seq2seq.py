@@ -1,0 +1,79 @@
+"""``rnnkit seq2seq train|translate|eval`` on a tiny pairs file, and the errors for bad pairs files."""
+
+import io
+import json
+import random
+
+import pytest
+
+from rnnkit.cli import seq2seq
+from rnnkit.cli.main import main
+from rnnkit.data.pairs import read_pairs
+from rnnkit.errors import UserError
+
+
+def run(argv):
+    return main(argv, subcommands=[seq2seq.register])
+
+
+def write_pairs(path, count, seed):
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(count):
+        word = "".join(rng.choice("abcd") for _ in range(rng.randint(2, 4)))
+        lines.append(f"{word}\t{word.upper()}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_train_translate_eval(tmp_path, capsys, monkeypatch):
+    train, test = write_pairs(tmp_path / "train.tsv", 200, 0), write_pairs(tmp_path / "test.tsv", 20, 1)
+    out = tmp_path / "run"
+    code = run(["seq2seq", "train", str(train), "--test", str(test), "--out", str(out), "--keep-case",
+                "--epochs", "2", "--hidden-size", "16", "--embedding-dim", "8", "--beam", "2"])
+    assert code == 0
+    for name in ("metrics.json", "report.html", "history.json", "model/config.json", "model/model.safetensors"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("bleu", "chrf", "exact_match", "wer", "ter", "greedy_exact_match", "copy_bleu"):
+        assert key in metrics
+    assert metrics["scored_on"] == "test (test.tsv)" and metrics["count"] == 20
+    assert "data:image/png;base64" in (out / "report.html").read_text()  # learning curves and attention maps
+    capsys.readouterr()
+
+    assert run(["seq2seq", "translate", str(out), "abc", "--beam", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO("ab\n\ncd\nda\n"))
+    assert run(["seq2seq", "translate", str(out / "model"), "-"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3  # blank lines are skipped
+
+    assert run(["seq2seq", "eval", str(out), str(test), "--beam", "1"]) == 0
+    evaluated = out / "eval-test"
+    assert (evaluated / "report.html").is_file() and (evaluated / "translations.tsv").is_file()
+    assert json.loads((evaluated / "metrics.json").read_text())["count"] == 20
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a\tb\nc\n", r"bad\.tsv, line 2: expected 2 fields"),
+    ("a\tb\tc\n", r"bad\.tsv, line 1: expected 2 fields .* got 3"),
+    ("a\tb\n\t x\n", r"bad\.tsv, line 2: empty source field"),
+    ("\n\n", r"bad\.tsv: no pairs found"),
+])
+def test_bad_pairs_files_name_file_and_line(tmp_path, capsys, text, message):
+    path = tmp_path / "bad.tsv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=message):
+        read_pairs(path)
+    assert run(["seq2seq", "train", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "rnnkit: error:" in capsys.readouterr().err
+
+
+def test_csv_pairs_with_header_and_quotes(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text('source,target\n"a, b",c\nd,"e ""f"""\n', encoding="utf-8")
+    assert read_pairs(path) == [("a, b", "c"), ("d", 'e "f"')]
+
+
+def test_translate_needs_a_seq2seq_model(tmp_path, capsys):
+    assert run(["seq2seq", "translate", str(tmp_path / "missing"), "abc"]) == 2
+    assert "rnnkit: error:" in capsys.readouterr().err
