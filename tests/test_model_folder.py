@@ -204,3 +204,20 @@ def test_damaged_folder_gives_a_clear_error_and_changes_nothing(tmp_path: Path, 
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="no such folder"):
         load_model(tmp_path / "nothing", tasks=TASKS)
+
+
+def test_load_model_of_finds_the_model_in_a_run_folder_and_checks_its_kind(tmp_path: Path) -> None:
+    from rnnkit.data.text import Tokenizer
+    from rnnkit.tasks import LanguageModel, Seq2Seq
+    from rnnkit.train.model_folder import load_model_of
+
+    model = LanguageModel.for_tokenizer(Tokenizer.fit(["abc"], level="char"), hidden_size=4)
+    save_model(model, tmp_path / "run" / "model")
+    for path in (tmp_path / "run", tmp_path / "run" / "model"):  # a CLI --out, or the model folder itself
+        loaded = load_model_of(path, LanguageModel, "a language model")
+        assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    with pytest.raises(UserError, match=f"'{LanguageModel.task}' model, not a seq2seq model"):
+        load_model_of(tmp_path / "run", Seq2Seq, "a seq2seq model")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="not a model folder"):
+        load_model_of(tmp_path / "empty", LanguageModel, "a language model")

@@ -128,7 +128,9 @@ def run_predict(args: argparse.Namespace) -> int:
     from rnnkit.eval.report import write_metrics
     from rnnkit.tasks.forecast_api import Forecaster
 
-    folder = args.model / "model" if (args.model / "model" / "config.json").is_file() else args.model
+    from rnnkit.train.model_folder import model_folder_in
+
+    folder = model_folder_in(args.model)
     forecaster = Forecaster.load(folder)
     out = common.prepare_out_dir(args.out, args.force)
     panel = forecaster.tail if args.data is None else forecaster.read(args.data)

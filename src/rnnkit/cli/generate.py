@@ -151,10 +151,6 @@ def _unescape(text: str) -> str:
 def _load(folder: str):  # noqa: ANN202
     """A language model from a `generate train` output folder or a model folder."""
     from rnnkit.tasks.language_model import LanguageModel
-    from rnnkit.train import load_model
+    from rnnkit.train.model_folder import load_model_of
 
-    path = Path(folder)
-    model = load_model(path / "model" if (path / "model" / "config.json").is_file() else path)
-    if not isinstance(model, LanguageModel):
-        raise UserError(f"{folder} holds a {type(model).__name__}, not a language model")
-    return model
+    return load_model_of(folder, LanguageModel, "a language model (`rnnkit generate train`)")

@@ -30,7 +30,8 @@ from rnnkit.eval.report import write_metrics
 from rnnkit.integrations.fit import validation_split
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.captioning import ImageCaptioner, caption_collate
-from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
+from rnnkit.train import TrainConfig, Trainer, save_model, seed_everything
+from rnnkit.train.model_folder import load_model_of
 
 COLUMNS = ("file", "caption")
 
@@ -117,14 +118,7 @@ def train_captioner(images_dir: str | Path, table: str | Path, out: str | Path, 
 
 def load_captioner(model_dir: str | Path) -> ImageCaptioner:
     """The model in ``model_dir`` (a ``train_captioner`` output folder or its ``model/``)."""
-    folder = Path(model_dir)
-    folder = folder / "model" if (folder / "model" / "config.json").is_file() else folder
-    if not (folder / "config.json").is_file():
-        raise UserError(f"{model_dir}: not a model folder (no config.json, nor model/config.json)")
-    model = load_model(folder)
-    if not isinstance(model, ImageCaptioner):
-        raise UserError(f"{folder}: not an image captioning model (task {model.task!r})")
-    return model
+    return load_model_of(model_dir, ImageCaptioner, "an image captioning model (`rnnkit caption train`)")
 
 
 def caption_files(model_dir: str | Path, paths: list[str | Path], *, beam: int = 3) -> list[str]:

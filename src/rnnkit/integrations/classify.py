@@ -21,7 +21,8 @@ from rnnkit.eval.classification_report import classification_report
 from rnnkit.eval.report import write_metrics
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
 from rnnkit.tasks.classification import SequenceClassifier
-from rnnkit.train import TrainConfig, load_model, save_model, seed_everything
+from rnnkit.train import TrainConfig, save_model, seed_everything
+from rnnkit.train.model_folder import load_model_of
 
 
 def train_classifier(data: str | Path, out: str | Path, *, columns: dict[str, Any], test: str | Path | None = None,
@@ -63,11 +64,9 @@ def predict_classifier(model_dir: str | Path, data: str | Path, out: str | Path)
     """Predict every sequence of ``data`` with the model in ``model_dir`` (a ``train_classifier`` output folder
     or its ``model/``); write ``predictions.csv`` (id, predicted), ``metrics.json`` and ``report.html``. The
     predictions are scored when the table has the label column."""
-    folder = Path(model_dir)
-    folder = folder / "model" if (folder / "model" / "config.json").is_file() else folder
-    model = load_model(folder)
-    if not isinstance(model, SequenceClassifier) or "columns" not in model.metadata:
-        raise UserError(f"{folder}: not a model written by `rnnkit classify train`")
+    model = load_model_of(model_dir, SequenceClassifier, "a classifier (`rnnkit classify train`)")
+    if "columns" not in model.metadata:
+        raise UserError(f"{model_dir}: not a model written by `rnnkit classify train` (no input columns)")
     frame = read_table(data)
     label = model.metadata["label"] if model.metadata["label"] in frame.columns else None
     X, y, ids = read_sequences(frame, label=label, **model.metadata["columns"])

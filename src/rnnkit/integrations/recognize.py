@@ -24,7 +24,8 @@ from rnnkit.eval.recognition_report import INPUT_KINDS, recognition_report
 from rnnkit.eval.report import write_metrics
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
 from rnnkit.tasks.recognition import SequenceRecognizer
-from rnnkit.train import TrainConfig, load_model, save_model, seed_everything
+from rnnkit.train import TrainConfig, save_model, seed_everything
+from rnnkit.train.model_folder import load_model_of
 
 TRAINING_DEFAULTS = {"progress": "none", "monitor": "val_cer", "mode": "min"}
 
@@ -70,14 +71,7 @@ def train_recognizer(data: str | Path, out: str | Path, *, columns: dict[str, An
 
 def load_recognizer(model_dir: str | Path) -> SequenceRecognizer:
     """The model in ``model_dir``: a ``train_recognizer`` output folder or its ``model/``."""
-    folder = Path(model_dir)
-    folder = folder / "model" if (folder / "model" / "config.json").is_file() else folder
-    if not (folder / "config.json").is_file():
-        raise UserError(f"{model_dir}: not a model folder (no config.json, nor model/config.json)")
-    model = load_model(folder)
-    if not isinstance(model, SequenceRecognizer):
-        raise UserError(f"{folder}: a {model.task} model, not a sequence recognizer (`rnnkit recognize train`)")
-    return model
+    return load_model_of(model_dir, SequenceRecognizer, "a sequence recognizer (`rnnkit recognize train`)")
 
 
 def transcribe(model_dir: str | Path, inputs: list[str | Path], *, beam: int = 1,

@@ -22,7 +22,8 @@ from rnnkit.eval.seq2seq_report import seq2seq_report
 from rnnkit.integrations.fit import validation_split
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.seq2seq import Seq2Seq
-from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
+from rnnkit.train import TrainConfig, Trainer, save_model, seed_everything
+from rnnkit.train.model_folder import load_model_of
 
 
 def train_seq2seq(data: str | Path, out: str | Path, *, test: str | Path | None = None, validation: float = 0.1,
@@ -69,12 +70,7 @@ def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *
 
 
 def load_seq2seq(model_dir: str | Path) -> Seq2Seq:
-    folder = Path(model_dir)
-    folder = folder / "model" if (folder / "model" / "config.json").is_file() else folder
-    model = load_model(folder)
-    if not isinstance(model, Seq2Seq):
-        raise UserError(f"{folder}: not a seq2seq model (task {model.task!r})")
-    return model
+    return load_model_of(model_dir, Seq2Seq, "a seq2seq model (`rnnkit seq2seq train`)")
 
 
 def _dataset(model: Seq2Seq, pairs: list[tuple[str, str]]):

@@ -127,3 +127,21 @@ def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> t
                              f"{type(error).__name__}: {error}") from None
     model.load_state_dict(check_and_expand(tensors, model, where=str(weights_path)))
     return model.eval()
+
+
+def model_folder_in(path: str | Path) -> Path:
+    """``path`` itself, or ``path/model`` when ``path`` is a CLI run folder (an ``--out``) that holds the model."""
+    path = Path(path)
+    return path / "model" if (path / "model" / CONFIG).is_file() else path
+
+
+def load_model_of(path: str | Path, kind: type, what: str) -> torch.nn.Module:
+    """``load_model`` on a model folder or a run folder holding one (``model_folder_in``), refused with a
+    ``UserError`` naming the task found unless the model is a ``kind`` (``what`` names it for the message)."""
+    folder = model_folder_in(path)
+    if not (folder / CONFIG).is_file():
+        raise UserError(f"{path}: not a model folder (no {CONFIG}, nor model/{CONFIG})")
+    model = load_model(folder)
+    if not isinstance(model, kind):
+        raise UserError(f"{folder}: a {model.task!r} model, not {what}")
+    return model
