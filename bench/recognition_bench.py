@@ -1,7 +1,8 @@
 """Shared by the CTC recognition benches: train candidates, pick one and the beam width on validation, score test
 once (greedy and beam), write ``metrics.json``, ``model/`` and ``report.html``.
 
-Not a script: ``bench/recognize_handwriting.py`` and ``bench/recognize_digit_strings.py`` call ``run``.
+Not a script: ``bench/recognize_handwriting.py`` and ``bench/recognize_digit_strings.py`` call ``run`` (and
+``refit``: the chosen settings trained again on training and validation data together).
 """
 
 from __future__ import annotations
@@ -49,6 +50,21 @@ def options(description: str, candidates: dict[str, Any], default_out: str) -> a
     return parser
 
 
+def train(candidate: dict[str, Any], data: Any, args: argparse.Namespace, input_kind: str,
+          epochs: int | None = None) -> tuple[SequenceRecognizer, Any]:
+    """One candidate trained on ``data.train``: early stopping on ``data.valid`` within the time budget, or, with
+    ``epochs``, exactly that many epochs (a refit: ``data.valid`` is then only watched)."""
+    seed_everything(0)
+    model = SequenceRecognizer.for_data(data.train.X, data.train.y, **candidate)
+    model.metadata = {"input_kind": input_kind}
+    config = TrainConfig(max_epochs=epochs or args.epochs, batch_size=32, lr=args.lr,
+                         patience=epochs or 6, monitor="val_cer", mode="min", schedule="plateau", plateau_patience=2,
+                         seed=0, progress="lines", restore_best=epochs is None)
+    result = fit_sequence_model(model, data.train.X, data.train.y, X_val=data.valid.X, y_val=data.valid.y,
+                                train_config=config, callbacks=[] if epochs else [TimeBudget(args.minutes * 60)])
+    return model.cpu().eval(), result
+
+
 def run(args: argparse.Namespace, data: Any, candidates: dict[str, Any], *, input_kind: str, title: str,
         target: dict[str, float], extra: dict[str, Any]) -> dict[str, Any]:
     """``data`` has ``train``, ``valid`` and ``test``, each with ``X`` and ``y``. ``target``: {metric: bound},
@@ -58,14 +74,7 @@ def run(args: argparse.Namespace, data: Any, candidates: dict[str, Any], *, inpu
     best, rows, models = None, [], {}
     for name in args.candidates:
         start = time.time()
-        seed_everything(0)
-        model = SequenceRecognizer.for_data(data.train.X, data.train.y, **candidates[name])
-        model.metadata = {"input_kind": input_kind}
-        config = TrainConfig(max_epochs=args.epochs, batch_size=32, lr=args.lr, patience=6, monitor="val_cer",
-                             mode="min", schedule="plateau", plateau_patience=2, seed=0, progress="lines")
-        result = fit_sequence_model(model, data.train.X, data.train.y, X_val=data.valid.X, y_val=data.valid.y,
-                                    train_config=config, callbacks=[TimeBudget(args.minutes * 60)])
-        model.cpu().eval()
+        model, result = train(candidates[name], data, args, input_kind)
         row = {"candidate": name, **candidates[name], "epochs": len(result.history), "best_epoch": result.best_epoch,
                "train_seconds": round(time.time() - start), "stopped": result.stopped_reason}
         for beam in args.beams:
@@ -84,23 +93,46 @@ def run(args: argparse.Namespace, data: Any, candidates: dict[str, Any], *, inpu
             row["test_greedy"] = scores(data.test.y, models[row["candidate"]].recognize(data.test.X))
     row = next(r for r in rows if r["candidate"] == name)
     beam = min(args.beams, key=lambda b: (row[f"valid_cer_beam{b}"], b))
-    save_model(model, args.out / "model", overwrite=True)
-    (args.out / "history.json").write_text(json.dumps(result.history, indent=1) + "\n")
+    summary = {**extra, "candidates": rows, "chosen": name, "chosen_beam": beam}
+    return score_and_save(args.out, model, result, data, beams=sorted({1, max(args.beams)}), beam=beam,
+                          target=target, title=title, summary=summary)
 
-    metrics: dict[str, Any] = {**extra, "candidates": rows, "chosen": name, "chosen_beam": beam,
-                               "test_sequences": len(data.test.y), "target": target}
-    for width in sorted({1, max(args.beams)}):
+
+def refit(args: argparse.Namespace, chosen_in: Path, data: Any, candidates: dict[str, Any], *, input_kind: str,
+          title: str, target: dict[str, float], extra: dict[str, Any]) -> dict[str, Any]:
+    """Train the candidate a finished ``run`` chose (its ``metrics.json`` in ``chosen_in``) again, on ``data.train``
+    (train and validation data together), for as many epochs as validation chose, with the beam it chose; score
+    ``data.test`` once. Nothing is chosen here: the settings all come from the earlier run's validation."""
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    chosen = json.loads((chosen_in / "metrics.json").read_text())
+    row = next(r for r in chosen["candidates"] if r["candidate"] == chosen["chosen"])
+    model, result = train(candidates[chosen["chosen"]], data, args, input_kind, epochs=row["best_epoch"])
+    summary = {**extra, "refit_of": str(chosen_in), "chosen": chosen["chosen"], "chosen_beam": chosen["chosen_beam"],
+               "epochs": row["best_epoch"], "train_sequences": len(data.train.y)}
+    return score_and_save(args.out, model, result, data, beams=sorted({1, chosen["chosen_beam"]}),
+                          beam=chosen["chosen_beam"], target=target, title=title, summary=summary)
+
+
+def score_and_save(out: Path, model: SequenceRecognizer, result: Any, data: Any, *, beams: list[int], beam: int,
+                   target: dict[str, float], title: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """Write ``model/`` and ``history.json``, score the test set at each of ``beams``, report the chosen ``beam``
+    against ``target`` in ``metrics.json``, then ``report.html``."""
+    save_model(model, out / "model", overwrite=True)
+    (out / "history.json").write_text(json.dumps(result.history, indent=1) + "\n")
+    metrics: dict[str, Any] = {**summary, "test_sequences": len(data.test.y), "target": target}
+    for width in beams:
         start = time.time()
         decoded = model.recognize(data.test.X, beam=width)
         metrics[f"test_beam{width}"] = {**scores(data.test.y, decoded), "decode_seconds": round(time.time() - start, 1)}
-    chosen = metrics[f"test_beam{beam}"] if f"test_beam{beam}" in metrics else metrics["test_beam1"]
+    chosen = metrics[f"test_beam{beam}"]
     metrics["test"] = chosen
     metrics["passed"] = all(chosen[k] <= v if k == "cer" else chosen[k] >= v for k, v in target.items())
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps({k: v for k, v in metrics.items() if k != "candidates"}, indent=1), flush=True)
 
     from rnnkit.eval.recognition_report import recognition_report  # last: the figures above are already safe
 
     _, report = recognition_report(model, data.test.X, data.test.y, history=result.history, beam=beam, title=title)
-    report.write(args.out / "report.html")
+    report.write(out / "report.html")
     return metrics

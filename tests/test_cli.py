@@ -140,3 +140,16 @@ def test_the_module_runs_as_a_program(tmp_path):
     done = program("-c", script)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "rnnkit: error: no column 'price' in data.csv\n"
+
+
+def test_threads_sets_torch_threads_for_the_run(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert run(["echo", "--out", str(tmp_path / "a"), "--threads", "3"], capsys)[0] == 0
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+    code, _, err = run(["echo", "--out", str(tmp_path / "b"), "--threads", "0"], capsys)
+    assert code == 2 and "--threads" in err and not (tmp_path / "b").exists()

@@ -122,3 +122,20 @@ def test_too_short_sequence_is_named_by_file(tmp_path, capsys):
     assert run("train", tmp_path / "data", "--epochs", "1", *TINY, "--validation", "0.05",
                "--out", tmp_path / "o") == 2
     assert "short.npy: 3 steps (2 after conv_stride 2) are too few" in capsys.readouterr().err
+
+
+def test_pen_ink_trains_on_the_ink_and_the_model_folder_keeps_it(tmp_path, capsys):
+    from rnnkit.datasets.handwriting import make_handwriting
+
+    data = make_handwriting(["on", "no", "noon"], ["cursive"], n_per_word=8, seed=0)
+    (tmp_path / "pen").mkdir()
+    for i, x in enumerate(data.X):
+        np.save(tmp_path / "pen" / f"w{i:02d}.npy", x)
+    pd.DataFrame({"file": [f"w{i:02d}.npy" for i in range(len(data.y))], "transcript": data.y}).to_csv(
+        tmp_path / "pen" / "transcripts.csv", index=False)
+    out = tmp_path / "run"
+    assert run("train", tmp_path / "pen", "--pen-ink", "--epochs", "1", *TINY, "--out", out) == 0
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["config"]["pen_ink"] is True and "its ink column by column" in (out / "report.html").read_text()
+    capsys.readouterr()
+    assert run(out, tmp_path / "pen" / "w00.npy") == 0 and "w00.npy\t" in capsys.readouterr().out

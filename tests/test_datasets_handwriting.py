@@ -112,3 +112,16 @@ def test_draw_trajectory_draws_a_line_per_stroke():
     draw_trajectory(ax, X, pen_up_moves=True)
     assert len(ax.lines) == 4 + 3  # four strokes, three pen-up moves
     plt.close(fig)
+
+
+def test_split_can_hold_out_validation_words_and_a_validation_face():
+    words = [w + w[::-1] for w in ("ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st")]
+    splits = handwriting_split(words, test_fraction=0.2, valid_fraction=0.2, train_styles=("cursive", "timesi"),
+                               valid_styles=handwriting.VALID_STYLES, n_train=1, n_valid=2, n_test=1)
+    train, valid, test = set(splits.train_words), set(splits.valid_words), set(splits.test_words)
+    assert (len(train), len(valid), len(test)) == (6, 2, 2) and not (train & valid or train & test or valid & test)
+    assert set(splits.valid.y) == valid and len(splits.valid) == 4 and set(splits.train.y) == train
+    assert set(splits.valid.style) == set(handwriting.VALID_STYLES) and set(splits.train.style) <= {"cursive",
+                                                                                                     "timesi"}
+    with pytest.raises(ValueError, match="valid and test styles overlap"):
+        handwriting_split(words, valid_styles=handwriting.TEST_STYLES)

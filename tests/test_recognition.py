@@ -168,3 +168,24 @@ def test_sequence_norm_standardises_each_sequence_and_survives_a_round_trip(tmp_
     assert loaded.config.sequence_norm
     for a, b in zip(loaded.log_probs(X), model.log_probs(X)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_pen_ink_reads_rendered_columns_and_survives_a_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    X = [np.column_stack([rng.uniform(0.05, 0.2, n), rng.normal(0, 0.1, n), rng.random(n) < 0.1]).astype(np.float32)
+         for n in (30, 50, 40)]
+    model = SequenceRecognizer.for_data(X, ["ab", "abc", "b"], hidden_size=8, pen_ink=True)
+    frames = model.prepare(X)
+    assert [f.shape[1] for f in frames] == [35, 35, 35]  # one frame per column, one feature per pixel row
+    assert frames[1].shape[0] > frames[0].shape[0]  # longer writing, more columns
+    save_model(model, tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert loaded.config.pen_ink
+    for a, b in zip(loaded.log_probs(X), model.log_probs(X)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(UserError, match="sequence 0: a pen trajectory has 3 features"):
+        model.recognize([np.zeros((5, 2), np.float32)])
+    from rnnkit.eval.recognition_report import recognition_report
+
+    html = recognition_report(model, X, ["ab", "abc", "b"], examples=1)[1].to_html()
+    assert "its ink column by column" in html and html.count("data:image/png;base64") == 2  # pen input, ink

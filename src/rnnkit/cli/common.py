@@ -10,7 +10,7 @@ from rnnkit.errors import UserError
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = True) -> None:
-    """Add ``--out DIR``, ``--force`` and ``--seed INT`` (default 0) to a subcommand's parser."""
+    """Add ``--out DIR``, ``--force``, ``--seed INT`` (default 0) and ``--threads N`` to a subcommand's parser."""
     parser.add_argument(
         "--out", type=Path, required=out_required, metavar="DIR", help="folder to write the results into"
     )
@@ -21,6 +21,14 @@ def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = Tru
         "nothing is deleted",
     )
     parser.add_argument("--seed", type=non_negative_int, default=0, metavar="INT", help="random seed (default: 0)")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads for PyTorch (default: PyTorch's choice, one per core); on a machine shared with other "
+        "jobs, fewer threads than cores is often much faster",
+    )
 
 
 def prepare_out_dir(path: str | os.PathLike[str], force: bool = False) -> Path:

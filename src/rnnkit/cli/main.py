@@ -6,7 +6,7 @@ A subcommand is a module ``rnnkit/cli/<name>.py`` with a ``register`` function, 
 
     def register(subparsers) -> None:
         parser = subparsers.add_parser("demo", help="one line for `rnnkit --help`", description="...")
-        common.add_run_options(parser)           # --out DIR, --force, --seed INT
+        common.add_run_options(parser)           # --out DIR, --force, --seed INT, --threads N
         parser.set_defaults(func=run)
 
     def run(args) -> int | None:                 # None or 0: success
@@ -62,6 +62,8 @@ def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] |
         func = getattr(args, "func", None)
         if func is None:
             raise RuntimeError(f"subcommand {args.command!r} did not set func: fix its register()")
+        if getattr(args, "threads", None):
+            _use_threads(args.threads)
         return int(func(args) or 0)
     except UserError as error:
         return _user_error(str(error))
@@ -72,6 +74,13 @@ def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] |
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
+
+
+def _use_threads(count: int) -> None:
+    """PyTorch's intra-op thread pool: busy-waiting threads on cores that other jobs hold slow every step."""
+    import torch
+
+    torch.set_num_threads(count)
 
 
 def _user_error(message: str) -> int:

@@ -19,8 +19,9 @@ import sys
 
 from rnnkit.cli import common
 
-ENCODER_OPTIONS = ("cell", "hidden_size", "num_layers", "bidirectional", "conv_channels", "conv_kernel",
-                   "conv_stride", "dropout")
+# Options passed on to SequenceRecognizer.for_data: the encoder's fields, and how pen input is read.
+MODEL_OPTIONS = ("cell", "hidden_size", "num_layers", "bidirectional", "conv_channels", "conv_kernel",
+                 "conv_stride", "dropout", "pen_ink")
 
 
 def register(subparsers) -> None:
@@ -69,6 +70,9 @@ def _train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--conv-stride", type=common.positive_int, default=2,
                         help="the front-end keeps every k-th step: k times shorter sequences (default 2)")
     parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--pen-ink", action="store_true",
+                        help="pen input ((dx, dy, pen_up) rows, the ascender height 1): read the ink it leaves, "
+                             "image columns left to right, instead of the pen's path (robust to stroke order)")
     parser.add_argument("--epochs", type=common.positive_int, default=30)
     parser.add_argument("--batch-size", type=common.positive_int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -123,7 +127,7 @@ def _run_train(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force)
     from rnnkit.integrations.recognize import train_recognizer  # heavy imports only when running
 
-    encoder = {name: getattr(args, name) for name in ENCODER_OPTIONS}
+    encoder = {name: getattr(args, name) for name in MODEL_OPTIONS}
     columns = {"id": args.id, "time": args.time, "features": args.features, "transcript": args.transcript}
     training = {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "patience": args.patience,
                 "seed": args.seed}

@@ -30,7 +30,8 @@ there and back, the way back shifted by a ``nib`` vector at 45 degrees (ascender
 complex faces draw their thick strokes.
 
 Held-out evaluation (``handwriting_split``): the test set has words never written in training AND faces never seen
-in training (``TEST_STYLES``); validation holds further samples of the training words and faces.
+in training (``TEST_STYLES``); validation holds further samples of the training words and faces, or, to choose
+settings the way the test scores them, its own held-out words in a held-out face (``VALID_STYLES``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ ALPHABET = " abcdefghijklmnopqrstuvwxyz"
 STYLES = ("cursive", "scriptc", "timesi", "timesib", "futural", "rowmand")  # script, italic and print faces
 TRAIN_STYLES = ("cursive", "timesi", "timesib", "futural", "rowmand")
 TEST_STYLES = ("scriptc",)  # script letters in doubled strokes: the shapes of cursive, a different pen path
+# For choosing settings on a face never seen in training, as the test face is: italic letters in doubled strokes,
+# the shapes of timesi with a different pen path (held out of training when used).
+VALID_STYLES = ("timesib",)
 ASCENDER = 21.0  # Hershey units from the top of an ascender (y = -12) to the baseline (y = 9)
 BASELINE = 9.0
 JOIN_DISTANCE = 8.0  # Hershey units: letters closer than this are joined by a pen-down ligature
@@ -96,6 +100,7 @@ class HandwritingSplits:
     test: Handwriting
     train_words: list[str]
     test_words: list[str]
+    valid_words: list[str] = dataclasses.field(default_factory=list)  # empty: valid reuses the training words
 
 
 @cache
@@ -221,22 +226,29 @@ def shakespeare_words(count: int = 3000, min_length: int = 2, max_length: int = 
 
 def handwriting_split(words: Sequence[str] | None = None, *, test_fraction: float = 0.2,
                       train_styles: Sequence[str] = TRAIN_STYLES, test_styles: Sequence[str] = TEST_STYLES,
+                      valid_styles: Sequence[str] | None = None, valid_fraction: float = 0.0,
                       n_train: int = 4, n_valid: int = 1, n_test: int = 2, phrase_fraction: float = 0.0,
                       seed: int = 0, distortion: Distortion | None = None) -> HandwritingSplits:
     """Train / valid / test handwriting with held-out words and held-out faces.
 
     The word list (default: 3000 frequent Shakespeare words) is shuffled with ``seed`` and cut: ``test_fraction``
-    of the words are test words. Train has ``n_train`` samples per training word and valid ``n_valid`` more, both
-    in ``train_styles``; test has ``n_test`` samples per test word in ``test_styles``. With ``phrase_fraction``
-    > 0, that share of the samples are two words of the same split joined by a space."""
-    overlap = set(train_styles) & set(test_styles)
-    if overlap:
-        raise ValueError(f"train and test styles overlap: {sorted(overlap)}")
+    of the words are test words, ``valid_fraction`` validation words, the rest training words. Train has
+    ``n_train`` samples per training word in ``train_styles``; test has ``n_test`` samples per test word in
+    ``test_styles``; valid has ``n_valid`` samples per validation word (the training words when
+    ``valid_fraction`` is 0) in ``valid_styles`` (default: the training faces). To choose settings for faces and
+    words never seen in training, as the test asks, hold out both: ``valid_styles=VALID_STYLES,
+    valid_fraction=0.1``. With ``phrase_fraction`` > 0, that share of the samples are two words of the same split
+    joined by a space."""
+    valid_styles = train_styles if valid_styles is None else valid_styles
+    for name, styles in [("train", train_styles), ("valid", valid_styles)]:
+        if set(styles) & set(test_styles):
+            raise ValueError(f"{name} and test styles overlap: {sorted(set(styles) & set(test_styles))}")
     words = list(shakespeare_words() if words is None else words)
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(words))
-    cut = round(len(words) * (1 - test_fraction))
-    train_words, test_words = [words[i] for i in order[:cut]], [words[i] for i in order[cut:]]
+    order = [words[i] for i in rng.permutation(len(words))]
+    train_cut = round(len(words) * (1 - test_fraction - valid_fraction))
+    valid_cut = round(len(words) * (1 - test_fraction))
+    train_words, valid_words, test_words = order[:train_cut], order[train_cut:valid_cut], order[valid_cut:]
 
     def texts(pool: list[str], repeat: int, rng: np.random.Generator) -> list[str]:
         out = []
@@ -247,9 +259,9 @@ def handwriting_split(words: Sequence[str] | None = None, *, test_fraction: floa
     streams = rng.spawn(3)
     parts = [make_handwriting(texts(pool, n, stream), styles, 1, int(stream.integers(2 ** 31)), distortion)
              for pool, n, styles, stream in [(train_words, n_train, train_styles, streams[0]),
-                                              (train_words, n_valid, train_styles, streams[1]),
+                                              (valid_words or train_words, n_valid, valid_styles, streams[1]),
                                               (test_words, n_test, test_styles, streams[2])]]
-    return HandwritingSplits(*parts, train_words=train_words, test_words=test_words)
+    return HandwritingSplits(*parts, train_words=train_words, test_words=test_words, valid_words=valid_words)
 
 
 def draw_trajectory(ax, X: np.ndarray, *, pen_up_moves: bool = False, **line_kwargs) -> None:

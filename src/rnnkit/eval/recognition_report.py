@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from rnnkit.data.ink import ink_columns
 from rnnkit.eval.plots import learning_curves
 from rnnkit.eval.report import Report
 from rnnkit.eval.sequence_metrics import edit_distance, error_rate, exact_match
@@ -78,8 +79,13 @@ def recognition_report(model: Any, X: Any, transcripts: Sequence[str] | None, *,
                         "marks the frame where each label is emitted (the first frame of its run in the best path). "
                         f"One frame covers {align['frame_steps']} input step(s).")
         truth = f", true {transcripts[i]!r}" if transcripts is not None else ""
-        report.add_figure(alignment_figure(X[i], align, kind), caption=f"{names[i]}: which frames emitted which "
-                          f"labels (decoded {align['text']!r}{truth})")
+        if getattr(model.config, "pen_ink", False):  # the frames are columns of the ink: align on the ink
+            report.add_figure(alignment_figure(ink_columns(np.asarray(X[i])), align, "ink"),
+                              caption=f"{names[i]} as the model reads it, its ink column by column: which frames "
+                              f"emitted which labels (decoded {align['text']!r}{truth})")
+        else:
+            report.add_figure(alignment_figure(X[i], align, kind), caption=f"{names[i]}: which frames emitted "
+                              f"which labels (decoded {align['text']!r}{truth})")
     return metrics, report
 
 
@@ -122,7 +128,8 @@ def alignment_figure(x: Any, align: dict[str, Any], kind: str) -> Figure:
                          color="tab:red", ha="center", fontsize="small")
     else:
         for frame, char in align["emitted"]:
-            top.axvline(frame * stride, color="white", linewidth=0.8, linestyle="--")
+            top.axvline(frame * stride, color="tab:red" if kind == "ink" else "white", linewidth=0.8,
+                        linestyle="--")
             top.text(frame * stride, x.shape[1] - 0.5, repr(char)[1:-1], va="bottom", ha="center",
                      fontsize="small")
     frames = np.arange(len(posteriors)) * stride  # on the input's step axis, as the image above
@@ -151,6 +158,11 @@ def _draw_input(ax: Any, x: np.ndarray, kind: str) -> None:
         from rnnkit.datasets.handwriting import draw_trajectory  # (dx, dy, pen_up) rows, strokes split at pen-up
 
         draw_trajectory(ax, x)
+    elif kind == "ink":  # (columns, rows) of ink in [0, 1], drawn as on paper
+        ax.imshow(x.T, aspect="auto", origin="lower", interpolation="nearest", cmap="gray_r", vmin=0, vmax=1,
+                  extent=(-0.5, len(x) - 0.5, -0.5, x.shape[1] - 0.5))
+        ax.set_xlabel("column")
+        ax.set_yticks([])
     else:
         # Each feature standardised on its own: one loud feature (MFCC c0, energy) would wash out the others.
         scaled = (x - x.mean(0)) / np.where(x.std(0) > 1e-8, x.std(0), 1.0)

@@ -31,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.data.sequences import IGNORE_INDEX, SequenceDataset, pad_batch
+from rnnkit.data.ink import ink_columns
+from rnnkit.data.sequences import IGNORE_INDEX, SequenceDataset, from_numpy, pad_batch
 from rnnkit.errors import UserError
 from rnnkit.eval.sequence_metrics import edit_distance
 from rnnkit.tasks.classification import SequenceModel
@@ -49,6 +50,9 @@ class SequenceRecognizerConfig:
     # Standardise each sequence over its own steps too, x' = (x - mean_t x) / std_t x, after the global scaler:
     # per-utterance cepstral mean and variance normalisation, which removes a speaker's or channel's offset.
     sequence_norm: bool = False
+    # Inputs are pen trajectories (dx, dy, pen_up), read as the ink they leave: image columns (rnnkit.data.ink),
+    # so that the path the pen took (stroke order, retraced strokes) does not matter, only what it drew.
+    pen_ink: bool = False
 
 
 class SequenceRecognizer(SequenceModel):
@@ -64,15 +68,16 @@ class SequenceRecognizer(SequenceModel):
 
     @classmethod
     def for_data(cls, X: Any, transcripts: Any, *, scale: bool = True, sequence_norm: bool = False,
-                 **encoder: Any) -> SequenceRecognizer:
+                 pen_ink: bool = False, **encoder: Any) -> SequenceRecognizer:
         """A new recognizer for training inputs ``X`` (numeric sequences, (T, F) each) and their transcripts
-        (strings): the alphabet is every character they use. ``encoder``: ``EncoderConfig`` fields."""
+        (strings): the alphabet is every character they use. ``encoder``: ``EncoderConfig`` fields. ``pen_ink``:
+        ``X`` are pen trajectories, read as rendered ink (``SequenceRecognizerConfig.pen_ink``)."""
         transcripts = _strings(transcripts)
         alphabet = sorted(set("".join(transcripts)))
         if not alphabet:
             raise UserError("the training transcripts are all empty: there is nothing to learn to recognize")
-        config, preprocessor = cls._build(X, None, scale, encoder, num_labels=len(alphabet),
-                                          sequence_norm=sequence_norm)
+        config, preprocessor = cls._build(_pen_ink(X) if pen_ink else X, None, scale, encoder,
+                                          num_labels=len(alphabet), sequence_norm=sequence_norm, pen_ink=pen_ink)
         model = cls(config)
         model.preprocessor, model.alphabet = preprocessor, alphabet
         return model
@@ -97,7 +102,7 @@ class SequenceRecognizer(SequenceModel):
         return "".join(self.alphabet[i - 1] for i in labels)
 
     def prepare(self, X: Any) -> list[np.ndarray]:
-        sequences = super().prepare(X)
+        sequences = super().prepare(_pen_ink(X) if self.config.pen_ink else X)
         if not self.config.sequence_norm:
             return sequences
         return [((x - x.mean(0)) / np.maximum(x.std(0), 1e-3)).astype(np.float32) for x in sequences]
@@ -112,7 +117,8 @@ class SequenceRecognizer(SequenceModel):
 
     def check_lengths(self, X: Any, y: Any, names: Any) -> None:
         """``dataset``'s check with the samples' own ``names`` (file names) in the error."""
-        for name, sequence, target in zip(names, X, self.encode_targets(y)):
+        inputs = _pen_ink(X) if self.config.pen_ink else X
+        for name, sequence, target in zip(names, inputs, self.encode_targets(y)):
             self._check_frames(str(name), len(sequence), target)
 
     def _check_frames(self, name: str, steps: int, target: np.ndarray) -> None:
@@ -212,6 +218,16 @@ class SequenceRecognizer(SequenceModel):
         self.alphabet = list(extra.get("alphabet", self.alphabet))
         if len(self.alphabet) != self.config.num_labels:
             raise ValueError(f"{len(self.alphabet)} characters for num_labels={self.config.num_labels}")
+
+
+def _pen_ink(X: Any) -> list[np.ndarray]:
+    """Pen trajectories (T, 3) of (dx, dy, pen_up) -> their ink, (width, height) columns each."""
+    sequences = from_numpy(X)
+    for i, x in enumerate(sequences):
+        if x.ndim != 2 or x.shape[1] != 3:
+            raise UserError(f"sequence {i}: a pen trajectory has 3 features per step (dx, dy, pen_up), got shape "
+                            f"{x.shape}")
+    return [ink_columns(x) for x in sequences]
 
 
 def _strings(texts: Any) -> list[str]:
