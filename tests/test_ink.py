@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnnkit.data.ink import ink_columns
+from rnnkit.data.ink import ink_columns, ink_width
 
 
 def offsets(points, lifts=()):
@@ -25,6 +25,7 @@ def test_a_horizontal_stroke_inks_its_row_across_its_columns():
     np.testing.assert_allclose(middle[:, row], middle[:, row - 1], atol=1e-6)
     assert middle[:, row].min() > 0.7 and middle[:, [0, 9]].max() < 1e-3  # dark on the line, blank far off it
     assert ink[-1].max() < 0.05  # the margin past the end stays nearly blank
+    assert ink_width(offsets([(0.0, 0.5), (2.0, 0.5)]), pixels_per_unit=10, margin=2) == len(ink)
 
 
 def test_pen_up_moves_leave_no_ink_and_a_dot_is_drawn():

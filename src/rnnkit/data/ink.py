@@ -28,15 +28,25 @@ def ink_columns(X: np.ndarray, *, pixels_per_unit: float = 16.0, y_range: tuple[
     """The ink of one pen trajectory ``X`` (T, 3) of (dx, dy, pen_up): (width, height) float32 in [0, 1], the
     columns left to right, each from the bottom of ``y_range`` (row 0) to its top."""
     X = np.asarray(X, dtype=np.float64)
+    points, width = _pixel_points(X, pixels_per_unit, y_range[0], margin)
+    height = int(round((y_range[1] - y_range[0]) * pixels_per_unit))
+    samples = _pen_down_samples(points, X[:, 2] > 0.5)
+    return _splat(samples, width, height, sigma)
+
+
+def ink_width(X: np.ndarray, *, pixels_per_unit: float = 16.0, margin: int = 2) -> int:
+    """How many columns ``ink_columns(X)`` has, without drawing them."""
+    return _pixel_points(np.asarray(X, dtype=np.float64), pixels_per_unit, 0.0, margin)[1]
+
+
+def _pixel_points(X: np.ndarray, pixels_per_unit: float, y_bottom: float, margin: int) -> tuple[np.ndarray, int]:
+    """The pen points in pixels (x from ``margin``, y from ``y_bottom``) and the image width that holds them."""
     if X.ndim != 2 or X.shape[1] != 3 or len(X) == 0:
         raise ValueError(f"a pen trajectory is (T, 3) rows of (dx, dy, pen_up), got shape {X.shape}")
     points = np.cumsum(X[:, :2], axis=0) * pixels_per_unit
-    points[:, 1] -= y_range[0] * pixels_per_unit
+    points[:, 1] -= y_bottom * pixels_per_unit
     points[:, 0] += margin - points[:, 0].min()
-    height = int(round((y_range[1] - y_range[0]) * pixels_per_unit))
-    width = int(np.ceil(points[:, 0].max())) + margin + 1
-    samples = _pen_down_samples(points, X[:, 2] > 0.5)
-    return _splat(samples, width, height, sigma)
+    return points, int(np.ceil(points[:, 0].max())) + margin + 1
 
 
 def _pen_down_samples(points: np.ndarray, lifts_after: np.ndarray) -> np.ndarray:

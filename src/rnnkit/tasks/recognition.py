@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.data.ink import ink_columns
+from rnnkit.data.ink import ink_columns, ink_width
 from rnnkit.data.sequences import IGNORE_INDEX, SequenceDataset, from_numpy, pad_batch
 from rnnkit.errors import UserError
 from rnnkit.eval.sequence_metrics import edit_distance
@@ -117,9 +117,9 @@ class SequenceRecognizer(SequenceModel):
 
     def check_lengths(self, X: Any, y: Any, names: Any) -> None:
         """``dataset``'s check with the samples' own ``names`` (file names) in the error."""
-        inputs = _pen_ink(X) if self.config.pen_ink else X
-        for name, sequence, target in zip(names, inputs, self.encode_targets(y)):
-            self._check_frames(str(name), len(sequence), target)
+        steps = [ink_width(x) for x in _pen_trajectories(X)] if self.config.pen_ink else [len(x) for x in X]
+        for name, count, target in zip(names, steps, self.encode_targets(y)):
+            self._check_frames(str(name), count, target)
 
     def _check_frames(self, name: str, steps: int, target: np.ndarray) -> None:
         frames = self.config.encoder.output_length(steps)
@@ -222,12 +222,16 @@ class SequenceRecognizer(SequenceModel):
 
 def _pen_ink(X: Any) -> list[np.ndarray]:
     """Pen trajectories (T, 3) of (dx, dy, pen_up) -> their ink, (width, height) columns each."""
+    return [ink_columns(x) for x in _pen_trajectories(X)]
+
+
+def _pen_trajectories(X: Any) -> list[np.ndarray]:
     sequences = from_numpy(X)
     for i, x in enumerate(sequences):
-        if x.ndim != 2 or x.shape[1] != 3:
+        if x.shape[1] != 3:
             raise UserError(f"sequence {i}: a pen trajectory has 3 features per step (dx, dy, pen_up), got shape "
                             f"{x.shape}")
-    return [ink_columns(x) for x in sequences]
+    return sequences
 
 
 def _strings(texts: Any) -> list[str]:
