@@ -22,12 +22,14 @@ Writes ``metrics.json``, ``history.json``, ``model/`` (rnnkit.load-able) and ``r
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 from recognition_bench import options, refit, run
 
-from rnnkit.datasets.handwriting import TRAIN_STYLES, VALID_STYLES, handwriting_split, shakespeare_words
+from rnnkit.datasets.handwriting import (TRAIN_STYLES, VALID_STYLES, Distortion, handwriting_split,
+                                         shakespeare_words)
 
 CANDIDATES = {
     "ink-bilstm2-128-stride2": {"cell": "lstm", "hidden_size": 128, "num_layers": 2, "bidirectional": True,
@@ -46,24 +48,36 @@ def main() -> None:
     parser.add_argument("--refit-from", type=Path, metavar="RUN",
                         help="train the settings a finished run chose again, on its training and validation words "
                              "and faces together, and score the same test once")
+    parser.add_argument("--samples-per-word", type=int, default=4, help="training samples drawn per training word")
+    parser.add_argument("--double", type=float, default=0.0,
+                        help="share of training samples written with a broad nib, every stroke there and back "
+                             "(Distortion.double; valid and test are drawn as always)")
     args = parser.parse_args()
     start = time.time()
     words = shakespeare_words()[:args.words] if args.words else None
+    augment = {"n_train": args.samples_per_word, "train_distortion": Distortion(double=args.double)}
     if args.refit_from:
-        data = handwriting_split(words)  # every non-test word and face in train: the same test words and samples
+        chosen = json.loads((args.refit_from / "metrics.json").read_text()).get("training_data", {})
+        augment = {"n_train": chosen.get("samples_per_word", 4),
+                   "train_distortion": Distortion(double=chosen.get("double", 0.0))}
+        # every non-test word and face in train, drawn as the chosen run drew its own: the same test samples
+        data = handwriting_split(words, **augment)
         extra = {"test_styles": sorted(set(data.test.style)), "train_styles": sorted(set(data.train.style)),
+                 "training_data": {"samples_per_word": augment["n_train"],
+                                   "double": augment["train_distortion"].double},
                  "train_words": len(data.train_words), "test_words": len(data.test_words)}
         refit(args, args.refit_from, data, CANDIDATES, input_kind="pen", title="Handwriting recognition (refit)",
               target={"cer": 0.10}, extra=extra)
         return
-    data = handwriting_split(words, valid_fraction=0.1,
+    data = handwriting_split(words, valid_fraction=0.1, **augment,
                              valid_styles=VALID_STYLES, n_valid=2,
                              train_styles=tuple(s for s in TRAIN_STYLES if s not in VALID_STYLES))
     print(f"data: {len(data.train)} train, {len(data.valid)} valid, {len(data.test)} test "
           f"({time.time() - start:.0f} s)", flush=True)
     extra = {"test_words": len(data.test_words), "test_styles": sorted(set(data.test.style)),
              "valid_words": len(data.valid_words), "valid_styles": sorted(set(data.valid.style)),
-             "train_words": len(data.train_words), "train_styles": sorted(set(data.train.style))}
+             "train_words": len(data.train_words), "train_styles": sorted(set(data.train.style)),
+             "training_data": {"samples_per_word": args.samples_per_word, "double": args.double}}
     run(args, data, CANDIDATES, input_kind="pen", title="Handwriting recognition (held-out words and face)",
         target={"cer": 0.10}, extra=extra)
 

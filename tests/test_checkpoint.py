@@ -13,7 +13,8 @@ import safetensors.torch
 import torch
 
 from rnnkit.errors import ModelFileError, UserError
-from rnnkit.train import Callback, TrainConfig, Trainer, checkpoint_folders, latest_checkpoint, read_checkpoint
+from rnnkit.train import (Callback, TrainConfig, Trainer, average_checkpoints, checkpoint_folders, checkpoint_step,
+                          latest_checkpoint, read_checkpoint)
 from rnnkit.train.checkpoint import write_checkpoint
 from rnnkit.train.seeding import capture_rng, restore_rng
 from rnnkit.train.tensor_io import optimizer_from_flat, optimizer_to_flat
@@ -238,6 +239,36 @@ def test_write_checkpoint_replaces_same_step_and_keeps_last(tmp_path: Path) -> N
         write_checkpoint(tmp_path, step, {"x": torch.full((2,), float(step))}, {"n": step}, keep_last=2)
     assert [path.name for path in checkpoint_folders(tmp_path)] == ["ckpt-00000002", "ckpt-00000003"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ckpt-00000002", "ckpt-00000003"]  # no leftovers
+
+
+def test_keep_epoch_ends_keeps_the_last_epochs_checkpoints_beside_keep_last(tmp_path: Path) -> None:
+    _, result = _train(tmp_path, max_epochs=4, keep_last=1, keep_epoch_ends=2)  # 5 steps an epoch, one every 2
+    assert [record["step"] for record in result.history] == [5, 10, 15, 20]
+    assert [checkpoint_step(path) for path in checkpoint_folders(tmp_path)] == [15, 20]
+    assert TrainConfig(keep_epoch_ends=0).keep_epoch_ends == 0
+    with pytest.raises(UserError, match="keep_epoch_ends must be >= 0"):
+        TrainConfig(keep_epoch_ends=-1)
+
+
+def test_average_checkpoints_is_the_mean_of_their_model_weights(tmp_path: Path) -> None:
+    steps = {1: torch.tensor([1.0, 2.0]), 2: torch.tensor([3.0, 6.0]), 3: torch.tensor([5.0, 1.0])}
+    for step, weight in steps.items():
+        write_checkpoint(tmp_path, step, {"model/w": weight, "model/count": torch.tensor([7]),
+                                          "best/w": torch.zeros(2)}, {"n": step}, keep_last=3)
+    averaged = average_checkpoints(checkpoint_folders(tmp_path))
+    assert averaged.keys() == {"w", "count"}  # the model's own names, ready for load_state_dict
+    assert torch.equal(averaged["w"], torch.tensor([3.0, 3.0])) and averaged["w"].dtype == torch.float32
+    assert torch.equal(averaged["count"], torch.tensor([7]))
+    assert torch.equal(average_checkpoints(checkpoint_folders(tmp_path)[:1])["w"], steps[1])
+
+    write_checkpoint(tmp_path, 4, {"model/w": torch.zeros(3), "model/count": torch.tensor([7])}, {}, keep_last=9)
+    with pytest.raises(ModelFileError, match="ckpt-00000004.*differ in names or shapes"):
+        average_checkpoints(checkpoint_folders(tmp_path))
+    write_checkpoint(tmp_path, 4, {"model/w": torch.zeros(2), "model/count": torch.tensor([8])}, {}, keep_last=9)
+    with pytest.raises(ModelFileError, match="integer tensor count differs"):
+        average_checkpoints(checkpoint_folders(tmp_path))
+    with pytest.raises(ValueError, match="at least one"):
+        average_checkpoints([])
 
 
 def test_optimizer_state_round_trips_through_tensors_and_json() -> None:

@@ -125,3 +125,18 @@ def test_split_can_hold_out_validation_words_and_a_validation_face():
                                                                                                      "timesi"}
     with pytest.raises(ValueError, match="valid and test styles overlap"):
         handwriting_split(words, valid_styles=handwriting.TEST_STYLES)
+
+
+def test_train_distortion_varies_training_alone_and_leaves_valid_and_test_as_they_were():
+    words = [w + w[::-1] for w in ("ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st")]
+    split = dict(test_fraction=0.2, valid_fraction=0.2, valid_styles=handwriting.VALID_STYLES, n_valid=1, n_test=1)
+    plain = handwriting_split(words, n_train=1, **split)
+    doubled = handwriting_split(words, n_train=3, train_distortion=handwriting.Distortion(double=1.0), **split)
+    for name in ("valid", "test"):
+        assert all(np.array_equal(a, b) for a, b in zip(getattr(plain, name).X, getattr(doubled, name).X)), name
+        assert getattr(plain, name).y == getattr(doubled, name).y
+    assert len(doubled.train) == 3 * len(plain.train)
+    # every training stroke traced there and back: about twice the pen's path of a single pass
+    def path(data):
+        return np.mean([np.linalg.norm(x[:, :2], axis=1).sum() for x in data.train.X])
+    assert path(doubled) > 1.6 * path(plain)

@@ -228,7 +228,8 @@ def handwriting_split(words: Sequence[str] | None = None, *, test_fraction: floa
                       train_styles: Sequence[str] = TRAIN_STYLES, test_styles: Sequence[str] = TEST_STYLES,
                       valid_styles: Sequence[str] | None = None, valid_fraction: float = 0.0,
                       n_train: int = 4, n_valid: int = 1, n_test: int = 2, phrase_fraction: float = 0.0,
-                      seed: int = 0, distortion: Distortion | None = None) -> HandwritingSplits:
+                      seed: int = 0, distortion: Distortion | None = None,
+                      train_distortion: Distortion | None = None) -> HandwritingSplits:
     """Train / valid / test handwriting with held-out words and held-out faces.
 
     The word list (default: 3000 frequent Shakespeare words) is shuffled with ``seed`` and cut: ``test_fraction``
@@ -238,7 +239,8 @@ def handwriting_split(words: Sequence[str] | None = None, *, test_fraction: floa
     ``valid_fraction`` is 0) in ``valid_styles`` (default: the training faces). To choose settings for faces and
     words never seen in training, as the test asks, hold out both: ``valid_styles=VALID_STYLES,
     valid_fraction=0.1``. With ``phrase_fraction`` > 0, that share of the samples are two words of the same split
-    joined by a space."""
+    joined by a space. ``train_distortion`` (default: ``distortion``) draws the training samples only, so that
+    training can be varied more widely (augmented) while valid and test stay exactly as they were."""
     valid_styles = train_styles if valid_styles is None else valid_styles
     for name, styles in [("train", train_styles), ("valid", valid_styles)]:
         if set(styles) & set(test_styles):
@@ -257,10 +259,11 @@ def handwriting_split(words: Sequence[str] | None = None, *, test_fraction: floa
         return out
 
     streams = rng.spawn(3)
-    parts = [make_handwriting(texts(pool, n, stream), styles, 1, int(stream.integers(2 ** 31)), distortion)
-             for pool, n, styles, stream in [(train_words, n_train, train_styles, streams[0]),
-                                              (valid_words or train_words, n_valid, valid_styles, streams[1]),
-                                              (test_words, n_test, test_styles, streams[2])]]
+    parts = [make_handwriting(texts(pool, n, stream), styles, 1, int(stream.integers(2 ** 31)), drawn_with)
+             for pool, n, styles, stream, drawn_with in [
+                 (train_words, n_train, train_styles, streams[0], train_distortion or distortion),
+                 (valid_words or train_words, n_valid, valid_styles, streams[1], distortion),
+                 (test_words, n_test, test_styles, streams[2], distortion)]]
     return HandwritingSplits(*parts, train_words=train_words, test_words=test_words, valid_words=valid_words)
 
 

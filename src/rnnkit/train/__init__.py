@@ -8,7 +8,8 @@
 """
 
 from rnnkit.train.callbacks import Callback
-from rnnkit.train.checkpoint import Checkpoint, checkpoint_folders, latest_checkpoint, read_checkpoint
+from rnnkit.train.checkpoint import (Checkpoint, average_checkpoints, checkpoint_folders, checkpoint_step,
+                                     latest_checkpoint, read_checkpoint)
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.guard import NonFiniteError
 from rnnkit.train.logs import JsonlLogger, TensorBoardLogger
@@ -29,7 +30,9 @@ __all__ = [
     "TensorBoardLogger",
     "TrainConfig",
     "Trainer",
+    "average_checkpoints",
     "checkpoint_folders",
+    "checkpoint_step",
     "latest_checkpoint",
     "load_model",
     "lr_factor",

@@ -23,6 +23,7 @@ import re
 import shutil
 import uuid
 import warnings
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,18 @@ def checkpoint_folders(directory: str | Path) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
+def checkpoint_step(path: str | Path) -> int:
+    """The step in a checkpoint folder's name, ``ckpt-<step>``."""
+    match = _NAME.match(Path(path).name)
+    if match is None:
+        raise ModelFileError(f"{path}: not a checkpoint folder name (ckpt-<step>)")
+    return int(match.group(1))
+
+
 def write_checkpoint(directory: str | Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], *,
-                     keep_last: int) -> Path:
-    """Write ``ckpt-<step>`` atomically, then delete all but the newest ``keep_last`` checkpoints."""
+                     keep_last: int, keep_steps: Collection[int] = ()) -> Path:
+    """Write ``ckpt-<step>`` atomically, then delete all but the newest ``keep_last`` checkpoints and those of
+    ``keep_steps`` (epoch ends kept for averaging)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"ckpt-{step:08d}"
@@ -76,10 +86,40 @@ def write_checkpoint(directory: str | Path, step: int, tensors: dict[str, torch.
     _fs.write_file(temporary / STATE, _fs.json_bytes(document, allow_nan=True))  # a NaN metric stays NaN
     _fs.publish_dir(temporary, final)
     for old in checkpoint_folders(directory)[:-keep_last]:
-        _fs.remove_dir(old)
+        if checkpoint_step(old) not in keep_steps:
+            _fs.remove_dir(old)
     for leftover in directory.glob(".ckpt-*"):  # temporaries of writes or deletions a crash interrupted
         shutil.rmtree(leftover, ignore_errors=True)
     return final
+
+
+def average_checkpoints(paths: Sequence[str | Path]) -> dict[str, torch.Tensor]:
+    """The model weights of several checkpoints of one run, averaged: theta = (1/K) sum_k theta_k.
+
+    Averaging the weights of the last few epochs smooths out the optimiser's noise around a minimum and usually
+    beats any single one of them (Vaswani et al. 2017 average the last 5-20 checkpoints; Izmailov et al. 2018,
+    stochastic weight averaging). Integer tensors (counters) must agree and are kept as they are. Returns a state
+    dict for ``model.load_state_dict``."""
+    if not paths:
+        raise ValueError("average_checkpoints needs at least one checkpoint")
+    first, *others = [strip_prefix(read_checkpoint(path).tensors, "model/") for path in paths]
+    total = {name: tensor.double() if tensor.is_floating_point() else tensor for name, tensor in first.items()}
+    for path, weights in zip(paths[1:], others):
+        if weights.keys() != total.keys() or any(weights[n].shape != total[n].shape for n in total):
+            raise ModelFileError(f"{path}: its model weights differ in names or shapes from {paths[0]}'s: "
+                                 f"not checkpoints of one model")
+        for name, tensor in weights.items():
+            if tensor.is_floating_point():
+                total[name] += tensor.double()
+            elif not torch.equal(tensor, total[name]):
+                raise ModelFileError(f"{path}: integer tensor {name} differs from {paths[0]}'s")
+    return {name: (tensor / len(paths)).to(first[name].dtype) if tensor.is_floating_point() else tensor
+            for name, tensor in total.items()}
+
+
+def strip_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors whose names start with ``prefix`` ("model/", "best/"), the prefix removed."""
+    return {name[len(prefix):]: tensor for name, tensor in tensors.items() if name.startswith(prefix)}
 
 
 def supersede_newer(directory: str | Path, step: int) -> list[Path]:
@@ -90,7 +130,7 @@ def supersede_newer(directory: str | Path, step: int) -> list[Path]:
     """
     moved = []
     for path in checkpoint_folders(directory):
-        if int(_NAME.match(path.name).group(1)) > step:
+        if checkpoint_step(path) > step:
             target = path.with_name(f"{path.name}.superseded-{uuid.uuid4().hex[:8]}")
             os.replace(path, target)
             moved.append(target)

@@ -52,6 +52,7 @@ class TrainConfig:
     checkpoint_dir: str | None = None  # a checkpoint after every epoch (and every checkpoint_every_steps)
     checkpoint_every_steps: int | None = None
     keep_last: int = 3
+    keep_epoch_ends: int = 0  # also keep the last N epochs' end checkpoints (for average_checkpoints)
     log_path: str | None = None  # JSON lines, one per epoch
     tensorboard_dir: str | None = None  # used only if tensorboard is installed, silently skipped otherwise
     progress: Literal["auto", "bar", "lines", "none"] = "auto"  # auto: a bar on a terminal, lines otherwise
@@ -64,6 +65,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not _is_int(value) or value < 1):
                 problems.append(f"{name} must be a positive integer or None, got {value!r}")
+        if not _is_int(self.keep_epoch_ends) or self.keep_epoch_ends < 0:
+            problems.append(f"keep_epoch_ends must be >= 0, got {self.keep_epoch_ends!r}")
         if not _is_int(self.warmup_steps) or self.warmup_steps < 0:
             problems.append(f"warmup_steps must be >= 0, got {self.warmup_steps!r}")
         if not self.lr > 0:

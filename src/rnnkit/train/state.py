@@ -19,7 +19,7 @@ import torch
 
 from rnnkit._config import config_to_dict
 from rnnkit.errors import ModelFileError
-from rnnkit.train.checkpoint import TENSORS, Checkpoint
+from rnnkit.train.checkpoint import TENSORS, Checkpoint, strip_prefix
 from rnnkit.train.schedule import Monitor
 from rnnkit.train.seeding import capture_rng, restore_rng
 from rnnkit.train.tensor_io import check_and_expand, optimizer_from_flat, optimizer_to_flat, to_saveable
@@ -30,11 +30,7 @@ if TYPE_CHECKING:
 # Settings that may change between a run and its resumption without changing what is computed step by step
 # (the length of the run changes a cosine schedule's horizon: that is the user's choice to extend it).
 RESUMABLE_CHANGES = {"max_epochs", "max_steps", "patience", "checkpoint_dir", "checkpoint_every_steps",
-                     "keep_last", "log_path", "tensorboard_dir", "progress", "device"}
-
-
-def _strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {name[len(prefix):]: tensor for name, tensor in tensors.items() if name.startswith(prefix)}
+                     "keep_last", "keep_epoch_ends", "log_path", "tensorboard_dir", "progress", "device"}
 
 
 def trainer_state(trainer: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -77,7 +73,7 @@ def restore_trainer(trainer: Trainer, checkpoint: Checkpoint) -> None:
         warnings.warn(f"resuming {checkpoint.path} with changed settings {changed} (checkpoint, now): the run will "
                       f"not match an uninterrupted one", stacklevel=4)
     try:
-        trainer.model.load_state_dict(check_and_expand(_strip(tensors, "model/"), trainer.model, where=str(where)))
+        trainer.model.load_state_dict(check_and_expand(strip_prefix(tensors, "model/"), trainer.model, where=str(where)))
         optimizer_from_flat(trainer.optimizer, tensors, state["optimizer"])
         restore_rng(tensors, state["rng"])
         trainer.generator.set_state(tensors["data/generator"])
@@ -89,7 +85,7 @@ def restore_trainer(trainer: Trainer, checkpoint: Checkpoint) -> None:
         trainer.lr = state["lr"]
         trainer.monitor = Monitor(**state["monitor"])
         trainer.history = list(state["history"])
-        best = _strip(tensors, "best/")
+        best = strip_prefix(tensors, "best/")
         trainer.best_state = best or None
         if best:
             check_and_expand(best, trainer.model, where=f"{where} (best/)")

@@ -249,7 +249,10 @@ class Trainer:
 
     def _save_checkpoint(self) -> None:
         tensors, state = trainer_state(self)
-        ckpt.write_checkpoint(self.config.checkpoint_dir, self.step, tensors, state, keep_last=self.config.keep_last)
+        epoch_ends = [record["step"] for record in self.history[-self.config.keep_epoch_ends:]] \
+            if self.config.keep_epoch_ends else []
+        ckpt.write_checkpoint(self.config.checkpoint_dir, self.step, tensors, state, keep_last=self.config.keep_last,
+                              keep_steps=epoch_ends)
 
 
 def _make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
