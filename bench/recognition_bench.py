@@ -51,17 +51,20 @@ def options(description: str, candidates: dict[str, Any], default_out: str) -> a
 
 
 def train(candidate: dict[str, Any], data: Any, args: argparse.Namespace, input_kind: str,
-          epochs: int | None = None) -> tuple[SequenceRecognizer, Any]:
+          epochs: int | None = None, checkpoint_dir: Path | None = None) -> tuple[SequenceRecognizer, Any]:
     """One candidate trained on ``data.train``: early stopping on ``data.valid`` within the time budget, or, with
-    ``epochs``, exactly that many epochs (a refit: ``data.valid`` is then only watched)."""
+    ``epochs``, exactly that many epochs (a refit: ``data.valid`` is then only watched). With ``checkpoint_dir``
+    a checkpoint is written every epoch, and a run interrupted there continues from it."""
     seed_everything(0)
     model = SequenceRecognizer.for_data(data.train.X, data.train.y, **candidate)
     model.metadata = {"input_kind": input_kind}
     config = TrainConfig(max_epochs=epochs or args.epochs, batch_size=32, lr=args.lr,
                          patience=epochs or 6, monitor="val_cer", mode="min", schedule="plateau", plateau_patience=2,
-                         seed=0, progress="lines", restore_best=epochs is None)
+                         seed=0, progress="lines", restore_best=epochs is None,
+                         checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None, keep_last=1)
     result = fit_sequence_model(model, data.train.X, data.train.y, X_val=data.valid.X, y_val=data.valid.y,
-                                train_config=config, callbacks=[] if epochs else [TimeBudget(args.minutes * 60)])
+                                train_config=config, callbacks=[] if epochs else [TimeBudget(args.minutes * 60)],
+                                resume=checkpoint_dir is not None)
     return model.cpu().eval(), result
 
 
@@ -107,7 +110,8 @@ def refit(args: argparse.Namespace, chosen_in: Path, data: Any, candidates: dict
     args.out.mkdir(parents=True, exist_ok=True)
     chosen = json.loads((chosen_in / "metrics.json").read_text())
     row = next(r for r in chosen["candidates"] if r["candidate"] == chosen["chosen"])
-    model, result = train(candidates[chosen["chosen"]], data, args, input_kind, epochs=row["best_epoch"])
+    model, result = train(candidates[chosen["chosen"]], data, args, input_kind, epochs=row["best_epoch"],
+                          checkpoint_dir=args.out / "ckpt")  # the same command continues an interrupted refit
     summary = {**extra, "refit_of": str(chosen_in), "chosen": chosen["chosen"], "chosen_beam": chosen["chosen_beam"],
                "epochs": row["best_epoch"], "train_sequences": len(data.train.y)}
     return score_and_save(args.out, model, result, data, beams=sorted({1, chosen["chosen_beam"]}),

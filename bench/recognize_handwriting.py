@@ -12,7 +12,8 @@ validation CER, the beam width) are chosen on valid; test is scored once, greedy
 
 ``--refit-from RUN`` then trains RUN's chosen candidate again, for the epochs and with the beam RUN chose, on all
 its training and validation words in all five non-test faces (``handwriting_split()``'s default train: 4 samples
-of 80% of the words); the test words and samples are the same.
+of 80% of the words); the test words and samples are the same. It writes a checkpoint every epoch into
+``<out>/ckpt``: run the same command again to continue it after an interruption.
 
 Candidates: the pen points themselves (``pen-*``), or the ink they leave, read column by column (``ink-*``,
 ``SequenceRecognizer(pen_ink=True)``, ``rnnkit.data.ink``).

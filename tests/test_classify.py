@@ -159,6 +159,26 @@ def test_text_classifier_with_conv_front_end(tmp_path):
         model.dataset(X[:1], ["other"])
 
 
+def test_fit_sequence_model_resumed_equals_one_uninterrupted_run(tmp_path):
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(int(rng.integers(3, 8)), 1)).astype(np.float32) for _ in range(64)]
+    y = [float(x.sum()) for x in X]
+
+    def run(folder, epochs):
+        torch.manual_seed(0)
+        model = SequenceRegressor.for_data(X, y, cell="gru", hidden_size=8)
+        result = fit_sequence_model(model, X, y, train_config=quick(max_epochs=epochs, checkpoint_dir=str(folder)),
+                                    resume=True)  # nothing to resume in a new folder: starts afresh
+        return model, result
+
+    whole, _ = run(tmp_path / "whole", 3)
+    run(tmp_path / "parts", 1)
+    resumed, result = run(tmp_path / "parts", 3)
+    assert [record["epoch"] for record in result.history] == [1, 2, 3]
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
 def test_regressor_learns_the_mean_in_original_units():
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(int(rng.integers(3, 10)), 1)).astype(np.float32) for _ in range(400)]

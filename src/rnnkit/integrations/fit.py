@@ -9,6 +9,7 @@ epoch; the test split never takes part.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,11 +40,13 @@ def validation_split(y: Any, fraction: float, seed: int = 0, stratify: bool = Tr
 
 def fit_sequence_model(model: Any, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None,
                        validation_fraction: float | None = None, stratify: bool = True,
-                       train_config: TrainConfig | None = None, callbacks: Any = ()) -> FitResult:
+                       train_config: TrainConfig | None = None, callbacks: Any = (),
+                       resume: bool | str | Path = False) -> FitResult:
     """Train ``model`` (a ``SequenceClassifier``/``Regressor``/``Tagger`` built by ``for_data``) on ``X, y``.
 
     Validation data: ``X_val, y_val`` as given, or ``validation_fraction`` of ``X, y`` held out (seed:
-    ``train_config.seed``), or none. With validation data the trainer monitors ``val_loss``.
+    ``train_config.seed``), or none. With validation data the trainer monitors ``val_loss``. ``resume``: as
+    ``Trainer.fit`` (continue from ``train_config.checkpoint_dir``).
     """
     config = train_config or TrainConfig()
     X, y = list(X), list(y)
@@ -54,4 +57,5 @@ def fit_sequence_model(model: Any, X: Any, y: Any, *, X_val: Any = None, y_val: 
     validation = model.dataset(X_val, y_val) if X_val is not None else None
     if validation is None and config.monitor.startswith("val_"):
         config = TrainConfig(**{**vars(config), "monitor": "train_loss", "mode": "min"})
-    return Trainer(model, config, callbacks).fit(model.dataset(X, y), validation, collate_fn=pad_collate)
+    return Trainer(model, config, callbacks).fit(model.dataset(X, y), validation, collate_fn=pad_collate,
+                                                 resume=resume)
