@@ -98,8 +98,8 @@ def average_checkpoints(paths: Sequence[str | Path]) -> dict[str, torch.Tensor]:
 
     Averaging the weights of the last few epochs smooths out the optimiser's noise around a minimum and usually
     beats any single one of them (Vaswani et al. 2017 average the last 5-20 checkpoints; Izmailov et al. 2018,
-    stochastic weight averaging). Integer tensors (counters) must agree and are kept as they are. Returns a state
-    dict for ``model.load_state_dict``."""
+    stochastic weight averaging). Integer tensors are counters, not weights (BatchNorm's ``num_batches_tracked``):
+    they are taken from the last checkpoint. Returns a state dict for ``model.load_state_dict``."""
     if not paths:
         raise ValueError("average_checkpoints needs at least one checkpoint")
     first, *others = [strip_prefix(read_checkpoint(path).tensors, "model/") for path in paths]
@@ -109,10 +109,7 @@ def average_checkpoints(paths: Sequence[str | Path]) -> dict[str, torch.Tensor]:
             raise ModelFileError(f"{path}: its model weights differ in names or shapes from {paths[0]}'s: "
                                  f"not checkpoints of one model")
         for name, tensor in weights.items():
-            if tensor.is_floating_point():
-                total[name] += tensor.double()
-            elif not torch.equal(tensor, total[name]):
-                raise ModelFileError(f"{path}: integer tensor {name} differs from {paths[0]}'s")
+            total[name] = total[name] + tensor.double() if tensor.is_floating_point() else tensor
     return {name: (tensor / len(paths)).to(first[name].dtype) if tensor.is_floating_point() else tensor
             for name, tensor in total.items()}
 
