@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from recognition_bench import options, refit, run
 
@@ -43,6 +44,11 @@ CANDIDATES = {
 }
 
 
+def drawn(training: dict[str, Any]) -> dict[str, Any]:
+    """``handwriting_split`` options for a run's ``training_data`` (as saved in its metrics.json)."""
+    return {"n_train": training["samples_per_word"], "train_distortion": Distortion(double=training["double"])}
+
+
 def main() -> None:
     parser = options(__doc__.splitlines()[0], CANDIDATES, "runs/bench-handwriting")
     parser.add_argument("--words", type=int, default=None, help="only the first N words (quick runs)")
@@ -56,21 +62,18 @@ def main() -> None:
     args = parser.parse_args()
     start = time.time()
     words = shakespeare_words()[:args.words] if args.words else None
-    augment = {"n_train": args.samples_per_word, "train_distortion": Distortion(double=args.double)}
+    training = {"samples_per_word": args.samples_per_word, "double": args.double}
     if args.refit_from:
-        chosen = json.loads((args.refit_from / "metrics.json").read_text()).get("training_data", {})
-        augment = {"n_train": chosen.get("samples_per_word", 4),
-                   "train_distortion": Distortion(double=chosen.get("double", 0.0))}
         # every non-test word and face in train, drawn as the chosen run drew its own: the same test samples
-        data = handwriting_split(words, **augment)
+        training = {"samples_per_word": 4, "double": 0.0,
+                    **json.loads((args.refit_from / "metrics.json").read_text()).get("training_data", {})}
+        data = handwriting_split(words, **drawn(training))
         extra = {"test_styles": sorted(set(data.test.style)), "train_styles": sorted(set(data.train.style)),
-                 "training_data": {"samples_per_word": augment["n_train"],
-                                   "double": augment["train_distortion"].double},
-                 "train_words": len(data.train_words), "test_words": len(data.test_words)}
+                 "training_data": training, "train_words": len(data.train_words), "test_words": len(data.test_words)}
         refit(args, args.refit_from, data, CANDIDATES, input_kind="pen", title="Handwriting recognition (refit)",
               target={"cer": 0.10}, extra=extra)
         return
-    data = handwriting_split(words, valid_fraction=0.1, **augment,
+    data = handwriting_split(words, valid_fraction=0.1, **drawn(training),
                              valid_styles=VALID_STYLES, n_valid=2,
                              train_styles=tuple(s for s in TRAIN_STYLES if s not in VALID_STYLES))
     print(f"data: {len(data.train)} train, {len(data.valid)} valid, {len(data.test)} test "
@@ -78,7 +81,7 @@ def main() -> None:
     extra = {"test_words": len(data.test_words), "test_styles": sorted(set(data.test.style)),
              "valid_words": len(data.valid_words), "valid_styles": sorted(set(data.valid.style)),
              "train_words": len(data.train_words), "train_styles": sorted(set(data.train.style)),
-             "training_data": {"samples_per_word": args.samples_per_word, "double": args.double}}
+             "training_data": training}
     run(args, data, CANDIDATES, input_kind="pen", title="Handwriting recognition (held-out words and face)",
         target={"cer": 0.10}, extra=extra)
 
