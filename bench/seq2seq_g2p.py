@@ -10,12 +10,24 @@ exact match, checked every epoch on a fixed sample of them). Scoring is per dist
 
 - word error rate (WER) = share of words whose predicted pronunciation is not exactly right, 1 - exact match;
   ``wer_first`` compares with the dictionary's first pronunciation, ``wer_any`` accepts any listed one;
-- phoneme error rate (PER) = phoneme edit distance / reference phonemes, against the first pronunciation.
+- phoneme error rate (PER) = phoneme edit distance / reference phonemes, against the first pronunciation;
+- the same WERs with stress ignored (``*_no_stress``: digits stripped from prediction and references, 39 phonemes),
+  the form that speech recognisers' lexicons use and that G2P results are often reported in.
 
 With ``--average-epochs K`` the last K epochs' checkpoints are kept, and the weights of the last k of them averaged
 (k = 2 .. K, ``rnnkit.train.average_checkpoints``) are candidates beside the best epoch's: the one with the lowest
 validation WER (any listed, beam search) is kept and scored. Resuming a finished run with it scores the averages
 without training again (its epoch-end checkpoints must still be in ``<out>/ckpt``).
+
+``--score-only`` scores the saved ``<out>/model`` again (validation, and test with ``--test``) without training,
+and updates those figures in ``<out>/result.json``: for a new metric, never for a new choice. With
+``--ensemble-with`` it scores only the ensembles (below).
+
+``--ensemble-with DIR...`` (other G2P model folders of this bench): after the model is chosen (or read back with
+``--score-only``), it decodes together with each non-empty subset of them (``Seq2Seq.translate(ensemble=...)``,
+the mean of the members' next-token probabilities); the model alone and these ensembles are candidates, the one
+with the lowest validation WER (any listed, beam search) is kept, and only it is scored on test, under
+``"ensemble"`` in ``result.json``.
 
 Writes ``<out>/model`` (``rnnkit seq2seq translate <out>/model cat``), ``<out>/log.jsonl`` and
 ``<out>/result.json``: validation figures for greedy and beam search, and the test words' only with ``--test``.
@@ -24,6 +36,7 @@ Writes ``<out>/model`` (``rnnkit seq2seq translate <out>/model cat``), ``<out>/l
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import time
@@ -32,25 +45,53 @@ from pathlib import Path
 import torch
 
 from rnnkit.data.pairs import pair_collate
-from rnnkit.datasets.cmudict import load_cmudict, pronunciations_by_word, split_by_word
+from rnnkit.datasets.cmudict import load_cmudict, pronunciations_by_word, split_by_word, strip_stress
 from rnnkit.eval.sequence_metrics import error_rate
-from rnnkit.tasks.seq2seq import Seq2Seq
 from rnnkit.nn import count_parameters
+from rnnkit.tasks.seq2seq import Seq2Seq
 from rnnkit.train import (TrainConfig, Trainer, average_checkpoints, checkpoint_folders, checkpoint_step, load_model,
                           save_model, seed_everything)
 
 
-def score_words(model: Seq2Seq, pairs: list[tuple[str, str]], beam: int) -> dict[str, float]:
+def score_words(model: Seq2Seq, pairs: list[tuple[str, str]], beam: int,
+                ensemble: tuple[Seq2Seq, ...] = ()) -> dict[str, float]:
     references = pronunciations_by_word(pairs)
     words = sorted(references)
     start = time.monotonic()
-    predicted = model.translate(words, beam=beam, batch_size=256)
+    predicted = model.translate(words, beam=beam, batch_size=256, ensemble=ensemble)
     seconds = time.monotonic() - start
-    first = [references[w][0] for w in words]
-    return {"words": len(words), "beam": beam,
-            "wer_first": 1 - sum(p == r for p, r in zip(predicted, first)) / len(words),
-            "wer_any": 1 - sum(p in references[w] for p, w in zip(predicted, words)) / len(words),
-            "per_first": error_rate(first, predicted, unit="word"), "decode_seconds": seconds}
+    scores = {"words": len(words), "beam": beam}
+    for suffix, form in (("", str), ("_no_stress", strip_stress)):
+        said = [form(p) for p in predicted]
+        listed = [[form(r) for r in references[w]] for w in words]
+        scores |= {f"wer_first{suffix}": 1 - sum(p == r[0] for p, r in zip(said, listed)) / len(words),
+                   f"wer_any{suffix}": 1 - sum(p in r for p, r in zip(said, listed)) / len(words),
+                   f"per_first{suffix}": error_rate([r[0] for r in listed], said, unit="word")}
+    return scores | {"decode_seconds": seconds}
+
+
+def score_splits(model: Seq2Seq, splits: dict[str, list[tuple[str, str]]], beam: int,
+                 ensemble: tuple[Seq2Seq, ...] = ()) -> dict[str, dict]:
+    """Greedy and beam-search scores of ``model`` (with ``ensemble``) on each named split."""
+    return {name: {"greedy": score_words(model, pairs, 1, ensemble),
+                   f"beam{beam}": score_words(model, pairs, beam, ensemble)}
+            for name, pairs in splits.items()}
+
+
+def choose_ensemble(model: Seq2Seq, member_dirs: list[Path], validation: list[tuple[str, str]],
+                    test: list[tuple[str, str]] | None, beam: int) -> dict:
+    """``model`` alone or decoding with a subset of ``member_dirs``: chosen on validation, scored on test."""
+    members = {str(path): load_model(path) for path in member_dirs}
+    subsets = [names for k in range(len(members) + 1) for names in itertools.combinations(members, k)]
+    scores = {names: score_splits(model, {"validation": validation}, beam, tuple(members[n] for n in names))
+              for names in subsets}
+    label = {names: " + ".join(("chosen model", *names)) for names in subsets}
+    best = min(subsets, key=lambda names: scores[names]["validation"][f"beam{beam}"]["wer_any"])
+    found = {"candidates": {label[names]: scores[names]["validation"][f"beam{beam}"]["wer_any"] for names in subsets},
+             "chosen": label[best], "members": list(best)} | scores[best]
+    if test is not None:
+        found |= score_splits(model, {"test": test}, beam, tuple(members[n] for n in best))
+    return found
 
 
 def weight_averages(model_dir: Path, checkpoint_dir: Path, history: list[dict], last: int) -> dict[str, Seq2Seq]:
@@ -90,11 +131,23 @@ def main() -> None:
                         help="keep the last K epochs' checkpoints; averages of their weights are candidates too")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints in <out>/ckpt")
     parser.add_argument("--test", action="store_true", help="also score the test words (report them once)")
+    parser.add_argument("--score-only", action="store_true",
+                        help="score the saved <out>/model again without training; update result.json")
+    parser.add_argument("--ensemble-with", nargs="+", type=Path, default=[], metavar="DIR",
+                        help="other model folders: ensembles of the chosen model with them are candidates too")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
 
     splits = split_by_word(load_cmudict(), seed=0)
+    test = splits.test if args.test else None
+    if args.score_only and args.ensemble_with:  # the saved model's own figures stay as they are
+        update_result(args.out, {"ensemble": choose_ensemble(load_model(args.out / "model"), args.ensemble_with,
+                                                             splits.validation, test, args.beam)})
+        return
+    if args.score_only:
+        rescore(args.out, {"validation": splits.validation} | ({"test": test} if test else {}), args.beam)
+        return
     train = splits.train[: args.max_train] if args.max_train else splits.train
     monitor = random.Random(0).sample(splits.validation, min(args.monitor_words, len(splits.validation)))
     sources, targets = [w for w, _ in train], [p for _, p in train]
@@ -118,8 +171,7 @@ def main() -> None:
     candidates = {"best epoch": load_model(args.out / "model")}  # score what was saved
     if args.average_epochs:
         candidates |= weight_averages(args.out / "model", args.out / "ckpt", result.history, args.average_epochs)
-    validation = {name: {"greedy": score_words(candidate, splits.validation, 1),
-                         f"beam{args.beam}": score_words(candidate, splits.validation, args.beam)}
+    validation = {name: score_splits(candidate, {"validation": splits.validation}, args.beam)["validation"]
                   for name, candidate in candidates.items()}
     chosen = min(candidates, key=lambda name: validation[name][f"beam{args.beam}"]["wer_any"])
     model = candidates[chosen]
@@ -131,11 +183,24 @@ def main() -> None:
                "stopped": result.stopped_reason, "history": result.history, "args": vars(args) | {"out": str(args.out)},
                "chosen": chosen, "validation": validation[chosen],
                "validation_candidates": {name: v[f"beam{args.beam}"]["wer_any"] for name, v in validation.items()}}
-    if args.test:
-        summary["test"] = {"greedy": score_words(model, splits.test, 1),
-                           f"beam{args.beam}": score_words(model, splits.test, args.beam)}
-    (args.out / "result.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1))
+    if test:
+        summary |= score_splits(model, {"test": test}, args.beam)
+    if args.ensemble_with:
+        summary["ensemble"] = choose_ensemble(model, args.ensemble_with, splits.validation, test, args.beam)
+    update_result(args.out, summary, replace=True)
+
+
+def rescore(out: Path, splits: dict[str, list[tuple[str, str]]], beam: int) -> None:
+    """Score ``out/model`` on ``splits`` and replace those entries of ``out/result.json``."""
+    update_result(out, score_splits(load_model(out / "model"), splits, beam))
+
+
+def update_result(out: Path, entries: dict, replace: bool = False) -> None:
+    """Write ``entries`` into ``out/result.json`` (over its other entries unless ``replace``) and print them."""
+    path = out / "result.json"
+    summary = {} if replace or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(summary | entries, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in entries.items() if k != "history"}, indent=1))
 
 
 if __name__ == "__main__":

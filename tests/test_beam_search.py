@@ -1,4 +1,4 @@
-"""Beam search against exhaustive search on a tiny random decoder; greedy equals beam 1."""
+"""Beam search against exhaustive search on a tiny random decoder (and an ensemble of two); greedy equals beam 1."""
 
 import itertools
 import math
@@ -7,7 +7,7 @@ from typing import NamedTuple
 import pytest
 import torch
 
-from rnnkit.tasks.beam_search import beam_search, greedy_decode, length_penalty, map_batch
+from rnnkit.tasks.beam_search import beam_search, ensemble_step, greedy_decode, length_penalty, map_batch
 
 V, BOS, EOS, H = 4, 0, 1, 6  # tokens 0..3; BOS is never generated (the step gives it -inf)
 
@@ -33,15 +33,15 @@ def make_step(seed: int):
     return step
 
 
-def exhaustive(step, context, b, max_length, alpha):
-    """The best sequence for input b by scoring every sequence that can be generated."""
+def exhaustive(step, context, b, max_length, alpha, width=H):
+    """The best sequence for input b by scoring every sequence that can be generated (state: (1, width) zeros)."""
     one = Context(context.bias[b:b + 1], None)
     best = (-math.inf, None)
     for n in range(1, max_length + 1):
         for body in itertools.product([t for t in range(V) if t not in (BOS, EOS)], repeat=n - 1):
             for last in (EOS,) + ((tuple(range(2, V))) if n == max_length else ()):
                 sequence = list(body) + [last]
-                state, tokens, total = (torch.zeros(1, H),), torch.tensor([BOS]), 0.0
+                state, tokens, total = (torch.zeros(1, width),), torch.tensor([BOS]), 0.0
                 for token in sequence:
                     log_probs, state, _ = step(tokens, state, one)
                     total += float(log_probs[0, token])
@@ -86,3 +86,34 @@ def test_map_batch_keeps_structure():
     assert mapped[1][1] is None and isinstance(mapped[2], Context) and mapped[2].bias.shape == (6, 1)
     with pytest.raises(TypeError):
         map_batch({"a": torch.ones(1)}, lambda t: t)
+
+
+def joined(*steps):
+    """``ensemble_step`` of ``steps`` behind the one-model interface: their hidden states side by side in one."""
+    joint = ensemble_step(steps)
+
+    def step(tokens, state, context):
+        parts = tuple((h,) for h in state[0].chunk(len(steps), -1))
+        log_probs, states, extra = joint(tokens, parts, (context,) * len(steps))
+        return log_probs, (torch.cat([h for (h,) in states], -1),), extra
+
+    return step
+
+
+def test_ensemble_step_averages_probabilities_and_beam_search_finds_its_best():
+    first, second, B, max_length = make_step(3), make_step(4), 2, 4
+    context = Context(torch.randn(B, H), None)
+    tokens, zeros = torch.tensor([BOS] * B), (torch.zeros(B, H),)
+    log_probs, states, extra = ensemble_step([first, second])(tokens, (zeros, zeros), (context, context))
+    p1, p2 = first(tokens, zeros, context)[0].exp(), second(tokens, zeros, context)[0].exp()
+    torch.testing.assert_close(log_probs.exp(), (p1 + p2) / 2)
+    torch.testing.assert_close(extra, first(tokens, zeros, context)[2])  # the first model's extra
+    alone = ensemble_step([first])(tokens, (zeros,), (context,))[0]
+    assert torch.equal(alone, first(tokens, zeros, context)[0])  # an ensemble of one is the model
+
+    step = joined(first, second)
+    found = beam_search(step, (torch.zeros(B, 2 * H),), context, B, bos=BOS, eos=EOS, beam_size=V ** max_length,
+                        max_length=max_length, alpha=0.5)
+    for b in range(B):
+        score, best = exhaustive(step, context, b, max_length, 0.5, width=2 * H)
+        assert found.tokens[b] == best and found.scores[b] == pytest.approx(score, abs=1e-5)

@@ -50,7 +50,20 @@ def test_train_translate_eval(tmp_path, capsys, monkeypatch):
     assert run(["seq2seq", "eval", str(out), str(test), "--beam", "1"]) == 0
     evaluated = out / "eval-test"
     assert (evaluated / "report.html").is_file() and (evaluated / "translations.tsv").is_file()
-    assert json.loads((evaluated / "metrics.json").read_text())["count"] == 20
+    alone = json.loads((evaluated / "metrics.json").read_text())
+    assert alone["count"] == 20
+
+    # an ensemble of the model with itself decodes as the model does; the members are recorded
+    capsys.readouterr()
+    assert run(["seq2seq", "translate", str(out), "abc", "--beam", "2"]) == 0
+    single = capsys.readouterr().out
+    assert run(["seq2seq", "translate", str(out), "abc", "--beam", "2", "--ensemble", str(out / "model")]) == 0
+    assert capsys.readouterr().out == single
+    assert run(["seq2seq", "eval", str(out), str(test), "--beam", "1", "--ensemble", str(out),
+                "--out", str(tmp_path / "ensemble")]) == 0
+    together = json.loads((tmp_path / "ensemble" / "metrics.json").read_text())
+    assert together["ensemble"] == [str(out), str(out)] and together["exact_match"] == alone["exact_match"]
+    assert run(["seq2seq", "translate", str(out), "abc", "--ensemble", str(tmp_path / "missing")]) == 2
 
 
 @pytest.mark.parametrize("text, message", [

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from rnnkit.datasets import bible, export_twemoji, twemoji
-from rnnkit.datasets.cmudict import load_cmudict, pronunciations_by_word, split_by_word
+from rnnkit.datasets.cmudict import load_cmudict, pronunciations_by_word, split_by_word, strip_stress
 from rnnkit.errors import UserError
 
 # --- CMUdict -----------------------------------------------------------------------------------------------------
@@ -40,6 +40,13 @@ def test_split_by_word_keeps_every_word_on_one_side(cmu_pairs):
     assert split_by_word(few, seed=1) == split_by_word(few, seed=1) != split_by_word(few, seed=2)
     with pytest.raises(UserError, match="fractions"):
         split_by_word(cmu_pairs, validation=0.6, test=0.5)
+
+
+def test_strip_stress_leaves_the_39_phonemes(cmu_pairs):
+    assert strip_stress("T AH0 M EY1 T OW2") == "T AH M EY T OW"
+    assert strip_stress("K AE T") == "K AE T"  # already stress-free
+    phonemes = {p for _, pron in cmu_pairs for p in strip_stress(pron).split()}
+    assert len(phonemes) == 39 and not any(ch.isdigit() for p in phonemes for ch in p)
 
 
 # --- KJV / WEB -----------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Seq2Seq and its decoder: step agrees with teacher forcing, copy is a distribution, a small model learns to
-reverse digit strings, and a saved model translates exactly as before."""
+reverse digit strings, a saved model translates exactly as before, and ensembles decode together."""
 
 import random
 
@@ -8,6 +8,7 @@ import torch
 
 import rnnkit
 from rnnkit.data.pairs import pair_collate
+from rnnkit.errors import UserError
 from rnnkit.tasks.decoder import AttentionDecoder, AttentionDecoderConfig
 from rnnkit.tasks.seq2seq import BOS, EOS, Seq2Seq, build_vocabulary
 from rnnkit.train import TrainConfig, Trainer
@@ -96,6 +97,12 @@ def test_learns_to_reverse_digit_strings_and_round_trips(tmp_path):
     loaded = rnnkit.load(tmp_path / "model")
     assert loaded.translate(val_sources) == greedy
     assert loaded.translate(val_sources, beam=3) == beam
+    # an ensemble of a model and its copy averages two equal distributions: the same outputs as the model alone
+    assert model.translate(val_sources, beam=3, ensemble=[loaded]) == beam
+    assert model.translate(val_sources, ensemble=[loaded]) == greedy
+    letters = Seq2Seq.for_data(["abc"], ["cba"], hidden_size=48, embedding_dim=24)
+    with pytest.raises(UserError, match="ensemble member 1 has other vocabularies"):
+        model.translate(val_sources, ensemble=[letters])
 
 
 def test_copy_model_round_trips_with_shared_vocabulary(tmp_path):

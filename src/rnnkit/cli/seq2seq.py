@@ -1,8 +1,8 @@
 """``rnnkit seq2seq``: train an encoder-decoder with attention on source/target pairs, translate, evaluate.
 
     rnnkit seq2seq train PAIRS.tsv --out DIR [--test TEST.tsv] [--source-level char|word] [--copy] ...
-    rnnkit seq2seq translate DIR [TEXT | -] [--beam K]
-    rnnkit seq2seq eval DIR TEST.tsv [--beam K] [--out DIR2]         (default DIR2: DIR/eval-TEST)
+    rnnkit seq2seq translate DIR [TEXT | -] [--beam K] [--ensemble DIR ...]
+    rnnkit seq2seq eval DIR TEST.tsv [--beam K] [--out DIR2] [--ensemble DIR ...]   (default DIR2: DIR/eval-TEST)
 
 PAIRS files hold one ``source<TAB>target`` pair per line (``.csv``: comma separated). ``train`` writes
 ``DIR/model`` (weights and vocabularies), ``metrics.json``, ``report.html`` and ``history.json``; ``translate``
@@ -58,12 +58,16 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     translate.add_argument("text", metavar="TEXT", nargs="?", default="-", help="a text, or - for stdin lines")
     translate.add_argument("--beam", type=common.positive_int, default=5)
     translate.add_argument("--max-length", type=common.positive_int, default=None, help="most output tokens")
+    translate.add_argument("--ensemble", nargs="+", default=(), metavar="DIR",
+                           help="other models (same vocabularies) that decode together with DIR's")
     translate.set_defaults(func=run_translate)
 
     evaluate = actions.add_parser("eval", help="score a trained model on a pairs file")
     evaluate.add_argument("model", metavar="DIR", help="a `seq2seq train` output folder, or its model/")
     evaluate.add_argument("data", metavar="PAIRS", help="pairs to score (.tsv, or .csv)")
     evaluate.add_argument("--beam", type=common.positive_int, default=5)
+    evaluate.add_argument("--ensemble", nargs="+", default=(), metavar="DIR",
+                          help="other models (same vocabularies) that decode together with DIR's")
     common.add_run_options(evaluate, out_required=False)  # default --out: DIR/eval-<PAIRS name>
     evaluate.set_defaults(func=run_eval)
 
@@ -94,7 +98,8 @@ def run_translate(args: argparse.Namespace) -> int:
     texts = [text for text in texts if text.strip()]
     if not texts:
         raise UserError("nothing to translate: give a TEXT, or lines on stdin with -")
-    for output in translate_texts(args.model, texts, beam=args.beam, max_length=args.max_length):
+    for output in translate_texts(args.model, texts, beam=args.beam, max_length=args.max_length,
+                                  ensemble=args.ensemble):
         print(output)
     return 0
 
@@ -103,7 +108,7 @@ def run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force)
     from rnnkit.integrations.seq2seq import evaluate_seq2seq
 
-    metrics = evaluate_seq2seq(args.model, args.data, out, beam=args.beam)
+    metrics = evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble)
     print(f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
           f"(beam {args.beam}) on {metrics['count']} pairs; wrote {out}")
     return 0

@@ -3,6 +3,7 @@
     pairs = load_cmudict()                       # [("cat", "K AE1 T"), ...]: one pair per pronunciation
     train, validation, test = split_by_word(pairs)   # no word on two sides
     references = pronunciations_by_word(test)    # {"tomato": ["T AH0 M EY1 T OW2", "T AH0 M AA1 T OW2"]}
+    strip_stress("T AH0 M EY1 T OW2")            # "T AH M EY T OW": the 39 phonemes, as ASR lexicons use them
 
 Words are lower case and kept only when made of letters and apostrophes (``"o'clock"``, ``"'bout"``): entries with
 digits or punctuation (``"a."``, ``"!exclamation-point"``) are not words to spell. Pronunciations are ARPAbet
@@ -23,6 +24,7 @@ from rnnkit._optional import require
 from rnnkit.errors import UserError
 
 _WORD = re.compile(r"^[a-z']*[a-z][a-z']*$")  # letters and apostrophes, at least one letter
+_STRESS = re.compile(r"(?<=[A-Z])[012]\b")  # the digit closing a vowel: AH0, EY1, OW2
 
 Pair = tuple[str, str]
 
@@ -48,6 +50,13 @@ def pronunciations_by_word(pairs: Sequence[Pair]) -> dict[str, list[str]]:
     for word, phonemes in pairs:
         table.setdefault(word, []).append(phonemes)
     return table
+
+
+def strip_stress(phonemes: str) -> str:
+    """The pronunciation without its stress digits (``"K AE1 T"`` -> ``"K AE T"``): 39 phonemes instead of 69
+    phoneme-stress pairs. Speech recognisers' lexicons use this form (Kaldi's CMUdict recipes strip the digits),
+    and G2P results are often reported on it; scoring both forms keeps the two comparable."""
+    return _STRESS.sub("", phonemes)
 
 
 def split_by_word(pairs: Sequence[Pair], *, seed: int = 0, validation: float = 0.05,

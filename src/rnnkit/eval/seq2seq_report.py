@@ -41,17 +41,18 @@ def normalise(model: Any, text: str) -> str:
 
 def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str], *, beam: int = 1,
                    alpha: float = 0.0, history: Sequence[dict] | None = None, title: str = "Sequence to sequence",
-                   examples: int = 3, extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], Report, list[str]]:
-    """Score ``model`` (a ``Seq2Seq``) on ``sources`` against ``references`` with beam search ``beam`` (and
-    greedy decoding too when ``beam > 1``): the metrics, the report (metrics, learning curves, attention maps, a
-    few outputs) and the outputs."""
+                   examples: int = 3, extra: dict[str, Any] | None = None,
+                   ensemble: Sequence[Any] = ()) -> tuple[dict[str, Any], Report, list[str]]:
+    """Score ``model`` (a ``Seq2Seq``, decoding together with the models in ``ensemble`` when given) on
+    ``sources`` against ``references`` with beam search ``beam`` (and greedy decoding too when ``beam > 1``): the
+    metrics, the report (metrics, learning curves, attention maps, a few outputs) and the outputs."""
     sources, references = list(sources), [normalise(model, text) for text in references]
-    outputs, details = model.translate(sources, beam=beam, alpha=alpha, return_attention=True)
+    outputs, details = model.translate(sources, beam=beam, alpha=alpha, return_attention=True, ensemble=ensemble)
     split = model.target_vocab.split
     metrics: dict[str, Any] = dict(extra or {})
     metrics.update(count=len(sources), beam=beam, **seq2seq_metrics(references, outputs, split))
     if beam > 1:
-        greedy = model.translate(sources, beam=1)
+        greedy = model.translate(sources, beam=1, ensemble=ensemble)
         metrics.update({f"greedy_{k}": v for k, v in seq2seq_metrics(references, greedy, split).items()})
     copies = [normalise(model, text) for text in sources]
     metrics.update({f"copy_{k}": v for k, v in seq2seq_metrics(references, copies, split).items()})

@@ -2,6 +2,7 @@
 
     metrics = train_seq2seq("train.tsv", "runs/x", test="test.tsv", model_options={"copy": True})
     outputs = translate_texts("runs/x", ["thou art"], beam=5)
+    outputs = translate_texts("runs/x", ["thou art"], beam=5, ensemble=["runs/y"])   # decode x and y together
     metrics = evaluate_seq2seq("runs/x", "test.tsv", "runs/x-test", beam=5)
 
 ``train_seq2seq`` holds out a random validation share of the training pairs (early stopping and the best epoch),
@@ -12,6 +13,7 @@ builds the vocabularies on the rest, trains, and writes ``model/`` (the model fo
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,20 +55,26 @@ def train_seq2seq(data: str | Path, out: str | Path, *, test: str | Path | None 
 
 
 def translate_texts(model_dir: str | Path, texts: list[str], *, beam: int = 1, max_length: int | None = None,
-                    alpha: float = 0.0) -> list[str]:
-    """Outputs of the model in ``model_dir`` (a ``train_seq2seq`` folder or its ``model/``) for ``texts``."""
-    return load_seq2seq(model_dir).translate(texts, beam=beam, max_length=max_length, alpha=alpha)
+                    alpha: float = 0.0, ensemble: Sequence[str | Path] = ()) -> list[str]:
+    """Outputs of the model in ``model_dir`` (a ``train_seq2seq`` folder or its ``model/``) for ``texts``,
+    decoded together with the models in the ``ensemble`` folders when given (same vocabularies)."""
+    return load_seq2seq(model_dir).translate(texts, beam=beam, max_length=max_length, alpha=alpha,
+                                             ensemble=[load_seq2seq(path) for path in ensemble])
 
 
 def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *, beam: int = 1,
-                     alpha: float = 0.0) -> dict[str, Any]:
-    """Score the model in ``model_dir`` on the pairs file ``data``; write ``metrics.json``, ``report.html`` and
-    ``translations.tsv`` (source, reference, output) into ``out``."""
+                     alpha: float = 0.0, ensemble: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """Score the model in ``model_dir`` (with the ``ensemble`` folders' models, when given) on the pairs file
+    ``data``; write ``metrics.json``, ``report.html`` and ``translations.tsv`` (source, reference, output) into
+    ``out``."""
     model = load_seq2seq(model_dir)
     history_path = Path(model_dir) / "history.json"
     history = json.loads(history_path.read_text(encoding="utf-8")) if history_path.is_file() else None
-    return _score(model, read_pairs(data), Path(out), beam, {"scored_on": Path(data).name}, history,
-                  f"Sequence to sequence: {Path(data).name}", alpha=alpha, write_outputs=True)
+    extra: dict[str, Any] = {"scored_on": Path(data).name}
+    if ensemble:
+        extra["ensemble"] = [str(model_dir), *map(str, ensemble)]
+    return _score(model, read_pairs(data), Path(out), beam, extra, history, f"Sequence to sequence: {Path(data).name}",
+                  alpha=alpha, write_outputs=True, ensemble=[load_seq2seq(path) for path in ensemble])
 
 
 def load_seq2seq(model_dir: str | Path) -> Seq2Seq:
@@ -78,10 +86,11 @@ def _dataset(model: Seq2Seq, pairs: list[tuple[str, str]]):
 
 
 def _score(model: Seq2Seq, pairs: list[tuple[str, str]], out: Path, beam: int, extra: dict[str, Any],
-           history: Any, title: str, *, alpha: float = 0.0, write_outputs: bool = False) -> dict[str, Any]:
+           history: Any, title: str, *, alpha: float = 0.0, write_outputs: bool = False,
+           ensemble: Sequence[Seq2Seq] = ()) -> dict[str, Any]:
     sources, references = [s for s, _ in pairs], [t for _, t in pairs]
     metrics, report, outputs = seq2seq_report(model, sources, references, beam=beam, alpha=alpha, history=history,
-                                     title=title, extra=extra)
+                                              title=title, extra=extra, ensemble=ensemble)
     write_metrics(out / "metrics.json", metrics)
     report.write(out / "report.html")
     if write_outputs:

@@ -18,10 +18,16 @@ are finished, the best K that do not end stay live (fairseq's rule). An input is
 is at least the best any live hypothesis could still reach (log p only falls as it grows, and lp, >= 1 for
 ``alpha >= 0``, is largest at max_length); so the search is exact once K covers every prefix (tested against
 exhaustive enumeration). With ``alpha=0``, beam 1 is greedy decoding.
+
+Ensembles. ``ensemble_step`` turns M models' steps into one: the state and context become tuples with one entry
+per model, and the next-token distribution is the mean of theirs, p(w) = (1/M) sum_m p_m(w | y_<t, x), so both
+searches decode an ensemble as they decode one model.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -52,6 +58,19 @@ def map_batch(value: Any, fn: Callable[[Tensor], Tensor]) -> Any:
     if isinstance(value, (tuple, list)):
         return type(value)(map_batch(item, fn) for item in value)
     raise TypeError(f"decoder state must hold tensors, tuples, lists or None, got {type(value).__name__}")
+
+
+def ensemble_step(steps: Sequence[Step]) -> Step:
+    """One step for M models decoding together (state and context: M-tuples, one entry per model): the mean of
+    their next-token probabilities, log((1/M) sum_m exp(log p_m)); ``extra`` is the first model's."""
+
+    def step(tokens: Tensor, states: tuple, contexts: tuple):
+        results = [model_step(tokens, state, context) for model_step, state, context in zip(steps, states, contexts)]
+        log_probs = results[0][0] if len(results) == 1 else (
+            torch.logsumexp(torch.stack([r[0] for r in results]), 0) - math.log(len(results)))
+        return log_probs, tuple(r[1] for r in results), results[0][2]
+
+    return step
 
 
 def length_penalty(length: Tensor | float, alpha: float) -> Tensor | float:

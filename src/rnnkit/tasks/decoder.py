@@ -210,16 +210,17 @@ class AttentionDecoder(nn.Module):
                suppress: Sequence[int] = (0,)) -> Hypotheses:
         """Greedy decoding; ``Hypotheses.extras`` are the attention weights (n, S) per output. Tokens in
         ``suppress`` (default: padding) are never generated."""
-        return greedy_decode(self._decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
+        return greedy_decode(self.decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
                              eos=eos, max_length=max_length)
 
     def beam(self, memory: Memory, state: tuple[Tensor, ...], *, bos: int, eos: int, max_length: int,
              beam_size: int = 5, alpha: float = 0.0, suppress: Sequence[int] = (0,)) -> Hypotheses:
         """Beam search (``rnnkit.tasks.beam_search``); ``alpha``: GNMT length penalty exponent."""
-        return beam_search(self._decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
+        return beam_search(self.decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
                            eos=eos, beam_size=beam_size, max_length=max_length, alpha=alpha)
 
-    def _decoding_step(self, suppress: Sequence[int]):
+    def decoding_step(self, suppress: Sequence[int]):
+        """``step`` for the searches of ``rnnkit.tasks.beam_search``, never choosing a token in ``suppress``."""
         banned = list(suppress)
 
         def step(tokens: Tensor, state: tuple[Tensor, ...], memory: Memory):

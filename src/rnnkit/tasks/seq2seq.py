@@ -36,6 +36,7 @@ from rnnkit.data.text import SPECIALS, UNK, Tokenizer
 from rnnkit.errors import UserError
 from rnnkit.nn.padding import valid_mask
 from rnnkit.tasks.base import TaskModel
+from rnnkit.tasks.beam_search import beam_search, ensemble_step, greedy_decode
 from rnnkit.tasks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
 from rnnkit.tasks.encoder import EncoderConfig, SequenceEncoder
 
@@ -193,18 +194,24 @@ class Seq2Seq(TaskModel):
 
     @torch.no_grad()
     def translate(self, texts: Sequence[str], *, beam: int = 1, max_length: int | None = None, alpha: float = 0.0,
-                  batch_size: int = 64, return_attention: bool = False) -> Any:
+                  batch_size: int = 64, return_attention: bool = False, ensemble: Sequence[Seq2Seq] = ()) -> Any:
         """Outputs for ``texts``: greedy (``beam=1``) or beam search with ``beam`` hypotheses and GNMT length
         penalty ``alpha``. ``max_length``: most output tokens (default: 2 * source length + 10, at most
         ``config.max_output_length``). With ``return_attention``: ``(outputs, details)``, details one dict per
-        text with ``source_tokens``, ``output_tokens`` and ``attention`` (n outputs + EOS, S) as numpy."""
+        text with ``source_tokens``, ``output_tokens`` and ``attention`` (n outputs + EOS, S) as numpy.
+        ``ensemble``: other models with the same vocabularies (e.g. other seeds) that decode together with this
+        one, each step from the mean of the models' next-token probabilities; attention shown is this model's."""
+        models = [self, *ensemble]
+        self._check_ensemble(ensemble)
         source_vocab, target_vocab = self._vocabs()
         texts = list(texts)
         encoded = [self.encode_source(text) for text in texts]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # similar lengths pad less
         device = next(self.parameters()).device
-        was_training = self.training
-        self.eval()
+        was_training = [model.training for model in models]
+        for model in models:
+            model.eval()
+        step = ensemble_step([model.decoder.decoding_step((0, BOS)) for model in models])
         outputs: list[str] = [""] * len(texts)
         details: list[dict[str, Any]] = [{}] * len(texts)
         try:
@@ -213,10 +220,10 @@ class Seq2Seq(TaskModel):
                 source, lengths, _, _ = pair_collate([(encoded[i], encoded[i]) for i in chunk])
                 source, lengths = source.to(device), lengths.to(device)
                 limit = max_length or min(2 * source.shape[1] + 10, self.config.max_output_length)
-                memory, state = self.encode(source, lengths)
-                options = {"bos": BOS, "eos": EOS, "max_length": limit, "suppress": (0, BOS)}
-                found = (self.decoder.greedy(memory, state, **options) if beam <= 1 else
-                         self.decoder.beam(memory, state, beam_size=beam, alpha=alpha, **options))
+                memories, states = zip(*(model.encode(source, lengths) for model in models))
+                options = {"bos": BOS, "eos": EOS, "max_length": limit}
+                found = (greedy_decode(step, states, memories, len(chunk), **options) if beam <= 1 else
+                         beam_search(step, states, memories, len(chunk), beam_size=beam, alpha=alpha, **options))
                 for i, tokens, weights in zip(chunk, found.tokens, found.extras):
                     source_tokens = source_vocab.split(texts[i])[:len(encoded[i])] or [SPECIALS[UNK]]
                     words = target_vocab.decode(tokens)
@@ -227,8 +234,21 @@ class Seq2Seq(TaskModel):
                     details[i] = {"source_tokens": source_tokens, "output_tokens": words,
                                   "attention": weights[:, :len(encoded[i])].numpy()}
         finally:
-            self.train(was_training)
+            for model, mode in zip(models, was_training):
+                model.train(mode)
         return (outputs, details) if return_attention else outputs
+
+    def _check_ensemble(self, others: Sequence[Seq2Seq]) -> None:
+        """Ensemble members must read and write the same tokens with the same ids."""
+        mine = self.extra_state()
+        for position, other in enumerate(others, 1):
+            if not isinstance(other, Seq2Seq):
+                raise UserError(f"ensemble member {position} is a {type(other).__name__}, not a Seq2Seq model")
+            if other.extra_state() != mine:
+                raise UserError(f"ensemble member {position} has other vocabularies than the first model: models "
+                                "decode together only when trained on the same pairs' tokens")
+            if next(other.parameters()).device != next(self.parameters()).device:
+                raise UserError(f"ensemble member {position} is on another device than the first model")
 
     # --- model folder ------------------------------------------------------------------------------------------
 
