@@ -15,7 +15,7 @@ exact match, checked every epoch on a fixed sample of them). Scoring is per dist
   the form that speech recognisers' lexicons use and that G2P results are often reported in.
 
 With ``--average-epochs K`` the last K epochs' checkpoints are kept, and the weights of the last k of them averaged
-(k = 2 .. K, ``rnnkit.train.average_checkpoints``) are candidates beside the best epoch's: the one with the lowest
+(k = 2 .. K, ``rnnkit.train.trailing_averages``) are candidates beside the best epoch's: the one with the lowest
 validation WER (any listed, beam search) is kept and scored. Resuming a finished run with it scores the averages
 without training again (its epoch-end checkpoints must still be in ``<out>/ckpt``).
 
@@ -49,8 +49,8 @@ from rnnkit.datasets.cmudict import load_cmudict, pronunciations_by_word, split_
 from rnnkit.eval.sequence_metrics import error_rate
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.seq2seq import Seq2Seq
-from rnnkit.train import (TrainConfig, Trainer, average_checkpoints, checkpoint_folders, checkpoint_step, load_model,
-                          save_model, seed_everything)
+from rnnkit.train import (TrainConfig, Trainer, checkpoint_folders, checkpoint_step, load_model, save_model,
+                          seed_everything, trailing_averages)
 
 
 def score_words(model: Seq2Seq, pairs: list[tuple[str, str]], beam: int,
@@ -95,16 +95,17 @@ def choose_ensemble(model: Seq2Seq, member_dirs: list[Path], validation: list[tu
 
 
 def weight_averages(model_dir: Path, checkpoint_dir: Path, history: list[dict], last: int) -> dict[str, Seq2Seq]:
-    """The model of ``model_dir`` with the weights of the last k epoch ends averaged, k = 2 .. ``last``."""
+    """The model of ``model_dir`` with the weights of the last k epoch ends averaged, k = 2 .. ``last`` (as far
+    back as the epoch-end checkpoints go)."""
     by_step = {checkpoint_step(path): path for path in checkpoint_folders(checkpoint_dir)}
     ends = [by_step.get(record["step"]) for record in history[-last:]]
+    kept = ends[len(ends) - ends[::-1].index(None):] if None in ends else ends  # the unbroken run up to the last
     averages = {}
-    for k in range(2, len(ends) + 1):
-        if None in ends[-k:]:
-            break
-        model = load_model(model_dir)
-        model.load_state_dict(average_checkpoints(ends[-k:]))
-        averages[f"mean of the last {k} epochs"] = model
+    for k, weights in trailing_averages(kept) if kept else ():
+        if k >= 2:
+            model = load_model(model_dir)
+            model.load_state_dict(weights)
+            averages[f"mean of the last {k} epochs"] = model
     return averages
 
 

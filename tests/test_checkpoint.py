@@ -14,7 +14,7 @@ import torch
 
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit.train import (Callback, TrainConfig, Trainer, average_checkpoints, checkpoint_folders, checkpoint_step,
-                          latest_checkpoint, read_checkpoint)
+                          latest_checkpoint, read_checkpoint, trailing_averages)
 from rnnkit.train.checkpoint import write_checkpoint
 from rnnkit.train.seeding import capture_rng, restore_rng
 from rnnkit.train.tensor_io import optimizer_from_flat, optimizer_to_flat
@@ -269,6 +269,10 @@ def test_average_checkpoints_is_the_mean_of_their_model_weights(tmp_path: Path) 
     assert torch.equal(averaged["w"], torch.tensor([8 / 3, 7 / 3])) and torch.equal(averaged["count"], torch.tensor([8]))
     with pytest.raises(ValueError, match="at least one"):
         average_checkpoints([])
+    trailing = dict(trailing_averages(checkpoint_folders(tmp_path)[1:]))  # ckpt 2, 3, 4: means of 4, 4+3, 4+3+2
+    assert list(trailing) == [1, 2, 3]
+    assert torch.equal(trailing[1]["w"], torch.zeros(2)) and torch.equal(trailing[2]["w"], torch.tensor([2.5, 0.5]))
+    assert torch.equal(trailing[3]["w"], averaged["w"]) and torch.equal(trailing[2]["count"], torch.tensor([8]))
 
 
 def test_optimizer_state_round_trips_through_tensors_and_json() -> None:

@@ -9,7 +9,7 @@
 
 from rnnkit.train.callbacks import Callback
 from rnnkit.train.checkpoint import (Checkpoint, average_checkpoints, checkpoint_folders, checkpoint_step,
-                                     latest_checkpoint, read_checkpoint)
+                                     latest_checkpoint, read_checkpoint, trailing_averages)
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.guard import NonFiniteError
 from rnnkit.train.logs import JsonlLogger, TensorBoardLogger
@@ -31,6 +31,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "average_checkpoints",
+    "trailing_averages",
     "checkpoint_folders",
     "checkpoint_step",
     "latest_checkpoint",

@@ -23,7 +23,7 @@ import re
 import shutil
 import uuid
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,18 +100,33 @@ def average_checkpoints(paths: Sequence[str | Path]) -> dict[str, torch.Tensor]:
     beats any single one of them (Vaswani et al. 2017 average the last 5-20 checkpoints; Izmailov et al. 2018,
     stochastic weight averaging). Integer tensors are counters, not weights (BatchNorm's ``num_batches_tracked``):
     they are taken from the last checkpoint. Returns a state dict for ``model.load_state_dict``."""
+    for _, averaged in trailing_averages(paths):
+        pass
+    return averaged
+
+
+def trailing_averages(paths: Sequence[str | Path]) -> Iterator[tuple[int, dict[str, torch.Tensor]]]:
+    """``(k, mean of the last k checkpoints)`` for k = 1 .. K of ``paths`` (oldest first), as
+    ``average_checkpoints`` computes each, reading every checkpoint once: the candidates for choosing how many
+    to average (on validation data)."""
     if not paths:
         raise ValueError("average_checkpoints needs at least one checkpoint")
-    first, *others = [strip_prefix(read_checkpoint(path).tensors, "model/") for path in paths]
-    total = {name: tensor.double() if tensor.is_floating_point() else tensor for name, tensor in first.items()}
-    for path, weights in zip(paths[1:], others):
-        if weights.keys() != total.keys() or any(weights[n].shape != total[n].shape for n in total):
-            raise ModelFileError(f"{path}: its model weights differ in names or shapes from {paths[0]}'s: "
-                                 f"not checkpoints of one model")
-        for name, tensor in weights.items():
-            total[name] = total[name] + tensor.double() if tensor.is_floating_point() else tensor
-    return {name: (tensor / len(paths)).to(first[name].dtype) if tensor.is_floating_point() else tensor
-            for name, tensor in total.items()}
+    newest = paths[-1]
+    total: dict[str, torch.Tensor] = {}
+    for k, path in enumerate(reversed(paths), 1):
+        weights = strip_prefix(read_checkpoint(path).tensors, "model/")
+        if not total:
+            dtypes = {name: tensor.dtype for name, tensor in weights.items()}
+            total = {name: tensor.double() if tensor.is_floating_point() else tensor for name, tensor in weights.items()}
+        elif weights.keys() != total.keys() or any(weights[n].shape != total[n].shape for n in total):
+            raise ModelFileError(f"{newest} and {path}: their model weights differ in names or shapes: not "
+                                 f"checkpoints of one model")
+        else:
+            for name, tensor in weights.items():
+                if tensor.is_floating_point():  # integers (counters) stay the newest checkpoint's
+                    total[name] = total[name] + tensor.double()
+        yield k, {name: (tensor / k).to(dtypes[name]) if tensor.is_floating_point() else tensor
+                  for name, tensor in total.items()}
 
 
 def strip_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
