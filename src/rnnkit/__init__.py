@@ -10,7 +10,7 @@ from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit.tasks.captioning import ImageCaptioner
 from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
-from rnnkit.tasks.forecast_api import Forecaster
+from rnnkit.integrations.forecaster import Forecaster
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.tasks.recognition import SequenceRecognizer
 from rnnkit.tasks.seq2seq import Seq2Seq

@@ -74,7 +74,8 @@ def run_train(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force or args.resume)
     from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus  # heavy imports only when running
     from rnnkit.eval.memory_probe import write_language_model_report
-    from rnnkit.tasks.language_model import TRAINING_DEFAULTS, LanguageModel, fit_language_model
+    from rnnkit.integrations.generate import fit_language_model
+    from rnnkit.tasks.language_model import TRAINING_DEFAULTS, LanguageModel
     from rnnkit.train import TrainConfig, save_model, seed_everything
 
     splits = load_text_corpus(args.corpus, validation=args.validation, test=args.test, seed=args.seed)

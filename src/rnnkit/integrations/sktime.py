@@ -70,7 +70,7 @@ class RnnkitForecaster(_sktime.BaseForecaster):
 
     def _fit(self, y: Any, X: Any = None, fh: Any = None) -> RnnkitForecaster:
         from rnnkit.data.ts_features import season_length
-        from rnnkit.tasks.forecast_api import Forecaster
+        from rnnkit.integrations.forecaster import Forecaster
 
         horizon = int(np.max(fh.to_relative(self.cutoff)))
         if horizon < 1:

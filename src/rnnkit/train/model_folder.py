@@ -105,7 +105,7 @@ def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> t
     document = read_model_config(folder)
     config_path, weights_path = folder / CONFIG, folder / WEIGHTS
     if tasks is None:
-        from rnnkit.tasks import TASKS  # imported here, not at the top: rnnkit.tasks may import rnnkit.train
+        from rnnkit.tasks import TASKS  # imported when needed: the trainer and checkpoints work without the tasks
 
         tasks = TASKS
     task = document["task"]
