@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import random
 import time
 from pathlib import Path
@@ -54,28 +55,47 @@ from rnnkit.train import (TrainConfig, Trainer, checkpoint_folders, checkpoint_s
 
 
 def score_words(model: Seq2Seq, pairs: list[tuple[str, str]], beam: int,
-                ensemble: tuple[Seq2Seq, ...] = ()) -> dict[str, float]:
+                ensemble: tuple[Seq2Seq, ...] = ()) -> tuple[dict[str, float], dict[str, list[bool]]]:
+    """The scores, and for each form (with stress, ``_no_stress``) whether each word came out as one of its
+    listed pronunciations."""
     references = pronunciations_by_word(pairs)
     words = sorted(references)
     start = time.monotonic()
     predicted = model.translate(words, beam=beam, batch_size=256, ensemble=ensemble)
     seconds = time.monotonic() - start
-    scores = {"words": len(words), "beam": beam}
+    scores, right = {"words": len(words), "beam": beam}, {}
     for suffix, form in (("", str), ("_no_stress", strip_stress)):
         said = [form(p) for p in predicted]
         listed = [[form(r) for r in references[w]] for w in words]
+        right[f"wer_any{suffix}"] = [p in r for p, r in zip(said, listed)]
         scores |= {f"wer_first{suffix}": 1 - sum(p == r[0] for p, r in zip(said, listed)) / len(words),
-                   f"wer_any{suffix}": 1 - sum(p in r for p, r in zip(said, listed)) / len(words),
+                   f"wer_any{suffix}": 1 - sum(right[f"wer_any{suffix}"]) / len(words),
                    f"per_first{suffix}": error_rate([r[0] for r in listed], said, unit="word")}
-    return scores | {"decode_seconds": seconds}
+    return scores | {"decode_seconds": seconds}, right
+
+
+def mcnemar(first: list[bool], second: list[bool]) -> dict[str, float]:
+    """Two decoders on the same words: how many words only the first gets right, only the second, and McNemar's
+    exact two-sided p-value (a sign test on those discordant words)."""
+    only_first = sum(a and not b for a, b in zip(first, second))
+    only_second = sum(b and not a for a, b in zip(first, second))
+    n = only_first + only_second
+    tail = sum(math.comb(n, i) for i in range(min(only_first, only_second) + 1))
+    return {"only_first_right": only_first, "only_second_right": only_second,
+            "p_value": min(1.0, 2 * tail / 2 ** n) if n else 1.0}
 
 
 def score_splits(model: Seq2Seq, splits: dict[str, list[tuple[str, str]]], beam: int,
                  ensemble: tuple[Seq2Seq, ...] = ()) -> dict[str, dict]:
-    """Greedy and beam-search scores of ``model`` (with ``ensemble``) on each named split."""
-    return {name: {"greedy": score_words(model, pairs, 1, ensemble),
-                   f"beam{beam}": score_words(model, pairs, beam, ensemble)}
-            for name, pairs in splits.items()}
+    """Greedy and beam-search scores of ``model`` (with ``ensemble``) on each named split, and beam search
+    against greedy word by word (``beam_vs_greedy``: first = beam)."""
+    found = {}
+    for name, pairs in splits.items():
+        greedy, greedy_right = score_words(model, pairs, 1, ensemble)
+        searched, beam_right = score_words(model, pairs, beam, ensemble)
+        found[name] = {"greedy": greedy, f"beam{beam}": searched,
+                       "beam_vs_greedy": {key: mcnemar(beam_right[key], greedy_right[key]) for key in beam_right}}
+    return found
 
 
 def choose_ensemble(model: Seq2Seq, member_dirs: list[Path], validation: list[tuple[str, str]],
