@@ -57,12 +57,15 @@ def test_train_translate_eval(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert run(["seq2seq", "translate", str(out), "abc", "--beam", "2"]) == 0
     single = capsys.readouterr().out
-    assert run(["seq2seq", "translate", str(out), "abc", "--beam", "2", "--ensemble", str(out / "model")]) == 0
+    assert run(["seq2seq", "translate", str(out), "abc", "--ensemble", str(out / "model"), "--beam", "2"]) == 0
     assert capsys.readouterr().out == single
     assert run(["seq2seq", "eval", str(out), str(test), "--beam", "1", "--ensemble", str(out),
                 "--out", str(tmp_path / "ensemble")]) == 0
     together = json.loads((tmp_path / "ensemble" / "metrics.json").read_text())
     assert together["ensemble"] == [str(out), str(out)] and together["exact_match"] == alone["exact_match"]
+    assert run(["seq2seq", "eval", str(out), str(test), "--beam", "1", "--ensemble", str(out), "--ensemble",
+                str(out / "model"), "--out", str(tmp_path / "three"), "--force"]) == 0
+    assert len(json.loads((tmp_path / "three" / "metrics.json").read_text())["ensemble"]) == 3
     assert run(["seq2seq", "translate", str(out), "abc", "--ensemble", str(tmp_path / "missing")]) == 2
 
 

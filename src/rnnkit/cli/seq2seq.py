@@ -1,8 +1,8 @@
 """``rnnkit seq2seq``: train an encoder-decoder with attention on source/target pairs, translate, evaluate.
 
     rnnkit seq2seq train PAIRS.tsv --out DIR [--test TEST.tsv] [--source-level char|word] [--copy] ...
-    rnnkit seq2seq translate DIR [TEXT | -] [--beam K] [--ensemble DIR ...]
-    rnnkit seq2seq eval DIR TEST.tsv [--beam K] [--out DIR2] [--ensemble DIR ...]   (default DIR2: DIR/eval-TEST)
+    rnnkit seq2seq translate DIR [TEXT | -] [--beam K] [--ensemble OTHER]...
+    rnnkit seq2seq eval DIR TEST.tsv [--beam K] [--out DIR2] [--ensemble OTHER]...   (default DIR2: DIR/eval-TEST)
 
 PAIRS files hold one ``source<TAB>target`` pair per line (``.csv``: comma separated). ``train`` writes
 ``DIR/model`` (weights and vocabularies), ``metrics.json``, ``report.html`` and ``history.json``; ``translate``
@@ -58,16 +58,16 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     translate.add_argument("text", metavar="TEXT", nargs="?", default="-", help="a text, or - for stdin lines")
     translate.add_argument("--beam", type=common.positive_int, default=5)
     translate.add_argument("--max-length", type=common.positive_int, default=None, help="most output tokens")
-    translate.add_argument("--ensemble", nargs="+", default=(), metavar="DIR",
-                           help="other models (same vocabularies) that decode together with DIR's")
+    translate.add_argument("--ensemble", action="append", default=[], metavar="OTHER",
+                           help="another model (same vocabularies) that decodes together with DIR's; repeatable")
     translate.set_defaults(func=run_translate)
 
     evaluate = actions.add_parser("eval", help="score a trained model on a pairs file")
     evaluate.add_argument("model", metavar="DIR", help="a `seq2seq train` output folder, or its model/")
     evaluate.add_argument("data", metavar="PAIRS", help="pairs to score (.tsv, or .csv)")
     evaluate.add_argument("--beam", type=common.positive_int, default=5)
-    evaluate.add_argument("--ensemble", nargs="+", default=(), metavar="DIR",
-                          help="other models (same vocabularies) that decode together with DIR's")
+    evaluate.add_argument("--ensemble", action="append", default=[], metavar="OTHER",
+                          help="another model (same vocabularies) that decodes together with DIR's; repeatable")
     common.add_run_options(evaluate, out_required=False)  # default --out: DIR/eval-<PAIRS name>
     evaluate.set_defaults(func=run_eval)
 
