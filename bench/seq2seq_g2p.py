@@ -99,11 +99,13 @@ def score_splits(model: Seq2Seq, splits: dict[str, list[tuple[str, str]]], beam:
 
 
 def choose_ensemble(model: Seq2Seq, member_dirs: list[Path], validation: list[tuple[str, str]],
-                    test: list[tuple[str, str]] | None, beam: int) -> dict:
-    """``model`` alone or decoding with a subset of ``member_dirs``: chosen on validation, scored on test."""
+                    test: list[tuple[str, str]] | None, beam: int, alone: dict | None = None) -> dict:
+    """``model`` alone or decoding with a subset of ``member_dirs``: chosen on validation, scored on test.
+    ``alone``: the model's own validation scores when already computed (they are not decoded again)."""
     members = {str(path): load_model(path) for path in member_dirs}
     subsets = [names for k in range(len(members) + 1) for names in itertools.combinations(members, k)]
-    scores = {names: score_splits(model, {"validation": validation}, beam, tuple(members[n] for n in names))
+    scores = {names: {"validation": alone} if not names and alone else
+              score_splits(model, {"validation": validation}, beam, tuple(members[n] for n in names))
               for names in subsets}
     label = {names: " + ".join(("chosen model", *names)) for names in subsets}
     best = min(subsets, key=lambda names: scores[names]["validation"][f"beam{beam}"]["wer_any"])
@@ -201,13 +203,15 @@ def main() -> None:
     summary = {"train_pairs": len(train), "validation_pairs": len(splits.validation),
                "test_pairs": len(splits.test), "parameters": count_parameters(model),
                "train_seconds_this_run": train_seconds, "best_epoch": result.best_epoch,
-               "stopped": result.stopped_reason, "history": result.history, "args": vars(args) | {"out": str(args.out)},
+               "stopped": result.stopped_reason, "history": result.history,
+               "args": vars(args) | {"out": str(args.out), "ensemble_with": list(map(str, args.ensemble_with))},
                "chosen": chosen, "validation": validation[chosen],
                "validation_candidates": {name: v[f"beam{args.beam}"]["wer_any"] for name, v in validation.items()}}
     if test:
         summary |= score_splits(model, {"test": test}, args.beam)
     if args.ensemble_with:
-        summary["ensemble"] = choose_ensemble(model, args.ensemble_with, splits.validation, test, args.beam)
+        summary["ensemble"] = choose_ensemble(model, args.ensemble_with, splits.validation, test, args.beam,
+                                              alone=validation[chosen])
     update_result(args.out, summary, replace=True)
 
 

@@ -100,19 +100,26 @@ def average_checkpoints(paths: Sequence[str | Path]) -> dict[str, torch.Tensor]:
     beats any single one of them (Vaswani et al. 2017 average the last 5-20 checkpoints; Izmailov et al. 2018,
     stochastic weight averaging). Integer tensors are counters, not weights (BatchNorm's ``num_batches_tracked``):
     they are taken from the last checkpoint. Returns a state dict for ``model.load_state_dict``."""
-    for _, averaged in trailing_averages(paths):
-        pass
-    return averaged
+    *_, (k, total, dtypes) = _running_sums(paths)  # the sum over all of them (one shared dict, no copies)
+    return _mean(total, k, dtypes)
 
 
 def trailing_averages(paths: Sequence[str | Path]) -> Iterator[tuple[int, dict[str, torch.Tensor]]]:
     """``(k, mean of the last k checkpoints)`` for k = 1 .. K of ``paths`` (oldest first), as
     ``average_checkpoints`` computes each, reading every checkpoint once: the candidates for choosing how many
     to average (on validation data)."""
+    for k, total, dtypes in _running_sums(paths):
+        yield k, _mean(total, k, dtypes)
+
+
+def _running_sums(paths: Sequence[str | Path]) -> Iterator[tuple[int, dict[str, torch.Tensor], dict]]:
+    """``(k, sum of the last k checkpoints' model weights in float64, their dtypes)``, newest first; integer
+    tensors (counters) stay the newest checkpoint's. The sums dict is updated in place between yields."""
     if not paths:
         raise ValueError("average_checkpoints needs at least one checkpoint")
     newest = paths[-1]
     total: dict[str, torch.Tensor] = {}
+    dtypes: dict[str, torch.dtype] = {}
     for k, path in enumerate(reversed(paths), 1):
         weights = strip_prefix(read_checkpoint(path).tensors, "model/")
         if not total:
@@ -123,10 +130,14 @@ def trailing_averages(paths: Sequence[str | Path]) -> Iterator[tuple[int, dict[s
                                  f"checkpoints of one model")
         else:
             for name, tensor in weights.items():
-                if tensor.is_floating_point():  # integers (counters) stay the newest checkpoint's
+                if tensor.is_floating_point():
                     total[name] = total[name] + tensor.double()
-        yield k, {name: (tensor / k).to(dtypes[name]) if tensor.is_floating_point() else tensor
-                  for name, tensor in total.items()}
+        yield k, total, dtypes
+
+
+def _mean(total: dict[str, torch.Tensor], k: int, dtypes: dict[str, torch.dtype]) -> dict[str, torch.Tensor]:
+    return {name: (tensor / k).to(dtypes[name]) if tensor.is_floating_point() else tensor
+            for name, tensor in total.items()}
 
 
 def strip_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
