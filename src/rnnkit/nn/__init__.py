@@ -5,8 +5,9 @@ Batch first everywhere: inputs (B, T, I), outputs (B, T, H). States keep PyTorch
 
 from rnnkit.nn import functional, init
 from rnnkit.nn.attention import AdditiveAttention, MultiplicativeAttention
+from rnnkit.nn.config import RecurrentConfig, make_recurrent
 from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from rnnkit.nn.layers import GRU, LAYERS, LSTM, RNN, RecurrentLayer, count_parameters, make_layer
 
 __all__ = ["functional", "init", "AdditiveAttention", "MultiplicativeAttention", "RNNCell", "LSTMCell", "GRUCell", "RecurrentCell", "RNN", "LSTM", "GRU", "RecurrentLayer", "LAYERS",
-           "make_layer", "count_parameters"]
+           "make_layer", "count_parameters", "RecurrentConfig", "make_recurrent"]

@@ -190,6 +190,18 @@ def map_state(state, fn):
     return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
 
 
+def select_row(state, k: int):
+    """Row ``k`` of a layer state in PyTorch's layout (L*D, B, H): one cell's state (B, H), or its ``(h, c)``."""
+    return tuple(s[k] for s in state) if isinstance(state, tuple) else state[k]
+
+
+def stack_rows(states: list):
+    """The inverse of ``select_row``: per-cell states, in row order, stacked into (L*D, B, H) (or ``(h, c)``)."""
+    if isinstance(states[0], tuple):
+        return tuple(torch.stack(parts) for parts in zip(*states))
+    return torch.stack(states)
+
+
 UPDATES = {"LSTM": lstm_update, "GRU": gru_update, "RNN_TANH": _rnn_tanh, "RNN_RELU": _rnn_relu}
 """mode -> ``update(xi, state, w, h_mask) -> (y_t, state)``: one step given the input projection."""
 

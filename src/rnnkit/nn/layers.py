@@ -25,7 +25,9 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from rnnkit.nn.functional import map_state
+import torch.nn.functional as torch_functional
+
+from rnnkit.nn.functional import UPDATES, cell_weights, input_projection, map_state, select_row, stack_rows
 from rnnkit.nn.fused import fused_forward
 from rnnkit.nn.init import init_cell_weights, norm_shapes
 from rnnkit.nn.padding import Lengths, check_lengths, first_nonfinite, left_to_right, right_to_left, valid_mask
@@ -86,8 +88,7 @@ class RecurrentLayer(nn.RNNBase):
     # --- parameters --------------------------------------------------------------------------------------
 
     def _suffixes(self) -> list[str]:
-        directions = ["", "_reverse"] if self.bidirectional else [""]
-        return [f"_l{layer}{direction}" for layer in range(self.num_layers) for direction in directions]
+        return [suffix for _, _, suffix in self.cells()]
 
     def reset_parameters(self) -> None:
         # Called by RNNBase.__init__ before the layer-norm parameters exist, and again by users.
@@ -177,6 +178,45 @@ class RecurrentLayer(nn.RNNBase):
         if unbatched:
             return output.squeeze(0), map_state(final, lambda s: s.squeeze(1))
         return (output if self.batch_first else output.transpose(0, 1)), final
+
+    def step(self, input: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """One time step of a unidirectional layer: ``input`` (B, I) or (I,) -> ``(output (B, H_out), state)``.
+
+        The same numbers as ``forward`` on a one-step sequence (tests hold them equal), through the cells'
+        equations layer by layer: for one step a fused kernel's set-up costs more than the arithmetic. Everything
+        that runs one step at a time (generation, decoders, streaming) calls this, never a loop of its own.
+        ``state`` as in ``forward``: (L, B, H_out), or (h, c) for the LSTM; None starts from zeros.
+        """
+        if self.bidirectional:
+            raise ValueError(f"{self._name()}.step: a bidirectional layer reads the whole sequence; use forward")
+        if self.training and self.recurrent_dropout > 0:
+            raise ValueError(f"{self._name()}.step: recurrent_dropout masks span a whole sequence; in training "
+                             "use forward")
+        if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{self._name()}.step: expected input (batch, {self.input_size}) or "
+                             f"({self.input_size},), got shape {tuple(input.shape)}")
+        unbatched = input.dim() == 1
+        x = input.unsqueeze(0) if unbatched else input
+        if unbatched and state is not None:
+            state = map_state(state, lambda s: s.unsqueeze(1))
+        state = self._check_state(state, x.shape[0], x)
+        update, finals = UPDATES[self.mode], []
+        for index, _, suffix in self.cells():
+            weights = cell_weights(self, suffix)
+            x, final = update(input_projection(x, weights), select_row(state, index), weights)  # (B, H_out)
+            finals.append(final)
+            if index < self.num_layers - 1 and self.dropout > 0:
+                x = torch_functional.dropout(x, self.dropout, self.training)
+        final_state = stack_rows(finals)
+        if unbatched:
+            return x.squeeze(0), map_state(final_state, lambda s: s.squeeze(1))
+        return x, final_state
+
+    def cells(self) -> list[tuple[int, int, str]]:
+        """``(layer, direction, parameter suffix)`` of every cell, in the row order of the state (L*D, B, H)."""
+        directions = 2 if self.bidirectional else 1
+        return [(index, direction, f"_l{index}" + ("_reverse" if direction else ""))
+                for index in range(self.num_layers) for direction in range(directions)]
 
     # --- checks ------------------------------------------------------------------------------------------
 
