@@ -36,7 +36,7 @@ from rnnkit.datasets.twemoji import load_twemoji, split_emoji
 from rnnkit.eval.caption_report import caption_metrics, caption_report
 from rnnkit.eval.sequence_metrics import bleu
 from rnnkit.nn import count_parameters
-from rnnkit.tasks.captioning import ImageCaptioner, caption_collate
+from rnnkit.tasks.models.captioning import ImageCaptioner, caption_collate
 from rnnkit.train import Callback, TrainConfig, Trainer, save_model, seed_everything
 
 BASE = {"channels": (32, 64, 128), "hidden_size": 256, "embedding_dim": 64}

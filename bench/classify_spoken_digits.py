@@ -18,7 +18,7 @@ import torch
 
 from rnnkit.datasets.spoken_digits import TEST_VARIANTS, TRAIN_VARIANTS, make_spoken_digits
 from rnnkit.integrations.fit import fit_sequence_model
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit.tasks.models.classification import SequenceClassifier
 from rnnkit.train import TrainConfig, seed_everything
 
 OPTIONS = dict(cell="lstm", hidden_size=64, bidirectional=True, pooling="mean")

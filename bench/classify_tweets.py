@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 
 from rnnkit.datasets.tweets import load_tweets
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit.tasks.models.classification import SequenceClassifier
 from rnnkit.train import TrainConfig, seed_everything
 
 CANDIDATES = [

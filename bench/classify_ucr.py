@@ -19,7 +19,7 @@ import torch
 
 from rnnkit.datasets.ucr import load_ucr
 from rnnkit.integrations.fit import fit_sequence_model
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit.tasks.models.classification import SequenceClassifier
 from rnnkit.train import TrainConfig, seed_everything
 
 BASELINES = {"JapaneseVowels": ("InceptionTime", 0.992, 0.98), "GunPoint": ("1-NN DTW", 0.913, 0.913),

@@ -22,7 +22,7 @@ import torch
 
 from rnnkit.datasets import load_elecdemand
 from rnnkit.integrations.forecaster import Forecaster
-from rnnkit.tasks.forecasting import ForecastModel
+from rnnkit.tasks.models.forecasting import ForecastModel
 
 LOOKBACK, HORIZON, HIDDEN, BATCH, LR = 96, 48, 64, 32, 1e-3
 OPTIONS = dict(target="demand", time="time", horizon=HORIZON, lookback=LOOKBACK, hidden_size=HIDDEN,

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rnnkit.tasks.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.tasks.models.language_model import LanguageModel, LanguageModelConfig
 
 HERE = Path(__file__).parent
 VOCAB = 82  # the training plays' characters plus <pad>, <unk>: only the parameter count depends on it

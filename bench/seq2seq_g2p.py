@@ -49,7 +49,7 @@ from rnnkit.data.pairs import pair_collate
 from rnnkit.datasets.cmudict import load_cmudict, pronunciations_by_word, split_by_word, strip_stress
 from rnnkit.eval.sequence_metrics import error_rate
 from rnnkit.nn import count_parameters
-from rnnkit.tasks.seq2seq import Seq2Seq
+from rnnkit.tasks.models.seq2seq import Seq2Seq
 from rnnkit.train import (TrainConfig, Trainer, checkpoint_folders, checkpoint_step, load_model, save_model,
                           seed_everything, trailing_averages)
 

@@ -14,7 +14,8 @@ from rnnkit.datasets.shakespeare import load_shakespeare, markdown_to_text, shak
 from rnnkit.errors import UserError
 from rnnkit.tasks import TASKS
 from rnnkit.integrations.generate import fit_language_model
-from rnnkit.tasks.language_model import LanguageModel
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.train import TrainConfig, load_model, save_model
 
 
@@ -23,9 +24,10 @@ from rnnkit.train import TrainConfig, load_model, save_model
 LINE = "the cat sat on the mat\n"
 
 
-def tiny_model(text: str = LINE, **options) -> LanguageModel:
-    options = {"hidden_size": 32, "num_layers": 2, "embedding_size": 16, "streams": 4} | options
-    return LanguageModel.for_tokenizer(corpus_tokenizer(text), **options)
+def tiny_model(text: str = LINE, cell: str = "lstm", hidden_size: int = 32, **options) -> LanguageModel:
+    rnn = RecurrentConfig(cell=cell, hidden_size=hidden_size, num_layers=2)
+    config = LanguageModelConfig(**{"embedding_size": 16, "streams": 4} | options, rnn=rnn)
+    return LanguageModel.for_tokenizer(corpus_tokenizer(text), config)
 
 
 # --- streams ---------------------------------------------------------------------------------------------
