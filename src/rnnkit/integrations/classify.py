@@ -36,15 +36,15 @@ def train_classifier(data: str | Path, out: str | Path, *, columns: dict[str, An
     if not columns.get("label"):
         raise UserError("training needs the label column")
     X, y, _ = read_sequences(read_table(data), **columns)
-    config = TrainConfig(**{"progress": "none", **(training or {})})
-    train, held = validation_split(y, validation, config.seed)
+    train_config = TrainConfig(**{"progress": "none", **(training or {})})
+    train, held = validation_split(y, validation, train_config.seed)
     X_train, y_train = [X[i] for i in train], [y[i] for i in train]
     X_val, y_val = [X[i] for i in held], [y[i] for i in held]
-    seed_everything(config.seed)
+    seed_everything(train_config.seed)
     model = SequenceClassifier.for_data(X_train, y_train, config,
                                         tokenizer=tokenizer if columns.get("text") else None)
     model.metadata = {"columns": {k: v for k, v in columns.items() if k != "label"}, "label": columns["label"]}
-    result = fit_sequence_model(model, X_train, y_train, X_val=X_val, y_val=y_val, train_config=config)
+    result = fit_sequence_model(model, X_train, y_train, X_val=X_val, y_val=y_val, train_config=train_config)
     model.cpu().eval()
     save_model(model, out / "model", overwrite=True)
     if test is not None:
