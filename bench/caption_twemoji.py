@@ -47,7 +47,8 @@ CANDIDATES = {  # changes to the CNN (32, 64, 128) + LSTM 256 captioner with 64-
 }
 
 
-def captioner_config(size: int, hidden_size: int = 256, dropout: float = 0.0, augment_shift: int = 0) -> CaptionerConfig:
+def captioner_config(size: int, hidden_size: int = 256, dropout: float = 0.0,
+                     augment_shift: int = 0) -> CaptionerConfig:
     decoder = AttentionDecoderConfig(embedding_dim=64, rnn=RecurrentConfig(hidden_size=hidden_size, dropout=dropout))
     return CaptionerConfig(ImageEncoderConfig(channels=(32, 64, 128)), decoder, image_size=size,
                            augment_shift=augment_shift)

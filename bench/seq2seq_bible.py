@@ -79,7 +79,8 @@ def main() -> None:
                                      rnn=RecurrentConfig(hidden_size=args.decoder_hidden_size or args.hidden_size,
                                                          dropout=args.dropout))
     model = Seq2Seq.for_data(sources, targets, Seq2SeqConfig(encoder, decoder, max_output_length=150),
-                             source_vocabulary=VocabularyConfig("word", max_size=args.max_vocab), shared_vocabulary=True)
+                             source_vocabulary=VocabularyConfig("word", max_size=args.max_vocab),
+                             shared_vocabulary=True)
     config = TrainConfig(max_epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
                          schedule="cosine", warmup_steps=200, min_lr_ratio=0.05, seed=args.seed, device="cpu",
                          progress="lines", log_path=str(args.out / "log.jsonl"), checkpoint_dir=str(args.out / "ckpt"),

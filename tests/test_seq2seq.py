@@ -19,10 +19,11 @@ from rnnkit.train import TrainConfig, Trainer
 
 def small(hidden_size=8, embedding_dim=64, **options):
     """A Seq2SeqConfig with a bidirectional encoder and a decoder of ``hidden_size`` units."""
-    return Seq2SeqConfig(EncoderConfig(embedding_dim=embedding_dim,
-                                       rnn=RecurrentConfig(hidden_size=hidden_size, bidirectional=True)),
-                         AttentionDecoderConfig(embedding_dim=embedding_dim, rnn=RecurrentConfig(hidden_size=hidden_size),
-                                                **options.pop("decoder", {})), **options)
+    encoder = EncoderConfig(embedding_dim=embedding_dim,
+                            rnn=RecurrentConfig(hidden_size=hidden_size, bidirectional=True))
+    decoder = AttentionDecoderConfig(embedding_dim=embedding_dim, rnn=RecurrentConfig(hidden_size=hidden_size),
+                                     **options.pop("decoder", {}))
+    return Seq2SeqConfig(encoder, decoder, **options)
 
 
 def digit_pairs(count, seed):

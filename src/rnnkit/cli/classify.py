@@ -66,7 +66,8 @@ def run_train(args: argparse.Namespace) -> int:
     from rnnkit.integrations.classify import train_classifier  # heavy imports only when running
     from rnnkit.tasks import EncoderConfig, SequenceClassifierConfig
 
-    encoder = EncoderConfig(rnn=common.recurrent_config(args), **{name: getattr(args, name) for name in ENCODER_OPTIONS})
+    front = {name: getattr(args, name) for name in ENCODER_OPTIONS}
+    encoder = EncoderConfig(rnn=common.recurrent_config(args), **front)
     columns = {"label": args.label, "text": args.text, "id": args.id, "time": args.time, "features": args.features}
     tokenizer = {"level": args.tokenizer, "min_count": args.min_count}
     training = {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "patience": args.patience,

@@ -81,7 +81,8 @@ def run_train(args: argparse.Namespace) -> int:
     splits = load_text_corpus(args.corpus, validation=args.validation, test=args.test, seed=args.seed)
     tokenizer = corpus_tokenizer(splits.train, level=args.level, min_count=args.min_count)
     seed_everything(args.seed)
-    config = LanguageModelConfig(rnn=common.recurrent_config(args), **{name: getattr(args, name) for name in MODEL_OPTIONS})
+    settings = {name: getattr(args, name) for name in MODEL_OPTIONS}
+    config = LanguageModelConfig(rnn=common.recurrent_config(args), **settings)
     model = LanguageModel.for_tokenizer(tokenizer, config)
     config = TrainConfig(**TRAINING_DEFAULTS | {"lr": args.lr}, max_epochs=args.epochs, max_steps=args.max_steps,
                          seed=args.seed, checkpoint_dir=str(out / "checkpoints"), checkpoint_every_steps=200,

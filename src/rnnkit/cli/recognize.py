@@ -127,7 +127,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from rnnkit.integrations.recognize import train_recognizer  # heavy imports only when running
     from rnnkit.tasks import EncoderConfig, SequenceRecognizerConfig
 
-    encoder = EncoderConfig(rnn=common.recurrent_config(args), **{name: getattr(args, name) for name in ENCODER_OPTIONS})
+    front = {name: getattr(args, name) for name in ENCODER_OPTIONS}
+    encoder = EncoderConfig(rnn=common.recurrent_config(args), **front)
     config = SequenceRecognizerConfig(encoder, pen_ink=args.pen_ink)
     columns = {"id": args.id, "time": args.time, "features": args.features, "transcript": args.transcript}
     training = {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "patience": args.patience,

@@ -111,11 +111,13 @@ def matched_hidden_size(cell: str, input_size: int, output_size: int, budget: in
     return min(range(1, 1025), key=lambda h: abs(parameter_count(cell, input_size, h, output_size) - budget))
 
 
-def build_model(problem: LongLagProblem, cell: str, config: MemoryDemoConfig) -> SequenceClassifier | SequenceRegressor:
+def build_model(problem: LongLagProblem, cell: str,
+                config: MemoryDemoConfig) -> SequenceClassifier | SequenceRegressor:
     """The model for one job: ``cell`` with the LSTM's parameter count, the classifier or the regressor."""
     budget = parameter_count("lstm", problem.input_size, config.lstm_hidden_size, problem.output_size)
     hidden = matched_hidden_size(cell, problem.input_size, problem.output_size, budget)
-    rnn = RecurrentConfig(cell=cell, hidden_size=hidden, chrono_lag=problem.lag + problem.lag // 10 if cell != "rnn" else 0)
+    chrono = problem.lag + problem.lag // 10 if cell != "rnn" else 0  # gated cells: chrono init for the lag
+    rnn = RecurrentConfig(cell=cell, hidden_size=hidden, chrono_lag=chrono)
     encoder = EncoderConfig(input_size=problem.input_size, rnn=rnn, pooling="last")
     if problem.kind == "adding":  # solved: absolute error < 0.04 (the paper's criterion)
         return SequenceRegressor(SequenceRegressorConfig(encoder, output_size=problem.output_size, tolerance=0.04))

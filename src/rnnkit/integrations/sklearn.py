@@ -42,8 +42,9 @@ from rnnkit.train import TrainConfig, seed_everything
 class _RNNEstimator(BaseEstimator):
     """Parameters shared by both estimators: the encoder (``cell`` .. ``dropout``: the fields of
     ``rnnkit.nn.RecurrentConfig`` and ``rnnkit.tasks.EncoderConfig``, flat as scikit-learn's parameter search
-    wants them) and the training (see ``rnnkit.train.TrainConfig``). ``validation_fraction`` holds out that share of the training data
-    for early stopping after ``patience`` epochs without improvement (None: train ``max_epochs``, no hold-out)."""
+    wants them) and the training (see ``rnnkit.train.TrainConfig``). ``validation_fraction`` holds out that share
+    of the training data for early stopping after ``patience`` epochs without improvement (None: train
+    ``max_epochs``, no hold-out)."""
 
     def __init__(self, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1, bidirectional: bool = False,
                  pooling: str = "last", conv_channels: int = 0, conv_kernel: int = 5, embedding_dim: int = 64,

@@ -11,8 +11,8 @@ targets encoded ``<s> y_1 .. y_n </s>``) with a ``VocabularyConfig`` per side. W
 targets keep what the tokenizer's word pattern keeps, so phoneme strings such as ``K AE1 T`` (with
 ``lowercase=False``) are sequences of phoneme tokens. Outputs are joined with "" (characters) or " " (words).
 
-    model = Seq2Seq.for_data(sources, targets, Seq2SeqConfig(decoder=AttentionDecoderConfig(attention="multiplicative")),
-                             target_vocabulary=VocabularyConfig(level="word", lowercase=False))
+    config = Seq2SeqConfig(decoder=AttentionDecoderConfig(attention="multiplicative"))
+    model = Seq2Seq.for_data(sources, targets, config, target_vocabulary=VocabularyConfig("word", lowercase=False))
     Trainer(model, TrainConfig(max_epochs=10)).fit(model.dataset(sources, targets), collate_fn=pair_collate)
     model.translate(["cat"], beam=5)        # ["K AE1 T"]
 
