@@ -75,7 +75,8 @@ def test_require_refuses_what_a_model_cannot_honour_and_names_it():
         RecurrentConfig(recurrent_dropout=0.1).require(no_recurrent_dropout=True, where="the decoder")
 
 
-@pytest.mark.parametrize("cell,cls,mode", [("rnn", rn.RNN, "RNN_TANH"), ("lstm", rn.LSTM, "LSTM"), ("gru", rn.GRU, "GRU")])
+@pytest.mark.parametrize("cell,cls,mode", [
+    ("rnn", rn.RNN, "RNN_TANH"), ("lstm", rn.LSTM, "LSTM"), ("gru", rn.GRU, "GRU")])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_make_recurrent_builds_the_configured_layer(cell, cls, mode, bidirectional):
     config = RecurrentConfig(cell=cell, hidden_size=6, num_layers=2, bidirectional=bidirectional)
