@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkit.data.ts_frame import SeriesColumns, to_panel
+from rnnkit.data.timeseries import SeriesColumns, to_panel
 from rnnkit.datasets import load_airline, load_elecdemand
 from rnnkit.errors import UserError
 from rnnkit.eval import forecast_metrics as fm

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from rnnkit.data.ts_frame import Panel, pandas
+from rnnkit.data.timeseries import Panel, pandas
 from rnnkit.eval.baselines import backtest_baselines
 from rnnkit.eval.forecast_metrics import score_table
 from rnnkit.eval.plots import learning_curves
