@@ -34,7 +34,7 @@ import torch
 
 from rnnkit.data.captions import caption_collate
 from rnnkit.datasets.twemoji import load_twemoji, split_emoji
-from rnnkit.eval.caption_report import caption_metrics, caption_report
+from rnnkit.eval.reports.caption import caption_metrics, caption_report
 from rnnkit.eval.sequence_metrics import bleu
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.captioning import ImageCaptioner

@@ -25,8 +25,8 @@ from rnnkit._fs import atomic_write
 from rnnkit.data.captions import caption_collate, read_captions
 from rnnkit.data.images import read_image
 from rnnkit.errors import UserError
-from rnnkit.eval.caption_report import caption_report
-from rnnkit.eval.report import write_metrics
+from rnnkit.eval.reports import write_metrics
+from rnnkit.eval.reports.caption import caption_report
 from rnnkit.integrations.fit import validation_split
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.captioning import ImageCaptioner
