@@ -32,12 +32,13 @@ from pathlib import Path
 
 import torch
 
+from rnnkit.data.captions import caption_collate
 from rnnkit.datasets.twemoji import load_twemoji, split_emoji
-from rnnkit.eval.caption_report import caption_metrics, caption_report
+from rnnkit.eval.reports.caption import caption_metrics, caption_report
 from rnnkit.eval.sequence_metrics import bleu
 from rnnkit.nn import RecurrentConfig, count_parameters
 from rnnkit.tasks import AttentionDecoderConfig, CaptionerConfig, ImageEncoderConfig
-from rnnkit.tasks.models.captioning import ImageCaptioner, caption_collate
+from rnnkit.tasks.models.captioning import ImageCaptioner
 from rnnkit.train import Callback, TrainConfig, Trainer, save_model, seed_everything
 
 CANDIDATES = {  # changes to the CNN (32, 64, 128) + LSTM 256 captioner with 64-wide word embeddings

@@ -7,12 +7,13 @@ import torch
 from captioning_data import make_shapes
 
 import rnnkit
-from rnnkit.data.images import as_image_batch
-from rnnkit.eval.caption_report import caption_report, most_frequent_caption, nearest_neighbour_captions
+from rnnkit.data.captions import caption_collate
+from rnnkit.data.images import as_image_batch, random_shift
+from rnnkit.eval.reports.caption import caption_report, most_frequent_caption, nearest_neighbour_captions
 from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks.blocks.decoder import AttentionDecoderConfig
 from rnnkit.tasks.blocks.image_encoder import ImageEncoder, ImageEncoderConfig
-from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner, caption_collate, random_shift
+from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
 from rnnkit.train import TrainConfig, Trainer
 
 
