@@ -241,7 +241,7 @@ class Trainer:
                 if config.checkpoint_dir and every and self.step % every == 0 and not done:
                     self._save_checkpoint()  # the epoch's end writes its own, after validation
             call_hook(callbacks, "on_batch_end", self)
-            if world.active and self.callbacks:  # a callback's stop must stop every rank
+            if world.active:  # a callback's stop (on any rank: callbacks may differ by rank) stops every rank
                 self.should_stop = world.any(self.should_stop)
             if self.should_stop or (config.max_steps is not None and self.step >= config.max_steps):
                 break
