@@ -32,7 +32,7 @@ from rnnkit.tasks.classification import SequenceClassifier
 from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
 from rnnkit.tasks.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.train import Callback, TrainConfig, Trainer, latest_checkpoint, seed_everything
-from rnnkit.train.distributed import World, torchrun_command
+from rnnkit.train.distributed import ENVIRONMENT, World, launch, torchrun_command
 
 CASES = ("classifier", "forecaster", "language_model")
 
@@ -109,11 +109,13 @@ def worker(argv: list[str]) -> None:
             (args.out / f"{case}.json").write_text(json.dumps(history))
 
 
+# --standalone: a rendezvous on localhost at a free port; gloo on the loopback interface
+ENV = dict(GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path))
+
+
 def run_workers(out: Path, *args: str) -> subprocess.CompletedProcess:
-    # --standalone: a rendezvous on localhost at a free port; gloo on the loopback interface
-    env = dict(os.environ, GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path))
     return subprocess.run(torchrun_command([__file__, str(out), *args], 2), capture_output=True, text=True,
-                          timeout=180, env=env)
+                          timeout=180, env=dict(os.environ, **ENV))
 
 
 @pytest.fixture(scope="module")
@@ -156,12 +158,27 @@ def test_sigkill_of_one_rank_then_resume_is_bit_identical(two_ranks: Path, tmp_p
         train("language_model", tmp_path, distributed=False, resume=True)
 
 
-def test_a_failing_rank_ends_the_job_naming_it(tmp_path: Path) -> None:
-    failed = run_workers(tmp_path, "language_model", "--fail", "raise", "1", "9")
-    assert failed.returncode != 0
-    assert "rnnkit: rank 1 of 2 failed: ValueError: boom at step 9" in failed.stderr
+def test_a_failing_rank_ends_the_job_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capfd: pytest.CaptureFixture) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    assert launch([__file__, str(tmp_path), "language_model", "--fail", "raise", "1", "9"], 2) != 0
+    stderr = capfd.readouterr().err
+    assert "rnnkit: rank 1 of 2 failed: ValueError: boom at step 9" in stderr
+    assert "rank      : 1 (local_rank: 1)" in stderr  # torchrun's report names it the root cause too
     assert latest_checkpoint(tmp_path / "language_model").step == 7  # the last good one, intact
     assert not (tmp_path / "language_model.safetensors").exists()
+
+
+def test_outside_torchrun(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    assert Trainer(torch.nn.Linear(2, 1)).world == World()  # alone unless torchrun says otherwise
+    with pytest.raises(UserError, match="needs the environment torchrun sets"):
+        Trainer(torch.nn.Linear(2, 1), distributed=True)
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(UserError, match="already running under torchrun"):
+        launch(["train.py"], 2)
 
 
 def test_ranks_split_batches_into_contiguous_blocks() -> None:
