@@ -17,8 +17,8 @@ from typing import Any
 
 from rnnkit.data.sequences import read_sequences, read_table
 from rnnkit.errors import UserError
-from rnnkit.eval.classification_report import classification_report
-from rnnkit.eval.report import write_metrics
+from rnnkit.eval.reports import write_metrics
+from rnnkit.eval.reports.classification import classification_report
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
 from rnnkit.tasks.classification import SequenceClassifier
 from rnnkit.train import TrainConfig, save_model, seed_everything
