@@ -37,8 +37,8 @@ def test_stream_rows_continue_from_batch_to_batch():
     ids = torch.arange(101)
     streams = TokenStreams(ids, batch_size=4, seq_len=5)  # rows of 25 tokens: 5 batches
     assert len(streams) == 5 and streams.row_length == 25
-    x0, y0, i0 = streams[0]
-    x1, _, i1 = streams[1]
+    x0, y0, i0, _ = streams[0]
+    x1, _, i1, _ = streams[1]
     assert (i0, i1) == (0, 1) and x0.shape == (4, 5)
     assert torch.equal(x0[:, 0], torch.tensor([0, 25, 50, 75]))  # row r starts at r * L
     assert torch.equal(x1[:, 0], x0[:, -1] + 1)  # row r of batch 1 continues row r of batch 0

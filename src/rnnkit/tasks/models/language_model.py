@@ -133,32 +133,33 @@ class LanguageModel(TaskModel):
         output, state = self.rnn.step(self.embedding(ids), state)  # (B, H)
         return self.head(self.drop(output)), state
 
-    def _carried(self) -> State:
+    def _carried(self, rows: slice) -> State:
         # clones: the buffers are overwritten with this batch's final state before its backward pass runs
-        buffers = tuple(getattr(self, f"carried_{name}").clone() for name in self.state_names)
+        buffers = tuple(getattr(self, f"carried_{name}")[:, rows].clone() for name in self.state_names)
         return buffers if len(buffers) == 2 else buffers[0]
 
-    def _carry(self, state: State) -> None:
+    def _carry(self, state: State, rows: slice) -> None:
         with torch.no_grad():
             for name, tensor in zip(self.state_names, state if isinstance(state, tuple) else (state,)):
-                getattr(self, f"carried_{name}").copy_(tensor)  # a copy: detached, the graph is freed
+                getattr(self, f"carried_{name}")[:, rows].copy_(tensor)  # a copy: detached, the graph is freed
 
     def loss(self, batch: StreamBatch) -> Tensor:
-        """Mean cross-entropy (nats per token) of one stream batch, from the state the previous batch left."""
-        x, y, index = batch
-        if x.shape[0] != self.config.streams:
+        """Mean cross-entropy (nats per token) of one stream batch, from the state the previous batch left.
+        ``batch.rows``: which streams the batch holds (one process's block under data parallel)."""
+        x, y, index, rows = batch
+        if x.shape[0] != len(range(self.config.streams)[rows]):
             raise UserError(f"stream batches have {x.shape[0]} rows, the model was built for streams="
                             f"{self.config.streams}")
         if index == 0:
             for name in self.state_names:
                 getattr(self, f"carried_{name}").zero_()
-        logits, state = self(x, self._carried())
-        self._carry(state)
+        logits, state = self(x, self._carried(rows))
+        self._carry(state, rows)
         return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
     def evaluate_batch(self, batch: StreamBatch) -> dict[str, float]:
         """Validation on stream batches (any row count): its own carried state, restarted at batch 0."""
-        x, y, index = batch
+        x, y, index, _ = batch
         logits, state = self(x, None if index == 0 else self._eval_state)
         self._eval_state = state
         loss = float(F.cross_entropy(logits.flatten(0, 1), y.flatten()))
@@ -184,7 +185,7 @@ class LanguageModel(TaskModel):
         streams = TokenStreams(ids, batch_size=rows, seq_len=seq_len, drop_last=False)
         was_training, total, state = self.training, 0.0, None
         self.eval()
-        for x, y, _ in streams:
+        for x, y, *_ in streams:
             logits, state = self(x.to(device), state)
             total += float(F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="sum"))
         self.train(was_training)
