@@ -28,9 +28,9 @@ from rnnkit.data.sequences import pad_collate
 from rnnkit.data.streams import TokenStreams, first_item
 from rnnkit.data.timeseries import WindowDataset
 from rnnkit.errors import UserError
-from rnnkit.tasks.classification import SequenceClassifier
-from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
-from rnnkit.tasks.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks import (EncoderConfig, ForecastConfig, ForecastModel, ForecastNetworkConfig, LanguageModel,
+                          LanguageModelConfig, SequenceClassifier, SequenceClassifierConfig)
 from rnnkit.train import Callback, TrainConfig, Trainer, latest_checkpoint, seed_everything
 from rnnkit.train.distributed import ENVIRONMENT, World, launch, torchrun_command
 
@@ -44,7 +44,8 @@ def build(case: str) -> tuple[torch.nn.Module, Any, Any, Any, dict[str, Any]]:
     if case == "classifier":  # 41 padded sequences of 3-9 steps: batches of 8, the last of 1 (rank 1 idle)
         X = [rng.standard_normal((int(rng.integers(3, 10)), 2)).astype(np.float32) for _ in range(53)]
         y = [int(x[:, 0].sum() > 0) for x in X]
-        model = SequenceClassifier.for_data(X[:41], y[:41], hidden_size=8)
+        model = SequenceClassifier.for_data(
+            X[:41], y[:41], SequenceClassifierConfig(EncoderConfig(rnn=RecurrentConfig(hidden_size=8))))
         settings = dict(batch_size=8, max_epochs=6, lr=0.02, schedule="plateau", plateau_patience=1, patience=4)
         return model, model.dataset(X[:41], y[:41]), model.dataset(X[41:], y[41:]), pad_collate, settings
     if case == "forecaster":  # a noisy sine, lookback 8, horizon 3: 45 windows, batches of 6, 2 per step
@@ -53,12 +54,12 @@ def build(case: str) -> tuple[torch.nn.Module, Any, Any, Any, dict[str, Any]]:
         train = WindowDataset(encoded, [list(range(8, 53))], lookback=8, horizon=3)
         val = train.view([list(range(53, 68))])
         model = ForecastModel(ForecastConfig(input_size=1, future_size=0, num_targets=1, lookback=8, horizon=3,
-                                             hidden_size=8))
+                                             network=ForecastNetworkConfig(rnn=RecurrentConfig(hidden_size=8))))
         settings = dict(batch_size=6, accumulate_steps=2, max_epochs=6, lr=0.01, schedule="cosine")
         return model, train, val, train.collate, settings
     ids = torch.as_tensor(rng.integers(0, 12, 1200))  # 5 streams of 239 tokens: 23 windows of 10
-    model = LanguageModel(LanguageModelConfig(vocab_size=12, embedding_size=8, hidden_size=16, num_layers=1,
-                                              streams=5))
+    model = LanguageModel(LanguageModelConfig(vocab_size=12, embedding_size=8,
+                                              rnn=RecurrentConfig(hidden_size=16, num_layers=1), streams=5))
     settings = dict(batch_size=1, shuffle=False, max_epochs=3, lr=0.01, checkpoint_every_steps=7)
     return model, TokenStreams(ids[:1000], 5, 10), TokenStreams(ids[1000:], 3, 10), first_item, settings
 
