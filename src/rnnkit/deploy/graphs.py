@@ -223,9 +223,8 @@ def encoder_decoder_graphs(model: Any) -> list[Graph]:
     memory = ["memory", "mask", "keys"]
     batch_first = {0: "batch"}
     positions = {0: "batch", 1: "source"}
-    encoder = Graph("encoder", EncoderGraph(model), encoder_inputs, memory + state,
-                    {**encoder_dynamic, **{name: positions for name in memory}, **{name: batch_first for name in state}},
-                    encoder_sample)
+    dynamic = {**encoder_dynamic, **{name: positions for name in memory}, **{name: batch_first for name in state}}
+    encoder = Graph("encoder", EncoderGraph(model), encoder_inputs, memory + state, dynamic, encoder_sample)
     copy = ["source"] if decoder.config.copy else []
     step_inputs = ["tokens", *state, *memory, *copy]
     step_outputs = ["log_probs", *final, "weights"]
