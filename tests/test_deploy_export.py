@@ -145,3 +145,12 @@ def test_a_failed_check_writes_nothing(tmp_path):
     with pytest.raises(rnnkit.UserError, match="export check failed: the model graph's output 'logits'"):
         rnnkit.export(tagger(), tmp_path / "model.onnx", tolerance=-1.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_int8_graphs_are_written_with_the_change_they_make(tmp_path):
+    paths = rnnkit.export(language_model(), tmp_path / "lm.onnx", quantize=True)
+    assert [p.name for p in paths] == ["lm.onnx", "lm.int8.onnx", "lm.json"]
+    report = json.loads(paths[-1].read_text())["int8"]["model"]
+    assert report["file"] == "lm.int8.onnx" and report["bytes"] == paths[1].stat().st_size
+    assert 0 < report["max_abs_difference"]["logits"] < 0.1 and report["argmax_agreement"] > 0.9
+    session(paths[1])  # runs in onnxruntime

@@ -34,6 +34,7 @@ from rnnkit import _fs
 from rnnkit._optional import require
 from rnnkit._version import __version__
 from rnnkit.deploy.graphs import Graph, task_graphs
+from rnnkit.deploy.quantize import int8_name, quantized
 from rnnkit.errors import UserError
 
 FORMAT = "rnnkit-onnx"
@@ -126,17 +127,22 @@ def describe(data: bytes) -> dict[str, Any]:
     return {"inputs": entries(runner.get_inputs()), "outputs": entries(runner.get_outputs())}
 
 
-def export(model: Any, path: str | Path, *, tolerance: float = 1e-4, opset: int = OPSET) -> list[Path]:
+def export(model: Any, path: str | Path, *, tolerance: float = 1e-4, opset: int = OPSET,
+           quantize: bool = False) -> list[Path]:
     """Export ``model`` (a task model or a ``Forecaster``) to ONNX at ``path`` (``name.onnx``): the graphs and
-    ``name.json``. Returns the written paths. Checked in onnxruntime first (see the module docstring)."""
+    ``name.json``. Returns the written paths. Checked in onnxruntime first (see the module docstring).
+    ``quantize``: also int8 graphs (``name[.part].int8.onnx``), their outputs' change in the JSON's "int8"."""
     require("onnx", "onnx", why="to export to ONNX")
     model = task_model(model)
     was_training = model.training
     model.eval()
+    int8: dict[str, tuple[bytes, dict[str, Any]]] = {}
     try:
         graphs = task_graphs(model)
         built = {graph.name: to_onnx(graph, opset) for graph in graphs}
         largest = max(check(graph, built[graph.name], tolerance) for graph in graphs)
+        if quantize:
+            int8 = {graph.name: quantized(graph, built[graph.name], CHECK_SAMPLES) for graph in graphs}
     finally:
         model.train(was_training)
     paths = graph_paths(path, list(built))
@@ -147,9 +153,13 @@ def export(model: Any, path: str | Path, *, tolerance: float = 1e-4, opset: int 
         **{key: value for key, value in model.to_config().items() if key in ("config", "extra")},
         "check": {"tolerance": tolerance, "max_abs_difference": largest, "samples": [list(s) for s in CHECK_SAMPLES]},
     }
+    if int8:
+        document["int8"] = {name: {"file": int8_name(paths[name]).name, **report} for name, (_, report) in int8.items()}
     sidecar = sidecar_path(path)
     sidecar.parent.mkdir(parents=True, exist_ok=True)
     for name, data in built.items():
         _fs.atomic_write(paths[name], data)
+    for name, (data, _) in int8.items():
+        _fs.atomic_write(int8_name(paths[name]), data)
     _fs.atomic_write(sidecar, _fs.json_bytes(document))
-    return [*paths.values(), sidecar]
+    return [*paths.values(), *(int8_name(paths[name]) for name in int8), sidecar]
