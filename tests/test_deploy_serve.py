@@ -172,7 +172,7 @@ def test_concurrent_requests_are_served_one_at_a_time_correctly(folders):
 def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(folders):
     port = free_port()
     code = (f"from rnnkit.deploy.serve import serve; from rnnkit.deploy.bodies import Limits; "
-            f"serve({str(folders['language_model'])!r}, port={port}, limits=Limits(max_generate=1000))")
+            f"serve({str(folders['language_model'])!r}, port={port}, limits=Limits(max_generate=400))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     server = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
     try:
@@ -185,15 +185,37 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(folders):
                 except httpx.TransportError:
                     assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
                     time.sleep(0.1)
-            with client.stream("POST", "/generate", json={"length": 1000, "seed": 0, "stream": True}) as response:
+            with client.stream("POST", "/generate", json={"length": 400, "seed": 0, "stream": True}) as response:
                 lines = response.iter_lines()
                 next(lines)  # the generation is under way
                 server.send_signal(signal.SIGTERM)
                 after = sum(1 for line in lines if line)
-        assert after == 999  # every token, most of them after the signal
+        assert after == 399  # every token, most of them after the signal
         assert server.wait(15) == 0
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
         server.stderr.close()
+
+
+@pytest.mark.parametrize("task", ["tagger", "recognizer", "language_model", "seq2seq", "captioner", "forecaster"])
+def test_schemathesis_finds_no_server_error(folders, task):
+    """Requests generated from each endpoint's OpenAPI schema, valid and not: none answered 5xx (15 per endpoint
+    here; the same run with thousands found none either)."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+
+    with running(folders[task]) as client:
+        url = str(client.base_url)
+        schema = schemathesis.openapi.from_url(url + "/openapi.json")
+        for result in schema.get_all_operations():
+            operation = result.ok()
+
+            @given(case=operation.as_strategy())
+            @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            def no_server_error(case):
+                response = case.call(base_url=url, timeout=10)
+                assert response.status_code < 500, (case.as_curl_command(), response.text)
+
+            no_server_error()

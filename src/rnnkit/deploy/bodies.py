@@ -12,6 +12,8 @@ from typing import Any, Optional, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -102,9 +104,12 @@ def sequences(inputs: list[Any], limits: Limits) -> list[Any]:
             out.append(item)
             continue
         try:
-            array = np.asarray(item, np.float32)
+            array = np.asarray(item, np.float64)
         except ValueError:
             raise Invalid(["body", "inputs", i], "rows of different lengths") from None
+        if not np.abs(array).max(initial=0.0) <= FLOAT32_MAX:
+            raise Invalid(["body", "inputs", i], "values beyond the float32 range")
+        array = array.astype(np.float32)
         out.append(array[:, None] if array.ndim == 1 else array)
     return out
 
