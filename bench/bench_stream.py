@@ -5,8 +5,9 @@
 One LSTM step, I=32, batch 1: ``RecurrentLayer.step`` under ``inference_mode``; a lean PyTorch step (weights
 transposed once, ``addmm`` and in-place gates, no autograd); ``torch.nn.LSTMCell``; onnxruntime running the
 exported one-step graph (state in, state out); a hand-written NumPy step; rnnkit's NumPy route
-(``rnnkit.deploy.fast_step``); a whole ``push`` of a tagger stream (scaler, step, head: ``model.stream()``); and
-the floor, NumPy's GEMV of [x, h] (1, I+H) by (I+H, 4H). Median over repeats of ``--steps`` steps each.
+(``rnnkit.deploy.fast_step``); a whole ``push`` of a tagger stream (scaler, step, head: ``model.streamer()``); and
+the floor, NumPy's GEMV of [x, h] (1, I+H) by (I+H, 4H). Median over repeats of ``--steps`` steps each. Then
+sampling throughput at batch 1: ``model.generate`` against the stream's ``generate``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import warnings
 import numpy as np
 import torch
 
-from rnnkit.deploy.fast_step import NumpyLayer
+from rnnkit.deploy.fast_step import NumpyLayer, one_blas_thread
 from rnnkit.nn import LSTM
 
 
@@ -88,7 +89,13 @@ def routes(hidden: int, inputs: int = 32):
     fast = NumpyLayer(layer)
     numpy_state = fast.zero_state()
     found["rnnkit NumPy route (fast_step)"] = lambda: fast.step(xn, numpy_state)
-    # found["tagger stream push (scaler, step, head)"] = tagger_push(inputs, hidden)
+
+    def fast_one_thread():
+        with one_blas_thread():
+            fast.step(xn, numpy_state)
+
+    found["rnnkit NumPy route, BLAS held to 1 thread"] = fast_one_thread
+    found["tagger stream push (scaler, step, head)"] = tagger_push(inputs, hidden)
     xh_n = np.concatenate([xn, hn], 1)
     found["GEMV floor (1, I+H) x (I+H, 4H)"] = lambda: xh_n @ wn
     return found
@@ -125,9 +132,41 @@ def tagger_push(inputs: int, hidden: int):
     X = [rng.normal(size=(20, inputs)).astype(np.float32) for _ in range(4)]
     y = [rng.integers(0, 5, 20).tolist() for _ in X]
     config = SequenceTaggerConfig(EncoderConfig(rnn=RecurrentConfig(hidden_size=hidden)))
-    stream = SequenceTagger.for_data(X, y, config).eval().stream()
+    stream = SequenceTagger.for_data(X, y, config).eval().streamer()
     row = X[0][0]
     return lambda: stream.push(row)
+
+
+def generation(length: int = 300) -> None:
+    """Sampling at batch 1 from a language model of the default size (2 x 256 LSTM): ``model.generate`` (PyTorch,
+    ``layer.step``) against the stream's ``generate`` (NumPy steps), tokens per second, best of 3."""
+    from rnnkit.data.text_corpus import corpus_tokenizer
+    from rnnkit.tasks import LanguageModel
+
+    text = "".join(chr(c) for c in range(32, 127)) * 4
+    model = LanguageModel.for_tokenizer(corpus_tokenizer(text)).eval()
+
+    def torch_route():
+        model.generate("", length, seed=0)
+
+    def stream_route():
+        stream = model.streamer()
+        for _ in stream.generate(stream.push(model.encode("\n").numpy())[-1], length, seed=0):
+            pass
+
+    print(f"\n| generate, batch 1, {length} tokens, 2 x 256 LSTM | tokens/s | speed-up |\n|---|---|---|")
+    rates = {}
+    for name, run in (("model.generate (PyTorch layer.step)", torch_route), ("stream.generate (NumPy)", stream_route)):
+        run()
+        best = min(timed(run) for _ in range(3))
+        rates[name] = length / best
+        print(f"| {name} | {rates[name]:.0f} | {rates[name] / next(iter(rates.values())):.2f} |")
+
+
+def timed(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -148,6 +187,7 @@ def main() -> None:
         cells = [f"{table[h][name]:.1f} | {table[h][name] / floor[h]:.2f} | {table[h][name] / numpy[h]:.2f}"
                  for h in table]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    generation()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ The equations are ``rnnkit.nn.functional``'s, in the same gate order (LSTM i, f,
 gate on the recurrent product): the fast path is a copy of them for another library, tied to them by tests.
 Layer normalisation is not copied: ``numpy_blocker`` says so and the stream takes ``layer.step`` instead.
 
+NumPy's BLAS runs on one thread during a step (``one_blas_thread``): OpenBLAS splits a product of 512 x 1024 or
+more over its threads, and for one row that costs far more than it saves (measured on the 2-core machine kind with
+other jobs running: 6.4 ms for one (1, 512) x (512, 1024) product on 2 threads, 0.09 ms on one).
+
 Per cell the weights are transposed and made contiguous once (``W_ih^T`` (I, G*H), ``W_hh^T`` (H_out, G*H)); a
 chunk of T steps projects its inputs with one product ``X W_ih^T + b`` (T, G*H), then each step adds
 ``h W_hh^T`` and applies the gates.
@@ -17,10 +21,34 @@ chunk of T steps projects its inputs with one product ``X W_ih^T + b`` (T, G*H),
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import torch
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_libraries() -> tuple[Any, ...]:
+    """The BLAS libraries NumPy calls, as threadpoolctl finds them (once: the search takes milliseconds)."""
+    try:
+        import threadpoolctl
+    except ImportError:  # without it BLAS keeps its own thread count
+        return ()
+    return tuple(lib for lib in threadpoolctl.ThreadpoolController().lib_controllers if lib.user_api == "blas")
+
+
+class one_blas_thread:  # noqa: N801 (a context manager, used as `with one_blas_thread():`)
+    """Hold NumPy's BLAS to one thread inside the block (about 1 us per entry), then restore its count."""
+
+    def __enter__(self) -> None:
+        self.previous = [(lib, lib.get_num_threads()) for lib in _blas_libraries()]
+        for lib, _ in self.previous:
+            lib.set_num_threads(1)
+
+    def __exit__(self, *_: Any) -> None:
+        for lib, count in self.previous:
+            lib.set_num_threads(count)
 
 
 class NumpyCell(NamedTuple):
@@ -80,6 +108,14 @@ class NumpyLayer:
         self.mode, self.hidden_size = layer.mode, layer.hidden_size
         self.cells = [_cell(layer, suffix) for _, _, suffix in layer.cells()]
         self._update = {"LSTM": self._lstm, "GRU": self._gru, "RNN_TANH": self._rnn, "RNN_RELU": self._rnn}[self.mode]
+
+    def fold_input_scaling(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Read raw inputs: take the scaling ``x' = (x - mean) / std`` into the first layer's input weights,
+        ``W_ih x' + b = (W_ih / std) x + (b - W_ih (mean / std))``: two operations fewer per step."""
+        cell = self.cells[0]
+        w_ih = np.ascontiguousarray(cell.w_ih / std[:, None], np.float32)
+        b_x = (cell.b_x - (mean / std) @ cell.w_ih).astype(np.float32)
+        self.cells[0] = cell._replace(w_ih=w_ih, w_cat=np.concatenate([w_ih, cell.w_hh]), b_x=b_x)
 
     def zero_state(self, batch: int = 1) -> list[tuple[np.ndarray, ...]]:
         """Per cell, its state: ``(h, c)`` for the LSTM, ``(h,)`` otherwise, (B, H) each."""

@@ -24,13 +24,14 @@ the layer itself, and ``route`` / ``fast_path_reason`` say which was taken and w
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import torch
 
-from rnnkit.deploy.fast_step import NumpyLayer, numpy_blocker
+from rnnkit.deploy.fast_step import NumpyLayer, numpy_blocker, one_blas_thread
 from rnnkit.errors import UserError
+from rnnkit.tasks.decoding.sampling import SPECIAL_TOKENS
 
 
 def _array(tensor: Optional[torch.Tensor]) -> Optional[np.ndarray]:
@@ -39,7 +40,8 @@ def _array(tensor: Optional[torch.Tensor]) -> Optional[np.ndarray]:
 
 def _softmax(v: np.ndarray) -> np.ndarray:
     e = np.exp(v - v.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    e /= e.sum(-1, keepdims=True)
+    return e
 
 
 def _log_softmax(v: np.ndarray) -> np.ndarray:
@@ -119,12 +121,16 @@ class SequenceStream(Stream):
         if self.preprocessor is None:
             raise UserError(f"{type(model).__name__} has no preprocessor: build it with for_data")
         self.embedding = _array(encoder.embedding.weight) if encoder.embedding is not None else None
-        if self.preprocessor.tokenizer is None:
-            self.mean = np.asarray(self.preprocessor.mean, np.float32)
-            self.std = np.asarray(self.preprocessor.std, np.float32)
         head = model.head
         self.weight, self.bias = _array(head.weight).T.copy(), _array(head.bias)
         super().__init__(encoder.rnn)
+        self.scaled = self.preprocessor.tokenizer is not None  # True: the inputs need no scaling here
+        if not self.scaled:
+            self.mean = np.asarray(self.preprocessor.mean, np.float32)
+            self.std = np.asarray(self.preprocessor.std, np.float32)
+            if isinstance(self.route, NumpyLayer):
+                self.route.fold_input_scaling(self.mean, self.std)
+                self.scaled = True
 
     def _inputs(self, x: Any) -> tuple[np.ndarray, bool]:
         """Layer inputs (T, I) for one step or a chunk; True when one step was given."""
@@ -140,12 +146,13 @@ class SequenceStream(Stream):
         if rows.ndim != 2 or rows.shape[1] != len(self.mean) or rows.shape[0] == 0:
             raise UserError(f"push one step ({len(self.mean)},) or a chunk (steps, {len(self.mean)}) of raw "
                             f"features, got shape {np.shape(x)}")
-        return (rows - self.mean) / self.std, single
+        return (rows if self.scaled else (rows - self.mean) / self.std), single
 
     def push(self, x: Any) -> np.ndarray:
         """One step (F,) or a token id -> this step's output; a chunk (T, F), ids or text -> (T, ...) outputs."""
         inputs, single = self._inputs(x)
-        outputs = self.output(self._run(inputs) @ self.weight + self.bias)
+        with one_blas_thread():
+            outputs = self.output(self._run(inputs) @ self.weight + self.bias)
         return outputs[0] if single else outputs
 
     def output(self, logits: np.ndarray) -> np.ndarray:
@@ -185,8 +192,25 @@ class LanguageModelStream(Stream):
         ids = np.atleast_1d(np.asarray(ids, np.int64))
         if ids.ndim != 1 or len(ids) == 0 or ids.min() < 0 or ids.max() >= len(self.embedding):
             raise UserError(f"push token ids in 0..{len(self.embedding) - 1} (or text), got {tokens!r}")
-        logits = self._run(self.embedding[ids]) @ self.weight + self.bias
+        with one_blas_thread():
+            logits = self._run(self.embedding[ids]) @ self.weight + self.bias
         return logits[0] if np.ndim(tokens) == 0 and not isinstance(tokens, str) else logits
+
+    def generate(self, logits: np.ndarray, length: int, *, temperature: float = 1.0,
+                 seed: Optional[int] = None) -> Iterator[int]:
+        """Token ids drawn one at a time from ``logits`` (the last push's) on, each pushed as it is drawn: as
+        ``rnnkit.tasks.decoding.sampling`` draws them (never ``<pad>`` or ``<unk>``; temperature 0: greedy), without
+        its top-k / top-p and stop strings."""
+        rng = np.random.default_rng(seed)
+        for _ in range(length):
+            logits = np.array(logits, np.float64)
+            logits[:SPECIAL_TOKENS] = -np.inf
+            if temperature == 0:
+                token = int(logits.argmax())
+            else:  # the exponential race: argmax p_i / E_i is distributed as p
+                token = int((_softmax(logits / temperature) / rng.exponential(size=logits.shape)).argmax())
+            yield token
+            logits = self.push(token)
 
 
 class ForecastStream:
