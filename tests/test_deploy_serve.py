@@ -23,7 +23,7 @@ pytest.importorskip("fastapi")
 import rnnkit  # noqa: E402
 from captioning_data import make_shapes  # noqa: E402
 from deploy_models import EVERY_TASK, numeric  # noqa: E402
-from rnnkit.deploy.bodies import Limits  # noqa: E402
+from rnnkit.deploy.limits import Limits  # noqa: E402
 from rnnkit.deploy.serve import create_app  # noqa: E402
 
 LIMITS = Limits(max_body_bytes=20_000, max_batch=8, max_steps=50, max_generate=40, max_beam=4)
@@ -169,12 +169,12 @@ def test_concurrent_requests_are_served_one_at_a_time_correctly(folders):
         assert np.allclose(answer.json()["probabilities"][0], want, atol=1e-5)
 
 
-def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(folders):
+def test_rnnkit_serve_on_sigterm_lets_the_request_in_flight_finish_then_exits_0(folders):
     port = free_port()
-    code = (f"from rnnkit.deploy.serve import serve; from rnnkit.deploy.bodies import Limits; "
-            f"serve({str(folders['language_model'])!r}, port={port}, limits=Limits(max_generate=400))")
+    command = [sys.executable, "-m", "rnnkit.cli.main", "serve", str(folders["language_model"]), "--port", str(port),
+               "--max-generate", "400"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    server = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             deadline = time.monotonic() + 30
@@ -192,10 +192,12 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(folders):
                 after = sum(1 for line in lines if line)
         assert after == 399  # every token, most of them after the signal
         assert server.wait(15) == 0
+        assert f"on http://127.0.0.1:{port}" in server.stdout.read().decode()
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
+        server.stdout.close()
         server.stderr.close()
 
 

@@ -1,29 +1,13 @@
-"""What ``rnnkit serve`` accepts: the request bodies (pydantic), the limits, and the checks pydantic cannot express.
-
-Every body refuses unknown fields and non-finite numbers; a refusal is a 422 whose ``detail`` names the field
-(``["body", "inputs", 3]``) and the problem, as FastAPI writes its own validation errors.
+"""What ``rnnkit serve`` accepts: the request bodies, as pydantic models (FastAPI validates them and writes them into
+the OpenAPI schema). Every body refuses unknown fields and non-finite numbers; what pydantic cannot express (the
+limits, ragged rows) is checked in ``rnnkit.deploy.limits``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may ask for; larger requests are refused (413 for the body, 422 for the rest)."""
-
-    max_body_bytes: int = 2_000_000
-    max_batch: int = 64  # sequences (texts, images) per request
-    max_steps: int = 5_000  # steps per sequence (characters of a text)
-    max_generate: int = 1_000  # tokens per generation
-    max_beam: int = 16
 
 
 class Request(BaseModel):
@@ -68,61 +52,3 @@ class ForecastRequest(Request):
     horizon: Optional[int] = Field(None, ge=1, description="steps ahead (at most the model's horizon)")
     data: Optional[list[dict[str, Any]]] = Field(
         None, description="rows of the table to forecast from (default: the history saved with the model)")
-
-
-class Invalid(Exception):
-    """A request that passed pydantic but not the model's limits: 422 naming ``location``."""
-
-    def __init__(self, location: list[Any], message: str) -> None:
-        super().__init__(message)
-        self.location, self.message = location, message
-
-
-def check_count(name: str, count: int, limit: int) -> None:
-    if count > limit:
-        raise Invalid(["body", name], f"at most {limit} per request, got {count}")
-
-
-def check_beam(beam: int, limits: Limits) -> None:
-    if beam > limits.max_beam:
-        raise Invalid(["body", "beam"], f"must be <= {limits.max_beam}, got {beam}")
-
-
-def sequences(inputs: list[Any], limits: Limits) -> list[Any]:
-    """Texts as they are, numeric sequences as (T, F) float32 arrays; each checked against the limits."""
-    check_count("inputs", len(inputs), limits.max_batch)
-    kinds = {isinstance(item, str) for item in inputs}
-    if len(kinds) > 1:
-        raise Invalid(["body", "inputs"], "mix of texts and numeric sequences; give one kind")
-    out = []
-    for i, item in enumerate(inputs):
-        if len(item) == 0:
-            raise Invalid(["body", "inputs", i], "empty sequence")
-        if len(item) > limits.max_steps:
-            raise Invalid(["body", "inputs", i], f"{len(item)} steps; at most {limits.max_steps}")
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        try:
-            array = np.asarray(item, np.float64)
-        except ValueError:
-            raise Invalid(["body", "inputs", i], "rows of different lengths") from None
-        if not np.abs(array).max(initial=0.0) <= FLOAT32_MAX:
-            raise Invalid(["body", "inputs", i], "values beyond the float32 range")
-        array = array.astype(np.float32)
-        out.append(array[:, None] if array.ndim == 1 else array)
-    return out
-
-
-def images(values: list[Any], limits: Limits) -> np.ndarray:
-    """(B, H, W, 3) uint8 from nested lists; the same size for every image."""
-    check_count("images", len(values), limits.max_batch)
-    try:
-        batch = np.asarray(values, np.float64)
-    except ValueError:
-        raise Invalid(["body", "images"], "images of different sizes (or ragged rows)") from None
-    if batch.ndim != 4 or batch.shape[-1] != 3 or batch.shape[1] * batch.shape[2] > limits.max_steps * 10:
-        raise Invalid(["body", "images"], f"(height, width, 3) RGB images of one size, got {batch.shape[1:]}")
-    if batch.min() < 0 or batch.max() > 255:
-        raise Invalid(["body", "images"], "values must be in 0..255")
-    return batch.round().astype(np.uint8)

@@ -30,8 +30,12 @@ from typing import Any, Callable, Iterator
 
 from rnnkit._optional import require
 from rnnkit._version import __version__
-from rnnkit.deploy import bodies as rq
+from rnnkit.deploy import limits as checks
+from rnnkit.deploy.limits import Limits
 from rnnkit.errors import UserError
+
+fastapi = require("fastapi", "serve", why="for rnnkit serve")  # and pydantic, which the request bodies are
+from rnnkit.deploy import bodies  # noqa: E402
 
 
 def _json_rows(frame: Any) -> list[dict[str, Any]]:
@@ -79,9 +83,8 @@ def _replay(first: Any, receive: Any) -> Any:
     return replayed
 
 
-def create_app(model_dir: str | Path, limits: rq.Limits = rq.Limits()) -> Any:
+def create_app(model_dir: str | Path, limits: Limits = Limits()) -> Any:
     """The FastAPI app serving the model folder ``model_dir`` (or a run folder holding ``model/``)."""
-    fastapi = require("fastapi", "serve", why="for rnnkit serve")
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -93,8 +96,8 @@ def create_app(model_dir: str | Path, limits: rq.Limits = rq.Limits()) -> Any:
     app = fastapi.FastAPI(title=f"rnnkit {model.task}", version=__version__,
                           description=f"The {model.task} model in {folder}, served by rnnkit {__version__}.")
 
-    @app.exception_handler(rq.Invalid)
-    async def invalid(request: Any, error: rq.Invalid) -> Any:
+    @app.exception_handler(checks.Invalid)
+    async def invalid(request: Any, error: checks.Invalid) -> Any:
         return JSONResponse({"detail": [{"loc": error.location, "msg": error.message, "type": "value_error"}]}, 422)
 
     @app.exception_handler(UserError)
@@ -122,12 +125,12 @@ def create_app(model_dir: str | Path, limits: rq.Limits = rq.Limits()) -> Any:
 
 # --- the task's endpoints ----------------------------------------------------------------------------------
 
-def _predict(app: Any, model: Any, folder: Path, limits: rq.Limits, locked: Callable, streaming: Any) -> None:
+def _predict(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
     task = model.task
 
     @app.post("/predict")
-    def predict(body: rq.SequencesRequest) -> dict[str, Any]:
-        inputs = rq.sequences(body.inputs, limits)
+    def predict(body: bodies.SequencesRequest) -> dict[str, Any]:
+        inputs = checks.sequences(body.inputs, limits)
         if task == "sequence-classification":
             probabilities = locked(lambda: model.predict_proba(inputs))
             return {"labels": model.labels, "predictions": [model.labels[i] for i in probabilities.argmax(1)],
@@ -137,21 +140,21 @@ def _predict(app: Any, model: Any, folder: Path, limits: rq.Limits, locked: Call
         return {"tags": locked(lambda: model.predict(inputs))}
 
 
-def _recognize(app: Any, model: Any, folder: Path, limits: rq.Limits, locked: Callable, streaming: Any) -> None:
+def _recognize(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
     @app.post("/recognize")
-    def recognize(body: rq.RecognizeRequest) -> dict[str, Any]:
-        inputs = rq.sequences(body.inputs, limits)
-        rq.check_beam(body.beam, limits)
+    def recognize(body: bodies.RecognizeRequest) -> dict[str, Any]:
+        inputs = checks.sequences(body.inputs, limits)
+        checks.check_beam(body.beam, limits)
         return {"transcripts": locked(lambda: model.recognize(inputs, beam=body.beam))}
 
 
-def _generate(app: Any, model: Any, folder: Path, limits: rq.Limits, locked: Callable, streaming: Any) -> None:
+def _generate(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
     @app.post("/generate")
-    def generate(body: rq.GenerateRequest) -> Any:
+    def generate(body: bodies.GenerateRequest) -> Any:
         if body.length > limits.max_generate:
-            raise rq.Invalid(["body", "length"], f"must be <= {limits.max_generate}, got {body.length}")
+            raise checks.Invalid(["body", "length"], f"must be <= {limits.max_generate}, got {body.length}")
         if len(body.prompt) > limits.max_steps:
-            raise rq.Invalid(["body", "prompt"], f"{len(body.prompt)} characters; at most {limits.max_steps}")
+            raise checks.Invalid(["body", "prompt"], f"{len(body.prompt)} characters; at most {limits.max_steps}")
         options = {"temperature": body.temperature, "top_k": body.top_k, "top_p": body.top_p, "seed": body.seed,
                    "stop": body.stop}
         pieces = locked(lambda: model.stream(body.prompt, body.length, **options))
@@ -169,35 +172,35 @@ def _generate(app: Any, model: Any, folder: Path, limits: rq.Limits, locked: Cal
         return streaming(lines(), media_type="application/x-ndjson")
 
 
-def _translate(app: Any, model: Any, folder: Path, limits: rq.Limits, locked: Callable, streaming: Any) -> None:
+def _translate(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
     @app.post("/translate")
-    def translate(body: rq.TranslateRequest) -> dict[str, Any]:
-        texts = rq.sequences(body.inputs, limits)
-        rq.check_beam(body.beam, limits)
+    def translate(body: bodies.TranslateRequest) -> dict[str, Any]:
+        texts = checks.sequences(body.inputs, limits)
+        checks.check_beam(body.beam, limits)
         return {"outputs": locked(lambda: model.translate(texts, beam=body.beam))}
 
 
-def _caption(app: Any, model: Any, folder: Path, limits: rq.Limits, locked: Callable, streaming: Any) -> None:
+def _caption(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
     @app.post("/caption")
-    def caption(body: rq.CaptionRequest) -> dict[str, Any]:
-        images = rq.images(body.images, limits)
-        rq.check_beam(body.beam, limits)
+    def caption(body: bodies.CaptionRequest) -> dict[str, Any]:
+        images = checks.images(body.images, limits)
+        checks.check_beam(body.beam, limits)
         return {"captions": locked(lambda: model.caption(images, beam=body.beam))}
 
 
-def _forecast(app: Any, model: Any, folder: Path, limits: rq.Limits, locked: Callable, streaming: Any) -> None:
+def _forecast(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
     from rnnkit.data.timeseries import pandas
     from rnnkit.integrations.forecaster import Forecaster
 
     forecaster = Forecaster.load(folder)
 
     @app.post("/forecast")
-    def forecast(body: rq.ForecastRequest) -> dict[str, Any]:
+    def forecast(body: bodies.ForecastRequest) -> dict[str, Any]:
         if body.horizon is not None and body.horizon > forecaster.config.horizon:
-            raise rq.Invalid(["body", "horizon"], f"must be <= the model's horizon {forecaster.config.horizon}")
+            raise checks.Invalid(["body", "horizon"], f"must be <= the model's horizon {forecaster.config.horizon}")
         data = None
         if body.data is not None:
-            rq.check_count("data", len(body.data), limits.max_steps)
+            checks.check_count("data", len(body.data), limits.max_steps)
             data = pandas().DataFrame(body.data)
         table = locked(lambda: forecaster.predict(data, horizon=body.horizon))
         return {"forecast": _json_rows(table)}
@@ -208,7 +211,7 @@ ROUTES = {"sequence-classification": _predict, "sequence-regression": _predict, 
           "captioning": _caption, "forecasting": _forecast}
 
 
-def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, *, limits: rq.Limits = rq.Limits(),
+def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, *, limits: Limits = Limits(),
           graceful_seconds: float = 10.0) -> None:
     """Run the app on uvicorn until SIGINT / SIGTERM (graceful: requests in flight finish)."""
     uvicorn = require("uvicorn", "serve", why="for rnnkit serve")
