@@ -40,7 +40,8 @@ def classifier(cell="lstm", text=False, **options):
 def regressor(cell="lstm", **options):
     torch.manual_seed(0)
     X = numeric()
-    return SequenceRegressor.for_data(X, np.arange(len(X), dtype=float), SequenceRegressorConfig(encoder(cell, **options)))
+    config = SequenceRegressorConfig(encoder(cell, **options))
+    return SequenceRegressor.for_data(X, np.arange(len(X), dtype=float), config)
 
 
 def tagger(cell="lstm", **options):

@@ -30,7 +30,8 @@ def zero_state(layer, batch):
 
 
 @pytest.mark.parametrize("build", [classifier, tagger, recognizer], ids=["classifier", "tagger", "recognizer"])
-@pytest.mark.parametrize("options", [{}, {"cell": "gru", "bidirectional": True, "num_layers": 2}], ids=["lstm", "bigru"])
+@pytest.mark.parametrize("options", [{}, {"cell": "gru", "bidirectional": True, "num_layers": 2}],
+                         ids=["lstm", "bigru"])
 def test_sequence_graphs_give_the_models_predictions_on_mixed_lengths(build, options, tmp_path):
     model = build(**options)
     graphs, _ = exported(model, tmp_path)
