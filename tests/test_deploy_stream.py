@@ -83,12 +83,15 @@ def test_text_classifier_streams_tokens():
     np.testing.assert_allclose(stream.push("sat")[-1], model.predict_proba(["the cat sat"])[0], atol=1e-5)
 
 
-def test_layer_norm_streams_through_the_layer_itself():
-    model = tagger(layer_norm=True).eval()
+def test_layer_norm_streams_through_the_layer_itself_in_eval_mode():
+    model = tagger(layer_norm=True)
+    model.encoder.rnn.recurrent_dropout = 0.5  # would change every step in training mode
     stream = model.streamer()
     assert stream.route_name == "pytorch" and "layer_norm" in stream.fast_path_reason
     x = numeric(1)[0]
-    np.testing.assert_allclose(pushed_in_chunks(stream, x, [2]), whole(model, x), atol=1e-5, rtol=0)
+    found = pushed_in_chunks(stream, x, [2])  # in eval mode, though the model is in training mode
+    assert model.training  # and left so
+    np.testing.assert_allclose(found, whole(model, x), atol=1e-5, rtol=0)
 
 
 def test_forecaster_stream_forecasts_from_the_latest_window():

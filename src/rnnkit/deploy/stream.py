@@ -17,13 +17,15 @@ A stream computes what the model computes on the whole sequence at once (tests h
 layers, a convolution front-end ('same' padding reads ahead), mean / max / attention pooling, per-sequence
 normalisation, encoder-decoder models (use ``translate`` / ``caption`` or the exported decoder step).
 
-The recurrent steps run in NumPy (``rnnkit.deploy.fast_step``: at batch 1 the per-call overhead of PyTorch
+A stream takes the model's weights when it is made (later training does not reach it) and computes in eval mode
+(no dropout) whatever mode the model is in. The recurrent steps run in NumPy (``rnnkit.deploy.fast_step``: at batch 1 the per-call overhead of PyTorch
 dominates, see ``bench/bench_stream.py``); a layer the NumPy step does not cover (layer normalisation) runs through
 the layer itself, and ``route`` / ``fast_path_reason`` say which was taken and why.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Iterator, Optional
 
 import numpy as np
@@ -49,6 +51,18 @@ def _log_softmax(v: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
+@contextlib.contextmanager
+def evaluating(module: torch.nn.Module) -> Iterator[None]:
+    """``module`` in eval mode and without autograd inside the block; its mode restored after."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        module.train(was_training)
+
+
 class TorchRoute:
     """The layer itself, one chunk per call (``forward`` with the state carried): what NumPy does not cover."""
 
@@ -59,7 +73,7 @@ class TorchRoute:
         return self.layer._check_state(None, 1, torch.zeros(1, 1, self.layer.input_size))
 
     def run(self, x: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-        with torch.no_grad():
+        with evaluating(self.layer):
             output, state = self.layer(torch.from_numpy(x), state)
         return output.numpy(), state
 
@@ -253,7 +267,7 @@ class ForecastStream:
         if future.shape != (c.horizon, c.future_size):
             raise UserError(f"future must be ({c.horizon}, {c.future_size}): the known-future columns of the "
                             f"horizon, got {future.shape}")
-        with torch.no_grad():
+        with evaluating(self.model):
             raw = self.model(torch.from_numpy(self.window[None]), torch.from_numpy(future[None]))
         return raw[0].numpy()
 
@@ -264,7 +278,6 @@ def streamer(model: Any) -> Any:
     from rnnkit.deploy.export import task_model
 
     model = task_model(model)
-    model.eval()
     task = model.task
     if task in ("sequence-classification", "sequence-regression", "sequence-tagging", "sequence-recognition"):
         reason = sequence_blocker(model)
