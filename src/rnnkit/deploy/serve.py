@@ -26,7 +26,7 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 from rnnkit._optional import require
 from rnnkit._version import __version__
@@ -35,6 +35,8 @@ from rnnkit.deploy.limits import Limits
 from rnnkit.errors import UserError
 
 fastapi = require("fastapi", "serve", why="for rnnkit serve")  # and pydantic, which the request bodies are
+from fastapi.responses import StreamingResponse  # noqa: E402
+
 from rnnkit.deploy import bodies  # noqa: E402
 
 
@@ -86,7 +88,7 @@ def _replay(first: Any, receive: Any) -> Any:
 def create_app(model_dir: str | Path, limits: Limits = Limits()) -> Any:
     """The FastAPI app serving the model folder ``model_dir`` (or a run folder holding ``model/``)."""
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, StreamingResponse
+    from fastapi.responses import JSONResponse
 
     from rnnkit.train.model_folder import load_model, model_folder_in
 
@@ -118,14 +120,26 @@ def create_app(model_dir: str | Path, limits: Limits = Limits()) -> Any:
         with lock:
             return call()
 
-    ROUTES[model.task](app, model, folder, limits, locked, StreamingResponse)
+    ROUTES[model.task](Served(app, model, folder, limits, locked))
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
     return app
 
 
 # --- the task's endpoints ----------------------------------------------------------------------------------
 
-def _predict(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
+class Served(NamedTuple):
+    """What a task's endpoints are added with: the app, the model and its folder, the limits, and ``locked(call)``
+    (runs ``call()`` holding the model's lock)."""
+
+    app: Any
+    model: Any
+    folder: Path
+    limits: Limits
+    locked: Callable[[Callable[[], Any]], Any]
+
+
+def _predict(served: Served) -> None:
+    app, model, limits, locked = served.app, served.model, served.limits, served.locked
     task = model.task
 
     @app.post("/predict")
@@ -140,7 +154,8 @@ def _predict(app: Any, model: Any, folder: Path, limits: Limits, locked: Callabl
         return {"tags": locked(lambda: model.predict(inputs))}
 
 
-def _recognize(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
+def _recognize(served: Served) -> None:
+    app, model, limits, locked = served.app, served.model, served.limits, served.locked
     @app.post("/recognize")
     def recognize(body: bodies.RecognizeRequest) -> dict[str, Any]:
         inputs = checks.sequences(body.inputs, limits)
@@ -148,7 +163,8 @@ def _recognize(app: Any, model: Any, folder: Path, limits: Limits, locked: Calla
         return {"transcripts": locked(lambda: model.recognize(inputs, beam=body.beam))}
 
 
-def _generate(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
+def _generate(served: Served) -> None:
+    app, model, limits, locked = served.app, served.model, served.limits, served.locked
     @app.post("/generate")
     def generate(body: bodies.GenerateRequest) -> Any:
         if body.length > limits.max_generate:
@@ -169,10 +185,11 @@ def _generate(app: Any, model: Any, folder: Path, limits: Limits, locked: Callab
                 yield (json.dumps({"text": piece[0]}) + "\n").encode()
                 piece = locked(lambda: next(pieces, None))
 
-        return streaming(lines(), media_type="application/x-ndjson")
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-def _translate(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
+def _translate(served: Served) -> None:
+    app, model, limits, locked = served.app, served.model, served.limits, served.locked
     @app.post("/translate")
     def translate(body: bodies.TranslateRequest) -> dict[str, Any]:
         texts = checks.sequences(body.inputs, limits)
@@ -180,7 +197,8 @@ def _translate(app: Any, model: Any, folder: Path, limits: Limits, locked: Calla
         return {"outputs": locked(lambda: model.translate(texts, beam=body.beam))}
 
 
-def _caption(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
+def _caption(served: Served) -> None:
+    app, model, limits, locked = served.app, served.model, served.limits, served.locked
     @app.post("/caption")
     def caption(body: bodies.CaptionRequest) -> dict[str, Any]:
         images = checks.images(body.images, limits)
@@ -188,11 +206,12 @@ def _caption(app: Any, model: Any, folder: Path, limits: Limits, locked: Callabl
         return {"captions": locked(lambda: model.caption(images, beam=body.beam))}
 
 
-def _forecast(app: Any, model: Any, folder: Path, limits: Limits, locked: Callable, streaming: Any) -> None:
+def _forecast(served: Served) -> None:
+    app, model, limits, locked = served.app, served.model, served.limits, served.locked
     from rnnkit.data.timeseries import pandas
     from rnnkit.integrations.forecaster import Forecaster
 
-    forecaster = Forecaster.load(folder)
+    forecaster = Forecaster.load(served.folder)
 
     @app.post("/forecast")
     def forecast(body: bodies.ForecastRequest) -> dict[str, Any]:
