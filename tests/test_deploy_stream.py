@@ -138,3 +138,14 @@ def test_numpy_step_equals_layer_step(layer):
     for part, expected in zip(found if isinstance(found, tuple) else (found,),
                               final if isinstance(final, tuple) else (final,)):
         np.testing.assert_allclose(part, expected.numpy(), atol=1e-5)
+
+
+def test_products_large_enough_for_blas_threads_run_on_one():
+    from rnnkit.deploy.fast_step import one_blas_thread
+
+    small, large = tagger(hidden_size=8).eval(), tagger(hidden_size=256).eval()  # (3 + 256) x 1024 weights
+    assert small.streamer()._blas is not one_blas_thread
+    stream = large.streamer()
+    assert stream._blas is one_blas_thread
+    x = numeric(1)[0]
+    np.testing.assert_allclose(pushed_in_chunks(stream, x, [1]), whole(large, x), atol=1e-5, rtol=0)

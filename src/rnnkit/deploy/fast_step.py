@@ -10,9 +10,11 @@ The equations are ``rnnkit.nn.functional``'s, in the same gate order (LSTM i, f,
 gate on the recurrent product): the fast path is a copy of them for another library, tied to them by tests.
 Layer normalisation is not copied: ``numpy_blocker`` says so and the stream takes ``layer.step`` instead.
 
-NumPy's BLAS runs on one thread during a step (``one_blas_thread``): OpenBLAS splits a product of 512 x 1024 or
-more over its threads, and for one row that costs far more than it saves (measured on the 2-core machine kind with
-other jobs running: 6.4 ms for one (1, 512) x (512, 1024) product on 2 threads, 0.09 ms on one).
+NumPy's BLAS runs on one thread during a step when a product is large enough for OpenBLAS to split it over its
+threads (``BLAS_THREADED``: K x N >= 4 x 65536, OpenBLAS's GEMM_MULTITHREAD_THRESHOLD times SMP_THRESHOLD_MIN): for
+one row that costs far more than it saves (measured on the 2-core machine kind with other jobs running: 6.4 ms for
+one (1, 512) x (512, 1024) product on 2 threads, 0.09 ms on one). Holding and restoring the count costs about 7 us,
+so smaller models skip it.
 
 Per cell the weights are transposed and made contiguous once (``W_ih^T`` (I, G*H), ``W_hh^T`` (H_out, G*H)); a
 chunk of T steps projects its inputs with one product ``X W_ih^T + b`` (T, G*H), then each step adds
@@ -28,6 +30,9 @@ import numpy as np
 import torch
 
 
+BLAS_THREADED = 4 * 65536  # K x N of a (1, K) x (K, N) product from which OpenBLAS uses several threads
+
+
 @functools.lru_cache(maxsize=1)
 def _blas_libraries() -> tuple[Any, ...]:
     """The BLAS libraries NumPy calls, as threadpoolctl finds them (once: the search takes milliseconds)."""
@@ -39,7 +44,7 @@ def _blas_libraries() -> tuple[Any, ...]:
 
 
 class one_blas_thread:  # noqa: N801 (a context manager, used as `with one_blas_thread():`)
-    """Hold NumPy's BLAS to one thread inside the block (about 1 us per entry), then restore its count."""
+    """Hold NumPy's BLAS to one thread inside the block, then restore its count."""
 
     def __enter__(self) -> None:
         self.previous = [(lib, lib.get_num_threads()) for lib in _blas_libraries()]
@@ -108,6 +113,10 @@ class NumpyLayer:
         self.mode, self.hidden_size = layer.mode, layer.hidden_size
         self.cells = [_cell(layer, suffix) for _, _, suffix in layer.cells()]
         self._update = {"LSTM": self._lstm, "GRU": self._gru, "RNN_TANH": self._rnn, "RNN_RELU": self._rnn}[self.mode]
+
+    def largest_product(self) -> int:
+        """K x N of the largest weight matrix a step multiplies by."""
+        return max(w.size for cell in self.cells for w in (cell.w_cat, cell.w_hr) if w is not None)
 
     def fold_input_scaling(self, mean: np.ndarray, std: np.ndarray) -> None:
         """Read raw inputs: take the scaling ``x' = (x - mean) / std`` into the first layer's input weights,

@@ -31,7 +31,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import torch
 
-from rnnkit.deploy.fast_step import NumpyLayer, numpy_blocker, one_blas_thread
+from rnnkit.deploy.fast_step import BLAS_THREADED, NumpyLayer, numpy_blocker, one_blas_thread
 from rnnkit.errors import UserError
 from rnnkit.tasks.decoding.sampling import SPECIAL_TOKENS
 
@@ -95,6 +95,11 @@ class Stream:
         self._shapes = [shape for shape in layer._state_shapes(1)]
         self.reset()
 
+    def _hold_blas(self, head: np.ndarray) -> None:
+        """Hold BLAS to one thread during pushes when a product would be split over threads (``fast_step``)."""
+        largest = max(head.size, self.route.largest_product() if isinstance(self.route, NumpyLayer) else 0)
+        self._blas = one_blas_thread if largest >= BLAS_THREADED else contextlib.nullcontext
+
     @property
     def route_name(self) -> str:
         return "pytorch" if self.fast_path_reason else "numpy"
@@ -138,6 +143,7 @@ class SequenceStream(Stream):
         head = model.head
         self.weight, self.bias = _array(head.weight).T.copy(), _array(head.bias)
         super().__init__(encoder.rnn)
+        self._hold_blas(self.weight)
         self.scaled = self.preprocessor.tokenizer is not None  # True: the inputs need no scaling here
         if not self.scaled:
             self.mean = np.asarray(self.preprocessor.mean, np.float32)
@@ -165,7 +171,7 @@ class SequenceStream(Stream):
     def push(self, x: Any) -> np.ndarray:
         """One step (F,) or a token id -> this step's output; a chunk (T, F), ids or text -> (T, ...) outputs."""
         inputs, single = self._inputs(x)
-        with one_blas_thread():
+        with self._blas():
             outputs = self.output(self._run(inputs) @ self.weight + self.bias)
         return outputs[0] if single else outputs
 
@@ -199,6 +205,7 @@ class LanguageModelStream(Stream):
         self.embedding = _array(model.embedding.weight)
         self.weight, self.bias = _array(model.head.weight).T.copy(), _array(model.head.bias)
         super().__init__(model.rnn)
+        self._hold_blas(self.weight)
 
     def push(self, tokens: Any) -> np.ndarray:
         """A token id -> logits (V,) for the next token; ids or text (T tokens) -> (T, V), one row per step."""
@@ -206,7 +213,7 @@ class LanguageModelStream(Stream):
         ids = np.atleast_1d(np.asarray(ids, np.int64))
         if ids.ndim != 1 or len(ids) == 0 or ids.min() < 0 or ids.max() >= len(self.embedding):
             raise UserError(f"push token ids in 0..{len(self.embedding) - 1} (or text), got {tokens!r}")
-        with one_blas_thread():
+        with self._blas():
             logits = self._run(self.embedding[ids]) @ self.weight + self.bias
         return logits[0] if np.ndim(tokens) == 0 and not isinstance(tokens, str) else logits
 
