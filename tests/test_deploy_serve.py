@@ -159,6 +159,7 @@ def test_limits_on_body_generation_and_values(folders):
 
 
 def test_concurrent_requests_are_served_one_at_a_time_correctly(folders):
+    """Eight clients at once: every answer is its own request's (the model runs on one worker thread)."""
     model = rnnkit.load(folders["classifier"])
     inputs = [numeric(1, seed=seed)[0] for seed in range(16)]
     expected = [model.predict_proba([x])[0] for x in inputs]

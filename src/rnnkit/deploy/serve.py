@@ -14,19 +14,23 @@ Endpoints by task, besides ``GET /healthz`` (task, version) and the OpenAPI sche
 
 Answers: 422 for a body that does not validate (``detail`` names the field: ``["body", "inputs", 2]``), 400 for a
 request the model refuses (its ``UserError``: wrong feature count, unknown label), 413 for a body over the limit.
-The model runs one request at a time (a lock: PyTorch modules are not safe to call from several threads, and a
-small recurrent model is fastest on one request at a time); a streamed generation takes the lock per token, so
-other requests are answered between its tokens. uvicorn stops gracefully on SIGTERM: it stops accepting, lets the
+The model runs one request at a time, in arrival order, on one worker thread (PyTorch modules are not safe to call
+from several threads at once, and a small recurrent model is fastest on one request at a time); a streamed
+generation takes one turn per token, so other requests are answered between its tokens. Parsing and validation
+run on the event loop meanwhile. uvicorn stops gracefully on SIGTERM: it stops accepting, lets the
 requests in flight finish (at most ``graceful_seconds``), then exits 0.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, AsyncIterator, Awaitable, Callable, NamedTuple
 
 from rnnkit._optional import require
 from rnnkit._version import __version__
@@ -94,8 +98,14 @@ def create_app(model_dir: str | Path, limits: Limits = Limits()) -> Any:
 
     folder = model_folder_in(model_dir)
     model = load_model(folder)
-    lock = threading.Lock()
-    app = fastapi.FastAPI(title=f"rnnkit {model.task}", version=__version__,
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit-model")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        yield
+        worker.shutdown(wait=True)
+
+    app = fastapi.FastAPI(title=f"rnnkit {model.task}", version=__version__, lifespan=lifespan,
                           description=f"The {model.task} model in {folder}, served by rnnkit {__version__}.")
 
     @app.exception_handler(checks.Invalid)
@@ -113,14 +123,13 @@ def create_app(model_dir: str | Path, limits: Limits = Limits()) -> Any:
         return JSONResponse({"detail": detail}, 422)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
+    async def healthz() -> dict[str, Any]:
         return {"status": "ok", "task": model.task, "rnnkit_version": __version__}
 
-    def locked(call: Callable[[], Any]) -> Any:
-        with lock:
-            return call()
+    async def run(call: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(worker, call)
 
-    ROUTES[model.task](Served(app, model, folder, limits, locked))
+    ROUTES[model.task](Served(app, model, folder, limits, run))
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
     return app
 
@@ -128,100 +137,103 @@ def create_app(model_dir: str | Path, limits: Limits = Limits()) -> Any:
 # --- the task's endpoints ----------------------------------------------------------------------------------
 
 class Served(NamedTuple):
-    """What a task's endpoints are added with: the app, the model and its folder, the limits, and ``locked(call)``
-    (runs ``call()`` holding the model's lock)."""
+    """What a task's endpoints are added with: the app, the model and its folder, the limits, and
+    ``await run(call)``, which runs ``call()`` on the model's one worker thread (requests in arrival order)."""
 
     app: Any
     model: Any
     folder: Path
     limits: Limits
-    locked: Callable[[Callable[[], Any]], Any]
+    run: Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
 def _predict(served: Served) -> None:
-    app, model, limits, locked = served.app, served.model, served.limits, served.locked
-    task = model.task
+    model, limits, run = served.model, served.limits, served.run
 
-    @app.post("/predict")
-    def predict(body: bodies.SequencesRequest) -> dict[str, Any]:
+    @served.app.post("/predict")
+    async def predict(body: bodies.SequencesRequest) -> dict[str, Any]:
         inputs = checks.sequences(body.inputs, limits)
-        if task == "sequence-classification":
-            probabilities = locked(lambda: model.predict_proba(inputs))
+        if model.task == "sequence-classification":
+            probabilities = await run(lambda: model.predict_proba(inputs))
             return {"labels": model.labels, "predictions": [model.labels[i] for i in probabilities.argmax(1)],
                     "probabilities": probabilities.round(6).tolist()}
-        if task == "sequence-regression":
-            return {"predictions": locked(lambda: model.predict(inputs)).tolist()}
-        return {"tags": locked(lambda: model.predict(inputs))}
+        if model.task == "sequence-regression":
+            return {"predictions": (await run(lambda: model.predict(inputs))).tolist()}
+        return {"tags": await run(lambda: model.predict(inputs))}
 
 
 def _recognize(served: Served) -> None:
-    app, model, limits, locked = served.app, served.model, served.limits, served.locked
-    @app.post("/recognize")
-    def recognize(body: bodies.RecognizeRequest) -> dict[str, Any]:
+    model, limits, run = served.model, served.limits, served.run
+
+    @served.app.post("/recognize")
+    async def recognize(body: bodies.RecognizeRequest) -> dict[str, Any]:
         inputs = checks.sequences(body.inputs, limits)
         checks.check_beam(body.beam, limits)
-        return {"transcripts": locked(lambda: model.recognize(inputs, beam=body.beam))}
+        return {"transcripts": await run(lambda: model.recognize(inputs, beam=body.beam))}
 
 
 def _generate(served: Served) -> None:
-    app, model, limits, locked = served.app, served.model, served.limits, served.locked
-    @app.post("/generate")
-    def generate(body: bodies.GenerateRequest) -> Any:
+    model, limits, run = served.model, served.limits, served.run
+
+    @served.app.post("/generate")
+    async def generate(body: bodies.GenerateRequest) -> Any:
         if body.length > limits.max_generate:
             raise checks.Invalid(["body", "length"], f"must be <= {limits.max_generate}, got {body.length}")
         if len(body.prompt) > limits.max_steps:
             raise checks.Invalid(["body", "prompt"], f"{len(body.prompt)} characters; at most {limits.max_steps}")
         options = {"temperature": body.temperature, "top_k": body.top_k, "top_p": body.top_p, "seed": body.seed,
                    "stop": body.stop}
-        pieces = locked(lambda: model.stream(body.prompt, body.length, **options))
-        first = locked(lambda: next(pieces, None))  # the prompt is read and checked before the answer starts
+        pieces = model.stream(body.prompt, body.length, **options)  # a generator: nothing runs yet
+        first = await run(lambda: next(pieces, None))  # the prompt is read and checked before the answer starts
         if not body.stream:
-            rest = locked(lambda: "".join(p[0] for p in pieces))
+            rest = await run(lambda: "".join(p[0] for p in pieces))
             return {"text": (first[0] if first else "") + rest}
 
-        def lines() -> Iterator[bytes]:
+        async def lines() -> AsyncIterator[bytes]:
             piece = first
             while piece is not None:
                 yield (json.dumps({"text": piece[0]}) + "\n").encode()
-                piece = locked(lambda: next(pieces, None))
+                piece = await run(lambda: next(pieces, None))  # one token per turn: other requests go between
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
 def _translate(served: Served) -> None:
-    app, model, limits, locked = served.app, served.model, served.limits, served.locked
-    @app.post("/translate")
-    def translate(body: bodies.TranslateRequest) -> dict[str, Any]:
+    model, limits, run = served.model, served.limits, served.run
+
+    @served.app.post("/translate")
+    async def translate(body: bodies.TranslateRequest) -> dict[str, Any]:
         texts = checks.sequences(body.inputs, limits)
         checks.check_beam(body.beam, limits)
-        return {"outputs": locked(lambda: model.translate(texts, beam=body.beam))}
+        return {"outputs": await run(lambda: model.translate(texts, beam=body.beam))}
 
 
 def _caption(served: Served) -> None:
-    app, model, limits, locked = served.app, served.model, served.limits, served.locked
-    @app.post("/caption")
-    def caption(body: bodies.CaptionRequest) -> dict[str, Any]:
+    model, limits, run = served.model, served.limits, served.run
+
+    @served.app.post("/caption")
+    async def caption(body: bodies.CaptionRequest) -> dict[str, Any]:
         images = checks.images(body.images, limits)
         checks.check_beam(body.beam, limits)
-        return {"captions": locked(lambda: model.caption(images, beam=body.beam))}
+        return {"captions": await run(lambda: model.caption(images, beam=body.beam))}
 
 
 def _forecast(served: Served) -> None:
-    app, model, limits, locked = served.app, served.model, served.limits, served.locked
     from rnnkit.data.timeseries import pandas
     from rnnkit.integrations.forecaster import Forecaster
 
-    forecaster = Forecaster.load(served.folder)
+    forecaster, limits = Forecaster.load(served.folder), served.limits
+    horizon = forecaster.config.horizon
 
-    @app.post("/forecast")
-    def forecast(body: bodies.ForecastRequest) -> dict[str, Any]:
-        if body.horizon is not None and body.horizon > forecaster.config.horizon:
-            raise checks.Invalid(["body", "horizon"], f"must be <= the model's horizon {forecaster.config.horizon}")
+    @served.app.post("/forecast")
+    async def forecast(body: bodies.ForecastRequest) -> dict[str, Any]:
+        if body.horizon is not None and body.horizon > horizon:
+            raise checks.Invalid(["body", "horizon"], f"must be <= the model's horizon {horizon}")
         data = None
         if body.data is not None:
             checks.check_count("data", len(body.data), limits.max_steps)
             data = pandas().DataFrame(body.data)
-        table = locked(lambda: forecaster.predict(data, horizon=body.horizon))
+        table = await served.run(lambda: forecaster.predict(data, horizon=body.horizon))
         return {"forecast": _json_rows(table)}
 
 
