@@ -10,7 +10,7 @@ from rnnkit.datasets import load_airline
 from rnnkit.errors import UserError
 from rnnkit.eval.forecast_metrics import mape
 from rnnkit.tasks import TASKS
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
 from rnnkit.train import load_model
 

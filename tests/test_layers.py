@@ -1,4 +1,4 @@
-"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> integrations -> cli.
+"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> pipelines -> adapters -> cli.
 
 A module may import its own layer and any layer below it. Two imports go up, each on purpose:
 - ``rnnkit.train.model_folder`` finds the task classes by name when it loads a model folder (``rnnkit.tasks``),
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import rnnkit
 
-ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "integrations", "cli"]
+ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "integrations", "pipelines", "adapters", "cli"]
 ALLOWED_UP = {("train", "rnnkit.tasks"), ("tasks", "rnnkit.eval.sequence_metrics")}
 
 

@@ -6,7 +6,7 @@ import torch
 
 from rnnkit.errors import UserError
 from rnnkit.eval.sequence_metrics import error_rate
-from rnnkit.integrations.fit import fit_sequence_model
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.tasks.encoder import EncoderConfig, SequenceEncoder
 from rnnkit.tasks.recognition import SequenceRecognizer
 from rnnkit.train import TrainConfig, load_model, save_model, seed_everything

@@ -10,7 +10,7 @@ from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit.tasks.captioning import ImageCaptioner
 from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.tasks.recognition import SequenceRecognizer
 from rnnkit.tasks.seq2seq import Seq2Seq
@@ -28,7 +28,7 @@ __all__ = ["__version__", "nn", "load", "save", "Trainer", "TrainConfig", "UserE
 def __getattr__(name: str):
     # scikit-learn is optional: the estimators are imported on first use.
     if name in ("RNNClassifier", "RNNRegressor"):
-        from rnnkit.integrations import sklearn
+        from rnnkit.adapters import sklearn
 
         return getattr(sklearn, name)
     raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
-from rnnkit.errors import UserError
+from rnnkit.cli import flags
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = True) -> None:
-    """Add ``--out DIR``, ``--force``, ``--seed INT`` (default 0) and ``--threads N`` to a subcommand's parser."""
+def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = True, seed: bool = True) -> None:
+    """Add ``--out DIR``, ``--force``, ``--seed INT`` (default 0; ``seed=False``: none) and ``--threads N`` to a
+    subcommand's parser."""
     parser.add_argument(
         "--out", type=Path, required=out_required, metavar="DIR", help="folder to write the results into"
     )
@@ -20,7 +22,8 @@ def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = Tru
         help="write into --out even if it is not empty: rnnkit's own files there are overwritten, "
         "nothing is deleted",
     )
-    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="INT", help="random seed (default: 0)")
+    if seed:
+        parser.add_argument("--seed", type=non_negative_int, default=0, metavar="INT", help="random seed (default: 0)")
     parser.add_argument(
         "--threads",
         type=positive_int,
@@ -32,24 +35,37 @@ def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = Tru
 
 
 def prepare_out_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
-    """Create the output folder ``path`` (with its parents) and return it.
+    """Create the output folder ``path`` (with its parents) and return it (``rnnkit.pipelines.run_folder``).
 
     A folder that exists and is not empty is refused unless ``force``: then rnnkit writes into it, overwriting the
     files of the same names, and deletes nothing (files from an earlier run that this one does not write stay).
+    Temporaries an interrupted write left there never count, and are removed.
     """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UserError(f"output folder {path} is a file; choose another --out")
-    if path.is_dir() and not force and any(path.iterdir()):
-        raise UserError(
-            f"output folder {path} exists and is not empty; choose another --out, or pass --force to write into "
-            "it (rnnkit overwrites its own files and deletes nothing)"
-        )
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"cannot create output folder {path}: {error.strerror or error}") from None
-    return path
+    from rnnkit.pipelines.run_folder import prepare_output
+
+    return prepare_output(path, force)
+
+
+def add_train_command(actions: Any, recipe: Any, settings: type, **parser_options: Any) -> argparse.ArgumentParser:
+    """The ``train`` subcommand of a task: its flags generated from the ``settings`` dataclass (``flags``), the
+    run options, and ``--resume``; it runs ``rnnkit.pipelines.driver.train(recipe, settings, --out)``."""
+    parser = actions.add_parser("train", **parser_options)
+    flags.add_config_flags(parser, settings)
+    add_run_options(parser, seed=False)  # --seed is the training settings' own
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out where it stopped (the folder must be one this command made, "
+                        "with the same settings)")
+    parser.set_defaults(func=_run_training, recipe=recipe, settings_class=settings)
+    return parser
+
+
+def _run_training(args: argparse.Namespace) -> int:
+    from rnnkit.pipelines.driver import train
+
+    settings = flags.config_from_args(args, args.settings_class)
+    metrics = train(args.recipe, settings, args.out, resume=args.resume, force=args.force)
+    print(f"{args.recipe.summary(metrics)}; wrote {args.out}")
+    return 0
 
 
 def positive_int(text: str) -> int:

@@ -85,7 +85,7 @@ def run_train(args: argparse.Namespace) -> int:
     from rnnkit.eval.forecast_metrics import format_table
     from rnnkit.eval.forecast_report import compare, forecast_report
     from rnnkit.eval.report import write_metrics
-    from rnnkit.integrations.forecaster import Forecaster
+    from rnnkit.pipelines.forecaster import Forecaster
 
     if args.data is None:  # the shipped default: airline passengers, monthly
         args.data, args.target, args.time = PATH, args.target or [TARGET], args.time or TIME
@@ -126,7 +126,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from rnnkit.eval.forecast_report import forecast_report
     from rnnkit.eval.report import write_metrics
-    from rnnkit.integrations.forecaster import Forecaster
+    from rnnkit.pipelines.forecaster import Forecaster
 
     from rnnkit.train.model_folder import model_folder_in
 

@@ -1,10 +1,5 @@
-"""The top of the stack: tasks composed with the trainer and reports, end to end (what the CLI runs), and adapters
-to other libraries' APIs.
+"""End-to-end runs not yet moved to ``rnnkit.pipelines`` (seq2seq, caption, recognize, generate).
 
-- end to end: ``forecaster`` (``rnnkit.Forecaster``), ``classify``, ``seq2seq``, ``caption``, ``recognize``,
-  ``generate``, and ``fit`` (fitting any sequence model on arrays);
-- adapters, each an optional extra: ``sktime``, ``sklearn``.
-
-Only this layer, the CLI and the package root import ``rnnkit.train`` together with the tasks: the tasks sit below
-the trainer, whose model folders look them up by name.
+Pipelines (the driver and the task recipes) are in ``rnnkit.pipelines``, adapters to other libraries' APIs in
+``rnnkit.adapters``.
 """

@@ -1,0 +1,149 @@
+"""The one training driver: every ``rnnkit <task> train`` is ``train(recipe, settings, out)``.
+
+    metrics = train(classify.RECIPE, classify.ClassifySettings(data="train.csv", label="y", text="tweet"), "runs/x")
+    metrics = train(classify.RECIPE, settings, "runs/x", resume=True)     # after a crash: continue it exactly
+
+The driver does, once for every task: prepare the run folder (``run_folder.open_run``: the marker, ``force``,
+``resume``, leftover temporaries), read every input before anything trains, split off the validation share, seed,
+build, fit with the ``Trainer`` (checkpoints in ``out/checkpoints``, the epoch log in ``out/log.jsonl``), save the
+model folder ``out/model``, and write ``history.json``, ``metrics.json`` and ``report.html``. A run killed at any
+point continues with ``resume=True``: the data, the split and the initial model are rebuilt the same way, the
+trainer restores its latest checkpoint, and the final weights are those of an uninterrupted run (CPU).
+
+A task brings a ``Recipe``: how to read its data, build its model, score it and say the result in one line. Its
+settings are a dataclass with a ``train: TrainConfig`` field and, for the default split, ``validation`` (a
+fraction) and ``test`` (a path or None) fields; they are recorded in the run folder's marker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnnkit import _fs
+from rnnkit._config import config_to_dict
+from rnnkit.data.sequences import pad_collate
+from rnnkit.data.splits import validation_split
+from rnnkit.eval.report import Report, write_metrics
+from rnnkit.pipelines.run_folder import CHECKPOINTS, open_run
+from rnnkit.train import FitResult, TrainConfig, Trainer, save_model, seed_everything
+
+MODEL = "model"
+
+
+@dataclasses.dataclass
+class Examples:
+    """Inputs and targets in a task's own form (texts, arrays, images), and a name per example (or None)."""
+
+    inputs: Any  # a list, or an array whose first axis is the examples
+    targets: list[Any]
+    names: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def subset(self, rows: Any) -> Examples:
+        rows = [int(i) for i in rows]
+        inputs = self.inputs[rows] if isinstance(self.inputs, np.ndarray) else [self.inputs[i] for i in rows]
+        names = None if self.names is None else [self.names[i] for i in rows]
+        return Examples(inputs, [self.targets[i] for i in rows], names)
+
+
+@dataclasses.dataclass
+class TrainedRun:
+    """What a recipe scores: the trained model (CPU, eval mode), the splits, the trainer's result, the folder."""
+
+    model: torch.nn.Module
+    settings: Any
+    out: Path
+    train: Examples
+    validation: Examples
+    scored: Examples
+    scored_on: str
+    result: FitResult
+    unit: str
+
+    def facts(self) -> dict[str, Any]:
+        """The sizes and the course of the training, for the metrics and the report."""
+        return {"scored_on": self.scored_on, f"train_{self.unit}": len(self.train),
+                f"validation_{self.unit}": len(self.validation), "best_epoch": self.result.best_epoch,
+                "stopped": self.result.stopped_reason}
+
+
+def stratified_split(data: Examples, settings: Any) -> tuple[Examples, Examples]:
+    """``settings.validation`` of each class held out (seed: ``settings.train.seed``)."""
+    train, held = validation_split(data.targets, settings.validation, settings.train.seed)
+    return data.subset(train), data.subset(held)
+
+
+def random_split(data: Examples, settings: Any) -> tuple[Examples, Examples]:
+    """``settings.validation`` of the examples held out at random (seed: ``settings.train.seed``)."""
+    train, held = validation_split(range(len(data)), settings.validation, settings.train.seed, stratify=False)
+    return data.subset(train), data.subset(held)
+
+
+def model_dataset(model: Any, data: Examples) -> Any:
+    """The trainer's data set of a sequence task model: ``model.dataset(inputs, targets)``."""
+    return model.dataset(data.inputs, data.targets)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A task's part of the pipeline; everything else is the driver's."""
+
+    command: str  # "classify train": recorded in the run folder's marker, named in messages
+    read: Callable[[Any], Examples]  # settings -> every training example (checked)
+    read_test: Callable[[Any], Examples | None]  # settings -> the test examples, or None (score on validation)
+    build: Callable[[Examples, Any], torch.nn.Module]  # (training split, settings) -> a new model (seeded)
+    score: Callable[[TrainedRun], tuple[dict[str, Any], Report]]  # -> metrics and report on run.scored
+    summary: Callable[[dict[str, Any]], str]  # metrics -> the result in one line, for the terminal
+    split: Callable[[Examples, Any], tuple[Examples, Examples]] = random_split
+    dataset: Callable[[Any, Examples], Any] = model_dataset
+    collate: Callable[[list[Any]], Any] = pad_collate
+    unit: str = "sequences"  # what an example is called in the metrics: train_<unit>, validation_<unit>
+    outputs: tuple[str, ...] = ()  # files ``score`` writes into the run folder besides the driver's
+
+
+def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = False, force: bool = False
+          ) -> dict[str, Any]:
+    """Run ``recipe`` with ``settings`` into the run folder ``out``; returns the metrics (also in
+    ``out/metrics.json``). ``resume``: continue the run in ``out``; ``force``: write into a non-empty ``out``."""
+    out = open_run(out, recipe.command, config_to_dict(settings), resume=resume, force=force, writes=recipe.outputs)
+    data, test = recipe.read(settings), recipe.read_test(settings)
+    train_part, validation = recipe.split(data, settings)
+    config = run_config(settings.train, out)
+    seed_everything(config.seed)
+    model = recipe.build(train_part, settings)
+    result = Trainer(model, config).fit(recipe.dataset(model, train_part), recipe.dataset(model, validation),
+                                        collate_fn=recipe.collate, resume=resume)
+    model.cpu().eval()
+    save_model(model, out / MODEL, overwrite=True)
+    write_history(out, result.history)
+    scored, scored_on = (test, f"test ({Path(settings.test).name})") if test is not None else (
+        validation, "validation split")
+    run = TrainedRun(model, settings, out, train_part, validation, scored, scored_on, result, recipe.unit)
+    metrics, report = recipe.score(run)
+    write_results(out, metrics, report)
+    return metrics
+
+
+def run_config(config: TrainConfig, out: Path) -> TrainConfig:
+    """``config`` with the run folder's checkpoints (the newest kept) and epoch log."""
+    return dataclasses.replace(config, checkpoint_dir=str(out / CHECKPOINTS), keep_last=1,
+                               log_path=str(out / "log.jsonl"))
+
+
+def write_history(out: Path, history: list[dict[str, Any]]) -> None:
+    _fs.atomic_write(out / "history.json", (json.dumps(history, indent=1) + "\n").encode("utf-8"))
+
+
+def write_results(out: Path, metrics: dict[str, Any], report: Report) -> None:
+    """``metrics.json`` and ``report.html`` (both written atomically)."""
+    write_metrics(out / "metrics.json", metrics)
+    report.write(out / "report.html")
