@@ -4,7 +4,7 @@
     metrics = train(RECIPE, settings, "runs/x")                    # rnnkit.pipelines.driver.train
     metrics = predict_classifier("runs/x", "new.csv", "runs/x-new")
 
-The driver holds out a stratified validation share of the training table (early stopping and the best epoch); the
+The recipe reads the tables (before anything trains) and holds out a stratified validation share of the training table (early stopping and the best epoch); the
 vocabulary or the scaler is built on the rest. The model folder also records the input columns, so ``predict``
 reads a new table the same way.
 """
@@ -65,18 +65,16 @@ class ClassifySettings:
                 "features": list(self.features) if self.features else None}
 
 
-def read(settings: ClassifySettings) -> Examples:
+def read(settings: ClassifySettings) -> tuple[Examples, Examples | None]:
+    """The training table and the test table (None without ``test``)."""
     if settings.text and settings.id:
         raise UserError("give either --text (one text per row) or --id (long format), not both")
-    return _read(settings.data, settings.label, settings.columns)
+    test = None if settings.test is None else _read(settings.test, settings)
+    return _read(settings.data, settings), test
 
 
-def read_test(settings: ClassifySettings) -> Examples | None:
-    return None if settings.test is None else _read(settings.test, settings.label, settings.columns)
-
-
-def _read(path: str | Path, label: str, columns: dict[str, Any]) -> Examples:
-    X, y, ids = read_sequences(read_table(path), label=label, **columns)
+def _read(path: str | Path, settings: ClassifySettings) -> Examples:
+    X, y, ids = read_sequences(read_table(path), label=settings.label, **settings.columns)
     return Examples(X, y, ids)
 
 
@@ -90,12 +88,13 @@ def build(train: Examples, settings: ClassifySettings) -> SequenceClassifier:
                "embedding_dim": settings.embedding_dim}
     tokenizer = {"level": settings.tokenizer, "min_count": settings.min_count} if settings.text else None
     model = SequenceClassifier.for_data(train.inputs, train.targets, tokenizer=tokenizer, **encoder)
-    model.metadata = {"columns": {k: v for k, v in settings.columns.items()}, "label": settings.label}
+    model.metadata = {"columns": settings.columns, "label": settings.label}
     return model
 
 
 def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
-    return classification_report(run.model, run.scored.inputs, run.scored.targets, history=run.result.history,
+    scored = run.splits.scored
+    return classification_report(run.model, scored.inputs, scored.targets, history=run.result.history,
                                  title=f"Sequence classification: {Path(run.settings.data).name}",
                                  extra=run.facts())
 
@@ -104,8 +103,8 @@ def summary(metrics: dict[str, Any]) -> str:
     return f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['scored_on']}"
 
 
-RECIPE = Recipe(command="classify train", read=read, read_test=read_test, build=build, score=score,
-                summary=summary, split=stratified_split)
+RECIPE = Recipe(command="classify train", read=read, split=stratified_split, build=build, score=score,
+                summary=summary)
 
 
 def predict_classifier(model_dir: str | Path, data: str | Path, out: str | Path) -> dict[str, Any]:

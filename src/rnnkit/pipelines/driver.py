@@ -56,41 +56,61 @@ class Examples:
 
 
 @dataclasses.dataclass
+class Splits:
+    """The parts of a run's data: trained on, validated on (early stopping, the best epoch), scored at the end."""
+
+    train: Any
+    validation: Any
+    scored: Any
+    scored_on: str  # "validation split", "test (test.csv)"
+
+
+@dataclasses.dataclass
 class TrainedRun:
-    """What a recipe scores: the trained model (CPU, eval mode), the splits, the trainer's result, the folder."""
+    """What a recipe scores: the trained model (CPU, eval mode), its data, the trainer's result, the folder."""
 
     model: torch.nn.Module
     settings: Any
     out: Path
-    train: Examples
-    validation: Examples
-    scored: Examples
-    scored_on: str
+    splits: Splits
     result: FitResult
     unit: str
 
     def facts(self) -> dict[str, Any]:
         """The sizes and the course of the training, for the metrics and the report."""
-        return {"scored_on": self.scored_on, f"train_{self.unit}": len(self.train),
-                f"validation_{self.unit}": len(self.validation), "best_epoch": self.result.best_epoch,
+        return {"scored_on": self.splits.scored_on, f"train_{self.unit}": len(self.splits.train),
+                f"validation_{self.unit}": len(self.splits.validation), "best_epoch": self.result.best_epoch,
                 "stopped": self.result.stopped_reason}
 
 
-def stratified_split(data: Examples, settings: Any) -> tuple[Examples, Examples]:
-    """``settings.validation`` of each class held out (seed: ``settings.train.seed``)."""
-    train, held = validation_split(data.targets, settings.validation, settings.train.seed)
-    return data.subset(train), data.subset(held)
+def stratified_split(data: tuple[Examples, Examples | None], settings: Any) -> Splits:
+    """``settings.validation`` of each class held out (seed: ``settings.train.seed``); scored on the test
+    examples when there are some (read from ``settings.test``), else on the validation split."""
+    examples, test = data
+    train, held = validation_split(examples.targets, settings.validation, settings.train.seed)
+    return _splits(examples.subset(train), examples.subset(held), test, settings)
 
 
-def random_split(data: Examples, settings: Any) -> tuple[Examples, Examples]:
-    """``settings.validation`` of the examples held out at random (seed: ``settings.train.seed``)."""
-    train, held = validation_split(range(len(data)), settings.validation, settings.train.seed, stratify=False)
-    return data.subset(train), data.subset(held)
+def random_split(data: tuple[Examples, Examples | None], settings: Any) -> Splits:
+    """``settings.validation`` of the examples held out at random, else as ``stratified_split``."""
+    examples, test = data
+    train, held = validation_split(range(len(examples)), settings.validation, settings.train.seed, stratify=False)
+    return _splits(examples.subset(train), examples.subset(held), test, settings)
 
 
-def model_dataset(model: Any, data: Examples) -> Any:
+def _splits(train: Examples, validation: Examples, test: Examples | None, settings: Any) -> Splits:
+    if test is None:
+        return Splits(train, validation, validation, "validation split")
+    return Splits(train, validation, test, f"test ({Path(settings.test).name})")
+
+
+def model_dataset(model: Any, data: Examples, settings: Any) -> Any:
     """The trainer's data set of a sequence task model: ``model.dataset(inputs, targets)``."""
     return model.dataset(data.inputs, data.targets)
+
+
+def same_config(settings: Any) -> TrainConfig:
+    return settings.train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,14 +118,14 @@ class Recipe:
     """A task's part of the pipeline; everything else is the driver's."""
 
     command: str  # "classify train": recorded in the run folder's marker, named in messages
-    read: Callable[[Any], Examples]  # settings -> every training example (checked)
-    read_test: Callable[[Any], Examples | None]  # settings -> the test examples, or None (score on validation)
-    build: Callable[[Examples, Any], torch.nn.Module]  # (training split, settings) -> a new model (seeded)
-    score: Callable[[TrainedRun], tuple[dict[str, Any], Report]]  # -> metrics and report on run.scored
+    read: Callable[[Any], Any]  # settings -> everything the run reads (checked before anything trains)
+    split: Callable[[Any, Any], Splits]  # (what read returned, settings) -> the parts
+    build: Callable[[Any, Any], torch.nn.Module]  # (training part, settings) -> a new model (the driver seeds)
+    score: Callable[[TrainedRun], tuple[dict[str, Any], Report]]  # -> metrics and report on run.splits.scored
     summary: Callable[[dict[str, Any]], str]  # metrics -> the result in one line, for the terminal
-    split: Callable[[Examples, Any], tuple[Examples, Examples]] = random_split
-    dataset: Callable[[Any, Examples], Any] = model_dataset
+    dataset: Callable[[Any, Any, Any], Any] = model_dataset  # (model, part, settings) -> the trainer's data set
     collate: Callable[[list[Any]], Any] = pad_collate
+    train_config: Callable[[Any], TrainConfig] = same_config  # settings -> the training settings
     unit: str = "sequences"  # what an example is called in the metrics: train_<unit>, validation_<unit>
     outputs: tuple[str, ...] = ()  # files ``score`` writes into the run folder besides the driver's
 
@@ -115,20 +135,17 @@ def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = Fals
     """Run ``recipe`` with ``settings`` into the run folder ``out``; returns the metrics (also in
     ``out/metrics.json``). ``resume``: continue the run in ``out``; ``force``: write into a non-empty ``out``."""
     out = open_run(out, recipe.command, config_to_dict(settings), resume=resume, force=force, writes=recipe.outputs)
-    data, test = recipe.read(settings), recipe.read_test(settings)
-    train_part, validation = recipe.split(data, settings)
-    config = run_config(settings.train, out)
+    splits = recipe.split(recipe.read(settings), settings)
+    config = run_config(recipe.train_config(settings), out)
     seed_everything(config.seed)
-    model = recipe.build(train_part, settings)
-    result = Trainer(model, config).fit(recipe.dataset(model, train_part), recipe.dataset(model, validation),
+    model = recipe.build(splits.train, settings)
+    result = Trainer(model, config).fit(recipe.dataset(model, splits.train, settings),
+                                        recipe.dataset(model, splits.validation, settings),
                                         collate_fn=recipe.collate, resume=resume)
     model.cpu().eval()
     save_model(model, out / MODEL, overwrite=True)
     write_history(out, result.history)
-    scored, scored_on = (test, f"test ({Path(settings.test).name})") if test is not None else (
-        validation, "validation split")
-    run = TrainedRun(model, settings, out, train_part, validation, scored, scored_on, result, recipe.unit)
-    metrics, report = recipe.score(run)
+    metrics, report = recipe.score(TrainedRun(model, settings, out, splits, result, recipe.unit))
     write_results(out, metrics, report)
     return metrics
 
