@@ -108,3 +108,12 @@ def test_prepare_output_for_predictions(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserError, match="is a file"):
         open_run(tmp_path / "file", "classify train", SETTINGS)
+
+
+def test_a_run_that_never_trained_is_started_afresh(tmp_path):
+    out = open_run(tmp_path / "run", "classify train", SETTINGS)  # then reading the data failed: a typo
+    assert open_run(out, "classify train", {**SETTINGS, "data": "fixed.csv"}) == out
+    assert json.loads((out / MARKER).read_text())["settings"]["data"] == "fixed.csv"
+    (out / MARKER).write_text("{}")  # not rnnkit's marker: never overwritten
+    with pytest.raises(UserError, match="not an rnnkit run marker"):
+        open_run(out, "classify train", SETTINGS)

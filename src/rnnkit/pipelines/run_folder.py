@@ -6,7 +6,8 @@ A run folder holds ``rnnkit-run.json`` (the marker: which command made it, with 
 ``checkpoints/``, ``metrics.json``, ``report.html``, ``history.json``, ``log.jsonl`` and a task's own outputs.
 The rules, so that nothing the user had is ever touched:
 
-- a new or empty folder: the run starts there;
+- a new or empty folder, or one holding only the marker of a run that stopped before training: the run starts
+  there;
 - a folder that is not empty: refused, unless ``force`` (write into it: rnnkit's own files there are overwritten,
   nothing else is deleted; an earlier run's checkpoints in a folder rnnkit marked are removed, as that run is
   started over) or ``resume``;
@@ -48,6 +49,8 @@ def open_run(out: str | Path, command: str, settings: dict[str, Any], *, resume:
     settings = json.loads(json.dumps(settings))  # tuples as lists, as the marker holds them
     entries = _entries(out)
     marker = read_marker(out) if MARKER in entries else None
+    if entries == [MARKER]:  # a run that stopped before it trained (a wrong column name): start it afresh
+        entries, marker = [], None
     if resume and entries:
         _check_resumable(out, marker, command, settings, entries, WRITES + tuple(writes))
     elif entries and not force:
