@@ -115,17 +115,24 @@ def same_config(settings: Any) -> TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """A task's part of the pipeline; everything else is the driver's."""
+    """A task's part of the pipeline; everything else is the driver's.
+
+    ``build`` makes the model and ``dataset`` the trainer's data sets from it; a task whose model and windows come
+    from one object (the forecaster) gives ``fit`` instead, which trains with the ``TrainConfig`` it is handed
+    (checkpoints in the run folder) and ``resume``, and returns ``(trained, FitResult)``; ``save`` writes it.
+    """
 
     command: str  # "classify train": recorded in the run folder's marker, named in messages
     read: Callable[[Any], Any]  # settings -> everything the run reads (checked before anything trains)
     split: Callable[[Any, Any], Splits]  # (what read returned, settings) -> the parts
-    build: Callable[[Any, Any], torch.nn.Module]  # (training part, settings) -> a new model (the driver seeds)
     score: Callable[[TrainedRun], tuple[dict[str, Any], Report]]  # -> metrics and report on run.splits.scored
     summary: Callable[[dict[str, Any]], str]  # metrics -> the result in one line, for the terminal
+    build: Callable[[Any, Any], torch.nn.Module] | None = None  # (training part, settings) -> a new model
     dataset: Callable[[Any, Any, Any], Any] = model_dataset  # (model, part, settings) -> the trainer's data set
     collate: Callable[[list[Any]], Any] = pad_collate
     train_config: Callable[[Any], TrainConfig] = same_config  # settings -> the training settings
+    fit: Callable[[Splits, Any, TrainConfig, bool], tuple[Any, FitResult]] | None = None
+    save: Callable[[Any, Path], Any] = lambda model, folder: save_model(model, folder, overwrite=True)
     unit: str = "sequences"  # what an example is called in the metrics: train_<unit>, validation_<unit>
     outputs: tuple[str, ...] = ()  # files ``score`` writes into the run folder besides the driver's
 
@@ -137,17 +144,23 @@ def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = Fals
     out = open_run(out, recipe.command, config_to_dict(settings), resume=resume, force=force, writes=recipe.outputs)
     splits = recipe.split(recipe.read(settings), settings)
     config = run_config(recipe.train_config(settings), out)
-    seed_everything(config.seed)
-    model = recipe.build(splits.train, settings)
-    result = Trainer(model, config).fit(recipe.dataset(model, splits.train, settings),
-                                        recipe.dataset(model, splits.validation, settings),
-                                        collate_fn=recipe.collate, resume=resume)
-    model.cpu().eval()
-    save_model(model, out / MODEL, overwrite=True)
+    fit = recipe.fit or (lambda *args: _fit(recipe, *args))
+    model, result = fit(splits, settings, config, resume)
+    recipe.save(model, out / MODEL)
     write_history(out, result.history)
     metrics, report = recipe.score(TrainedRun(model, settings, out, splits, result, recipe.unit))
     write_results(out, metrics, report)
     return metrics
+
+
+def _fit(recipe: Recipe, splits: Splits, settings: Any, config: TrainConfig, resume: bool
+         ) -> tuple[torch.nn.Module, FitResult]:
+    seed_everything(config.seed)  # the initial weights; the trainer seeds the rest (or restores it)
+    model = recipe.build(splits.train, settings)
+    result = Trainer(model, config).fit(recipe.dataset(model, splits.train, settings),
+                                        recipe.dataset(model, splits.validation, settings),
+                                        collate_fn=recipe.collate, resume=resume)
+    return model.cpu().eval(), result
 
 
 def run_config(config: TrainConfig, out: Path) -> TrainConfig:
