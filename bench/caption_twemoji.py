@@ -32,11 +32,12 @@ from pathlib import Path
 
 import torch
 
+from rnnkit.data.captions import caption_collate
 from rnnkit.datasets.twemoji import load_twemoji, split_emoji
-from rnnkit.eval.caption_report import caption_metrics, caption_report
+from rnnkit.eval.reports.caption import caption_metrics, caption_report
 from rnnkit.eval.sequence_metrics import bleu
 from rnnkit.nn import count_parameters
-from rnnkit.tasks.captioning import ImageCaptioner, caption_collate
+from rnnkit.tasks.captioning import ImageCaptioner
 from rnnkit.train import Callback, TrainConfig, Trainer, save_model, seed_everything
 
 BASE = {"channels": (32, 64, 128), "hidden_size": 256, "embedding_dim": 64}

@@ -135,7 +135,7 @@ def score_and_save(out: Path, model: SequenceRecognizer, result: Any, data: Any,
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps({k: v for k, v in metrics.items() if k != "candidates"}, indent=1), flush=True)
 
-    from rnnkit.eval.recognition_report import recognition_report  # last: the figures above are already safe
+    from rnnkit.eval.reports.recognition import recognition_report  # last: the figures above are already safe
 
     _, report = recognition_report(model, data.test.X, data.test.y, history=result.history, beam=beam, title=title)
     report.write(out / "report.html")

@@ -28,7 +28,7 @@ import torch
 from rnnkit.data.pairs import pair_collate
 from rnnkit.datasets.bible import load_bible_pairs, split_by_book
 from rnnkit.data.text import Tokenizer
-from rnnkit.eval.seq2seq_report import seq2seq_report
+from rnnkit.eval.reports.seq2seq import seq2seq_report
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.seq2seq import Seq2Seq
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything

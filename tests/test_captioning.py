@@ -7,9 +7,10 @@ import torch
 from captioning_data import make_shapes
 
 import rnnkit
-from rnnkit.data.images import as_image_batch
-from rnnkit.eval.caption_report import caption_report, most_frequent_caption, nearest_neighbour_captions
-from rnnkit.tasks.captioning import ImageCaptioner, caption_collate, random_shift
+from rnnkit.data.captions import caption_collate
+from rnnkit.data.images import as_image_batch, random_shift
+from rnnkit.eval.reports.caption import caption_report, most_frequent_caption, nearest_neighbour_captions
+from rnnkit.tasks.captioning import ImageCaptioner
 from rnnkit.tasks.image_encoder import ImageEncoder, ImageEncoderConfig
 from rnnkit.train import TrainConfig, Trainer
 

@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 
 from rnnkit.datasets import handwriting, hershey
-from rnnkit.datasets.handwriting import (ALPHABET, Distortion, absolute, draw_trajectory, handwriting_split, layout,
-                                         make_handwriting, write)
+from rnnkit.datasets.handwriting import (ALPHABET, Distortion, absolute, handwriting_split, layout, make_handwriting,
+                                         write)
 from rnnkit.datasets.hershey import load_font, parse_glyph, parse_jhf
 from rnnkit.errors import UserError
+from rnnkit.eval.reports.plots import draw_trajectory
 
 # The double quote of the Roman simplex font: bounds J, Z (-8, 8), two vertical strokes split by the pen-up " R".
 QUOTE = '12345  6JZNFNM RVFVM'

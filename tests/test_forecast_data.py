@@ -5,11 +5,22 @@ import pandas as pd
 import pytest
 import torch
 
-from rnnkit.data.timeseries import SeriesScalers, WindowDataset, encode_series, training_origins
-from rnnkit.data.ts_backtest import rolling_origins, seasonal_mae
-from rnnkit.data.ts_features import calendar_cycles, calendar_feature_names, calendar_features, season_length
-from rnnkit.data.ts_frame import SeriesColumns, read_table, to_panel
-from rnnkit.data.ts_scale import Scaler
+from rnnkit.data.timeseries import (
+    Scaler,
+    SeriesColumns,
+    SeriesScalers,
+    WindowDataset,
+    calendar_cycles,
+    calendar_feature_names,
+    calendar_features,
+    encode_series,
+    read_table,
+    rolling_origins,
+    season_length,
+    seasonal_mae,
+    to_panel,
+    training_origins,
+)
 from rnnkit.datasets import load_airline
 from rnnkit.errors import UserError
 

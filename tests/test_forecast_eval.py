@@ -4,12 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkit.data.ts_frame import SeriesColumns, to_panel
+from rnnkit.data.timeseries import SeriesColumns, to_panel
 from rnnkit.datasets import load_airline, load_elecdemand
 from rnnkit.errors import UserError
 from rnnkit.eval import forecast_metrics as fm
 from rnnkit.eval.baselines import backtest_baselines, holt_winters, naive, sarima, seasonal_naive
-from rnnkit.eval.forecast_report import compare, forecast_report
+from rnnkit.eval.reports.forecast import compare, forecast_report
 from rnnkit.pipelines.forecaster import Forecaster
 
 AIRLINE = SeriesColumns(target="passengers", time="month")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rnnkit.errors import UserError
-from rnnkit.eval.report import Report
+from rnnkit.eval.reports import Report
 from rnnkit.pipelines.driver import Examples, Recipe, stratified_split, train
 from rnnkit.pipelines.run_folder import MARKER
 from rnnkit.tasks.classification import SequenceClassifier

@@ -137,7 +137,7 @@ def test_ctc_loss_is_per_label_mean_of_minus_log_likelihood():
 
 
 def test_report_draws_pen_trajectories_and_the_alignment():
-    from rnnkit.eval.recognition_report import input_kind, recognition_report
+    from rnnkit.eval.reports.recognition import input_kind, recognition_report
 
     rng = np.random.default_rng(8)
     X = []
@@ -185,7 +185,7 @@ def test_pen_ink_reads_rendered_columns_and_survives_a_round_trip(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(UserError, match="sequence 0: a pen trajectory has 3 features"):
         model.recognize([np.zeros((5, 2), np.float32)])
-    from rnnkit.eval.recognition_report import recognition_report
+    from rnnkit.eval.reports.recognition import recognition_report
 
     html = recognition_report(model, X, ["ab", "abc", "b"], examples=1)[1].to_html()
     assert "its ink column by column" in html and html.count("data:image/png;base64") == 2  # pen input, ink

@@ -13,6 +13,7 @@ import torch
 from matplotlib.figure import Figure
 
 from rnnkit.eval import Report, heatmap, learning_curves, line_plot, write_metrics
+from rnnkit.eval.reports import add_training_section, document
 
 HISTORY = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 20} for e in (1, 2, 3)]
 
@@ -65,6 +66,16 @@ def test_tables_from_rows_and_dataframes():
 def test_paragraphs_split_on_blank_lines():
     html = Report("t").add_text("one\ntwo\n\nthree").to_html()
     assert "<p>one\ntwo</p>" in html and "<p>three</p>" in html
+
+
+def test_training_section_draws_the_curves_the_history_records(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(document, "learning_curves", lambda history, keys: drawn.append(keys) or Figure())
+    report = add_training_section(Report("t"), [], ["train_loss"])
+    assert drawn == [] and "<h2>Training</h2>" not in report.to_html()  # no history: no section
+    add_training_section(report, HISTORY, ["train_loss", "val_cer", "val_loss"], caption="Curves")
+    assert drawn == [["train_loss", "val_loss"]]
+    assert "<h2>Training</h2>" in report.to_html() and "<figcaption>Curves</figcaption>" in report.to_html()
 
 
 def test_pyplot_figures_are_closed():

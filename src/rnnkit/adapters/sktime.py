@@ -69,7 +69,7 @@ class RnnkitForecaster(_sktime.BaseForecaster):
         self._y = self._X = None  # what sktime would set if it remembered data (set_config may switch it on)
 
     def _fit(self, y: Any, X: Any = None, fh: Any = None) -> RnnkitForecaster:
-        from rnnkit.data.ts_features import season_length
+        from rnnkit.data.timeseries import season_length
         from rnnkit.pipelines.forecaster import Forecaster
 
         horizon = int(np.max(fh.to_relative(self.cutoff)))

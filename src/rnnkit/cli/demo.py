@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from rnnkit.demo.memory import MemoryDemoConfig, run_memory_demo
-    from rnnkit.demo.report import format_table, table_rows, write_outputs
+    from rnnkit.eval.reports.memory_demo import format_table, table_rows, write_outputs
 
     config = MemoryDemoConfig(problems=tuple(args.problems), lags=tuple(args.lags), cells=tuple(args.cells),
                               max_steps=args.max_steps, seed=args.seed, workers=args.workers)

@@ -83,8 +83,8 @@ def run_train(args: argparse.Namespace) -> int:
     from rnnkit.datasets.airline import PATH, TARGET, TIME
     from rnnkit.errors import UserError
     from rnnkit.eval.forecast_metrics import format_table
-    from rnnkit.eval.forecast_report import compare, forecast_report
-    from rnnkit.eval.report import write_metrics
+    from rnnkit.eval.reports import write_metrics
+    from rnnkit.eval.reports.forecast import compare, forecast_report
     from rnnkit.pipelines.forecaster import Forecaster
 
     if args.data is None:  # the shipped default: airline passengers, monthly
@@ -124,8 +124,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from rnnkit.eval.forecast_report import forecast_report
-    from rnnkit.eval.report import write_metrics
+    from rnnkit.eval.reports import write_metrics
+    from rnnkit.eval.reports.forecast import forecast_report
     from rnnkit.pipelines.forecaster import Forecaster
 
     from rnnkit.train.model_folder import model_folder_in

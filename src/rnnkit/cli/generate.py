@@ -73,7 +73,7 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
 def run_train(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force or args.resume)
     from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus  # heavy imports only when running
-    from rnnkit.eval.memory_probe import write_language_model_report
+    from rnnkit.eval.reports.language_model import write_language_model_report
     from rnnkit.integrations.generate import fit_language_model
     from rnnkit.tasks.language_model import TRAINING_DEFAULTS, LanguageModel
     from rnnkit.train import TrainConfig, save_model, seed_everything
@@ -105,7 +105,7 @@ def run_sample(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force) if args.out else None
     import time
 
-    from rnnkit.eval.memory_probe import write_samples_report
+    from rnnkit.eval.reports.language_model import write_samples_report
 
     model = _load(args.model)
     options = {"n": args.n, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
@@ -130,7 +130,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force) if args.out else None
-    from rnnkit.eval.report import Report, write_metrics
+    from rnnkit.eval.reports import Report, write_metrics
 
     text = Path(args.text).read_text(encoding="utf-8", errors="replace")
     if not text:

@@ -2,6 +2,7 @@
 
     image = read_image("cat.png", size=64)          # (64, 64, 3) uint8 RGB; transparency composited on white
     images = as_image_batch(list_of_arrays)          # (B, 3, H, W) float32 in [0, 1] for a CNN
+    shifted = random_shift(images, 2)                # training augmentation: random shifts, white fill
 
 Images stay uint8, channels last (H, W, 3), in data sets and model folders' callers (4x smaller than floats);
 ``as_image_batch`` makes the float, channels-first tensor a CNN wants.
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from rnnkit.errors import UserError
@@ -67,3 +69,12 @@ def as_image_batch(images: Any) -> torch.Tensor:
         raise UserError(f"images must be (batch, height, width, 3) RGB, got shape {tuple(batch.shape)}")
     batch = batch.permute(0, 3, 1, 2)
     return batch.float() / 255.0 if batch.dtype == torch.uint8 else batch.float()
+
+
+def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Shift each image (B, C, H, W) in [0, 1] by a random (dy, dx) in [-max_shift, max_shift], filling with
+    white (1.0)."""
+    B, _, H, W = images.shape
+    padded = F.pad(images, (max_shift,) * 4, value=1.0)
+    offsets = torch.randint(0, 2 * max_shift + 1, (B, 2), generator=generator)
+    return torch.stack([padded[b, :, y:y + H, x:x + W] for b, (y, x) in enumerate(offsets.tolist())])

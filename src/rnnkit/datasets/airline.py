@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data.ts_frame import pandas
+from rnnkit.data.timeseries import pandas
 
 PATH = Path(__file__).parent / "data" / "airline_passengers.csv"
 TARGET, TIME = "passengers", "month"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnkit._optional import require
-from rnnkit.data.ts_frame import pandas
+from rnnkit.data.timeseries import pandas
 
 TARGET, TIME = "demand", "time"
 COVARIATES = ("temperature", "workday")

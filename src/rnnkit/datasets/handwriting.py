@@ -265,19 +265,3 @@ def handwriting_split(words: Sequence[str] | None = None, *, test_fraction: floa
                  (valid_words or train_words, n_valid, valid_styles, streams[1], distortion),
                  (test_words, n_test, test_styles, streams[2], distortion)]]
     return HandwritingSplits(*parts, train_words=train_words, test_words=test_words, valid_words=valid_words)
-
-
-def draw_trajectory(ax, X: np.ndarray, *, pen_up_moves: bool = False, **line_kwargs) -> None:
-    """Draw one (T, 3) trajectory of (dx, dy, pen_up) on a matplotlib axes, a line per stroke."""
-    points = absolute(X)
-    ends = np.flatnonzero(points[:, 2] > 0) + 1
-    style = {"color": "black", "linewidth": 1.0} | line_kwargs
-    for stroke in np.split(points[:, :2], ends):
-        if len(stroke):
-            ax.plot(stroke[:, 0], stroke[:, 1], **style)
-    if pen_up_moves:
-        for end in ends[:-1]:
-            ax.plot(points[end - 1:end + 1, 0], points[end - 1:end + 1, 1], color="tab:red", linewidth=0.5,
-                    linestyle=":")
-    ax.set_aspect("equal")
-    ax.axis("off")

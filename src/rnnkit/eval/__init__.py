@@ -1,6 +1,6 @@
-"""Evaluation: plots and self-contained reports (metrics and diagnostics join here)."""
+"""Evaluation: metrics, diagnostics (gradients through time, saliency, the memory probe), baselines, and the
+self-contained reports (``rnnkit.eval.reports``)."""
 
-from rnnkit.eval.plots import heatmap, learning_curves, line_plot
-from rnnkit.eval.report import Report, write_metrics
+from rnnkit.eval.reports import Report, heatmap, learning_curves, line_plot, write_metrics
 
 __all__ = ["Report", "heatmap", "learning_curves", "line_plot", "write_metrics"]

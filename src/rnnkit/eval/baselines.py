@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit._optional import require
-from rnnkit.data.ts_backtest import forecast_table, rolling_origins
-from rnnkit.data.ts_features import season_length
-from rnnkit.data.ts_frame import Panel, pandas
+from rnnkit.data.timeseries import Panel, forecast_table, pandas, rolling_origins, season_length
 from rnnkit.errors import UserError
 
 Baseline = Callable[[np.ndarray, int, int], np.ndarray]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.ts_backtest import quantile_column
+from rnnkit.data.timeseries import quantile_column
 
 METRICS = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")
 

@@ -10,13 +10,14 @@ Note that a "word error rate" in grapheme-to-phoneme work means the share of wor
 wrong: that is ``1 - exact_match`` here, not ``error_rate`` on words.
 
 BLEU and chrF are corpus-level scores from sacrebleu (the field's reference implementation, so figures compare
-with published ones); it is an optional dependency: ``pip install 'rnnkit[seq2seq]'``.
+with published ones); it is an optional dependency: ``pip install 'rnnkit[seq2seq]'``. ``seq2seq_metrics`` and
+``recognition_metrics`` are the sets of these scores the seq2seq, captioning and recognition reports give.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Hashable
+from typing import Any, Hashable
 
 from rapidfuzz.distance import Levenshtein
 
@@ -72,6 +73,20 @@ def chrf(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     _check_pairs(references, hypotheses)
     sacrebleu = require("sacrebleu", "seq2seq", why="BLEU and chrF")
     return float(sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score)
+
+
+def seq2seq_metrics(references: Sequence[str], hypotheses: Sequence[str], tokens: Any = str.split) -> dict[str, float]:
+    """BLEU, chrF, exact match, word and token error rates; ``tokens(text)`` splits into the target tokens."""
+    return {"bleu": bleu(references, hypotheses), "chrf": chrf(references, hypotheses),
+            "exact_match": exact_match(references, hypotheses),
+            "wer": error_rate(references, hypotheses, unit="word"),
+            "ter": error_rate([tokens(r) for r in references], [tokens(h) for h in hypotheses], unit="token")}
+
+
+def recognition_metrics(references: Sequence[str], hypotheses: Sequence[str]) -> dict[str, float]:
+    """CER, WER and sequence accuracy of ``hypotheses`` against ``references``."""
+    return {"cer": error_rate(references, hypotheses), "wer": error_rate(references, hypotheses, unit="word"),
+            "sequence_accuracy": exact_match(references, hypotheses)}
 
 
 def _check_pairs(references: Sequence[object], hypotheses: Sequence[object]) -> None:

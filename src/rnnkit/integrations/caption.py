@@ -16,69 +16,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rnnkit._fs import atomic_write
+from rnnkit.data.captions import caption_collate, read_captions
 from rnnkit.data.images import read_image
 from rnnkit.errors import UserError
-from rnnkit.eval.caption_report import caption_report
-from rnnkit.eval.report import write_metrics
+from rnnkit.eval.reports import write_metrics
+from rnnkit.eval.reports.caption import caption_report
 from rnnkit.integrations.fit import validation_split
 from rnnkit.nn import count_parameters
-from rnnkit.tasks.captioning import ImageCaptioner, caption_collate
+from rnnkit.tasks.captioning import ImageCaptioner
 from rnnkit.train import TrainConfig, Trainer, save_model, seed_everything
 from rnnkit.train.model_folder import load_model_of
-
-COLUMNS = ("file", "caption")
-
-
-@dataclass
-class CaptionedImages:
-    images: np.ndarray  # (N, size, size, 3) uint8
-    captions: list[str]
-    files: list[str]
-
-    def subset(self, rows: Any) -> CaptionedImages:
-        rows = list(rows)
-        return CaptionedImages(self.images[rows], [self.captions[i] for i in rows], [self.files[i] for i in rows])
-
-
-def read_captions(images_dir: str | Path, table: str | Path, *, size: int = 64) -> CaptionedImages:
-    """The rows of the captions CSV ``table`` with their images read from ``images_dir``."""
-    images_dir, table = Path(images_dir), Path(table)
-    if not images_dir.is_dir():
-        raise UserError(f"{images_dir}: images folder not found")
-    with open(table, encoding="utf-8", newline="") as handle:
-        try:
-            reader = csv.DictReader(handle)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise UserError(f"{table}: missing column(s) {missing}; the header must name {list(COLUMNS)}, got "
-                                f"{reader.fieldnames}")
-            rows = [(reader.line_num, row) for row in reader]
-        except UnicodeDecodeError as error:
-            raise UserError(f"{table}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    files, captions, absent = [], [], []
-    for line, row in rows:
-        file, caption = (row["file"] or "").strip(), (row["caption"] or "").strip()
-        if not file or not caption:
-            raise UserError(f"{table}, line {line}: empty {'file' if not file else 'caption'} field")
-        if not (images_dir / file).is_file():
-            absent.append(f"{file} (line {line})")
-        files.append(file)
-        captions.append(caption)
-    if absent:
-        raise UserError(f"{table}: {len(absent)} image file(s) not found in {images_dir}: "
-                        f"{', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}")
-    if not files:
-        raise UserError(f"{table}: no rows (expected a header {','.join(COLUMNS)} and one row per image)")
-    images = np.stack([read_image(images_dir / file, size) for file in files])
-    return CaptionedImages(images, captions, files)
-
 
 def train_captioner(images_dir: str | Path, table: str | Path, out: str | Path, *, test: str | Path | None = None,
                     test_images: str | Path | None = None, validation: float = 0.1, beam: int = 3,

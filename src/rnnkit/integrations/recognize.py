@@ -20,8 +20,8 @@ from typing import Any
 
 from rnnkit.data.recognition_io import RecognitionData, read_inputs, read_recognition_data
 from rnnkit.errors import UserError
-from rnnkit.eval.recognition_report import INPUT_KINDS, recognition_report
-from rnnkit.eval.report import write_metrics
+from rnnkit.eval.reports import write_metrics
+from rnnkit.eval.reports.recognition import INPUT_KINDS, recognition_report
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
 from rnnkit.tasks.recognition import SequenceRecognizer
 from rnnkit.train import TrainConfig, save_model, seed_everything

@@ -19,8 +19,8 @@ from typing import Any
 
 from rnnkit.data.pairs import pair_collate, read_pairs
 from rnnkit.errors import UserError
-from rnnkit.eval.report import write_metrics
-from rnnkit.eval.seq2seq_report import seq2seq_report
+from rnnkit.eval.reports import write_metrics
+from rnnkit.eval.reports.seq2seq import seq2seq_report
 from rnnkit.integrations.fit import validation_split
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.seq2seq import Seq2Seq

@@ -59,6 +59,9 @@ class RecurrentConfig:
             problems.append(f"chrono_lag needs a gated cell (lstm or gru), got cell={self.cell!r}")
         if self.impl not in IMPLS:
             problems.append(f"impl must be one of {list(IMPLS)}, got {self.impl!r}")
+        elif self.impl == "fused" and (self.layer_norm or self.recurrent_dropout):
+            problems.append("impl='fused' (PyTorch's kernels) has no layer_norm or recurrent_dropout; "
+                            "use impl='auto' or 'reference'")
         if problems:
             raise UserError("RecurrentConfig: " + "; ".join(problems))
 

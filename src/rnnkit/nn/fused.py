@@ -8,8 +8,9 @@ lengths runs at ``torch.nn``'s speed. Variable lengths take one of two routes:
 - ``"segments"``: on CPU the packed kernel steps through time one batch size at a time outside oneDNN and is
   10-20x slower than the unpadded kernel (B64, T110, H32 LSTM: 96 ms against 6 ms for forward+backward). So the
   batch is sorted by length and time is cut at each distinct length: every segment is one unpadded kernel call
-  on the sequences still running, carrying the state. The reverse direction runs on each sequence reversed
-  within its own length. Same numbers as packing (tested), a fraction of the time.
+  on the sequences still running, carrying the state, for each cell of the stack (``rnnkit.nn.stack``). The
+  reverse direction runs on each sequence reversed within its own length. Same numbers as packing (tested), a
+  fraction of the time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import torch.nn.functional as torch_functional
 from torch import Tensor, _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnkit.nn.functional import CellWeights
 from rnnkit.nn.padding import reverse_within_lengths
+from rnnkit.nn.stack import StackCell, run_stack
 
 KERNELS = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
 
@@ -67,7 +70,7 @@ def fused_forward(
 
 
 def _segments_forward(layer: Any, x: Tensor, state: Any, lengths: Tensor) -> tuple[Tensor, Any]:
-    """Variable lengths as unpadded kernel calls, one per distinct length, layer by layer and direction."""
+    """Variable lengths as unpadded kernel calls, one per distinct length, for each cell of the stack."""
     batch, steps = x.shape[0], x.shape[1]
     order = torch.argsort(lengths, descending=True, stable=True)
     lengths = lengths[order]
@@ -76,29 +79,22 @@ def _segments_forward(layer: Any, x: Tensor, state: Any, lengths: Tensor) -> tup
     running = [int((lengths >= end).sum()) for end in ends]
     segments = list(zip([0] + ends[:-1], ends, running))
 
-    is_lstm = layer.mode == "LSTM"
-    states = [s.index_select(1, order) for s in (state if is_lstm else (state,))]
-    weights_per_cell = len(layer._flat_weights) // (layer.num_layers * (2 if layer.bidirectional else 1))
-    directions = 2 if layer.bidirectional else 1
-    layer_input = x.index_select(0, order)
-    finals: list[list[Tensor]] = []
-    for index in range(layer.num_layers):
-        outputs = []
-        for direction in range(directions):
-            k = index * directions + direction
-            weights = layer._flat_weights[k * weights_per_cell:(k + 1) * weights_per_cell]
-            initial = [s[k:k + 1] for s in states]
-            source = reverse_within_lengths(layer_input, lengths) if direction else layer_input
-            output, final = _run_segments(layer, weights, source, initial, segments, batch, steps)
-            outputs.append(reverse_within_lengths(output, lengths) if direction else output)
-            finals.append(final)
-        layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
-        if index < layer.num_layers - 1 and layer.dropout > 0:
-            layer_input = torch_functional.dropout(layer_input, layer.dropout, layer.training)
+    def run_cell(layer_input: Tensor, cell: StackCell) -> tuple[Tensor, Any]:
+        source = reverse_within_lengths(layer_input, lengths) if cell.direction else layer_input
+        initial = [s.unsqueeze(0) for s in (cell.state if layer.mode == "LSTM" else (cell.state,))]  # (1, B, H)
+        output, final = _run_segments(layer, _flat(cell.weights), source, initial, segments, batch, steps)
+        output = reverse_within_lengths(output, lengths) if cell.direction else output
+        return output, _as_state([f.squeeze(0) for f in final], layer.mode)
 
+    output, final = run_stack(layer, x.index_select(0, order), _select(state, order), run_cell)
     unsort = torch.argsort(order)
-    final_state = [torch.cat([f[i] for f in finals]).index_select(1, unsort) for i in range(len(states))]
-    return layer_input.index_select(0, unsort), _as_state(final_state, layer.mode)
+    return output.index_select(0, unsort), _select(final, unsort)
+
+
+def _flat(weights: CellWeights) -> list[Tensor]:
+    """One cell's weights in the kernels' order: weight_ih, weight_hh[, bias_ih, bias_hh][, weight_hr]."""
+    kernel_order = (weights.weight_ih, weights.weight_hh, weights.bias_ih, weights.bias_hh, weights.weight_hr)
+    return [w for w in kernel_order if w is not None]
 
 
 def _run_segments(

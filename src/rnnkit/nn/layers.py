@@ -15,7 +15,8 @@ into ``rnnkit.nn.LSTM`` and back unchanged. Differences from ``torch.nn``, all d
 
 Two paths, one truth: ``impl="fused"`` hands the parameters to PyTorch's fused kernels (oneDNN/cuDNN);
 ``impl="reference"`` runs the readable loop in ``rnnkit.nn.reference``. ``impl="auto"`` takes the fused path
-whenever the configuration allows and records in ``fast_path_reason`` why it did not.
+whenever the configuration allows and records in ``fast_path_reason`` why it did not. The loop over layers and
+directions is ``rnnkit.nn.stack.run_stack``, shared by both paths (for variable lengths) and by ``step``.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-import torch.nn.functional as torch_functional
-
-from rnnkit.nn.functional import UPDATES, cell_weights, input_projection, map_state, select_row, stack_rows
+from rnnkit.nn.functional import UPDATES, input_projection, map_state
 from rnnkit.nn.fused import fused_forward
 from rnnkit.nn.init import init_cell_weights, norm_shapes
 from rnnkit.nn.padding import Lengths, check_lengths, first_nonfinite, left_to_right, right_to_left, valid_mask
 from rnnkit.nn.reference import reference_forward
+from rnnkit.nn.stack import StackCell, run_stack
 
 IMPLS = ("auto", "fused", "reference")
 
@@ -183,8 +183,9 @@ class RecurrentLayer(nn.RNNBase):
         """One time step of a unidirectional layer: ``input`` (B, I) or (I,) -> ``(output (B, H_out), state)``.
 
         The same numbers as ``forward`` on a one-step sequence (tests hold them equal), through the cells'
-        equations layer by layer: for one step a fused kernel's set-up costs more than the arithmetic. Everything
-        that runs one step at a time (generation, decoders, streaming) calls this, never a loop of its own.
+        equations and the stack's loop (``rnnkit.nn.stack``): for one step a fused kernel's set-up costs more than
+        the arithmetic. Dropout between layers applies in training, as in ``forward``. Everything that runs one
+        step at a time (generation, decoders, streaming) calls this, never a loop of its own.
         ``state`` as in ``forward``: (L, B, H_out), or (h, c) for the LSTM; None starts from zeros.
         """
         if self.bidirectional:
@@ -200,17 +201,15 @@ class RecurrentLayer(nn.RNNBase):
         if unbatched and state is not None:
             state = map_state(state, lambda s: s.unsqueeze(1))
         state = self._check_state(state, x.shape[0], x)
-        update, finals = UPDATES[self.mode], []
-        for index, _, suffix in self.cells():
-            weights = cell_weights(self, suffix)
-            x, final = update(input_projection(x, weights), select_row(state, index), weights)  # (B, H_out)
-            finals.append(final)
-            if index < self.num_layers - 1 and self.dropout > 0:
-                x = torch_functional.dropout(x, self.dropout, self.training)
-        final_state = stack_rows(finals)
+        update = UPDATES[self.mode]
+
+        def run_cell(layer_input: Tensor, cell: StackCell) -> tuple[Tensor, Any]:  # (B, I) -> (B, H_out)
+            return update(input_projection(layer_input, cell.weights), cell.state, cell.weights)
+
+        output, final_state = run_stack(self, x, state, run_cell)
         if unbatched:
-            return x.squeeze(0), map_state(final_state, lambda s: s.squeeze(1))
-        return x, final_state
+            return output.squeeze(0), map_state(final_state, lambda s: s.squeeze(1))
+        return output, final_state
 
     def cells(self) -> list[tuple[int, int, str]]:
         """``(layer, direction, parameter suffix)`` of every cell, in the row order of the state (L*D, B, H)."""

@@ -1,4 +1,5 @@
-"""The reference path: a readable loop over time, layers and directions, calling ``functional``'s equations.
+"""The reference path: a readable loop over time (``scan``) for each cell of the stack (``rnnkit.nn.stack``),
+calling ``functional``'s equations.
 
 It computes what the fused kernels compute (tests hold the two to 1e-5) and also what they cannot: layer
 normalisation and recurrent (variational) dropout.
@@ -9,11 +10,11 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 import torch
-import torch.nn.functional as torch_functional
 from torch import Tensor
 
 from rnnkit.nn import functional as F
 from rnnkit.nn.padding import valid_mask
+from rnnkit.nn.stack import StackCell, run_stack
 
 
 def _where(keep: Tensor, new: Any, old: Any) -> Any:
@@ -66,31 +67,17 @@ def reference_forward(layer: Any, x: Tensor, state: Any, lengths: Optional[Tenso
     ``state`` is in PyTorch's layout: (L*D, B, H_out), or a pair (h, c) for the LSTM. Returns the output
     (B, T, D*H_out) of the last layer and the final state in the same layout.
     """
-    is_lstm = layer.mode == "LSTM"
     update = F.UPDATES[layer.mode]
-    directions = 2 if layer.bidirectional else 1
     mask = None if lengths is None else valid_mask(lengths, x.shape[1])
     if mask is not None:  # padding may hold anything, even NaN; keep it out of the products and their gradients
         x = torch.where(mask.unsqueeze(-1), x, torch.zeros((), dtype=x.dtype, device=x.device))
-    layer_input, finals = x, []
-    for index in range(layer.num_layers):
-        outputs = []
-        for direction in range(directions):
-            k = index * directions + direction
-            w = F.cell_weights(layer, f"_l{index}" + ("_reverse" if direction else ""))
-            initial = (state[0][k], state[1][k]) if is_lstm else state[k]
-            h_mask = None
-            if layer.training and layer.recurrent_dropout > 0:
-                h_mask = _recurrent_dropout_mask(layer.recurrent_dropout, initial[0] if is_lstm else initial)
-            xi = F.input_projection(layer_input, w)  # (B, T, G*H): one matrix product for all steps
-            output, final = scan(update, xi, initial, w, mask, reverse=direction == 1, h_mask=h_mask)
-            outputs.append(output)
-            finals.append(final)
-        layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
-        if index < layer.num_layers - 1 and layer.dropout > 0:
-            layer_input = torch_functional.dropout(layer_input, layer.dropout, layer.training)
-    if is_lstm:
-        final_state = (torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals]))
-    else:
-        final_state = torch.stack(finals)
-    return layer_input, final_state
+
+    def run_cell(layer_input: Tensor, cell: StackCell) -> tuple[Tensor, Any]:
+        h_mask = None
+        if layer.training and layer.recurrent_dropout > 0:
+            h = cell.state[0] if isinstance(cell.state, tuple) else cell.state
+            h_mask = _recurrent_dropout_mask(layer.recurrent_dropout, h)
+        xi = F.input_projection(layer_input, cell.weights)  # (B, T, G*H): one matrix product for all steps
+        return scan(update, xi, cell.state, cell.weights, mask, reverse=cell.direction == 1, h_mask=h_mask)
+
+    return run_stack(layer, x, state, run_cell)

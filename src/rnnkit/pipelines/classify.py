@@ -20,7 +20,7 @@ from typing import Any
 from rnnkit import _fs
 from rnnkit.data.sequences import read_sequences, read_table
 from rnnkit.errors import UserError
-from rnnkit.eval.classification_report import classification_report
+from rnnkit.eval.reports.classification import classification_report
 from rnnkit.nn import RecurrentConfig
 from rnnkit.pipelines.driver import Examples, Recipe, TrainedRun, stratified_split, write_results
 from rnnkit.tasks.classification import SequenceClassifier

@@ -30,7 +30,7 @@ from rnnkit import _fs
 from rnnkit._config import config_to_dict
 from rnnkit.data.sequences import pad_collate
 from rnnkit.data.splits import validation_split
-from rnnkit.eval.report import Report, write_metrics
+from rnnkit.eval.reports import Report, write_metrics
 from rnnkit.pipelines.run_folder import CHECKPOINTS, open_run
 from rnnkit.train import FitResult, TrainConfig, Trainer, save_model, seed_everything
 

@@ -22,10 +22,25 @@ from typing import Any
 import numpy as np
 
 from rnnkit._config import config_from_dict, config_to_dict
-from rnnkit.data.timeseries import SeriesScalers, WindowDataset, encode_series, known_steps, training_origins
-from rnnkit.data.ts_backtest import forecast_table, quantile_column, rolling_origins
-from rnnkit.data.ts_features import calendar_cycles, season_length
-from rnnkit.data.ts_frame import Panel, Series, SeriesColumns, future_index, pandas, read_table, to_panel
+from rnnkit.data.timeseries import (
+    Panel,
+    Series,
+    SeriesColumns,
+    SeriesScalers,
+    WindowDataset,
+    calendar_cycles,
+    encode_series,
+    forecast_table,
+    future_index,
+    known_steps,
+    pandas,
+    quantile_column,
+    read_table,
+    rolling_origins,
+    season_length,
+    to_panel,
+    training_origins,
+)
 from rnnkit.errors import UserError
 from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
@@ -156,7 +171,7 @@ class Forecaster:
         return pd.concat(frames, ignore_index=True)
 
     def backtest(self, data: Any, folds: int = 3, stride: int | None = None, *, retrain: bool = True) -> Any:
-        """Rolling-origin backtest (see ``rnnkit.data.ts_backtest``): ``folds`` origins ``stride`` steps apart
+        """Rolling-origin backtest (see ``rnnkit.data.timeseries.backtest``): ``folds`` origins ``stride`` steps apart
         (default: the horizon), the last forecast ending at each series' end. ``retrain=True`` fits a new model on
         the rows before every origin; ``False`` fits once before the first origin and reuses it. Returns the
         backtest table (``model`` is ``"rnnkit"``)."""

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.data.images import as_image_batch
-from rnnkit.data.sequences import pad_batch
+from rnnkit.data.captions import CaptionDataset
+from rnnkit.data.images import as_image_batch, random_shift
 from rnnkit.data.text import UNK, Tokenizer
 from rnnkit.errors import UserError
 from rnnkit.tasks.base import TaskModel
@@ -54,38 +54,6 @@ class CaptionerConfig:
                              f"size {self.encoder.output_size}")
         if not 0 <= self.label_smoothing < 1 or self.augment_shift < 0 or self.max_output_length < 1:
             raise ValueError("label_smoothing must be in [0, 1), augment_shift >= 0, max_output_length >= 1")
-
-
-class CaptionDataset:
-    """Map-style data set of (image (H, W, 3) uint8, caption ids ``<s> .. </s>``) for the trainer."""
-
-    def __init__(self, images: Any, targets: Sequence[np.ndarray]) -> None:
-        if len(images) != len(targets):
-            raise ValueError(f"{len(images)} images but {len(targets)} captions")
-        self.images, self.targets = images, list(targets)
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.images[index], self.targets[index]
-
-
-def caption_collate(items: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[Tensor, Tensor, Tensor]:
-    """``[(image, caption ids), ...]`` -> ``(images (B, H, W, 3) as given, captions (B, T) padded with 0,
-    caption lengths (B,))``."""
-    images = torch.as_tensor(np.stack([np.asarray(image) for image, _ in items]))
-    captions, lengths = pad_batch([np.asarray(ids, dtype=np.int64) for _, ids in items])
-    return images, captions, lengths
-
-
-def random_shift(images: Tensor, max_shift: int, generator: torch.Generator | None = None) -> Tensor:
-    """Shift each image (B, C, H, W) in [0, 1] by a random (dy, dx) in [-max_shift, max_shift], filling with
-    white (1.0)."""
-    B, _, H, W = images.shape
-    padded = F.pad(images, (max_shift,) * 4, value=1.0)
-    offsets = torch.randint(0, 2 * max_shift + 1, (B, 2), generator=generator)
-    return torch.stack([padded[b, :, y:y + H, x:x + W] for b, (y, x) in enumerate(offsets.tolist())])
 
 
 class ImageCaptioner(TaskModel):

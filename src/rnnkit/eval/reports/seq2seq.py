@@ -3,9 +3,9 @@
     metrics, report, outputs = seq2seq_report(model, sources, references, beam=5, history=result.history)
     write_metrics(out / "metrics.json", metrics); report.write(out / "report.html")
 
-How outputs are scored (``seq2seq_metrics``): references are first put through the model's own target tokenizer
-(its lowercasing and word pattern) and re-joined the way the model joins its outputs, so that both sides are
-compared on the same tokenisation; on those strings
+How outputs are scored (``rnnkit.eval.sequence_metrics.seq2seq_metrics``): references are first put through the
+model's own target tokenizer (its lowercasing and word pattern) and re-joined the way the model joins its outputs, so
+that both sides are compared on the same tokenisation; on those strings
 
 - ``bleu``, ``chrf``: corpus scores from sacrebleu (default 13a tokenisation on top, one reference each);
 - ``exact_match``: share of outputs equal to their reference; ``wer``: word error rate (word edit distance over
@@ -19,19 +19,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rnnkit.eval.plots import heatmap, learning_curves
-from rnnkit.eval.report import Report
-from rnnkit.eval.sequence_metrics import bleu, chrf, error_rate, exact_match
+from rnnkit.eval.reports.document import Report, add_training_section
+from rnnkit.eval.reports.plots import heatmap
+from rnnkit.eval.sequence_metrics import seq2seq_metrics
 
 EXAMPLE_MAX_TOKENS = 30  # attention maps only for sources this short: longer ones are unreadable
-
-
-def seq2seq_metrics(references: Sequence[str], hypotheses: Sequence[str], tokens: Any = str.split) -> dict[str, float]:
-    """BLEU, chrF, exact match, word and token error rates; ``tokens(text)`` splits into the target tokens."""
-    return {"bleu": bleu(references, hypotheses), "chrf": chrf(references, hypotheses),
-            "exact_match": exact_match(references, hypotheses),
-            "wer": error_rate(references, hypotheses, unit="word"),
-            "ter": error_rate([tokens(r) for r in references], [tokens(h) for h in hypotheses], unit="token")}
+SCORING = ("References are put through the model's target tokenizer (its lowercasing and word pattern) and joined "
+           "as the model joins its outputs; BLEU and chrF are sacrebleu corpus scores on those strings, wer the word "
+           "error rate, ter the error rate on the model's target tokens. copy_* scores the copy-the-input baseline "
+           "(output = input).")
 
 
 def normalise(model: Any, text: str) -> str:
@@ -57,16 +53,9 @@ def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str]
     copies = [normalise(model, text) for text in sources]
     metrics.update({f"copy_{k}": v for k, v in seq2seq_metrics(references, copies, split).items()})
 
-    report = Report(title)
-    report.add_text("References are put through the model's target tokenizer (its lowercasing and word pattern) "
-                    "and joined as the model joins its outputs; BLEU and chrF are sacrebleu corpus scores on those "
-                    "strings, wer the word error rate, ter the error rate on the model's target tokens. copy_* "
-                    "scores the copy-the-input baseline (output = input).")
+    report = Report(title).add_text(SCORING)
     report.add_section("Metrics").add_metrics(metrics)
-    if history:
-        report.add_section("Training")
-        keys = [k for k in ("train_loss", "val_loss", "val_token_accuracy", "val_exact_match") if k in history[0]]
-        report.add_figure(learning_curves(history, keys), caption="Learning curves")
+    add_training_section(report, history, ("train_loss", "val_loss", "val_token_accuracy", "val_exact_match"))
     chosen = [i for i, d in enumerate(details) if len(d["source_tokens"]) <= EXAMPLE_MAX_TOKENS][:examples]
     if chosen:
         report.add_section("Attention")

@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from rnnkit.data.ts_frame import Panel, pandas
+from rnnkit.data.timeseries import Panel, pandas
 from rnnkit.eval.baselines import backtest_baselines
 from rnnkit.eval.forecast_metrics import score_table
-from rnnkit.eval.plots import learning_curves
-from rnnkit.eval.report import Report
+from rnnkit.eval.reports.document import Report, add_training_section
 
 MAX_PLOTTED_SERIES = 4
 
@@ -99,10 +98,7 @@ def forecast_report(forecaster: Any, panel: Panel, forecasts: Any, table: Any | 
                         "before them only. MASE below 1 beats the in-sample seasonal naive error.")
         report.add_table(list(scores), caption="Metrics by model (all origins, steps, series and targets)")
         report.add_figure(backtest_figure(panel, table), caption="Backtest forecasts against the actual values")
-    if forecaster.history:
-        report.add_section("Training")
-        keys = [k for k in ("train_loss", "val_loss") if k in forecaster.history[-1]]
-        report.add_figure(learning_curves(forecaster.history, keys), caption="Training curves")
+    add_training_section(report, forecaster.history, ("train_loss", "val_loss"), caption="Training curves")
     return report
 
 

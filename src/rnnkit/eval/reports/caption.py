@@ -3,7 +3,7 @@
     metrics, report, outputs = caption_report(model, images, references, beam=3, history=result.history,
                                               train=(train_images, train_captions))
 
-Scores (``rnnkit.eval.seq2seq_report.seq2seq_metrics`` on word strings): corpus ``bleu`` and ``chrf``
+Scores (``rnnkit.eval.sequence_metrics.seq2seq_metrics`` on word strings): corpus ``bleu`` and ``chrf``
 (sacrebleu), ``exact_match`` (share of captions equal to their reference), ``wer`` (word error rate); references
 are first put through the model's tokenizer (lower case, its word pattern) so both sides are spelled alike. With
 beam search, the greedy scores come too (``greedy_*``). Two baselines need no model and set the bar, given the
@@ -26,13 +26,16 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from rnnkit.data.images import as_image_batch
-from rnnkit.eval.plots import learning_curves
-from rnnkit.eval.report import Report
-from rnnkit.eval.seq2seq_report import seq2seq_metrics
+from rnnkit.eval.reports.document import Report, add_training_section
+from rnnkit.eval.sequence_metrics import seq2seq_metrics
 
 THUMBNAIL = 16  # side of the images compared by the nearest-neighbour baseline
 GRID_IMAGES = 24  # images in the "captions" grid
 MAX_WORDS = 8  # attention panels per example
+SCORING = ("BLEU and chrF are sacrebleu corpus scores on lower-case word captions, exact_match the share of captions "
+           "equal to the reference, wer the word error rate. Baselines without a model: frequent_* gives every image "
+           "the most frequent training caption, nearest_* the caption of the nearest training image in pixel space "
+           "(16 x 16 thumbnails).")
 
 
 def most_frequent_caption(captions: Sequence[str]) -> str:
@@ -122,17 +125,10 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
     scores, outputs, details = caption_metrics(model, images, references, beam=beam, alpha=alpha, train=train)
     metrics = {**(extra or {}), **scores}
     normalised = [model.normalise(text) for text in references]
-    report = Report(title)
-    report.add_text("BLEU and chrF are sacrebleu corpus scores on lower-case word captions, exact_match the share "
-                    "of captions equal to the reference, wer the word error rate. Baselines without a model: "
-                    "frequent_* gives every image the most frequent training caption, nearest_* the caption of the "
-                    "nearest training image in pixel space (16 x 16 thumbnails).")
+    report = Report(title).add_text(SCORING)
     report.add_section("Metrics").add_metrics(metrics)
-    if history:
-        report.add_section("Training")
-        keys = [k for k in ("train_loss", "val_loss", "val_token_accuracy", "val_exact_match", "val_bleu")
-                if k in history[0]]
-        report.add_figure(learning_curves(history, keys), caption="Learning curves")
+    add_training_section(report, history,
+                         ("train_loss", "val_loss", "val_token_accuracy", "val_exact_match", "val_bleu"))
     shown = min(len(normalised), GRID_IMAGES)
     report.add_section("Captions")
     report.add_figure(caption_grid(images[:shown], normalised[:shown], outputs[:shown]),

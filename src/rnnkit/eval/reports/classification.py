@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit.eval.classification_metrics import classification_metrics
-from rnnkit.eval.plots import heatmap, learning_curves
-from rnnkit.eval.report import Report
+from rnnkit.eval.reports.document import Report, add_training_section
+from rnnkit.eval.reports.plots import heatmap
 from rnnkit.eval.saliency import importance_figure, step_importance
 
 
@@ -41,10 +41,7 @@ def classification_report(model: Any, X: Any, y: Sequence[Any] | None, *, histor
         counts = {str(label): int(sum(p == label for p in predicted)) for label in model.labels}
         metrics["predicted_counts"] = counts
         report.add_section("Predictions").add_metrics(counts, caption="Predicted sequences per class")
-    if history:
-        report.add_section("Training")
-        report.add_figure(learning_curves(history, [k for k in ("train_loss", "val_loss", "val_accuracy")
-                                                    if k in history[0]]), caption="Learning curves")
+    add_training_section(report, history, ("train_loss", "val_loss", "val_accuracy"))
     if examples:
         _add_explanations(report, model, X, y, predicted, examples)
     return metrics, report

@@ -8,7 +8,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from rnnkit.demo.memory import SOLVED_ACCURACY, MemoryDemoConfig
-from rnnkit.eval import Report, write_metrics
+from rnnkit.eval.reports.document import Report, write_metrics
 
 INTRO = (
     "Hochreiter & Schmidhuber (1997) showed that an LSTM learns to bridge time lags that defeat a plain "

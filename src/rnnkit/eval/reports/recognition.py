@@ -3,11 +3,12 @@
     metrics, report = recognition_report(model, X_test, transcripts, history=result.history, beam=8)
     write_metrics(out / "metrics.json", metrics); report.write(out / "report.html")
 
-Metrics: character error rate (CER), word error rate (WER, on whitespace-split words) and sequence accuracy (the
-share of whole transcripts right), for the decoding asked for (``beam``: 1 greedy, K prefix beam search) and, when
-that is a beam search, for greedy decoding too. The report draws a few inputs next to their decoded and true
-transcripts (pen trajectories as strokes, other inputs as a feature-by-frame image), the learning curves, and the
-CTC alignment of one example: per-frame label posteriors with the frames that emitted each label marked.
+Metrics (``rnnkit.eval.sequence_metrics.recognition_metrics``): character error rate (CER), word error rate (WER, on
+whitespace-split words) and sequence accuracy (the share of whole transcripts right), for the decoding asked for
+(``beam``: 1 greedy, K prefix beam search) and, when that is a beam search, for greedy decoding too. The report draws
+a few inputs next to their decoded and true transcripts (pen trajectories as strokes, other inputs as a
+feature-by-frame image), the learning curves, and the CTC alignment of one example: per-frame label posteriors with
+the frames that emitted each label marked.
 """
 
 from __future__ import annotations
@@ -19,17 +20,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rnnkit.data.ink import ink_columns
-from rnnkit.eval.plots import learning_curves
-from rnnkit.eval.report import Report
-from rnnkit.eval.sequence_metrics import edit_distance, error_rate, exact_match
+from rnnkit.eval.reports.document import Report, add_training_section
+from rnnkit.eval.reports.plots import draw_trajectory
+from rnnkit.eval.sequence_metrics import edit_distance, recognition_metrics
 
 INPUT_KINDS = ("auto", "pen", "frames")
-
-
-def recognition_metrics(references: Sequence[str], hypotheses: Sequence[str]) -> dict[str, float]:
-    """CER, WER and sequence accuracy of ``hypotheses`` against ``references``."""
-    return {"cer": error_rate(references, hypotheses), "wer": error_rate(references, hypotheses, unit="word"),
-            "sequence_accuracy": exact_match(references, hypotheses)}
 
 
 def recognition_report(model: Any, X: Any, transcripts: Sequence[str] | None, *, beam: int = 1,
@@ -58,11 +53,8 @@ def recognition_report(model: Any, X: Any, transcripts: Sequence[str] | None, *,
                  for name, t, d in zip(names or range(len(X)), transcripts, decoded) if t != d]
         if wrong:
             report.add_table(wrong[:15], caption=f"Mistakes: the first {min(len(wrong), 15)} of {len(wrong)}")
-    if history:
-        keys = [k for k in ("train_loss", "val_loss", "val_cer") if k in history[0]]
-        report.add_section("Training")
-        report.add_figure(learning_curves(history, keys), caption="Learning curves: CTC loss per label, and the "
-                          "validation character error rate of greedy decoding")
+    add_training_section(report, history, ("train_loss", "val_loss", "val_cer"), caption="Learning curves: CTC "
+                         "loss per label, and the validation character error rate of greedy decoding")
     kind = input_kind(model, X)
     names = [str(i) for i in range(len(X))] if names is None else [str(n) for n in names]
     chosen = list(range(min(examples, len(X))))
@@ -155,9 +147,7 @@ def alignment_figure(x: Any, align: dict[str, Any], kind: str) -> Figure:
 
 def _draw_input(ax: Any, x: np.ndarray, kind: str) -> None:
     if kind == "pen":
-        from rnnkit.datasets.handwriting import draw_trajectory  # (dx, dy, pen_up) rows, strokes split at pen-up
-
-        draw_trajectory(ax, x)
+        draw_trajectory(ax, x)  # (dx, dy, pen_up) rows, strokes split at pen-up
     elif kind == "ink":  # (columns, rows) of ink in [0, 1], drawn as on paper
         ax.imshow(x.T, aspect="auto", origin="lower", interpolation="nearest", cmap="gray_r", vmin=0, vmax=1,
                   extent=(-0.5, len(x) - 0.5, -0.5, x.shape[1] - 0.5))

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.data.ts_features import calendar_features
-from rnnkit.data.ts_frame import Series, future_index
-from rnnkit.data.ts_scale import Scaler
+from rnnkit.data.timeseries.features import calendar_features
+from rnnkit.data.timeseries.frame import Series, future_index
+from rnnkit.data.timeseries.scale import Scaler
 
 
 class ForecastBatch(NamedTuple):
@@ -57,7 +57,7 @@ class SeriesScalers:
 def encode_series(series: Series, scalers: SeriesScalers, freq: str | None, *, calendar: list[str],
                   horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scaled rows (encoder, decoder, target) of ``series``, extended ``horizon`` rows past its last observation.
-    ``calendar`` names the calendar cycles to encode (see ``rnnkit.data.ts_features``).
+    ``calendar`` names the calendar cycles to encode (see ``rnnkit.data.timeseries.features``).
 
     The extension carries the calendar and the known-future covariates of the series' future rows (zeros past the
     rows given: see ``known_steps``); encoder and target rows there are NaN (never read by a valid window).

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.ts_frame import pandas
+from rnnkit.data.timeseries.frame import pandas
 
 HARMONICS = 3
 _DAY = 86400.0  # seconds

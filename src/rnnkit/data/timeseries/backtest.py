@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.ts_frame import Series, pandas
+from rnnkit.data.timeseries.frame import Series, pandas
 from rnnkit.errors import UserError
 
 

@@ -1,4 +1,5 @@
-"""Small plotting functions, each returning a ``matplotlib.figure.Figure``.
+"""Small plotting functions, each returning a ``matplotlib.figure.Figure`` (``draw_trajectory`` draws a pen
+trajectory on the axes it is given).
 
 Figures are built with ``Figure()``, never through ``pyplot``: no global state, no GUI backend, nothing to close
 (``Figure.savefig`` renders with Agg). Hand them to ``Report.add_figure`` or call ``fig.savefig(path)``.
@@ -141,6 +142,24 @@ def heatmap(
     if title:
         ax.set_title(title)
     return fig
+
+
+def draw_trajectory(ax: Any, X: np.ndarray, *, pen_up_moves: bool = False, **line_kwargs) -> None:
+    """Draw one (T, 3) trajectory of (dx, dy, pen_up) on a matplotlib axes, a line per stroke."""
+    from rnnkit.datasets.handwriting import absolute  # lazily: rnnkit.datasets loads every data set's module
+
+    points = absolute(X)
+    ends = np.flatnonzero(points[:, 2] > 0) + 1
+    style = {"color": "black", "linewidth": 1.0} | line_kwargs
+    for stroke in np.split(points[:, :2], ends):
+        if len(stroke):
+            ax.plot(stroke[:, 0], stroke[:, 1], **style)
+    if pen_up_moves:
+        for end in ends[:-1]:
+            ax.plot(points[end - 1:end + 1, 0], points[end - 1:end + 1, 1], color="tab:red", linewidth=0.5,
+                    linestyle=":")
+    ax.set_aspect("equal")
+    ax.axis("off")
 
 
 def _set_log_if_possible(ax: Any, values: list[float], logy: bool) -> None:

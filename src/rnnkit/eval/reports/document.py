@@ -8,7 +8,8 @@ offline and can be mailed. All user text is HTML-escaped. Build it in reading or
     report.add_section("Adding problem")
     report.add_metrics({"test_mse": 0.001, "solved": 0.99})
     report.add_table(rows, caption="Per-model results")          # list of dicts, or a pandas DataFrame
-    report.add_figure(plots.learning_curves(history), caption="Learning curves")
+    report.add_figure(learning_curves(history), caption="Learning curves")
+    add_training_section(report, history, ["train_loss", "val_loss"])   # a "Training" section of such curves
     report.write(out / "report.html")                          # atomic
 """
 
@@ -29,6 +30,7 @@ from matplotlib.figure import Figure
 
 from rnnkit import _fs
 from rnnkit._version import __version__
+from rnnkit.eval.reports.plots import learning_curves
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d1d1f;
@@ -151,6 +153,16 @@ class Report:
     @property
     def _body(self) -> list[str]:
         return self._sections[-1][1]
+
+
+def add_training_section(report: Report, history: Sequence[Mapping[str, Any]] | None, keys: Sequence[str],
+                         caption: str = "Learning curves") -> Report:
+    """A "Training" section with the learning curves of those of ``keys`` that the history's rows record; no
+    section without a history."""
+    if history:
+        report.add_section("Training")
+        report.add_figure(learning_curves(history, [k for k in keys if k in history[0]]), caption=caption)
+    return report
 
 
 def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> Path:

@@ -1,0 +1,95 @@
+"""Captioned images: the captions table read with its images, and the trainer's data set and batches.
+
+    data = read_captions("images/", "captions.csv", size=64)     # images (N, 64, 64, 3) uint8, captions, files
+    dataset = CaptionDataset(data.images, encoded_captions)        # (image, caption ids) items
+    images, captions, lengths = caption_collate([dataset[0], dataset[1]])
+
+The captions table is a CSV with a header and the columns ``file`` (an image path relative to the images folder)
+and ``caption``; other columns are ignored. Images (PNG, JPEG, anything Pillow reads) are resized to ``size`` x
+``size`` and made RGB on white (``rnnkit.data.images.read_image``).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnnkit.data.images import read_image
+from rnnkit.data.sequences import pad_batch
+from rnnkit.errors import UserError
+
+COLUMNS = ("file", "caption")
+
+
+@dataclass
+class CaptionedImages:
+    images: np.ndarray  # (N, size, size, 3) uint8
+    captions: list[str]
+    files: list[str]
+
+    def subset(self, rows: Any) -> CaptionedImages:
+        rows = list(rows)
+        return CaptionedImages(self.images[rows], [self.captions[i] for i in rows], [self.files[i] for i in rows])
+
+
+def read_captions(images_dir: str | Path, table: str | Path, *, size: int = 64) -> CaptionedImages:
+    """The rows of the captions CSV ``table`` with their images read from ``images_dir``."""
+    images_dir, table = Path(images_dir), Path(table)
+    if not images_dir.is_dir():
+        raise UserError(f"{images_dir}: images folder not found")
+    with open(table, encoding="utf-8", newline="") as handle:
+        try:
+            reader = csv.DictReader(handle)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise UserError(f"{table}: missing column(s) {missing}; the header must name {list(COLUMNS)}, got "
+                                f"{reader.fieldnames}")
+            rows = [(reader.line_num, row) for row in reader]
+        except UnicodeDecodeError as error:
+            raise UserError(f"{table}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    files, captions, absent = [], [], []
+    for line, row in rows:
+        file, caption = (row["file"] or "").strip(), (row["caption"] or "").strip()
+        if not file or not caption:
+            raise UserError(f"{table}, line {line}: empty {'file' if not file else 'caption'} field")
+        if not (images_dir / file).is_file():
+            absent.append(f"{file} (line {line})")
+        files.append(file)
+        captions.append(caption)
+    if absent:
+        raise UserError(f"{table}: {len(absent)} image file(s) not found in {images_dir}: "
+                        f"{', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}")
+    if not files:
+        raise UserError(f"{table}: no rows (expected a header {','.join(COLUMNS)} and one row per image)")
+    images = np.stack([read_image(images_dir / file, size) for file in files])
+    return CaptionedImages(images, captions, files)
+
+
+class CaptionDataset:
+    """Map-style data set of (image (H, W, 3) uint8, caption ids ``<s> .. </s>``) for the trainer."""
+
+    def __init__(self, images: Any, targets: Sequence[np.ndarray]) -> None:
+        if len(images) != len(targets):
+            raise ValueError(f"{len(images)} images but {len(targets)} captions")
+        self.images, self.targets = images, list(targets)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.images[index], self.targets[index]
+
+
+def caption_collate(items: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[Tensor, Tensor, Tensor]:
+    """``[(image, caption ids), ...]`` -> ``(images (B, H, W, 3) as given, captions (B, T) padded with 0,
+    caption lengths (B,))``."""
+    images = torch.as_tensor(np.stack([np.asarray(image) for image, _ in items]))
+    captions, lengths = pad_batch([np.asarray(ids, dtype=np.int64) for _, ids in items])
+    return images, captions, lengths
