@@ -110,3 +110,14 @@ def test_train_help_shows_every_default(capsys):
     for flag in ("--hidden-size HIDDEN_SIZE", "--epochs EPOCHS", "--resume", "--pooling", "--seed SEED"):
         assert flag in text
     assert "(default: attention)" in text and "(default: 30)" in text and "(default: 0.003)" in text
+
+
+def test_a_command_may_leave_settings_out():
+    skip = ("rnn.impl", "train", "quantiles")
+    parser = argparse.ArgumentParser(prog="test", exit_on_error=False)
+    add_config_flags(parser, Options, skip=skip)
+    assert flags_of(parser) == {"--label", "--level", "--cell", "--hidden-size", "--num-layers", "--bidirectional",
+                                "--no-bidirectional", "--dropout", "--recurrent-dropout", "--layer-norm",
+                                "--no-layer-norm", "--chrono-lag"}
+    options = config_from_args(parser.parse_args(["d.csv", "--label", "y"]), Options, skip=skip)
+    assert options == Options(label="y", data="d.csv")

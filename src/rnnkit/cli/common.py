@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,23 +47,28 @@ def prepare_out_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
     return prepare_output(path, force)
 
 
-def add_train_command(actions: Any, recipe: Any, settings: type, **parser_options: Any) -> argparse.ArgumentParser:
-    """The ``train`` subcommand of a task: its flags generated from the ``settings`` dataclass (``flags``), the
-    run options, and ``--resume``; it runs ``rnnkit.pipelines.driver.train(recipe, settings, --out)``."""
+def add_train_command(actions: Any, recipe: Any, settings: type, *, skip: tuple[str, ...] = (),
+                      tie: Callable[[Any], Any] | None = None, **parser_options: Any) -> argparse.ArgumentParser:
+    """The ``train`` subcommand of a task: its flags generated from the ``settings`` dataclass (``flags``; the
+    ``skip`` paths left out), the run options, and ``--resume``; it runs
+    ``rnnkit.pipelines.driver.train(recipe, settings, --out)``. ``tie``: settings -> settings, filling what one
+    flag sets in two places (the decoder's cell and size from the encoder's)."""
     parser = actions.add_parser("train", **parser_options)
-    flags.add_config_flags(parser, settings)
+    flags.add_config_flags(parser, settings, skip=skip)
     add_run_options(parser, seed=False)  # --seed is the training settings' own
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out where it stopped (the folder must be one this command made, "
                         "with the same settings)")
-    parser.set_defaults(func=_run_training, recipe=recipe, settings_class=settings)
+    parser.set_defaults(func=_run_training, recipe=recipe, settings_class=settings, skip=skip, tie=tie)
     return parser
 
 
 def _run_training(args: argparse.Namespace) -> int:
     from rnnkit.pipelines.driver import train
 
-    settings = flags.config_from_args(args, args.settings_class)
+    settings = flags.config_from_args(args, args.settings_class, skip=args.skip)
+    if args.tie is not None:
+        settings = args.tie(settings)
     metrics = train(args.recipe, settings, args.out, resume=args.resume, force=args.force)
     print(f"{args.recipe.summary(metrics)}; wrote {args.out}")
     return 0

@@ -36,25 +36,28 @@ C = TypeVar("C")
 MISSING = dataclasses.MISSING
 
 
-def add_config_flags(parser: argparse.ArgumentParser | Any, cls: type, defaults: Any = None) -> None:
+def add_config_flags(parser: argparse.ArgumentParser | Any, cls: type, defaults: Any = None, *,
+                     skip: tuple[str, ...] = ()) -> None:
     """Add a flag (or positional argument) for every field of ``cls`` (and its nested configs) with a "help".
 
-    ``defaults``: an instance whose values are the defaults (default: the fields' own defaults)."""
-    for dest, item, hint, default in _exposed(cls, defaults, ""):
+    ``defaults``: an instance whose values are the defaults (default: the fields' own defaults). ``skip``: dotted
+    paths of fields or nested configs that a command does not expose (``"model.encoder.pooling"``)."""
+    for dest, item, hint, default in _exposed(cls, defaults, "", skip):
         _add_flag(parser, dest, item, hint, default)
 
 
-def config_from_args(args: argparse.Namespace, cls: type[C], defaults: Any = None, *, _prefix: str = "") -> C:
+def config_from_args(args: argparse.Namespace, cls: type[C], defaults: Any = None, *, skip: tuple[str, ...] = (),
+                     _prefix: str = "") -> C:
     """Build ``cls`` from parsed ``args``: flags' values for the exposed fields, defaults for the others."""
     values = {}
     hints = typing.get_type_hints(cls)
     for item in dataclasses.fields(cls):
         default = _default(item, defaults)
         dest = _prefix + item.name
-        if dataclasses.is_dataclass(hints[item.name]):
+        if dataclasses.is_dataclass(hints[item.name]) and dest not in skip:
             values[item.name] = config_from_args(args, hints[item.name], None if default is MISSING else default,
-                                                 _prefix=dest + ".")
-        elif "help" in item.metadata:
+                                                 skip=skip, _prefix=dest + ".")
+        elif "help" in item.metadata and dest not in skip:
             value = getattr(args, dest)
             values[item.name] = tuple(value) if isinstance(value, list) else value
         elif default is not MISSING:
@@ -62,15 +65,18 @@ def config_from_args(args: argparse.Namespace, cls: type[C], defaults: Any = Non
     return cls(**values)
 
 
-def _exposed(cls: type, defaults: Any, prefix: str) -> Iterator[tuple[str, dataclasses.Field, Any, Any]]:
+def _exposed(cls: type, defaults: Any, prefix: str, skip: tuple[str, ...]
+             ) -> Iterator[tuple[str, dataclasses.Field, Any, Any]]:
     """(dest, field, type, default) of every exposed field, nested configs flattened, in declaration order."""
     hints = typing.get_type_hints(cls)
     for item in dataclasses.fields(cls):
-        default, hint = _default(item, defaults), hints[item.name]
+        default, hint, dest = _default(item, defaults), hints[item.name], prefix + item.name
+        if dest in skip:
+            continue
         if dataclasses.is_dataclass(hint):
-            yield from _exposed(hint, None if default is MISSING else default, f"{prefix}{item.name}.")
+            yield from _exposed(hint, None if default is MISSING else default, dest + ".", skip)
         elif "help" in item.metadata:
-            yield prefix + item.name, item, hint, default
+            yield dest, item, hint, default
 
 
 def _default(item: dataclasses.Field, defaults: Any) -> Any:
