@@ -42,7 +42,8 @@ def score(run):
 
 
 RECIPE = Recipe(command="toy train", read=read, split=stratified_split, score=score,
-                build=lambda part, settings: SequenceClassifier.for_data(part.inputs, part.targets, hidden_size=4),
+                build=lambda splits, settings: SequenceClassifier.for_data(splits.train.inputs, splits.train.targets,
+                                                                           hidden_size=4),
                 summary=lambda metrics: f"accuracy {metrics['accuracy']:.2f}")
 
 

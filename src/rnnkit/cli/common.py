@@ -49,18 +49,24 @@ def prepare_out_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
 
 def add_train_command(actions: Any, recipe: Any, settings: type, *, skip: tuple[str, ...] = (),
                       tie: Callable[[Any], Any] | None = None, **parser_options: Any) -> argparse.ArgumentParser:
-    """The ``train`` subcommand of a task: its flags generated from the ``settings`` dataclass (``flags``; the
-    ``skip`` paths left out), the run options, and ``--resume``; it runs
-    ``rnnkit.pipelines.driver.train(recipe, settings, --out)``. ``tie``: settings -> settings, filling what one
-    flag sets in two places (the decoder's cell and size from the encoder's)."""
+    """The ``train`` subcommand of a task (``add_train_options`` on a new subparser)."""
     parser = actions.add_parser("train", **parser_options)
+    add_train_options(parser, recipe, settings, skip=skip, tie=tie)
+    return parser
+
+
+def add_train_options(parser: argparse.ArgumentParser, recipe: Any, settings: type, *, skip: tuple[str, ...] = (),
+                      tie: Callable[[Any], Any] | None = None) -> None:
+    """A task's training command: its flags generated from the ``settings`` dataclass (``flags``; the ``skip``
+    paths left out), the run options, and ``--resume``; it runs ``rnnkit.pipelines.driver.train(recipe, settings,
+    --out)``. ``tie``: settings -> settings, filling what one flag sets in two places (the decoder's cell and size
+    from the encoder's)."""
     flags.add_config_flags(parser, settings, skip=skip)
     add_run_options(parser, seed=False)  # --seed is the training settings' own
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out where it stopped (the folder must be one this command made, "
                         "with the same settings)")
     parser.set_defaults(func=_run_training, recipe=recipe, settings_class=settings, skip=skip, tie=tie)
-    return parser
 
 
 def _run_training(args: argparse.Namespace) -> int:
@@ -70,7 +76,7 @@ def _run_training(args: argparse.Namespace) -> int:
     if args.tie is not None:
         settings = args.tie(settings)
     metrics = train(args.recipe, settings, args.out, resume=args.resume, force=args.force)
-    print(f"{args.recipe.summary(metrics)}; wrote {args.out}")
+    print("; ".join(filter(None, [args.recipe.summary(metrics), f"wrote {args.out}"])))
     return 0
 
 

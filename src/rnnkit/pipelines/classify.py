@@ -22,7 +22,7 @@ from rnnkit.data.sequences import read_sequences, read_table
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.classification import classification_report
 from rnnkit.nn import RecurrentConfig
-from rnnkit.pipelines.driver import Examples, Recipe, TrainedRun, stratified_split, write_results
+from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, stratified_split, write_results
 from rnnkit.tasks.classification import SequenceClassifier
 from rnnkit.train import TrainConfig
 from rnnkit.train.model_folder import load_model_of
@@ -78,7 +78,8 @@ def _read(path: str | Path, settings: ClassifySettings) -> Examples:
     return Examples(X, y, ids)
 
 
-def build(train: Examples, settings: ClassifySettings) -> SequenceClassifier:
+def build(splits: Splits, settings: ClassifySettings) -> SequenceClassifier:
+    train = splits.train
     rnn = settings.rnn
     if (rnn.recurrent_dropout, rnn.layer_norm, rnn.chrono_lag, rnn.impl) != (0.0, False, 0, "auto"):
         raise UserError("classify: --recurrent-dropout, --layer-norm, --chrono-lag and --impl are not supported yet")

@@ -104,9 +104,10 @@ def _splits(train: Examples, validation: Examples, test: Examples | None, settin
     return Splits(train, validation, test, f"test ({Path(settings.test).name})")
 
 
-def model_dataset(model: Any, data: Examples, settings: Any) -> Any:
-    """The trainer's data set of a sequence task model: ``model.dataset(inputs, targets)``."""
-    return model.dataset(data.inputs, data.targets)
+def model_datasets(model: Any, splits: Splits, settings: Any) -> tuple[Any, Any]:
+    """The trainer's data sets of a sequence task model: ``model.dataset(inputs, targets)`` of each part."""
+    return (model.dataset(splits.train.inputs, splits.train.targets),
+            model.dataset(splits.validation.inputs, splits.validation.targets))
 
 
 def same_config(settings: Any) -> TrainConfig:
@@ -117,7 +118,7 @@ def same_config(settings: Any) -> TrainConfig:
 class Recipe:
     """A task's part of the pipeline; everything else is the driver's.
 
-    ``build`` makes the model and ``dataset`` the trainer's data sets from it; a task whose model and windows come
+    ``build`` makes the model and ``datasets`` the trainer's data sets from it; a task whose model and windows come
     from one object (the forecaster) gives ``fit`` instead, which trains with the ``TrainConfig`` it is handed
     (checkpoints in the run folder) and ``resume``, and returns ``(trained, FitResult)``; ``save`` writes it.
     """
@@ -127,8 +128,8 @@ class Recipe:
     split: Callable[[Any, Any], Splits]  # (what read returned, settings) -> the parts
     score: Callable[[TrainedRun], tuple[dict[str, Any], Report]]  # -> metrics and report on run.splits.scored
     summary: Callable[[dict[str, Any]], str]  # metrics -> the result in one line, for the terminal
-    build: Callable[[Any, Any], torch.nn.Module] | None = None  # (training part, settings) -> a new model
-    dataset: Callable[[Any, Any, Any], Any] = model_dataset  # (model, part, settings) -> the trainer's data set
+    build: Callable[[Splits, Any], torch.nn.Module] | None = None  # (splits, settings) -> a new model
+    datasets: Callable[[Any, Splits, Any], tuple[Any, Any]] = model_datasets  # -> the trainer's train and val sets
     collate: Callable[[list[Any]], Any] = pad_collate
     train_config: Callable[[Any], TrainConfig] = same_config  # settings -> the training settings
     fit: Callable[[Splits, Any, TrainConfig, bool], tuple[Any, FitResult]] | None = None
@@ -156,10 +157,9 @@ def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = Fals
 def _fit(recipe: Recipe, splits: Splits, settings: Any, config: TrainConfig, resume: bool
          ) -> tuple[torch.nn.Module, FitResult]:
     seed_everything(config.seed)  # the initial weights; the trainer seeds the rest (or restores it)
-    model = recipe.build(splits.train, settings)
-    result = Trainer(model, config).fit(recipe.dataset(model, splits.train, settings),
-                                        recipe.dataset(model, splits.validation, settings),
-                                        collate_fn=recipe.collate, resume=resume)
+    model = recipe.build(splits, settings)
+    train_data, val_data = recipe.datasets(model, splits, settings)
+    result = Trainer(model, config).fit(train_data, val_data, collate_fn=recipe.collate, resume=resume)
     return model.cpu().eval(), result
 
 
