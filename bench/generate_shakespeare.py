@@ -20,7 +20,7 @@ import torch
 
 from rnnkit.data.text_corpus import corpus_tokenizer
 from rnnkit.datasets.shakespeare import shakespeare_splits
-from rnnkit.integrations.generate import fit_language_model
+from rnnkit.pipelines.fit import fit_language_model
 from rnnkit.tasks.language_model import TRAINING_DEFAULTS, LanguageModel
 from rnnkit.train import TrainConfig, save_model, seed_everything
 

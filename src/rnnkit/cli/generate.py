@@ -74,7 +74,7 @@ def run_train(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force or args.resume)
     from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus  # heavy imports only when running
     from rnnkit.eval.reports.language_model import write_language_model_report
-    from rnnkit.integrations.generate import fit_language_model
+    from rnnkit.pipelines.fit import fit_language_model
     from rnnkit.tasks.language_model import TRAINING_DEFAULTS, LanguageModel
     from rnnkit.train import TrainConfig, save_model, seed_everything
 
