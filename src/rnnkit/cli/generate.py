@@ -73,7 +73,8 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
 def run_train(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force or args.resume)
     from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus  # heavy imports only when running
-    from rnnkit.eval.reports.language_model import write_language_model_report
+    from rnnkit.eval.reports.language_model import language_model_report
+    from rnnkit.pipelines.driver import write_results
     from rnnkit.pipelines.fit import fit_language_model
     from rnnkit.tasks.language_model import TRAINING_DEFAULTS, LanguageModel
     from rnnkit.train import TrainConfig, save_model, seed_everything
@@ -94,7 +95,7 @@ def run_train(args: argparse.Namespace) -> int:
         text = getattr(splits, split)
         if text:
             metrics.update({f"{split}_{k}": v for k, v in model.evaluate_text(text, seq_len=args.seq_len).items()})
-    write_language_model_report(out, model, metrics, result.history, passage_from=splits.validation)
+    write_results(out, *language_model_report(model, metrics, result.history, passage_from=splits.validation))
     key = "test_bits_per_char" if args.level == "char" else "test_perplexity"
     score = f"test {key[5:].replace('_', ' ')} {metrics[key]:.4f}; " if key in metrics else ""
     print(f"{score}wrote {out}")
