@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,22 @@ def add_train_options(parser: argparse.ArgumentParser, recipe: Any, settings: ty
                         help="continue the run in --out where it stopped (the folder must be one this command made, "
                         "with the same settings)")
     parser.set_defaults(func=_run_training, recipe=recipe, settings_class=settings, skip=skip, tie=tie)
+
+
+def run_form(command: str, words: list[str], forms: dict[str, Callable[[], argparse.ArgumentParser]],
+             other: Callable[[], argparse.ArgumentParser], expected: str) -> int:
+    """Parse ``words`` with the parser of the form their first word names (``forms``: "train", "eval"), else with
+    ``other``'s (a model folder first), and run it: for commands whose first word may be a free value."""
+    if not words:
+        print(f"rnnkit {command}: error: give {expected} (see rnnkit {command} --help)", file=sys.stderr)
+        return 2
+    build = forms.get(words[0])
+    parser, rest = (build(), words[1:]) if build else (other(), words)
+    try:
+        options = parser.parse_args(rest)
+    except SystemExit as done:  # --help, or a usage error argparse has already printed
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
+    return options.func(options)
 
 
 def _run_training(args: argparse.Namespace) -> int:

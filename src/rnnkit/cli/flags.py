@@ -18,7 +18,7 @@ A field that is itself a dataclass adds its fields' flags, names flattened (``--
 ``--hidden-size`` with default 256. Two flags of one name are a programming error (argparse says which).
 
 Types: ``bool`` (``--x`` / ``--no-x``), ``int``, ``float``, ``str``, their ``| None`` forms (``none`` on the command
-line), ``tuple[T, ...]`` (one or more values) and ``Literal[...]`` (its values are the choices). Values are checked
+line), ``tuple[T, ...]`` (any number of values) and ``Literal[...]`` (its values are the choices). Values are checked
 by the config's own ``__post_init__`` when ``config_from_args`` builds it (a ``UserError``: one line, exit 2).
 """
 
@@ -106,7 +106,7 @@ def _add_flag(parser: Any, dest: str, item: dataclasses.Field, hint: Any, defaul
             options["help"] += f" (default: {name if default else '--no-' + name[2:]})"
     else:
         options["type"] = _parse(element, optional)
-        options["nargs"] = "+" if many else None
+        options["nargs"] = "*" if many else None  # "--baselines" alone: none
         options["choices"] = tuple(choices) if choices else None
         options["metavar"] = None if choices else meta.get("metavar", name.lstrip("-").replace("-", "_").upper())
         if default is not MISSING:

@@ -15,7 +15,6 @@ file, a folder of them, or a long table. A model folder that is literally named 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rnnkit.cli import common
 
@@ -36,18 +35,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    words = list(args.words)
-    if not words:
-        print("rnnkit recognize: error: give `train DATA`, `eval MODEL_DIR DATA` or `MODEL_DIR INPUT...` "
-              "(see rnnkit recognize --help)", file=sys.stderr)
-        return 2
-    build = {"train": _train_parser, "eval": _eval_parser}.get(words[0])
-    parser, rest = (build(), words[1:]) if build else (_transcribe_parser(), words)
-    try:
-        options = parser.parse_args(rest)
-    except SystemExit as done:  # --help, or a usage error argparse has already printed
-        return done.code if isinstance(done.code, int) else int(done.code is not None)
-    return options.func(options)
+    return common.run_form("recognize", args.words, {"train": _train_parser, "eval": _eval_parser},
+                           _transcribe_parser, "`train DATA`, `eval MODEL_DIR DATA` or `MODEL_DIR INPUT...`")
 
 
 def _train_parser() -> argparse.ArgumentParser:
