@@ -12,7 +12,7 @@ from pathlib import Path
 
 import rnnkit
 
-ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "integrations", "pipelines", "adapters", "cli"]
+ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "pipelines", "integrations", "adapters", "cli"]
 ALLOWED_UP = {("train", "rnnkit.tasks"), ("tasks", "rnnkit.eval.sequence_metrics")}
 
 

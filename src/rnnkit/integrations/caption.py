@@ -27,7 +27,7 @@ from rnnkit.data.images import read_image
 from rnnkit.errors import UserError
 from rnnkit.eval.reports import write_metrics
 from rnnkit.eval.reports.caption import caption_report
-from rnnkit.integrations.fit import validation_split
+from rnnkit.data.splits import validation_split
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.captioning import ImageCaptioner
 from rnnkit.train import TrainConfig, Trainer, save_model, seed_everything

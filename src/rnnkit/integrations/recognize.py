@@ -22,7 +22,8 @@ from rnnkit.data.recognition_io import RecognitionData, read_inputs, read_recogn
 from rnnkit.errors import UserError
 from rnnkit.eval.reports import write_metrics
 from rnnkit.eval.reports.recognition import INPUT_KINDS, recognition_report
-from rnnkit.integrations.fit import fit_sequence_model, validation_split
+from rnnkit.data.splits import validation_split
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.tasks.recognition import SequenceRecognizer
 from rnnkit.train import TrainConfig, save_model, seed_everything
 from rnnkit.train.model_folder import load_model_of

@@ -21,7 +21,7 @@ from rnnkit.data.pairs import pair_collate, read_pairs
 from rnnkit.errors import UserError
 from rnnkit.eval.reports import write_metrics
 from rnnkit.eval.reports.seq2seq import seq2seq_report
-from rnnkit.integrations.fit import validation_split
+from rnnkit.data.splits import validation_split
 from rnnkit.nn import count_parameters
 from rnnkit.tasks.seq2seq import Seq2Seq
 from rnnkit.train import TrainConfig, Trainer, save_model, seed_everything
