@@ -12,7 +12,9 @@ from rnnkit.errors import UserError
 from rnnkit.eval.reports import Report
 from rnnkit.pipelines.driver import Examples, Recipe, stratified_split, train
 from rnnkit.pipelines.run_folder import MARKER
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks import EncoderConfig, SequenceClassifierConfig
+from rnnkit.tasks.models.classification import SequenceClassifier
 from rnnkit.train import TrainConfig, checkpoint_folders, load_model
 
 
@@ -42,8 +44,9 @@ def score(run):
 
 
 RECIPE = Recipe(command="toy train", read=read, split=stratified_split, score=score,
-                build=lambda splits, settings: SequenceClassifier.for_data(splits.train.inputs, splits.train.targets,
-                                                                           hidden_size=4),
+                build=lambda splits, settings: SequenceClassifier.for_data(
+                    splits.train.inputs, splits.train.targets,
+                    SequenceClassifierConfig(EncoderConfig(rnn=RecurrentConfig(hidden_size=4)))),
                 summary=lambda metrics: f"accuracy {metrics['accuracy']:.2f}")
 
 

@@ -32,6 +32,8 @@ import typing
 from collections.abc import Iterator
 from typing import Any, Literal, TypeVar
 
+from rnnkit.errors import UserError
+
 C = TypeVar("C")
 MISSING = dataclasses.MISSING
 
@@ -62,7 +64,12 @@ def config_from_args(args: argparse.Namespace, cls: type[C], defaults: Any = Non
             values[item.name] = tuple(value) if isinstance(value, list) else value
         elif default is not MISSING:
             values[item.name] = copy.deepcopy(default)
-    return cls(**values)
+    try:
+        return cls(**values)
+    except UserError:
+        raise
+    except (TypeError, ValueError) as error:  # a config's own check of the values it was given
+        raise UserError(f"{cls.__name__}: {error}") from None
 
 
 def _exposed(cls: type, defaults: Any, prefix: str, skip: tuple[str, ...]

@@ -21,9 +21,9 @@ from rnnkit import _fs
 from rnnkit.data.sequences import read_sequences, read_table
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.classification import classification_report
-from rnnkit.nn import RecurrentConfig
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, stratified_split, write_results
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit.tasks import EncoderConfig
+from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig
 from rnnkit.train.model_folder import load_model_of
 
@@ -47,14 +47,8 @@ class ClassifySettings:
         "help": "share of DATA held out (stratified) for early stopping", "metavar": "FRACTION"})
     tokenizer: str = field(default="word", metadata={"help": "text: word or char tokens", "choices": ("word", "char")})
     min_count: int = field(default=1, metadata={"help": "text: rarer tokens are <unk>"})
-    # the encoder's own settings (see rnnkit.tasks.encoder)
-    pooling: str = field(default="attention", metadata={
-        "help": "one vector per sequence from the steps' outputs", "choices": ("last", "mean", "max", "attention")})
-    conv_channels: int = field(default=0, metadata={
-        "help": "a 1-D convolution front-end with this many channels (0: none)"})
-    conv_kernel: int = field(default=5, metadata={"help": "the front-end's kernel width (odd)"})
-    embedding_dim: int = field(default=64, metadata={"help": "text: size of the token embeddings"})
-    rnn: RecurrentConfig = field(default_factory=RecurrentConfig)
+    model: SequenceClassifierConfig = field(default_factory=lambda: SequenceClassifierConfig(
+        EncoderConfig(pooling="attention")))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5,
                                                                    progress="none"))
 
@@ -79,16 +73,8 @@ def _read(path: str | Path, settings: ClassifySettings) -> Examples:
 
 
 def build(splits: Splits, settings: ClassifySettings) -> SequenceClassifier:
-    train = splits.train
-    rnn = settings.rnn
-    if (rnn.recurrent_dropout, rnn.layer_norm, rnn.chrono_lag, rnn.impl) != (0.0, False, 0, "auto"):
-        raise UserError("classify: --recurrent-dropout, --layer-norm, --chrono-lag and --impl are not supported yet")
-    encoder = {"cell": rnn.cell, "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
-               "bidirectional": rnn.bidirectional, "dropout": rnn.dropout, "pooling": settings.pooling,
-               "conv_channels": settings.conv_channels, "conv_kernel": settings.conv_kernel,
-               "embedding_dim": settings.embedding_dim}
     tokenizer = {"level": settings.tokenizer, "min_count": settings.min_count} if settings.text else None
-    model = SequenceClassifier.for_data(train.inputs, train.targets, tokenizer=tokenizer, **encoder)
+    model = SequenceClassifier.for_data(splits.train.inputs, splits.train.targets, settings.model, tokenizer=tokenizer)
     model.metadata = {"columns": settings.columns, "label": settings.label}
     return model
 

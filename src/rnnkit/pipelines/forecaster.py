@@ -1,6 +1,7 @@
 """``rnnkit.Forecaster``: forecasting tables with a recurrent network, end to end.
 
-    fc = rnnkit.Forecaster(target="passengers", time="month", horizon=12, transform="log")
+    fc = rnnkit.Forecaster(target="passengers", time="month", horizon=12, transform="log",
+                           model={"rnn": {"hidden_size": 32}}, train={"max_steps": 500})
     fc.fit("airline.csv")                     # a CSV or Parquet path, or a pandas DataFrame
     fc.predict()                              # the 12 months after the data: forecast and quantiles, as a DataFrame
     fc.backtest("airline.csv", folds=3)       # rolling-origin forecasts, one row per (series, origin, step, target)
@@ -10,6 +11,11 @@ One series or many (``id=``: one global model across them), several targets, pas
 calendar features. Per-series scalers are fitted on the training rows only (before ``validation`` held-out rows,
 and before each backtest origin) and saved in the model folder with the last ``lookback`` rows of history, so
 ``predict()`` on a loaded model needs no data unless the model reads known-future covariates.
+
+``ForecasterConfig`` has three parts: the columns and time (its own fields), the network (``model``, a
+``ForecastNetworkConfig`` handed whole to ``ForecastModel``) and the training (``train``, a ``TrainConfig``).
+Options given as dicts keep the defaults they do not name (``train={"max_steps": 300}`` keeps the forecaster's
+learning rate).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -42,60 +49,64 @@ from rnnkit.data.timeseries import (
     training_origins,
 )
 from rnnkit.errors import UserError
-from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
-from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
+from rnnkit.tasks.models.forecasting import ForecastConfig, ForecastModel, ForecastNetworkConfig
+from rnnkit.train import FitResult, TrainConfig, Trainer, load_model, save_model, seed_everything
 
 TRANSFORMS = ("none", "log")
 
 
+def training_defaults() -> TrainConfig:
+    """The forecaster's training: 1000 optimizer steps at a higher learning rate than ``TrainConfig``'s, no weight
+    decay, on a CPU core (small recurrent forecasters train fastest there; "auto" or "cuda" for a GPU)."""
+    return TrainConfig(max_steps=1000, lr=3e-3, weight_decay=0.0, progress="none", device="cpu")
+
+
 @dataclasses.dataclass
 class ForecasterConfig:
-    """Everything a ``Forecaster`` needs; saved in the model folder. Defaults derive from the data's season."""
+    """Everything a ``Forecaster`` needs; saved in the model folder. Defaults derive from the data's season.
 
-    target: tuple[str, ...]
-    horizon: int | None = None  # None: one season of the data's frequency (12 for monthly data), set when read
-    time: str | None = None
-    id: str | None = None
-    past_covariates: tuple[str, ...] = ()
-    future_covariates: tuple[str, ...] = ()
-    freq: str | None = None  # inferred from the timestamps when None
-    fill: str | None = None  # None: gaps and missing values are errors; "interpolate", "ffill" or "zero"
-    sort: bool = False  # sort unsorted timestamps instead of refusing them
-    calendar: bool = True  # Fourier features of the timestamps (time of day, day of week, month of year)
-    transform: str = "none"  # "log": model log(y) (multiplicative seasonality, exponential growth)
-    lookback: int | None = None  # None: max(2 * horizon, 2 * season)
-    level: bool = True  # remove each window's level (mean of its last season) and add it back
-    # network (see rnnkit.tasks.forecasting)
-    cell: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 1
-    dropout: float = 0.0
-    decoder: str = "direct"
-    output: str = "quantile"
-    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
-    skip: bool = True
-    # training
-    steps: int = 1000  # optimizer steps
-    batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    validation: int = 0  # rows at each series' end held out to pick the best epoch (0: train for `steps`)
-    patience: int | None = None  # with validation: stop after this many epochs without improvement
-    seed: int = 0
-    progress: str = "none"  # "auto", "bar", "lines" or "none"
-    device: str = "cpu"  # small recurrent forecasters train fastest on a CPU core; "auto" or "cuda" for a GPU
+    ``train.max_steps`` fixes the optimizer steps (the epochs follow from the data's size; None: ``max_epochs``);
+    ``train.patience``, ``monitor`` and ``restore_best`` apply only with ``validation`` rows."""
+
+    target: tuple[str, ...] = field(metadata={"help": "target column(s) (required with DATA)", "metavar": "COL"})
+    horizon: int | None = field(default=None, metadata={  # set when the data is read
+        "help": "steps to forecast (none: one season of the data's frequency, 12 for monthly data)"})
+    time: str | None = field(default=None, metadata={
+        "help": "time column (none: rows are consecutive steps)", "metavar": "COL"})
+    id: str | None = field(default=None, metadata={
+        "help": "series id column: many series in long format, one model", "metavar": "COL"})
+    past_covariates: tuple[str, ...] = field(default=(), metadata={
+        "help": "covariates known only up to the forecast origin", "metavar": "COL"})
+    future_covariates: tuple[str, ...] = field(default=(), metadata={
+        "help": "known-future covariates (temperature forecast, holidays): give their values in rows after the "
+                "last target value to forecast with them", "metavar": "COL", "flag": "--covariates"})
+    freq: str | None = field(default=None, metadata={
+        "help": "pandas frequency alias ('MS', 'D', '30min'; none: inferred from the timestamps)"})
+    fill: str | None = field(default=None, metadata={
+        "help": "fill gaps and missing values this way (none: report them as errors)",
+        "choices": (None, "interpolate", "ffill", "zero")})
+    sort: bool = field(default=False, metadata={"help": "sort unsorted timestamps instead of refusing them"})
+    calendar: bool = field(default=True, metadata={
+        "help": "calendar features of the timestamps (time of day, day of week, month of year)"})
+    transform: str = field(default="none", metadata={
+        "help": "log: model log(y), for growth and multiplicative seasons", "choices": TRANSFORMS})
+    lookback: int | None = field(default=None, metadata={
+        "help": "steps read before each forecast (none: 2 x max(horizon, season))"})
+    level: bool = field(default=True, metadata={
+        "help": "remove each window's level (the mean of its last season) and add it back"})
+    validation: int = field(default=0, metadata={
+        "help": "rows at each series' end held out to keep the best epoch (0: none)"})
+    model: ForecastNetworkConfig = field(default_factory=ForecastNetworkConfig)  # rnnkit.tasks.models.forecasting
+    train: TrainConfig = field(default_factory=training_defaults)
 
     def __post_init__(self) -> None:
-        for name in ("target", "past_covariates", "future_covariates", "quantiles"):
+        for name in ("target", "past_covariates", "future_covariates"):
             value = getattr(self, name)
-            setattr(self, name, (value,) if isinstance(value, (str, float)) else tuple(value))
+            setattr(self, name, (value,) if isinstance(value, str) else tuple(value))
         if self.transform not in TRANSFORMS:
             raise UserError(f"transform must be one of {list(TRANSFORMS)}, got {self.transform!r}")
-        for name in ("horizon", "steps", "batch_size", "hidden_size", "num_layers"):
-            if name == "horizon" and self.horizon is None:
-                continue
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise UserError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if self.horizon is not None and (not isinstance(self.horizon, int) or self.horizon < 1):
+            raise UserError(f"horizon must be an integer >= 1, got {self.horizon!r}")
         if self.lookback is not None and self.lookback < 1:
             raise UserError(f"lookback must be >= 1, got {self.lookback}")
 
@@ -106,18 +117,20 @@ class ForecasterConfig:
 
 class Forecaster:
     """Fit, predict, backtest, save and load a recurrent forecaster. ``Forecaster(**options)`` takes the fields
-    of ``ForecasterConfig``; ``Forecaster(config)`` takes one."""
+    of ``ForecasterConfig`` (``model`` and ``train`` as config objects, or as dicts of the settings to change);
+    ``Forecaster(config)`` takes one."""
 
     def __init__(self, config: ForecasterConfig | None = None, **options: Any) -> None:
         if config is not None and options:
             raise UserError("pass either a ForecasterConfig or options, not both")
-        self.config = config if config is not None else ForecasterConfig(**options)
+        self.config = config if config is not None else config_from_dict(ForecasterConfig, options, where="Forecaster")
         self.model: ForecastModel | None = None
         self.freq: str | None = None
         self.cycles: list[str] = []  # calendar cycles encoded (those the training data spans twice)
         self.scalers: dict[str, SeriesScalers] = {}
         self.tail: Panel | None = None  # the last `lookback` rows of every training series
         self.history: list[dict[str, Any]] = []  # per-epoch training records
+        self.result: FitResult | None = None  # the last fit's
 
     # --- public API --------------------------------------------------------------------------------------
 
@@ -216,8 +229,10 @@ class Forecaster:
 
     # --- the work ----------------------------------------------------------------------------------------
 
-    def fit_panel(self, panel: Panel) -> Forecaster:
-        """``fit`` on checked series (a ``Panel`` from ``read``)."""
+    def fit_panel(self, panel: Panel, *, resume: bool = False, **run: Any) -> Forecaster:
+        """``fit`` on checked series (a ``Panel`` from ``read``). ``run``: ``TrainConfig`` settings for this fit
+        alone, not kept in the config (``checkpoint_dir``, ``log_path``: a run folder's); ``resume``: continue
+        from the latest checkpoint in ``checkpoint_dir``."""
         c = self.config
         self.freq = panel.freq
         longest = max(panel.series, key=len)
@@ -238,20 +253,20 @@ class Forecaster:
         if val_data is not None and len(val_data) == 0:
             raise UserError(f"validation={c.validation} rows hold no whole horizon of {c.horizon}; use validation "
                             f">= horizon")
-        seed_everything(c.seed)  # the model's initial weights too
+        seed_everything(c.train.seed)  # the model's initial weights too
         self.model = ForecastModel(ForecastConfig(
             input_size=train_data.encoder.shape[1], future_size=train_data.decoder.shape[1],
-            num_targets=len(c.target), lookback=lookback, horizon=c.horizon, cell=c.cell, hidden_size=c.hidden_size,
-            num_layers=c.num_layers, dropout=c.dropout, decoder=c.decoder, output=c.output, quantiles=c.quantiles,
-            level_window=min(lookback, season) if c.level else 0, skip=c.skip, season=min(season, lookback)))
-        batches = math.ceil(len(train_data) / c.batch_size)
-        train_config = TrainConfig(
-            max_epochs=math.ceil(c.steps / batches), max_steps=c.steps, batch_size=c.batch_size, lr=c.lr,
-            weight_decay=c.weight_decay, seed=c.seed, progress=c.progress, device=c.device,
-            monitor="val_loss" if val_data is not None else "train_loss", patience=c.patience if val_data else None,
-            restore_best=val_data is not None)
-        result = Trainer(self.model, train_config).fit(train_data, val_data, collate_fn=train_data.collate)
-        self.history = result.history
+            num_targets=len(c.target), lookback=lookback, horizon=c.horizon, network=copy.deepcopy(c.model),
+            level_window=min(lookback, season) if c.level else 0, season=min(season, lookback)))
+        batches = math.ceil(len(train_data) / c.train.batch_size)
+        validating = val_data is not None
+        train_config = dataclasses.replace(
+            c.train, max_epochs=math.ceil(c.train.max_steps / batches) if c.train.max_steps else c.train.max_epochs,
+            monitor="val_loss" if validating else "train_loss", patience=c.train.patience if validating else None,
+            restore_best=validating, **run)
+        self.result = Trainer(self.model, train_config).fit(train_data, val_data, collate_fn=train_data.collate,
+                                                            resume=resume)
+        self.history = self.result.history
         self.model.eval()
         self.tail = Panel([_tail(s, lookback) for s in panel.series], panel.columns, panel.freq)
         return self
@@ -299,7 +314,8 @@ class Forecaster:
 
     @staticmethod
     def _quantile_levels(model: ForecastModel) -> tuple[float, ...]:
-        return () if model.config.output == "point" else model.config.quantiles
+        network = model.config.network
+        return () if network.output == "point" else network.quantiles
 
 
 def _tail(s: Series, rows: int) -> Series:

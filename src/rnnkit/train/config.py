@@ -24,7 +24,8 @@ class TrainConfig:
     max_steps: int | None = field(default=None, metadata={
         "help": "stop after this many optimizer steps, even mid-epoch (none: no limit)"})
     # batches
-    batch_size: int = field(default=32, metadata={"help": "sequences per batch"})
+    batch_size: int = field(default=32, metadata={
+        "help": "sequences per batch (data parallel: the global batch, split between the processes)"})
     shuffle: bool = True  # a new permutation every epoch, drawn from the trainer's own generator
     drop_last: bool = False
     accumulate_steps: int = 1
