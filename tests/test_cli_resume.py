@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import signal
 import subprocess
 import sys
@@ -20,10 +21,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from captioning_data import make_shapes
 from safetensors.torch import load_file
+from test_recognition import synthetic
 
 import rnnkit
 from rnnkit.cli.main import main
+from rnnkit.data.images import encode_png
 
 SCRIPT = Path(__file__).with_name("_kill_cli.py")
 SRC = str(Path(rnnkit.__file__).parents[1])
@@ -35,6 +39,7 @@ class Task:
     arguments: Callable[[Path], list[str]]  # writes the task's data into a folder: the train arguments, no --out
     after_step: int  # kill right after this optimizer step (mid-epoch)
     in_checkpoint: int | None = None  # then resume, and kill while writing this step's checkpoint (an epoch end)
+    report: bool = False  # score and report each run (slow: the figures), and compare the metrics
 
 
 def classify_arguments(folder: Path) -> list[str]:
@@ -48,22 +53,78 @@ def classify_arguments(folder: Path) -> list[str]:
             "--embedding-dim", "8", "--dropout", "0.2", "--epochs", "3", "--batch-size", "8", "--lr", "0.01"]
 
 
-TASKS = [Task("classify", classify_arguments, after_step=6, in_checkpoint=8)]  # 4 steps an epoch, 12 in all
+def seq2seq_arguments(folder: Path) -> list[str]:
+    rng = random.Random(0)
+    words = ["".join(rng.choice("abcd") for _ in range(rng.randint(2, 4))) for _ in range(40)]
+    (folder / "pairs.tsv").write_text("".join(f"{word}\t{word.upper()}\n" for word in words), encoding="utf-8")
+    # 36 training pairs, batch 8: 5 steps an epoch
+    return ["seq2seq", "train", str(folder / "pairs.tsv"), "--no-lowercase", "--hidden-size", "8", "--embedding-dim",
+            "8", "--dropout", "0.2", "--epochs", "3", "--batch-size", "8", "--beam", "1"]
 
 
-def rnnkit_cli(*args: str, after_step: int | None = None, in_checkpoint: int | None = None
+def caption_arguments(folder: Path) -> list[str]:
+    images, captions = make_shapes(20)
+    (folder / "img").mkdir()
+    for i, image in enumerate(images):
+        (folder / "img" / f"{i}.png").write_bytes(encode_png(image))
+    pd.DataFrame({"file": [f"{i}.png" for i in range(20)], "caption": captions}).to_csv(folder / "captions.csv",
+                                                                                        index=False)
+    # 18 training images, batch 6: 3 steps an epoch (and batch norm's running statistics in the checkpoints)
+    return ["caption", "train", str(folder / "img"), str(folder / "captions.csv"), "--image-size", "16",
+            "--channels", "4", "8", "--hidden-size", "8", "--embedding-dim", "8", "--epochs", "3", "--batch-size",
+            "6", "--beam", "1"]
+
+
+def recognize_arguments(folder: Path) -> list[str]:
+    X, y = synthetic(30, 0)
+    (folder / "data").mkdir()
+    for i, x in enumerate(X):
+        np.save(folder / "data" / f"s{i:02d}.npy", x)
+    pd.DataFrame({"file": [f"s{i:02d}.npy" for i in range(30)], "transcript": y}).to_csv(
+        folder / "data" / "transcripts.csv", index=False)
+    # 24 training sequences, batch 8: 3 steps an epoch
+    return ["recognize", "train", str(folder / "data"), "--hidden-size", "8", "--num-layers", "1", "--conv-channels",
+            "4", "--conv-kernel", "3", "--epochs", "3", "--batch-size", "8", "--lr", "0.01"]
+
+
+def generate_arguments(folder: Path) -> list[str]:
+    (folder / "plays").mkdir()
+    for name in "abcde":
+        (folder / "plays" / f"{name}.txt").write_text(f"{name.upper()}:\nGood morrow, {name}.\n\n" * 20)
+    # 3 training plays of ~440 characters in 4 streams of 16 steps: 6 steps an epoch
+    return ["generate", "train", str(folder / "plays"), "--hidden-size", "16", "--num-layers", "1",
+            "--embedding-size", "8", "--streams", "4", "--seq-len", "16", "--dropout", "0.1", "--epochs", "3",
+            "--validation", "0.2", "--test", "0.2", "--progress", "none"]
+
+
+def forecast_arguments(folder: Path) -> list[str]:
+    # the airline series: 109 windows, batch 32: 4 steps an epoch
+    return ["forecast", "train", "--max-steps", "12", "--hidden-size", "8", "--folds", "0"]
+
+
+TASKS = [Task("classify", classify_arguments, after_step=6, in_checkpoint=8, report=True),  # 4 steps an epoch
+         Task("seq2seq", seq2seq_arguments, after_step=7),
+         Task("caption", caption_arguments, after_step=4),
+         Task("recognize", recognize_arguments, after_step=4),
+         Task("generate", generate_arguments, after_step=8),
+         Task("forecast", forecast_arguments, after_step=6)]
+
+
+def rnnkit_cli(*args: str, after_step: int | None = None, in_checkpoint: int | None = None, report: bool = True
                ) -> subprocess.CompletedProcess:
     kill = [f"--after-step={after_step}"] * (after_step is not None)
-    kill += [f"--in-checkpoint={in_checkpoint}"] * (in_checkpoint is not None)
+    kill += [f"--in-checkpoint={in_checkpoint}"] * (in_checkpoint is not None) + ["--no-report"] * (not report)
     return subprocess.run([sys.executable, str(SCRIPT), *kill, "--", *args], capture_output=True,
                           text=True, timeout=300, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
 
 
 def results(out: Path) -> tuple[dict[str, torch.Tensor], list[dict], dict]:
     weights = load_file(out / "model" / "model.safetensors")
-    history = [{k: v for k, v in record.items() if k not in ("seconds", "sequences_per_s")}
+    history = [{k: v for k, v in record.items() if k not in ("seconds", "sequences_per_s")}  # the clock's
                for record in json.loads((out / "history.json").read_text())]
     metrics = json.loads((out / "metrics.json").read_text())
+    if "history" in metrics:  # the language model's
+        metrics["history"] = history
     return weights, history, metrics
 
 
@@ -71,7 +132,8 @@ def results(out: Path) -> tuple[dict[str, torch.Tensor], list[dict], dict]:
 def test_a_killed_run_resumes_to_the_same_weights(task, tmp_path, capsys):
     arguments = [*task.arguments(tmp_path), "--threads", "1"]
     whole, parts = tmp_path / "whole", tmp_path / "parts"
-    assert main([*arguments, "--out", str(whole)]) == 0
+    done = rnnkit_cli(*arguments, "--out", str(whole), report=task.report)
+    assert done.returncode == 0, done.stderr
 
     killed = rnnkit_cli(*arguments, "--out", str(parts), after_step=task.after_step)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -84,7 +146,8 @@ def test_a_killed_run_resumes_to_the_same_weights(task, tmp_path, capsys):
     (parts / ".model.tmp-0badf00d").mkdir()  # what a save killed half-way leaves
     (parts / ".model.tmp-0badf00d" / "model.safetensors").write_bytes(b"half")
 
-    assert main([*arguments, "--out", str(parts), "--resume"]) == 0
+    done = rnnkit_cli(*arguments, "--out", str(parts), "--resume", report=task.report)
+    assert done.returncode == 0, done.stderr
     assert not list(parts.glob(".*.tmp-*")) and not list((parts / "checkpoints").glob(".*"))
     (weights, history, metrics), (expected_weights, expected_history, expected_metrics) = results(parts), results(whole)
     assert weights.keys() == expected_weights.keys()
@@ -93,7 +156,8 @@ def test_a_killed_run_resumes_to_the_same_weights(task, tmp_path, capsys):
 
     capsys.readouterr()
     assert main([*arguments, "--out", str(parts), "--resume", "--lr", "0.02"]) == 2
-    assert "train.lr was 0.01 in the run, now 0.02" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "train.lr was" in err and "in the run, now 0.02" in err
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda task: task.name)
