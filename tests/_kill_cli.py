@@ -4,8 +4,9 @@ usage: python tests/_kill_cli.py [--after-step K] [--in-checkpoint K] [--no-repo
 
 ``--after-step K``: right after optimizer step K. ``--in-checkpoint K``: while the checkpoint of step K is being
 written (its tensors written, its state.json not yet), leaving a half-written temporary checkpoint folder.
+No cleanup, no finally blocks run. Without either option the command runs to its end; the exit code is its own.
 ``--no-report``: the task's scoring and report are skipped (metrics.json holds the epoch count): the figures take
-most of a tiny run's time, and the resume tests compare the weights. No cleanup, no finally blocks run. Without either option the command runs to its end; the exit code is its own.
+most of a tiny run's time, and the resume tests compare the weights.
 Every run of a comparison goes through here, each in a process of its own, as a user's runs are (runs in one
 long-lived process may differ in the last bits: its kernels' state is not a fresh process's).
 """

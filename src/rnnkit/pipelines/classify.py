@@ -4,9 +4,9 @@
     metrics = train(RECIPE, settings, "runs/x")                    # rnnkit.pipelines.driver.train
     metrics = predict_classifier("runs/x", "new.csv", "runs/x-new")
 
-The recipe reads the tables (before anything trains) and holds out a stratified validation share of the training table (early stopping and the best epoch); the
-vocabulary or the scaler is built on the rest. The model folder also records the input columns, so ``predict``
-reads a new table the same way.
+The recipe reads the tables (before anything trains); the driver holds out a stratified validation share of the
+training table (early stopping and the best epoch), and the vocabulary or the scaler is built on the rest. The
+model folder also records the input columns, so ``predict`` reads a new table the same way.
 """
 
 from __future__ import annotations

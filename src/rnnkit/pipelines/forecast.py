@@ -51,7 +51,8 @@ def read(settings: ForecastSettings) -> tuple[Forecaster, Any]:
     config, path = settings.forecaster, settings.data
     if path is None:
         path = airline.PATH
-        config = dataclasses.replace(config, target=config.target or (airline.TARGET,), time=config.time or airline.TIME)
+        config = dataclasses.replace(config, target=config.target or (airline.TARGET,),
+                                     time=config.time or airline.TIME)
     elif not config.target:
         raise UserError("--target COL is required with DATA")
     forecaster = Forecaster(copy.deepcopy(config))
@@ -60,8 +61,7 @@ def read(settings: ForecastSettings) -> tuple[Forecaster, Any]:
 
 def split(read_back: tuple[Forecaster, Any], settings: ForecastSettings) -> Splits:
     # validation rows, when asked for, are each series' last rows: the forecaster holds them out itself
-    forecaster, panel = read_back
-    return Splits(read_back, None, panel, "backtest")
+    return Splits(read_back, None, read_back[1], "backtest")
 
 
 def fit(splits: Splits, settings: ForecastSettings, config: TrainConfig, resume: bool) -> tuple[Forecaster, FitResult]:

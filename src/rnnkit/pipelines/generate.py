@@ -10,7 +10,6 @@ character model, what its memory holds.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 

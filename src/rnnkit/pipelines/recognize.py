@@ -20,7 +20,6 @@ from typing import Any
 
 from rnnkit import _fs
 from rnnkit.data.recognition_io import read_inputs, read_recognition_data
-from rnnkit.errors import UserError
 from rnnkit.eval.reports.recognition import INPUT_KINDS, recognition_report
 from rnnkit.nn import RecurrentConfig
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split, write_results
