@@ -13,7 +13,7 @@ from pathlib import Path
 
 import rnnkit
 
-ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "pipelines", "integrations", "adapters", "cli"]
+ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "pipelines", "adapters", "cli"]
 ALLOWED_UP = {("train", "rnnkit.tasks"), ("tasks", "rnnkit.eval.sequence_metrics")}
 
 

@@ -2,7 +2,7 @@
 
     model = LanguageModel.for_tokenizer(corpus_tokenizer(train_text), LanguageModelConfig(rnn=RecurrentConfig(
         cell="lstm", hidden_size=256, num_layers=2)))
-    fit_language_model(model, train_text, val_text, seq_len=64)  # rnnkit.integrations.generate
+    fit_language_model(model, train_text, val_text, seq_len=64)  # rnnkit.pipelines.fit
     model.evaluate_text(test_text)["bits_per_char"]
     model.generate("ROMEO:\n", 300, temperature=0.8, top_p=0.95, n=4, seed=0)
 
