@@ -83,7 +83,16 @@ def run_form(command: str, words: list[str], forms: dict[str, Callable[[], argpa
         options = parser.parse_args(rest)
     except SystemExit as done:  # --help, or a usage error argparse has already printed
         return done.code if isinstance(done.code, int) else int(done.code is not None)
+    if getattr(options, "threads", None):  # the form's own --threads: the main parser never saw it
+        use_threads(options.threads)
     return options.func(options)
+
+
+def use_threads(count: int) -> None:
+    """PyTorch's intra-op thread pool: busy-waiting threads on cores that other jobs hold slow every step."""
+    import torch
+
+    torch.set_num_threads(count)
 
 
 def _run_training(args: argparse.Namespace) -> int:
