@@ -22,7 +22,8 @@ from rnnkit.pipelines import caption as pipeline
 
 _USAGE = ("rnnkit caption train IMAGES_DIR CAPTIONS.csv --out DIR [train options]\n"
           "       rnnkit caption DIR IMAGE [IMAGE ...] [--beam K]")
-SKIP = ("model.decoder.copy",)  # a caption has no source text to copy from
+# A caption has no source text to copy from; the decoder steps forwards, one call at a time.
+SKIP = ("model.decoder.copy", "model.decoder.rnn.bidirectional", "model.decoder.rnn.recurrent_dropout")
 
 
 def register(subparsers) -> None:

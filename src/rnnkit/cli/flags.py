@@ -115,7 +115,8 @@ def _add_flag(parser: Any, dest: str, item: dataclasses.Field, hint: Any, defaul
         options["type"] = _parse(element, optional)
         options["nargs"] = "*" if many else None  # "--baselines" alone: none
         options["choices"] = tuple(choices) if choices else None
-        options["metavar"] = None if choices else meta.get("metavar", name.lstrip("-").replace("-", "_").upper())
+        options["metavar"] = ("{" + ",".join(map(_show, choices)) + "}" if choices
+                              else meta.get("metavar", name.lstrip("-").replace("-", "_").upper()))
         if default is not MISSING:
             options["help"] += f" (default: {_show(default)})"
     if meta.get("positional"):

@@ -13,12 +13,14 @@ from pathlib import Path
 from rnnkit.cli import common
 from rnnkit.pipelines import forecast as pipeline
 
+SKIP = ("forecaster.model.rnn.bidirectional",)  # the network's state carries the past forward
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("forecast", help="forecast time series (CSV/Parquet) with a recurrent network",
                                    description="Train, backtest against classical baselines, and forecast.")
     commands = parser.add_subparsers(dest="forecast_command", metavar="{train,predict}", required=True)
-    common.add_train_command(commands, pipeline.RECIPE, pipeline.ForecastSettings,
+    common.add_train_command(commands, pipeline.RECIPE, pipeline.ForecastSettings, skip=SKIP,
                              help="fit, backtest and forecast; writes the model folder",
                              description="Fit on all the data, backtest (rolling origins, beside the baselines), "
                              "forecast the horizon after it. Writes model/, forecast.csv, backtest.csv, "

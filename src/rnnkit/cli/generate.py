@@ -21,8 +21,9 @@ from rnnkit.cli import common
 from rnnkit.errors import UserError
 from rnnkit.pipelines import generate as pipeline
 
-# The streams are the batch (--streams), visited in order: the training's batch size is not a flag.
-SKIP = ("train.batch_size",)
+# The streams are the batch (--streams), visited in order: the training's batch size is not a flag; a language
+# model reads forwards only.
+SKIP = ("train.batch_size", "model.rnn.bidirectional")
 
 
 def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
