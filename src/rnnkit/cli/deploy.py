@@ -10,10 +10,10 @@ DIR is a model folder, or a run folder (an --out of a train command) holding one
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
-from rnnkit.cli import common
+from rnnkit.cli import common, flags
+from rnnkit.deploy.limits import Limits
 from rnnkit.errors import UserError
 
 
@@ -42,11 +42,7 @@ def register(subparsers) -> None:
     serve.add_argument("--port", type=common.positive_int, default=8000, help="port (default: 8000)")
     serve.add_argument("--threads", type=common.positive_int, default=1, metavar="N",
                        help="CPU threads for PyTorch (default: 1; requests run one at a time)")
-    from rnnkit.deploy.limits import Limits
-
-    for limit in dataclasses.fields(Limits):
-        serve.add_argument("--" + limit.name.replace("_", "-"), type=common.positive_int, default=limit.default,
-                           metavar="N", help=f"{limit.metadata['help']} (default: {limit.default})")
+    flags.add_config_flags(serve, Limits)  # --max-body-bytes, --max-batch, ...: from the Limits dataclass
     serve.set_defaults(func=run_serve)
 
 
@@ -66,10 +62,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from rnnkit.deploy.limits import Limits
     from rnnkit.deploy.serve import serve
 
-    limits = Limits(**{limit.name: getattr(args, limit.name) for limit in dataclasses.fields(Limits)})
+    limits = flags.config_from_args(args, Limits)
     print(f"rnnkit serve: {args.model} on http://{args.host}:{args.port} (docs: /docs; stop: Ctrl-C)", flush=True)
     serve(args.model, args.host, args.port, limits=limits)
     return 0

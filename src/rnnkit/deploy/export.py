@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -97,23 +97,30 @@ def difference(expected: np.ndarray, found: np.ndarray) -> float:
     return float(np.where(same, 0.0, gap).max(initial=0.0))
 
 
-def check(graph: Graph, data: bytes, tolerance: float) -> float:
-    """Run ``data`` in onnxruntime on the check samples against ``graph.module``; the largest difference found.
-    Raises ``UserError`` when one output differs by more than ``tolerance``."""
-    runner, largest = session(data), 0.0
-    for batch, steps in CHECK_SAMPLES:
+def paired_outputs(graph: Graph, runner: Any, samples: Any) -> Iterator[tuple[str, np.ndarray, np.ndarray, Any]]:
+    """``(output name, PyTorch's value, onnxruntime's value, (batch, steps))`` for every output of ``graph`` on
+    each sample shape of ``samples``, ``runner`` an onnxruntime session of the graph."""
+    for batch, steps in samples:
         inputs = graph.sample(batch, steps)
         with torch.no_grad():
             expected = graph.module(*inputs)
         expected = expected if isinstance(expected, tuple) else (expected,)
         found = runner.run(graph.outputs, {name: value.numpy() for name, value in zip(graph.inputs, inputs)})
         for name, want, got in zip(graph.outputs, expected, found):
-            gap = difference(want.numpy(), got)
-            if not gap <= tolerance:
-                raise UserError(f"export check failed: the {graph.name} graph's output {name!r} differs from "
-                                f"PyTorch's by {gap:.3g} (> {tolerance:g}) on a batch of {batch} x {steps} steps; "
-                                "nothing was written")
-            largest = max(largest, gap)
+            yield name, want.numpy(), got, (batch, steps)
+
+
+def check(graph: Graph, data: bytes, tolerance: float) -> float:
+    """Run ``data`` in onnxruntime on the check samples against ``graph.module``; the largest difference found.
+    Raises ``UserError`` when one output differs by more than ``tolerance``."""
+    largest = 0.0
+    for name, want, got, (batch, steps) in paired_outputs(graph, session(data), CHECK_SAMPLES):
+        gap = difference(want, got)
+        if not gap <= tolerance:
+            raise UserError(f"export check failed: the {graph.name} graph's output {name!r} differs from "
+                            f"PyTorch's by {gap:.3g} (> {tolerance:g}) on a batch of {batch} x {steps} steps; "
+                            "nothing was written")
+        largest = max(largest, gap)
     return largest
 
 

@@ -5,10 +5,12 @@ float32 range). A refusal is ``Invalid``: answered 422 with a ``detail`` that na
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+
+from rnnkit.errors import UserError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -17,11 +19,19 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 class Limits:
     """What one request may ask for; larger requests are refused (413 for the body, 422 for the rest)."""
 
-    max_body_bytes: int = field(default=2_000_000, metadata={"help": "largest request body (413 beyond)"})
-    max_batch: int = field(default=64, metadata={"help": "most sequences or images per request"})
-    max_steps: int = field(default=5_000, metadata={"help": "most steps per sequence (characters of a text)"})
-    max_generate: int = field(default=1_000, metadata={"help": "most tokens per generation"})
-    max_beam: int = field(default=16, metadata={"help": "widest beam search"})
+    max_body_bytes: int = field(default=2_000_000, metadata={"help": "largest request body (413 beyond)",
+                                                            "metavar": "N"})
+    max_batch: int = field(default=64, metadata={"help": "most sequences or images per request", "metavar": "N"})
+    max_steps: int = field(default=5_000, metadata={"help": "most steps per sequence (characters of a text)",
+                                                   "metavar": "N"})
+    max_generate: int = field(default=1_000, metadata={"help": "most tokens per generation", "metavar": "N"})
+    max_beam: int = field(default=16, metadata={"help": "widest beam search", "metavar": "N"})
+
+    def __post_init__(self) -> None:
+        bad = [f"{item.name}={getattr(self, item.name)!r}" for item in fields(self)
+               if not isinstance(getattr(self, item.name), int) or getattr(self, item.name) < 1]
+        if bad:
+            raise UserError(f"server limits must be integers >= 1, got {', '.join(bad)}")
 
 
 class Invalid(Exception):

@@ -17,8 +17,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from rnnkit._optional import require
 from rnnkit.deploy.graphs import Graph
 
@@ -43,22 +41,15 @@ def quantize_graph(data: bytes) -> bytes:
 
 def measure(graph: Graph, data: bytes, samples: Any) -> dict[str, Any]:
     """How far the quantized graph's outputs are from PyTorch's on ``samples`` ((batch, steps) pairs)."""
-    from rnnkit.deploy.export import difference, session
+    from rnnkit.deploy.export import difference, paired_outputs, session
 
-    runner = session(data)
     largest: dict[str, float] = {}
     agree, rows = 0, 0
-    for batch, steps in samples:
-        inputs = graph.sample(batch, steps)
-        with torch.no_grad():
-            expected = graph.module(*inputs)
-        expected = expected if isinstance(expected, tuple) else (expected,)
-        found = runner.run(graph.outputs, {name: value.numpy() for name, value in zip(graph.inputs, inputs)})
-        for name, want, got in zip(graph.outputs, expected, found):
-            largest[name] = max(largest.get(name, 0.0), difference(want.numpy(), got))
-            if name in ARGMAX_OUTPUTS:
-                same = want.numpy().argmax(-1) == got.argmax(-1)
-                agree, rows = agree + int(same.sum()), rows + same.size
+    for name, want, got, _ in paired_outputs(graph, session(data), samples):
+        largest[name] = max(largest.get(name, 0.0), difference(want, got))
+        if name in ARGMAX_OUTPUTS:
+            same = want.argmax(-1) == got.argmax(-1)
+            agree, rows = agree + int(same.sum()), rows + same.size
     report = {"bytes": len(data), "max_abs_difference": largest}
     if rows:
         report["argmax_agreement"] = round(agree / rows, 4)

@@ -220,7 +220,7 @@ def _caption(served: Served) -> None:
 
 def _forecast(served: Served) -> None:
     from rnnkit.data.timeseries import pandas
-    from rnnkit.integrations.forecaster import Forecaster
+    from rnnkit.pipelines.forecaster import Forecaster
 
     forecaster, limits = Forecaster.load(served.folder), served.limits
     horizon = forecaster.config.horizon
