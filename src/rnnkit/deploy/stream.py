@@ -86,19 +86,18 @@ class TorchRoute:
 
 
 class Stream:
-    """A recurrent layer's state carried across pushes; subclasses read the inputs and apply the head."""
+    """A recurrent layer's state carried across pushes; subclasses read the inputs and apply the head, whose weight
+    (H_out, C) is ``head``."""
 
-    def __init__(self, layer: Any) -> None:
+    def __init__(self, layer: Any, head: np.ndarray) -> None:
         self.layer = layer
         self.fast_path_reason = numpy_blocker(layer)
         self.route = TorchRoute(layer) if self.fast_path_reason else NumpyLayer(layer)
         self._shapes = [shape for shape in layer._state_shapes(1)]
-        self.reset()
-
-    def _hold_blas(self, head: np.ndarray) -> None:
-        """Hold BLAS to one thread during pushes when a product would be split over threads (``fast_step``)."""
+        # BLAS on one thread during a push when a product is large enough to be split over threads (fast_step)
         largest = max(head.size, self.route.largest_product() if isinstance(self.route, NumpyLayer) else 0)
         self._blas = one_blas_thread if largest >= BLAS_THREADED else contextlib.nullcontext
+        self.reset()
 
     @property
     def route_name(self) -> str:
@@ -142,8 +141,7 @@ class SequenceStream(Stream):
         self.embedding = _array(encoder.embedding.weight) if encoder.embedding is not None else None
         head = model.head
         self.weight, self.bias = _array(head.weight).T.copy(), _array(head.bias)
-        super().__init__(encoder.rnn)
-        self._hold_blas(self.weight)
+        super().__init__(encoder.rnn, self.weight)
         self.scaled = self.preprocessor.tokenizer is not None  # True: the inputs need no scaling here
         if not self.scaled:
             self.mean = np.asarray(self.preprocessor.mean, np.float32)
@@ -204,8 +202,7 @@ class LanguageModelStream(Stream):
         self.model = model
         self.embedding = _array(model.embedding.weight)
         self.weight, self.bias = _array(model.head.weight).T.copy(), _array(model.head.bias)
-        super().__init__(model.rnn)
-        self._hold_blas(self.weight)
+        super().__init__(model.rnn, self.weight)
 
     def push(self, tokens: Any) -> np.ndarray:
         """A token id -> logits (V,) for the next token; ids or text (T tokens) -> (T, V), one row per step."""
