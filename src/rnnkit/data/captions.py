@@ -12,6 +12,7 @@ and ``caption``; other columns are ignored. Images (PNG, JPEG, anything Pillow r
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.data.images import read_image
+from rnnkit.data.inputs import input_path, read_text
 from rnnkit.data.sequences import pad_batch
 from rnnkit.errors import UserError
 
@@ -39,26 +41,30 @@ class CaptionedImages:
         return CaptionedImages(self.images[rows], [self.captions[i] for i in rows], [self.files[i] for i in rows])
 
 
-def read_captions(images_dir: str | Path, table: str | Path, *, size: int = 64) -> CaptionedImages:
-    """The rows of the captions CSV ``table`` with their images read from ``images_dir``."""
-    images_dir, table = Path(images_dir), Path(table)
-    if not images_dir.is_dir():
-        raise UserError(f"{images_dir}: images folder not found")
-    with open(table, encoding="utf-8", newline="") as handle:
-        try:
-            reader = csv.DictReader(handle)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise UserError(f"{table}: missing column(s) {missing}; the header must name {list(COLUMNS)}, got "
-                                f"{reader.fieldnames}")
-            rows = [(reader.line_num, row) for row in reader]
-        except UnicodeDecodeError as error:
-            raise UserError(f"{table}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+def read_captions(images_dir: str | Path, table: str | Path, *, size: int = 64,
+                  encoding: str | None = None) -> CaptionedImages:
+    """The rows of the captions CSV ``table`` (UTF-8 unless ``encoding``) with their images from ``images_dir``."""
+    images_dir = input_path(images_dir, "folder")
+    table = input_path(table)
+    reader = csv.DictReader(io.StringIO(read_text(table, encoding=encoding), newline=""), strict=True)
+    try:
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UserError(f"{table}: missing column(s) {missing}; the header must name {list(COLUMNS)}, got "
+                            f"{reader.fieldnames}")
+        rows, start = [], 2
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise UserError(f"{table}, line {reader.line_num}: {error} (an unbalanced '\"'?)") from None
     files, captions, absent = [], [], []
     for line, row in rows:
         file, caption = (row["file"] or "").strip(), (row["caption"] or "").strip()
         if not file or not caption:
             raise UserError(f"{table}, line {line}: empty {'file' if not file else 'caption'} field")
+        if not (images_dir / file).resolve().is_relative_to(images_dir.resolve()):
+            raise UserError(f"{table}, line {line}: image {file!r} is outside the images folder {images_dir}")
         if not (images_dir / file).is_file():
             absent.append(f"{file} (line {line})")
         files.append(file)
