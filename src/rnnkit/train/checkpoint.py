@@ -167,7 +167,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     state_path, tensors_path = path / STATE, path / TENSORS
     for required in (state_path, tensors_path):
-        if not required.is_file():
+        if not os.path.lexists(required):  # links and special files: refused when read, with the reason
             raise ModelFileError(f"{required}: missing file")
     document = read_json_document(state_path)
     if not isinstance(document, dict) or document.get("format") != FORMAT:

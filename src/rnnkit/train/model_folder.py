@@ -14,6 +14,7 @@ in a registry of classes the program already has.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -23,7 +24,8 @@ import torch
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit import _fs
-from rnnkit.train.tensor_io import check_and_expand, read_json_document, read_verified_tensors, to_saveable
+from rnnkit.train.tensor_io import (check_and_expand, check_finite, check_shapes_before_building, read_json_document,
+                                   read_verified_tensors, to_saveable)
 
 FORMAT = "rnnkit-model"
 FORMAT_VERSION = 1
@@ -73,7 +75,7 @@ def read_model_config(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / CONFIG
     if not Path(folder).is_dir():
         raise ModelFileError(f"{folder}: not a model folder (no such folder)")
-    if not path.is_file():
+    if not os.path.lexists(path):  # a link or a special file is refused by read_json_document, with its reason
         raise ModelFileError(f"{path}: missing file")
     document = read_json_document(path)
     if not isinstance(document, dict):
@@ -111,22 +113,38 @@ def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> t
     task = document["task"]
     if not isinstance(task, str) or task not in tasks:
         raise ModelFileError(f"{config_path}: unknown task {task!r}; known tasks: {sorted(tasks)}")
-    if not weights_path.is_file():
+    if not os.path.lexists(weights_path):
         raise ModelFileError(f"{weights_path}: missing file")
     tensors = read_verified_tensors(weights_path, document["weights_sha256"], CONFIG,
                                     "the file was truncated, modified or belongs to another model")
+    check_finite(tensors, where=str(weights_path))
+    try:  # first on the meta device: sizes in the config that the weights do not have allocate nothing
+        with torch.device("meta"):
+            probe = _build(tasks[task], document, config_path)
+    except NotImplementedError:  # an operation without a meta kernel: the shapes are checked after building
+        probe = None
+    if probe is not None:
+        check_shapes_before_building(tensors, probe, where=str(weights_path))
+    model = _build(tasks[task], document, config_path)
+    model.load_state_dict(check_and_expand(tensors, model, where=str(weights_path)))
+    return model.eval()
+
+
+def _build(cls: type, document: dict[str, Any], config_path: Path) -> torch.nn.Module:
+    """``cls.from_config(document)``, every refusal of the values in the file a ``ModelFileError``."""
+    task = document["task"]
     try:
-        model = tasks[task].from_config(document, where=str(config_path))
+        return cls.from_config(document, where=str(config_path))
     except ModelFileError:
         raise
     except UserError as error:  # unknown or missing config keys, invalid values
         message = str(error)
         raise ModelFileError(message if str(config_path) in message else f"{config_path}: {message}") from None
-    except (TypeError, ValueError, KeyError) as error:  # a constructor refusing the values in the file
+    except NotImplementedError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RuntimeError, OverflowError) as error:
         raise ModelFileError(f"{config_path}: cannot build task {task!r} from its config: "
                              f"{type(error).__name__}: {error}") from None
-    model.load_state_dict(check_and_expand(tensors, model, where=str(weights_path)))
-    return model.eval()
 
 
 def model_folder_in(path: str | Path) -> Path:
