@@ -61,12 +61,8 @@ def save_model(model: torch.nn.Module, folder: str | Path, *, overwrite: bool = 
         config_bytes = _fs.json_bytes(config)
     except (TypeError, ValueError) as error:  # e.g. a numpy array or NaN in extra_state()
         raise UserError(f"{type(model).__name__}.to_config() is not plain JSON: {error}") from None
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = _fs.temporary_sibling(folder, "tmp")
-    temporary.mkdir()
-    _fs.write_file(temporary / WEIGHTS, weights)
-    _fs.write_file(temporary / CONFIG, config_bytes)
-    _fs.publish_dir(temporary, folder)
+    _fs.remove_leftovers(folder)  # of an earlier save that was killed
+    _fs.write_folder(folder, {WEIGHTS: weights, CONFIG: config_bytes})
     return folder
 
 
