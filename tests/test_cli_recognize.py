@@ -37,6 +37,7 @@ def _folder(path, n, seed, *, csv_every=3):
     return X, y
 
 
+@pytest.mark.trained
 def test_train_transcribe_and_eval_a_folder(tmp_path, capsys):
     _folder(tmp_path / "train", 160, 0)
     _folder(tmp_path / "test", 30, 1)

@@ -77,16 +77,18 @@ def test_label_smoothing_adds_the_uniform_term():
     torch.testing.assert_close(model.loss(batch), expected)
 
 
+@pytest.mark.trained
 def test_learns_to_reverse_digit_strings_and_round_trips(tmp_path):
     torch.manual_seed(0)
     sources, targets = digit_pairs(1200, seed=0)
     val_sources, val_targets = digit_pairs(100, seed=1)
     model = Seq2Seq.for_data(sources, targets, hidden_size=48, embedding_dim=24, attention="multiplicative")
-    config = TrainConfig(max_epochs=4, batch_size=32, lr=1e-2, progress="none", device="cpu")
+    # 6 epochs: after 4, the kernels of another thread count or without oneDNN gave 0.77-0.96; after 6, 0.95-1.0
+    config = TrainConfig(max_epochs=6, batch_size=32, lr=1e-2, progress="none", device="cpu")
     Trainer(model, config).fit(model.dataset(sources, targets), collate_fn=pair_collate)
     greedy = model.translate(val_sources)
     accuracy = sum(o == t for o, t in zip(greedy, val_targets)) / len(val_targets)
-    assert accuracy >= 0.9, f"reversal exact match {accuracy:.2f} < 0.9"  # typically 0.97-1.0
+    assert accuracy >= 0.9, f"reversal exact match {accuracy:.2f} < 0.9"
     beam, details = model.translate(val_sources, beam=3, return_attention=True)
     assert sum(o == t for o, t in zip(beam, val_targets)) / len(val_targets) >= accuracy - 0.02
     attention = details[0]["attention"]  # reversal attends to the mirrored position: an anti-diagonal
