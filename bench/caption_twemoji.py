@@ -36,16 +36,23 @@ from rnnkit.data.captions import caption_collate
 from rnnkit.datasets.twemoji import load_twemoji, split_emoji
 from rnnkit.eval.reports.caption import caption_metrics, caption_report
 from rnnkit.eval.sequence_metrics import bleu
-from rnnkit.nn import count_parameters
-from rnnkit.tasks.captioning import ImageCaptioner
+from rnnkit.nn import RecurrentConfig, count_parameters
+from rnnkit.tasks import AttentionDecoderConfig, CaptionerConfig, ImageEncoderConfig
+from rnnkit.tasks.models.captioning import ImageCaptioner
 from rnnkit.train import Callback, TrainConfig, Trainer, save_model, seed_everything
 
-BASE = {"channels": (32, 64, 128), "hidden_size": 256, "embedding_dim": 64}
-CANDIDATES = {
-    "plain": dict(BASE),
-    "regularised": dict(BASE, dropout=0.3, augment_shift=2),
-    "regularised-small": dict(BASE, hidden_size=128, dropout=0.3, augment_shift=2),
+CANDIDATES = {  # changes to the CNN (32, 64, 128) + LSTM 256 captioner with 64-wide word embeddings
+    "plain": {},
+    "regularised": dict(dropout=0.3, augment_shift=2),
+    "regularised-small": dict(hidden_size=128, dropout=0.3, augment_shift=2),
 }
+
+
+def captioner_config(size: int, hidden_size: int = 256, dropout: float = 0.0,
+                     augment_shift: int = 0) -> CaptionerConfig:
+    decoder = AttentionDecoderConfig(embedding_dim=64, rnn=RecurrentConfig(hidden_size=hidden_size, dropout=dropout))
+    return CaptionerConfig(ImageEncoderConfig(channels=(32, 64, 128)), decoder, image_size=size,
+                           augment_shift=augment_shift)
 ALPHAS = (0.0, 0.6, 1.0)  # GNMT length penalties tried for beam search, on the validation emoji
 
 
@@ -93,7 +100,7 @@ def main() -> None:
     best = None
     for name in args.candidates.split(","):
         seed_everything(0)
-        model = ImageCaptioner.for_data(train.captions, image_size=args.size, **CANDIDATES[name])
+        model = ImageCaptioner.for_data(train.captions, captioner_config(args.size, **CANDIDATES[name]))
         config = TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, restore_best=False,
                              schedule=args.schedule, progress="lines", seed=0)
         best_bleu = BestBleu(validation.images, validation.captions)

@@ -18,10 +18,11 @@ import torch
 
 from rnnkit.datasets.spoken_digits import TEST_VARIANTS, TRAIN_VARIANTS, make_spoken_digits
 from rnnkit.integrations.fit import fit_sequence_model
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit._config import config_from_dict
+from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig, seed_everything
 
-OPTIONS = dict(cell="lstm", hidden_size=64, bidirectional=True, pooling="mean")
+OPTIONS = dict(rnn=dict(cell="lstm", hidden_size=64, bidirectional=True), pooling="mean")  # EncoderConfig settings
 
 
 def main():
@@ -35,7 +36,8 @@ def main():
     print(f"synthesized {len(data)} clips in {time.time() - start:.0f} s: {len(train)} train, {len(test)} test",
           flush=True)
     seed_everything(0)
-    model = SequenceClassifier.for_data(train.X, train.y, **OPTIONS)
+    config = config_from_dict(SequenceClassifierConfig, {"encoder": OPTIONS})
+    model = SequenceClassifier.for_data(train.X, train.y, config)
     config = TrainConfig(max_epochs=40, batch_size=32, lr=3e-3, patience=6, seed=0, progress="none")
     result = fit_sequence_model(model, train.X, train.y, validation_fraction=0.15, train_config=config)
     predicted = np.asarray(model.predict(test.X))

@@ -23,12 +23,14 @@ from sklearn.model_selection import train_test_split
 
 from rnnkit.datasets.tweets import load_tweets
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit._config import config_from_dict
+from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig, seed_everything
 
-CANDIDATES = [
-    dict(cell="gru", hidden_size=64, bidirectional=True, pooling="max", embedding_dim=100, dropout=0.4),
-    dict(cell="lstm", hidden_size=64, bidirectional=True, pooling="attention", embedding_dim=100, dropout=0.4),
+CANDIDATES = [  # EncoderConfig settings
+    dict(rnn=dict(cell="gru", hidden_size=64, bidirectional=True, dropout=0.4), pooling="max", embedding_dim=100),
+    dict(rnn=dict(cell="lstm", hidden_size=64, bidirectional=True, dropout=0.4), pooling="attention",
+         embedding_dim=100),
 ]
 TOKENIZER = dict(level="word", min_count=2)
 
@@ -55,7 +57,8 @@ def main():
     for options in CANDIDATES:
         start = time.time()
         seed_everything(0)
-        model = SequenceClassifier.for_data(X_fit, y_fit, tokenizer=TOKENIZER, **options)
+        config = config_from_dict(SequenceClassifierConfig, {"encoder": options})
+        model = SequenceClassifier.for_data(X_fit, y_fit, config, tokenizer=TOKENIZER)
         config = TrainConfig(max_epochs=12, batch_size=64, lr=2e-3, patience=2, seed=0, progress="none")
         result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=y_val, train_config=config)
         best = result.history[result.best_epoch - 1]

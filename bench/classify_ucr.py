@@ -19,22 +19,24 @@ import torch
 
 from rnnkit.datasets.ucr import load_ucr
 from rnnkit.integrations.fit import fit_sequence_model
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit._config import config_from_dict
+from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig, seed_everything
 
 BASELINES = {"JapaneseVowels": ("InceptionTime", 0.992, 0.98), "GunPoint": ("1-NN DTW", 0.913, 0.913),
              "ItalyPowerDemand": ("1-NN DTW", 0.955, 0.955)}
-CANDIDATES = [
-    dict(cell="gru", hidden_size=64, bidirectional=True, pooling="last"),
-    dict(cell="gru", hidden_size=64, bidirectional=True, pooling="mean", conv_channels=32, conv_kernel=7),
-    dict(cell="gru", hidden_size=64, bidirectional=True, pooling="attention", conv_channels=32, conv_kernel=7),
+GRU = {"cell": "gru", "hidden_size": 64, "bidirectional": True}
+CANDIDATES = [  # EncoderConfig settings
+    dict(rnn=GRU, pooling="last"),
+    dict(rnn=GRU, pooling="mean", conv_channels=32, conv_kernel=7),
+    dict(rnn=GRU, pooling="attention", conv_channels=32, conv_kernel=7),
 ]
 SEEDS = 5
 
 
 def train(X, y, options, seed):
     seed_everything(seed)
-    model = SequenceClassifier.for_data(X, y, **options)
+    model = SequenceClassifier.for_data(X, y, config_from_dict(SequenceClassifierConfig, {"encoder": options}))
     config = TrainConfig(max_epochs=150, batch_size=8 if len(X) < 100 else 16, lr=3e-3, patience=30, seed=seed,
                          progress="none")
     result = fit_sequence_model(model, X, y, validation_fraction=0.25, train_config=config)

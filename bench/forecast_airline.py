@@ -33,10 +33,16 @@ QUICK = {"transform": ["log"], "steps": [300], "hidden_size": [16, 64], "weight_
 TRAIN_ROWS = 132  # 1949-01 .. 1959-12
 
 
+def forecaster(options: dict, seed: int) -> Forecaster:
+    """A forecaster with a grid point's ``options`` (transform; hidden_size; steps, weight_decay) and ``seed``."""
+    return Forecaster(**BASE, transform=options["transform"], model={"rnn": {"hidden_size": options["hidden_size"]}},
+                      train={"max_steps": options["steps"], "weight_decay": options["weight_decay"], "seed": seed})
+
+
 def validation_mape(options: dict, train, seeds=(0, 1, 2)) -> float:
     scores = []
     for seed in seeds:
-        table = Forecaster(**BASE, **options, seed=seed).backtest(train, folds=3)
+        table = forecaster(options, seed).backtest(train, folds=3)
         scores += [score(fold)["MAPE"] for _, fold in table.groupby("origin_time")]
     return float(np.mean(scores))
 
@@ -62,7 +68,7 @@ def main() -> None:
 
     results = []
     for seed in range(5):
-        forecast = Forecaster(**BASE, **best, seed=seed).fit(train).predict()["forecast"].to_numpy()
+        forecast = forecaster(best, seed).fit(train).predict()["forecast"].to_numpy()
         results.append(mape(test, forecast))
     print("rnnkit 1960 MAPE by seed:", [round(r, 3) for r in results], flush=True)
 

@@ -43,7 +43,8 @@ def main() -> None:
     data = load_elecdemand()
     if args.validation:
         data = data.iloc[:-DAYS * DAY]  # the test window is never read
-    forecaster = Forecaster(**OPTIONS, steps=args.steps, hidden_size=args.hidden_size, seed=args.seed)
+    forecaster = Forecaster(**OPTIONS, model={"rnn": {"hidden_size": args.hidden_size}},
+                            train={"max_steps": args.steps, "seed": args.seed})
     panel = forecaster.read(data)
     table = forecaster.backtest(panel, folds=DAYS, stride=DAY, retrain=False)
     fitted = time.time() - started
@@ -51,7 +52,7 @@ def main() -> None:
     weekly = backtest_baselines(panel, DAY, DAYS, DAY, ("seasonal_naive",), season=7 * DAY, max_history=28 * DAY)
     weekly["model"] = "seasonal_naive_weekly"
     table = pd.concat([table, baselines, weekly], ignore_index=True)
-    rows = score_table(table, forecaster.config.quantiles)
+    rows = score_table(table, forecaster.config.model.quantiles)
     window = f"{table['time'].min()} .. {table['time'].max()}"
     print(f"{'validation' if args.validation else 'test'} window {window}, {DAYS} day-ahead origins")
     print(format_table(rows))

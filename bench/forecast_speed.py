@@ -22,18 +22,19 @@ import torch
 
 from rnnkit.datasets import load_elecdemand
 from rnnkit.integrations.forecaster import Forecaster
-from rnnkit.tasks.forecasting import ForecastModel
+from rnnkit.tasks.models.forecasting import ForecastModel
 
 LOOKBACK, HORIZON, HIDDEN, BATCH, LR = 96, 48, 64, 32, 1e-3
-OPTIONS = dict(target="demand", time="time", horizon=HORIZON, lookback=LOOKBACK, hidden_size=HIDDEN,
-               output="point", calendar=False, batch_size=BATCH, lr=LR, progress="none")
+OPTIONS = dict(target="demand", time="time", horizon=HORIZON, lookback=LOOKBACK, calendar=False,
+               model={"rnn": {"hidden_size": HIDDEN}, "output": "point"},
+               train={"batch_size": BATCH, "lr": LR, "progress": "none"})
 
 
 def fit_rnnkit(frame, epochs: int) -> tuple[float, ForecastModel]:
     windows = len(frame) - LOOKBACK - HORIZON + 1
     steps = epochs * -(-windows // BATCH)
     started = time.perf_counter()
-    forecaster = Forecaster(**OPTIONS, steps=steps).fit(frame)
+    forecaster = Forecaster(**{**OPTIONS, "train": {**OPTIONS["train"], "max_steps": steps}}).fit(frame)
     return time.perf_counter() - started, forecaster.model
 
 

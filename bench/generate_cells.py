@@ -16,15 +16,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rnnkit.tasks.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.models.language_model import LanguageModel, LanguageModelConfig
 
 HERE = Path(__file__).parent
 VOCAB = 82  # the training plays' characters plus <pad>, <unk>: only the parameter count depends on it
 
 
 def parameters(cell: str, hidden_size: int, num_layers: int, embedding_size: int) -> int:
-    config = LanguageModelConfig(vocab_size=VOCAB, cell=cell, hidden_size=hidden_size, num_layers=num_layers,
-                                 embedding_size=embedding_size, streams=1)
+    config = LanguageModelConfig(vocab_size=VOCAB, embedding_size=embedding_size, streams=1,
+                                 rnn=RecurrentConfig(cell, hidden_size, num_layers))
     return sum(p.numel() for p in LanguageModel(config).parameters())
 
 

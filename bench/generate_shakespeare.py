@@ -21,7 +21,8 @@ import torch
 from rnnkit.data.text_corpus import corpus_tokenizer
 from rnnkit.datasets.shakespeare import shakespeare_splits
 from rnnkit.integrations.generate import fit_language_model
-from rnnkit.tasks.language_model import TRAINING_DEFAULTS, LanguageModel
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.models.language_model import TRAINING_DEFAULTS, LanguageModel, LanguageModelConfig
 from rnnkit.train import TrainConfig, save_model, seed_everything
 
 
@@ -48,9 +49,10 @@ def main() -> None:
     splits = shakespeare_splits()
     tokenizer = corpus_tokenizer(splits.train, level="char")
     seed_everything(args.seed)
-    model = LanguageModel.for_tokenizer(tokenizer, cell=args.cell, hidden_size=args.hidden_size,
-                                        num_layers=args.num_layers, embedding_size=args.embedding_size,
-                                        streams=args.streams, dropout=args.dropout)
+    rnn = RecurrentConfig(cell=args.cell, hidden_size=args.hidden_size, num_layers=args.num_layers,
+                          dropout=args.dropout)
+    model = LanguageModel.for_tokenizer(tokenizer, LanguageModelConfig(embedding_size=args.embedding_size,
+                                                                       streams=args.streams, rnn=rnn))
     config = TrainConfig(**TRAINING_DEFAULTS | {"lr": args.lr}, max_epochs=args.epochs, max_steps=args.max_steps,
                          seed=args.seed, device="cpu", progress="lines", log_path=str(args.out / "log.jsonl"))
     start = time.monotonic()

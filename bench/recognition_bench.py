@@ -15,9 +15,10 @@ from typing import Any
 
 import torch
 
+from rnnkit._config import config_from_dict
 from rnnkit.eval.sequence_metrics import error_rate, exact_match
 from rnnkit.integrations.fit import fit_sequence_model
-from rnnkit.tasks.recognition import SequenceRecognizer
+from rnnkit.tasks.models.recognition import SequenceRecognizer, SequenceRecognizerConfig
 from rnnkit.train import TrainConfig, save_model, seed_everything
 
 
@@ -38,6 +39,13 @@ def scores(references: list[str], hypotheses: list[str]) -> dict[str, float]:
             "sequence_accuracy": exact_match(references, hypotheses)}
 
 
+def candidate(hidden_size: int, num_layers: int, conv_stride: int, dropout: float, **task: Any) -> dict[str, Any]:
+    """``SequenceRecognizerConfig`` settings: a bidirectional LSTM over a 64-channel, kernel-5 convolution."""
+    rnn = {"cell": "lstm", "hidden_size": hidden_size, "num_layers": num_layers, "bidirectional": True,
+           "dropout": dropout}
+    return {"encoder": {"rnn": rnn, "conv_channels": 64, "conv_kernel": 5, "conv_stride": conv_stride}, **task}
+
+
 def options(description: str, candidates: dict[str, Any], default_out: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, default=Path(default_out))
@@ -56,7 +64,8 @@ def train(candidate: dict[str, Any], data: Any, args: argparse.Namespace, input_
     ``epochs``, exactly that many epochs (a refit: ``data.valid`` is then only watched). With ``checkpoint_dir``
     a checkpoint is written every epoch, and a run interrupted there continues from it."""
     seed_everything(0)
-    model = SequenceRecognizer.for_data(data.train.X, data.train.y, **candidate)
+    model = SequenceRecognizer.for_data(data.train.X, data.train.y,
+                                        config_from_dict(SequenceRecognizerConfig, candidate))
     model.metadata = {"input_kind": input_kind}
     config = TrainConfig(max_epochs=epochs or args.epochs, batch_size=32, lr=args.lr,
                          patience=epochs or 6, monitor="val_cer", mode="min", schedule="plateau", plateau_patience=2,

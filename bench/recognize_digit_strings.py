@@ -21,18 +21,15 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from recognition_bench import options, run
+from recognition_bench import candidate, options, run
 
 from rnnkit.datasets.digit_strings import DigitStringSplits, digit_strings_split, make_digit_strings
 from rnnkit.datasets.spoken_digits import TEST_VARIANTS, TRAIN_VARIANTS
 
-BILSTM = {"cell": "lstm", "hidden_size": 96, "num_layers": 2, "bidirectional": True, "conv_channels": 64,
-          "conv_kernel": 5, "conv_stride": 4, "dropout": 0.2}
 CANDIDATES = {
-    "bilstm2-96-stride4": BILSTM,
-    "bilstm2-96-stride4-cmvn": {**BILSTM, "sequence_norm": True},  # per-utterance mean and variance norm
-    "bilstm1-128-stride3": {"cell": "lstm", "hidden_size": 128, "num_layers": 1, "bidirectional": True,
-                            "conv_channels": 64, "conv_kernel": 5, "conv_stride": 3, "dropout": 0.1},
+    "bilstm2-96-stride4": candidate(96, 2, conv_stride=4, dropout=0.2),
+    "bilstm2-96-stride4-cmvn": candidate(96, 2, conv_stride=4, dropout=0.2, sequence_norm=True),  # per-utterance
+    "bilstm1-128-stride3": candidate(128, 1, conv_stride=3, dropout=0.1),                         # mean, variance
 }
 
 

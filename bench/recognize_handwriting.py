@@ -28,19 +28,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recognition_bench import options, refit, run
+from recognition_bench import candidate, options, refit, run
 
 from rnnkit.datasets.handwriting import (TRAIN_STYLES, VALID_STYLES, Distortion, handwriting_split,
                                          shakespeare_words)
 
 CANDIDATES = {
-    "ink-bilstm2-128-stride2": {"cell": "lstm", "hidden_size": 128, "num_layers": 2, "bidirectional": True,
-                                "conv_channels": 64, "conv_kernel": 5, "conv_stride": 2, "dropout": 0.2,
-                                "pen_ink": True},
-    "pen-bilstm2-128-stride3": {"cell": "lstm", "hidden_size": 128, "num_layers": 2, "bidirectional": True,
-                                "conv_channels": 64, "conv_kernel": 5, "conv_stride": 3, "dropout": 0.2},
-    "pen-bilstm1-128-stride2": {"cell": "lstm", "hidden_size": 128, "num_layers": 1, "bidirectional": True,
-                                "conv_channels": 64, "conv_kernel": 5, "conv_stride": 2, "dropout": 0.1},
+    "ink-bilstm2-128-stride2": candidate(128, 2, conv_stride=2, dropout=0.2, pen_ink=True),
+    "pen-bilstm2-128-stride3": candidate(128, 2, conv_stride=3, dropout=0.2),
+    "pen-bilstm1-128-stride2": candidate(128, 1, conv_stride=2, dropout=0.1),
 }
 
 

@@ -30,7 +30,9 @@ from rnnkit.datasets.bible import load_bible_pairs, split_by_book
 from rnnkit.data.text import Tokenizer
 from rnnkit.eval.reports.seq2seq import seq2seq_report
 from rnnkit.nn import count_parameters
-from rnnkit.tasks.seq2seq import Seq2Seq
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks import AttentionDecoderConfig, EncoderConfig, Seq2SeqConfig, VocabularyConfig
+from rnnkit.tasks.models.seq2seq import Seq2Seq
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
 
 
@@ -71,11 +73,14 @@ def main() -> None:
     words = Tokenizer(level="word", lowercase=True).split
     short = [r for r in splits.train if max(len(words(r.kjv)), len(words(r.web))) <= args.max_tokens]
     sources, targets = [r.kjv for r in short], [r.web for r in short]
-    model = Seq2Seq.for_data(sources, targets, source_level="word", target_level="word", lowercase=True,
-                             shared_vocabulary=True, copy=not args.no_copy, max_vocab=args.max_vocab,
-                             embedding_dim=args.embedding_dim, hidden_size=args.hidden_size,
-                             decoder_hidden_size=args.decoder_hidden_size, bidirectional=True,
-                             dropout=args.dropout, attention="additive", max_output_length=150)
+    encoder = EncoderConfig(embedding_dim=args.embedding_dim,
+                            rnn=RecurrentConfig(hidden_size=args.hidden_size, bidirectional=True, dropout=args.dropout))
+    decoder = AttentionDecoderConfig(embedding_dim=args.embedding_dim, attention="additive", copy=not args.no_copy,
+                                     rnn=RecurrentConfig(hidden_size=args.decoder_hidden_size or args.hidden_size,
+                                                         dropout=args.dropout))
+    model = Seq2Seq.for_data(sources, targets, Seq2SeqConfig(encoder, decoder, max_output_length=150),
+                             source_vocabulary=VocabularyConfig("word", max_size=args.max_vocab),
+                             shared_vocabulary=True)
     config = TrainConfig(max_epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
                          schedule="cosine", warmup_steps=200, min_lr_ratio=0.05, seed=args.seed, device="cpu",
                          progress="lines", log_path=str(args.out / "log.jsonl"), checkpoint_dir=str(args.out / "ckpt"),

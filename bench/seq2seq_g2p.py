@@ -49,7 +49,9 @@ from rnnkit.data.pairs import pair_collate
 from rnnkit.datasets.cmudict import load_cmudict, pronunciations_by_word, split_by_word, strip_stress
 from rnnkit.eval.sequence_metrics import error_rate
 from rnnkit.nn import count_parameters
-from rnnkit.tasks.seq2seq import Seq2Seq
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks import AttentionDecoderConfig, EncoderConfig, Seq2SeqConfig, VocabularyConfig
+from rnnkit.tasks.models.seq2seq import Seq2Seq
 from rnnkit.train import (TrainConfig, Trainer, checkpoint_folders, checkpoint_step, load_model, save_model,
                           seed_everything, trailing_averages)
 
@@ -175,10 +177,14 @@ def main() -> None:
     monitor = random.Random(0).sample(splits.validation, min(args.monitor_words, len(splits.validation)))
     sources, targets = [w for w, _ in train], [p for _, p in train]
     seed_everything(args.seed)
-    model = Seq2Seq.for_data(sources, targets, source_level="char", target_level="word", lowercase=True,
-                             target_lowercase=False, embedding_dim=args.embedding_dim, hidden_size=args.hidden_size,
-                             decoder_hidden_size=args.decoder_hidden_size, bidirectional=True,
-                             dropout=args.dropout, attention=args.attention, max_output_length=40)
+    encoder = EncoderConfig(embedding_dim=args.embedding_dim,
+                            rnn=RecurrentConfig(hidden_size=args.hidden_size, bidirectional=True, dropout=args.dropout))
+    decoder = AttentionDecoderConfig(embedding_dim=args.embedding_dim, attention=args.attention,
+                                     rnn=RecurrentConfig(hidden_size=args.decoder_hidden_size or args.hidden_size,
+                                                         dropout=args.dropout))
+    model = Seq2Seq.for_data(sources, targets, Seq2SeqConfig(encoder, decoder, max_output_length=40),
+                             source_vocabulary=VocabularyConfig("char"),
+                             target_vocabulary=VocabularyConfig("word", lowercase=False))
     config = TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                          monitor="val_exact_match", mode="max", schedule=args.schedule, plateau_patience=1,
                          warmup_steps=args.warmup_steps, min_lr_ratio=0.05,

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import pytest
 import torch
 
-from rnnkit.tasks.beam_search import beam_search, ensemble_step, greedy_decode, length_penalty, map_batch
+from rnnkit.tasks.decoding.beam_search import beam_search, ensemble_step, greedy_decode, length_penalty, map_batch
 
 V, BOS, EOS, H = 4, 0, 1, 6  # tokens 0..3; BOS is never generated (the step gives it -inf)
 

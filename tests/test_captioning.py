@@ -10,8 +10,10 @@ import rnnkit
 from rnnkit.data.captions import caption_collate
 from rnnkit.data.images import as_image_batch, random_shift
 from rnnkit.eval.reports.caption import caption_report, most_frequent_caption, nearest_neighbour_captions
-from rnnkit.tasks.captioning import ImageCaptioner
-from rnnkit.tasks.image_encoder import ImageEncoder, ImageEncoderConfig
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.blocks.decoder import AttentionDecoderConfig
+from rnnkit.tasks.blocks.image_encoder import ImageEncoder, ImageEncoderConfig
+from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
 from rnnkit.train import TrainConfig, Trainer
 
 
@@ -59,7 +61,9 @@ def trained():
     torch.manual_seed(0)
     images, captions = make_shapes(160, seed=0)
     val_images, val_captions = make_shapes(60, seed=1)
-    model = ImageCaptioner.for_data(captions, image_size=16, channels=(8, 16), hidden_size=32, embedding_dim=16)
+    decoder = AttentionDecoderConfig(embedding_dim=16, rnn=RecurrentConfig(hidden_size=32))
+    model = ImageCaptioner.for_data(captions, CaptionerConfig(ImageEncoderConfig(channels=(8, 16)), decoder,
+                                                              image_size=16))
     result = Trainer(model, TrainConfig(max_epochs=10, batch_size=8, lr=3e-3, progress="none")).fit(
         model.dataset(images, captions), model.dataset(val_images, val_captions), collate_fn=caption_collate)
     return model.eval(), result, (images, captions), (val_images, val_captions)

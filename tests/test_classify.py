@@ -13,11 +13,16 @@ from rnnkit.errors import UserError
 from rnnkit.eval.classification_metrics import classification_metrics
 from rnnkit.eval.saliency import step_importance
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
-from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
-from rnnkit.tasks.encoder import EncoderConfig, SequenceEncoder
-from rnnkit.tasks.tagging import SequenceTagger
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
+from rnnkit.tasks.models.classification import (SequenceClassifier, SequenceClassifierConfig, SequenceRegressor,
+                                                SequenceRegressorConfig)
+from rnnkit.tasks.models.tagging import SequenceTagger, SequenceTaggerConfig
 from rnnkit.train import TrainConfig
 
+
+
+GRU_8 = RecurrentConfig(cell="gru", hidden_size=8)
 
 
 def quick(**options):
@@ -82,8 +87,8 @@ def test_pad_collate_per_sequence_and_per_step_targets():
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 @pytest.mark.parametrize("front", [{}, {"conv_channels": 4, "conv_kernel": 3}])
 def test_padding_never_changes_a_sequence_result(pooling, front):
-    encoder = SequenceEncoder(EncoderConfig(input_size=3, hidden_size=5, bidirectional=True, pooling=pooling,
-                                            cell="gru", **front)).eval()
+    rnn = RecurrentConfig(cell="gru", hidden_size=5, bidirectional=True)
+    encoder = SequenceEncoder(EncoderConfig(input_size=3, rnn=rnn, pooling=pooling, **front)).eval()
     short, long = torch.randn(1, 4, 3), torch.randn(1, 9, 3)
     alone, _ = encoder(short, torch.tensor([4]))
     batch = torch.cat([torch.cat([short, torch.zeros(1, 5, 3)], 1), long])
@@ -94,7 +99,7 @@ def test_padding_never_changes_a_sequence_result(pooling, front):
 
 
 def test_mean_and_last_pooling_equations():
-    encoder = SequenceEncoder(EncoderConfig(input_size=2, hidden_size=3, pooling="mean")).eval()
+    encoder = SequenceEncoder(EncoderConfig(input_size=2, rnn=RecurrentConfig(hidden_size=3), pooling="mean")).eval()
     x, lengths = torch.randn(2, 5, 2), torch.tensor([5, 2])
     output, h_n = encoder.steps(x, lengths)
     torch.testing.assert_close(encoder(x, lengths)[0][1], output[1, :2].mean(0))
@@ -115,7 +120,8 @@ def _sign_task(count, seed):
 def test_classifier_learns_saves_and_loads(tmp_path):
     X, y = _sign_task(240, 0)
     X_test, y_test = _sign_task(100, 1)
-    model = SequenceClassifier.for_data(X, y, cell="gru", hidden_size=16, bidirectional=True, pooling="attention")
+    rnn = RecurrentConfig(cell="gru", hidden_size=16, bidirectional=True)
+    model = SequenceClassifier.for_data(X, y, SequenceClassifierConfig(EncoderConfig(rnn=rnn, pooling="attention")))
     fit_sequence_model(model, X, y, validation_fraction=0.2, train_config=quick(patience=8))
     accuracy = np.mean(np.asarray(model.predict(X_test)) == np.asarray(y_test))
     assert accuracy >= 0.9, accuracy
@@ -149,8 +155,9 @@ def test_text_classifier_with_conv_front_end(tmp_path):
 
     X, y = make(300)
     X_test, y_test = make(100)
-    model = SequenceClassifier.for_data(X, y, tokenizer={"level": "word"}, embedding_dim=16, hidden_size=16,
-                                        conv_channels=8, conv_kernel=3, pooling="max", cell="gru")
+    encoder = EncoderConfig(embedding_dim=16, conv_channels=8, conv_kernel=3, pooling="max",
+                            rnn=RecurrentConfig(cell="gru", hidden_size=16))
+    model = SequenceClassifier.for_data(X, y, SequenceClassifierConfig(encoder), tokenizer={"level": "word"})
     fit_sequence_model(model, X, y, train_config=quick(max_epochs=12))
     assert np.mean(np.asarray(model.predict(X_test)) == np.asarray(y_test)) >= 0.95
     assert model.predict(["unseenword awful"]) == ["negative"]  # unknown words map to <unk>
@@ -167,7 +174,7 @@ def test_fit_sequence_model_resumed_equals_one_uninterrupted_run(tmp_path):
 
     def run(folder, epochs):
         torch.manual_seed(0)
-        model = SequenceRegressor.for_data(X, y, cell="gru", hidden_size=8)
+        model = SequenceRegressor.for_data(X, y, SequenceRegressorConfig(EncoderConfig(rnn=GRU_8)))
         result = fit_sequence_model(model, X, y, train_config=quick(max_epochs=epochs, checkpoint_dir=str(folder)),
                                     resume=True)  # nothing to resume in a new folder: starts afresh
         return model, result
@@ -184,7 +191,8 @@ def test_regressor_learns_the_mean_in_original_units():
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(int(rng.integers(3, 10)), 1)).astype(np.float32) for _ in range(400)]
     y = [100.0 + 10.0 * float(x.mean()) for x in X]
-    model = SequenceRegressor.for_data(X, y, cell="gru", hidden_size=16, pooling="mean")
+    config = SequenceRegressorConfig(EncoderConfig(rnn=RecurrentConfig(cell="gru", hidden_size=16), pooling="mean"))
+    model = SequenceRegressor.for_data(X, y, config)
     fit_sequence_model(model, X, y, train_config=quick(max_epochs=25))
     predicted = model.predict(X[:100])
     assert np.abs(predicted - np.asarray(y[:100])).mean() < 0.8  # targets have std ~4.5 around 100
@@ -196,7 +204,8 @@ def test_tagger_labels_every_step():
     # Tag = whether the running sum so far is positive: needs the state, not just the current input.
     X = [rng.normal(size=(int(rng.integers(4, 12)), 1)).astype(np.float32) for _ in range(300)]
     y = [["up" if s > 0 else "down" for s in np.cumsum(x[:, 0])] for x in X]
-    model = SequenceTagger.for_data(X, y, cell="gru", hidden_size=16, scale=False)
+    config = SequenceTaggerConfig(EncoderConfig(rnn=RecurrentConfig(cell="gru", hidden_size=16)))
+    model = SequenceTagger.for_data(X, y, config, scale=False)
     fit_sequence_model(model, X, y, train_config=quick(max_epochs=25))
     predicted = model.predict(X[:50])
     assert [len(p) for p in predicted] == [len(x) for x in X[:50]]

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.tasks.ctc_decode import (beam_decode, collapse, emissions, forced_align, greedy_decode,
+from rnnkit.tasks.decoding.ctc import (beam_decode, collapse, emissions, forced_align, greedy_decode,
                                      prefix_beam_search)
 
 

@@ -46,7 +46,8 @@ def test_published_airline_1960_references():
 
 def test_baselines_and_the_network_share_origins_and_table():
     data = load_airline().iloc[:120]
-    fc = Forecaster(target="passengers", time="month", horizon=12, transform="log", steps=40, hidden_size=8)
+    fc = Forecaster(target="passengers", time="month", horizon=12, transform="log", model={"rnn": {"hidden_size": 8}},
+                    train={"max_steps": 40})
     table, scores = compare(fc, fc.read(data), folds=2, baselines=("naive", "seasonal_naive"))
     assert [row["model"] for row in scores] == ["rnnkit", "naive", "seasonal_naive"]
     for model in ("rnnkit", "naive", "seasonal_naive"):
@@ -63,7 +64,8 @@ def test_baselines_and_the_network_share_origins_and_table():
 
 def test_forecast_report_is_self_contained(tmp_path):
     data = load_airline().iloc[:100]
-    fc = Forecaster(target="passengers", time="month", horizon=6, steps=20, hidden_size=8)
+    fc = Forecaster(target="passengers", time="month", horizon=6, model={"rnn": {"hidden_size": 8}},
+                    train={"max_steps": 20})
     panel = fc.read(data)
     table, scores = compare(fc, panel, folds=1, baselines=("seasonal_naive",))
     fc.fit_panel(panel)
@@ -84,7 +86,7 @@ def test_elecdemand_day_ahead_with_temperature_beats_yesterday():
     """A small model on 6 weeks of half-hours, with temperature and workday, beats seasonal naive on MASE."""
     data = load_elecdemand().iloc[:48 * 42]
     fc = Forecaster(target="demand", time="time", future_covariates=("temperature", "workday"), horizon=48,
-                    hidden_size=32, steps=400, output="point")
+                    model={"rnn": {"hidden_size": 32}, "output": "point"}, train={"max_steps": 400})
     table, scores = compare(fc, fc.read(data), folds=4, stride=48, baselines=("seasonal_naive",), retrain=False)
     by_model = {row["model"]: row["MASE"] for row in scores}
     assert by_model["rnnkit"] < 0.8 * by_model["seasonal_naive"]

@@ -11,7 +11,8 @@ from rnnkit.errors import UserError
 from rnnkit.eval.forecast_metrics import mape
 from rnnkit.tasks import TASKS
 from rnnkit.integrations.forecaster import Forecaster
-from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.models.forecasting import ForecastConfig, ForecastModel, ForecastNetworkConfig
 from rnnkit.train import load_model
 
 
@@ -24,8 +25,9 @@ def batch(b=4, lookback=6, horizon=3, inputs=5, future=2, targets=2):
 @pytest.mark.parametrize("decoder", ["direct", "autoregressive"])
 @pytest.mark.parametrize("output, k", [("point", 1), ("quantile", 3), ("normal", 2)])
 def test_output_shapes_and_a_finite_loss(decoder, output, k):
+    network = ForecastNetworkConfig(rnn=RecurrentConfig(hidden_size=8), decoder=decoder, output=output)
     model = ForecastModel(ForecastConfig(input_size=5, future_size=2, num_targets=2, lookback=6, horizon=3,
-                                         hidden_size=8, decoder=decoder, output=output, level_window=3))
+                                         network=network, level_window=3))
     data = batch()
     raw = model.predict(data)
     assert raw.shape == (4, 3, 2, k) and model.point(raw).shape == (4, 3, 2)
@@ -39,7 +41,7 @@ def test_output_shapes_and_a_finite_loss(decoder, output, k):
 
 def test_pinball_loss_matches_its_definition():
     model = ForecastModel(ForecastConfig(input_size=1, future_size=0, num_targets=1, lookback=2, horizon=1,
-                                         quantiles=(0.1, 0.5, 0.9)))
+                                         network=ForecastNetworkConfig(quantiles=(0.1, 0.5, 0.9))))
     raw = torch.tensor([[[[1.0, 2.0, 3.0]]]])
     target = torch.tensor([[[2.5]]])
     expected = np.mean([0.1 * 1.5, 0.5 * 0.5, (0.9 - 1) * (2.5 - 3.0)])
@@ -48,7 +50,7 @@ def test_pinball_loss_matches_its_definition():
 
 def test_normal_quantiles_are_mean_plus_z_sigma():
     model = ForecastModel(ForecastConfig(input_size=1, future_size=0, num_targets=1, lookback=2, horizon=1,
-                                         output="normal"))
+                                         network=ForecastNetworkConfig(output="normal")))
     raw = torch.tensor([[[[10.0, 2.0]]]])
     q = model.quantiles(raw, (0.1, 0.5, 0.9))[0, 0, 0]
     assert q.tolist() == pytest.approx([10 - 1.2815516 * 2, 10.0, 10 + 1.2815516 * 2], abs=1e-5)
@@ -56,8 +58,9 @@ def test_normal_quantiles_are_mean_plus_z_sigma():
 
 def test_teacher_forcing_on_its_own_forecasts_equals_free_running():
     """The one-call teacher-forced decoder and the step-by-step loop compute the same recurrence."""
+    network = ForecastNetworkConfig(rnn=RecurrentConfig(hidden_size=8), decoder="autoregressive", output="point")
     model = ForecastModel(ForecastConfig(input_size=5, future_size=2, num_targets=2, lookback=6, horizon=4,
-                                         hidden_size=8, decoder="autoregressive", output="point", level_window=2))
+                                         network=network, level_window=2))
     data = batch(horizon=4)
     with torch.no_grad():
         free = model(data.past, data.future)
@@ -67,16 +70,19 @@ def test_teacher_forcing_on_its_own_forecasts_equals_free_running():
 
 def test_config_errors_are_named():
     with pytest.raises(ValueError, match="quantiles must include 0.5"):
-        ForecastConfig(input_size=1, future_size=0, num_targets=1, lookback=2, horizon=1, quantiles=(0.1, 0.9))
+        ForecastNetworkConfig(quantiles=(0.1, 0.9))
     with pytest.raises(ValueError, match="decoder must be one of"):
-        ForecastConfig(input_size=1, future_size=0, num_targets=1, lookback=2, horizon=1, decoder="seq2seq")
+        ForecastNetworkConfig(decoder="seq2seq")
+    with pytest.raises(UserError, match="cannot be bidirectional"):
+        ForecastNetworkConfig(rnn=RecurrentConfig(bidirectional=True))
     assert TASKS["forecasting"] is ForecastModel
 
 
 def test_learns_the_airline_series():
     """Trained on 1949-1958 only, the 1959 forecast beats seasonal naive (MAPE 11.06) by far."""
     data = load_airline()
-    fc = Forecaster(target="passengers", time="month", horizon=12, transform="log", steps=300, hidden_size=32)
+    fc = Forecaster(target="passengers", time="month", horizon=12, transform="log", model={"rnn": {"hidden_size": 32}},
+                    train={"max_steps": 300})
     forecast = fc.fit(data.iloc[:120]).predict()
     actual = data["passengers"].to_numpy(float)[120:132]
     assert list(forecast["time"]) == list(data["month"].iloc[120:132])
@@ -98,8 +104,8 @@ def covariate_frame(n=400, seed=0):
 @pytest.mark.parametrize("decoder", ["direct", "autoregressive"])
 def test_known_future_covariates_are_used(decoder):
     data = covariate_frame()
-    options = dict(target="y", time="time", horizon=6, lookback=24, hidden_size=16, steps=250, decoder=decoder,
-                   output="point")
+    options = dict(target="y", time="time", horizon=6, lookback=24, train={"max_steps": 250},
+                   model={"rnn": {"hidden_size": 16}, "decoder": decoder, "output": "point"})
     errors = {}
     for name, covariates in (("with", ("x",)), ("without", ())):
         fc = Forecaster(future_covariates=covariates, **options).fit(data.iloc[:394])
@@ -116,7 +122,8 @@ def test_many_series_and_targets_one_global_model_save_load(tmp_path):
         frames.append(pd.DataFrame({"store": f"s{k}", "day": pd.date_range("2024-01-01", periods=120, freq="D"),
                                     "a": 10 + np.sin(2 * np.pi * t / 7 + phase), "b": 5 + 0.01 * t}))
     data = pd.concat(frames)
-    fc = Forecaster(target=("a", "b"), time="day", id="store", horizon=7, hidden_size=16, steps=60)
+    fc = Forecaster(target=("a", "b"), time="day", id="store", horizon=7, model={"rnn": {"hidden_size": 16}},
+                    train={"max_steps": 60})
     forecast = fc.fit(data).predict()
     assert len(forecast) == 3 * 7 * 2 and set(forecast["id"]) == {"s0", "s1", "s2"}
     assert list(forecast.columns) == ["id", "time", "target", "forecast", "q0.1", "q0.5", "q0.9"]
@@ -130,7 +137,7 @@ def test_many_series_and_targets_one_global_model_save_load(tmp_path):
 
 def test_user_errors():
     data = load_airline()
-    fc = Forecaster(target="passengers", time="month", horizon=12, steps=5)
+    fc = Forecaster(target="passengers", time="month", horizon=12, train={"max_steps": 5})
     with pytest.raises(UserError, match="not fitted yet"):
         fc.predict()
     with pytest.raises(UserError, match="series 'series' has 30 rows; training needs at least lookback \\+ horizon"):
@@ -142,3 +149,14 @@ def test_user_errors():
         fc.predict(data.iloc[:10])
     with pytest.raises(UserError, match="transform must be one of"):
         Forecaster(target="y", horizon=1, transform="sqrt")
+    with pytest.raises(UserError, match=r"unknown key\(s\) \['hidden_size'\] for ForecasterConfig"):
+        Forecaster(target="y", hidden_size=8)  # the network's settings live in model.rnn
+    with pytest.raises(UserError, match=r"Forecaster.model.rnn: unknown key\(s\) \['size'\]"):
+        Forecaster(target="y", model={"rnn": {"size": 8}})
+
+
+def test_config_parts_given_as_dicts_keep_the_defaults_they_do_not_name():
+    config = Forecaster(target="y", model={"rnn": {"cell": "gru"}}, train={"max_steps": 7}).config
+    assert config.model.rnn == RecurrentConfig(cell="gru") and config.model.output == "quantile"
+    assert (config.train.max_steps, config.train.lr, config.train.weight_decay, config.train.device) == (7, 3e-3, 0.0,
+                                                                                                         "cpu")

@@ -10,8 +10,9 @@ import torch
 from rnnkit.data.text_corpus import corpus_tokenizer
 from rnnkit.errors import UserError
 from rnnkit.eval.memory_probe import MemoryProbe, best_cells, gate_saturation, probe_memory, text_properties
-from rnnkit.tasks.language_model import LanguageModel
-from rnnkit.tasks.sampling import _Sample, sample_next
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.tasks.decoding.sampling import _Sample, sample_next
 
 TEXT = 'ROMEO:\nHe said "go" [Aside] now.\n\nJULIET:\nNo.\n'
 
@@ -19,8 +20,8 @@ TEXT = 'ROMEO:\nHe said "go" [Aside] now.\n\nJULIET:\nNo.\n'
 
 def model(cell: str = "lstm") -> LanguageModel:
     torch.manual_seed(0)
-    return LanguageModel.for_tokenizer(corpus_tokenizer(TEXT), cell=cell, hidden_size=24, embedding_size=8,
-                                       num_layers=2, streams=2)
+    config = LanguageModelConfig(embedding_size=8, streams=2, rnn=RecurrentConfig(cell, 24, num_layers=2))
+    return LanguageModel.for_tokenizer(corpus_tokenizer(TEXT), config)
 
 
 # --- the sampling rule -----------------------------------------------------------------------------------
@@ -132,8 +133,8 @@ def test_sampling_options_are_checked():
 def test_word_models_join_words_with_spaces():
     text = "the cat sat on the mat . " * 4
     torch.manual_seed(0)
-    lm = LanguageModel.for_tokenizer(corpus_tokenizer(text, level="word"), hidden_size=8, embedding_size=8,
-                                     num_layers=1, streams=1)
+    config = LanguageModelConfig(embedding_size=8, streams=1, rnn=RecurrentConfig(hidden_size=8))
+    lm = LanguageModel.for_tokenizer(corpus_tokenizer(text, level="word"), config)
     sample = lm.generate("the cat", 5, seed=0)[0]
     assert sample.startswith(" ") and len(sample.split()) == 5
     assert set(sample.split()) <= {"the", "cat", "sat", "on", "mat", "."}

@@ -14,7 +14,8 @@ from rnnkit.datasets.shakespeare import load_shakespeare, markdown_to_text, shak
 from rnnkit.errors import UserError
 from rnnkit.tasks import TASKS
 from rnnkit.integrations.generate import fit_language_model
-from rnnkit.tasks.language_model import LanguageModel
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.train import TrainConfig, load_model, save_model
 
 
@@ -23,9 +24,10 @@ from rnnkit.train import TrainConfig, load_model, save_model
 LINE = "the cat sat on the mat\n"
 
 
-def tiny_model(text: str = LINE, **options) -> LanguageModel:
-    options = {"hidden_size": 32, "num_layers": 2, "embedding_size": 16, "streams": 4} | options
-    return LanguageModel.for_tokenizer(corpus_tokenizer(text), **options)
+def tiny_model(text: str = LINE, cell: str = "lstm", hidden_size: int = 32, **options) -> LanguageModel:
+    rnn = RecurrentConfig(cell=cell, hidden_size=hidden_size, num_layers=2)
+    config = LanguageModelConfig(**{"embedding_size": 16, "streams": 4} | options, rnn=rnn)
+    return LanguageModel.for_tokenizer(corpus_tokenizer(text), config)
 
 
 # --- streams ---------------------------------------------------------------------------------------------
@@ -35,8 +37,8 @@ def test_stream_rows_continue_from_batch_to_batch():
     ids = torch.arange(101)
     streams = TokenStreams(ids, batch_size=4, seq_len=5)  # rows of 25 tokens: 5 batches
     assert len(streams) == 5 and streams.row_length == 25
-    x0, y0, i0 = streams[0]
-    x1, _, i1 = streams[1]
+    x0, y0, i0, _ = streams[0]
+    x1, _, i1, _ = streams[1]
     assert (i0, i1) == (0, 1) and x0.shape == (4, 5)
     assert torch.equal(x0[:, 0], torch.tensor([0, 25, 50, 75]))  # row r starts at r * L
     assert torch.equal(x1[:, 0], x0[:, -1] + 1)  # row r of batch 1 continues row r of batch 0

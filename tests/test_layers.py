@@ -1,4 +1,5 @@
-"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> integrations -> cli.
+"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> integrations -> cli; and
+inside the tasks, no task imports another.
 
 A module may import its own layer and any layer below it. Two imports go up, each on purpose:
 - ``rnnkit.train.model_folder`` finds the task classes by name when it loads a model folder (``rnnkit.tasks``),
@@ -36,3 +37,20 @@ def test_layers_import_only_downwards():
             if target in ORDER and ORDER.index(target) > ORDER.index(layer) and (layer, module) not in ALLOWED_UP:
                 upward.append(f"{path.relative_to(root)} imports {module}")
     assert upward == [], "\n".join(upward)
+
+
+def test_no_task_imports_another_task():
+    """A task model (``rnnkit/tasks/models/<task>.py``) imports the shared pieces (``base``, ``vocabulary``,
+    ``encoder_decoder``, ``blocks``, ``decoding``), never another task; the shared pieces import no task. Only the
+    registry, ``rnnkit/tasks/__init__.py``, names them all."""
+    root = Path(rnnkit.__file__).parent / "tasks"
+    sideways = []
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "__init__.py":
+            continue
+        own = f"rnnkit.tasks.models.{path.stem}" if path.parent.name == "models" else None
+        for module in rnnkit_imports(path):
+            if module == "rnnkit.tasks" or (module.startswith("rnnkit.tasks.models.") and module != own):
+                sideways.append(f"{path.relative_to(root)} imports {module}")
+    assert sideways == [], "\n".join(sideways)
+    assert len(list((root / "models").glob("*.py"))) == 8  # the test sees the task models (and __init__)

@@ -81,7 +81,7 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path, tie: bool) -> None:
     assert torch.equal(loaded(tokens), model.eval()(tokens))
     assert (loaded.out.weight is loaded.embed.weight) == tie  # ties come back as ties
     document = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert document["format"] == "rnnkit-model" and document["format_version"] == 1
+    assert document["format"] == "rnnkit-model" and document["format_version"] == 2
     assert document["task"] == "tiny" and document["config"] == {"vocab_size": 5, "hidden_size": 3, "tie_weights": tie}
     assert document["extra"] == {"vocab": ["<pad>", "a", "b", "c", "d"]}
     names = safetensors.torch.load_file(str(tmp_path / "m" / "model.safetensors")).keys()
@@ -163,8 +163,8 @@ DAMAGE = {
     "not utf-8": (lambda f: (f / "config.json").write_bytes(b"\xff\xfe{}"), r"config.json: not UTF-8"),
     "not an object": (lambda f: (f / "config.json").write_text("[1, 2]"), r"config.json: expected a JSON object"),
     "wrong format": (lambda f: _edit_config(f, lambda d: d.update(format="keras")), r"not an rnnkit model"),
-    "newer version": (lambda f: _edit_config(f, lambda d: d.update(format_version=2)),
-                      r"format_version 2 is from a newer rnnkit"),
+    "newer version": (lambda f: _edit_config(f, lambda d: d.update(format_version=3)),
+                      r"format_version 3 is from a newer rnnkit; this rnnkit \(.*\) reads versions \[1, 2\]"),
     "missing key": (lambda f: _edit_config(f, lambda d: d.pop("weights_sha256")),
                     r"missing key\(s\) \['weights_sha256'\]"),
     "unknown top key": (lambda f: _edit_config(f, lambda d: d.update(pickle="x")), r"unknown key\(s\) \['pickle'\]"),
@@ -208,10 +208,12 @@ def test_not_a_folder(tmp_path: Path) -> None:
 
 def test_load_model_of_finds_the_model_in_a_run_folder_and_checks_its_kind(tmp_path: Path) -> None:
     from rnnkit.data.text import Tokenizer
-    from rnnkit.tasks import LanguageModel, Seq2Seq
+    from rnnkit.nn import RecurrentConfig
+    from rnnkit.tasks import LanguageModel, LanguageModelConfig, Seq2Seq
     from rnnkit.train.model_folder import load_model_of
 
-    model = LanguageModel.for_tokenizer(Tokenizer.fit(["abc"], level="char"), hidden_size=4)
+    config = LanguageModelConfig(rnn=RecurrentConfig(hidden_size=4))
+    model = LanguageModel.for_tokenizer(Tokenizer.fit(["abc"], level="char"), config)
     save_model(model, tmp_path / "run" / "model")
     for path in (tmp_path / "run", tmp_path / "run" / "model"):  # a CLI --out, or the model folder itself
         loaded = load_model_of(path, LanguageModel, "a language model")

@@ -7,11 +7,14 @@ import torch
 from rnnkit.errors import UserError
 from rnnkit.eval.sequence_metrics import error_rate
 from rnnkit.integrations.fit import fit_sequence_model
-from rnnkit.tasks.encoder import EncoderConfig, SequenceEncoder
-from rnnkit.tasks.recognition import SequenceRecognizer
+from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
+from rnnkit.nn import RecurrentConfig
+from rnnkit.tasks.models.recognition import SequenceRecognizer, SequenceRecognizerConfig
 from rnnkit.train import TrainConfig, load_model, save_model, seed_everything
 
 ALPHABET = "abc"
+SMALL = RecurrentConfig(hidden_size=8)
+SMALL_CONFIG = SequenceRecognizerConfig(EncoderConfig(rnn=SMALL))
 
 
 def synthetic(n: int, seed: int, features: int = 4) -> tuple[list[np.ndarray], list[str]]:
@@ -37,8 +40,9 @@ def trained():
     torch.set_num_threads(1)
     X, y = synthetic(300, 0)
     seed_everything(0)
-    model = SequenceRecognizer.for_data(X, y, hidden_size=32, bidirectional=True, conv_channels=16, conv_kernel=3,
-                                        conv_stride=2)
+    encoder = EncoderConfig(conv_channels=16, conv_kernel=3, conv_stride=2,
+                            rnn=RecurrentConfig(hidden_size=32, bidirectional=True))
+    model = SequenceRecognizer.for_data(X, y, SequenceRecognizerConfig(encoder))
     config = TrainConfig(max_epochs=6, batch_size=16, lr=1e-2, progress="none")
     result = fit_sequence_model(model, X[:250], y[:250], X_val=X[250:], y_val=y[250:], train_config=config)
     return model.eval(), result
@@ -80,7 +84,8 @@ def test_alignment_marks_the_frames_that_emit_the_decoded_labels(trained):
 
 @pytest.mark.parametrize("stride", [1, 2, 3])
 def test_conv_stride_shortens_time_and_lengths_agree(stride):
-    config = EncoderConfig(input_size=2, conv_channels=4, conv_kernel=3, conv_stride=stride, hidden_size=5)
+    config = EncoderConfig(input_size=2, conv_channels=4, conv_kernel=3, conv_stride=stride,
+                           rnn=RecurrentConfig(hidden_size=5))
     encoder = SequenceEncoder(config).eval()
     lengths = torch.tensor([1, 2, 3, 4, 7, 10])
     expected = [-(-n // stride) for n in lengths.tolist()]
@@ -102,7 +107,8 @@ def test_conv_stride_needs_a_conv_front_end():
 
 def test_too_short_input_names_the_sample():
     X, y = synthetic(3, 4)
-    model = SequenceRecognizer.for_data(X, y, hidden_size=8, conv_channels=4, conv_kernel=3, conv_stride=2)
+    config = SequenceRecognizerConfig(EncoderConfig(conv_channels=4, conv_kernel=3, conv_stride=2, rnn=SMALL))
+    model = SequenceRecognizer.for_data(X, y, config)
     short = [X[0], np.zeros((4, 4), np.float32)]  # 2 frames after stride 2; "aba" needs 3, "aa" needs 3
     with pytest.raises(UserError, match=r"sample 1: 4 steps \(2 after conv_stride 2\).*'aa'.*at least 3"):
         model.dataset(short, [y[0], "aa"])
@@ -111,7 +117,7 @@ def test_too_short_input_names_the_sample():
 
 def test_unknown_characters_and_non_strings_are_errors():
     X, y = synthetic(3, 5)
-    model = SequenceRecognizer.for_data(X, y, hidden_size=8)
+    model = SequenceRecognizer.for_data(X, y, SMALL_CONFIG)
     with pytest.raises(UserError, match=r"transcript 1 \('abz'\) has character\(s\) \['z'\]"):
         model.dataset(X[:2], [y[0], "abz"])
     with pytest.raises(UserError, match="must be a string"):
@@ -122,7 +128,7 @@ def test_unknown_characters_and_non_strings_are_errors():
 
 def test_ctc_loss_is_per_label_mean_of_minus_log_likelihood():
     X, y = synthetic(4, 6)
-    model = SequenceRecognizer.for_data(X, y, hidden_size=8).eval()
+    model = SequenceRecognizer.for_data(X, y, SMALL_CONFIG).eval()
     from rnnkit.data.sequences import pad_collate
 
     batch = pad_collate([model.dataset(X, y)[i] for i in range(4)])
@@ -147,7 +153,7 @@ def test_report_draws_pen_trajectories_and_the_alignment():
         steps[:, 2] = (np.arange(40) % 13 == 12).astype(np.float32)  # (dx, dy, pen_up): three strokes
         X.append(steps)
     y = ["ab", "ba", "abc"]
-    model = SequenceRecognizer.for_data(X, y, hidden_size=8)
+    model = SequenceRecognizer.for_data(X, y, SMALL_CONFIG)
     assert input_kind(model, X) == "pen"
     metrics, report = recognition_report(model, X, y, beam=2, history=[{"epoch": 1, "train_loss": 1.0}])
     assert {"cer", "wer", "sequence_accuracy", "greedy"} <= set(metrics) and metrics["count"] == 3
@@ -160,7 +166,7 @@ def test_report_draws_pen_trajectories_and_the_alignment():
 def test_sequence_norm_standardises_each_sequence_and_survives_a_round_trip(tmp_path):
     X, y = synthetic(6, 9)
     X = [x * (i + 1) + 3 * i for i, x in enumerate(X)]  # each sequence its own offset and scale
-    model = SequenceRecognizer.for_data(X, y, hidden_size=8, sequence_norm=True)
+    model = SequenceRecognizer.for_data(X, y, SequenceRecognizerConfig(EncoderConfig(rnn=SMALL), sequence_norm=True))
     for x in model.prepare(X):
         np.testing.assert_allclose(x.mean(0), 0.0, atol=1e-5)
         np.testing.assert_allclose(x.std(0), 1.0, rtol=1e-4)
@@ -175,7 +181,8 @@ def test_pen_ink_reads_rendered_columns_and_survives_a_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     X = [np.column_stack([rng.uniform(0.05, 0.2, n), rng.normal(0, 0.1, n), rng.random(n) < 0.1]).astype(np.float32)
          for n in (30, 50, 40)]
-    model = SequenceRecognizer.for_data(X, ["ab", "abc", "b"], hidden_size=8, pen_ink=True)
+    model = SequenceRecognizer.for_data(X, ["ab", "abc", "b"], SequenceRecognizerConfig(EncoderConfig(rnn=SMALL),
+                                                                                       pen_ink=True))
     frames = model.prepare(X)
     assert [f.shape[1] for f in frames] == [35, 35, 35]  # one frame per column, one feature per pixel row
     assert frames[1].shape[0] > frames[0].shape[0]  # longer writing, more columns

@@ -8,13 +8,9 @@
 from rnnkit import nn
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
-from rnnkit.tasks.captioning import ImageCaptioner
-from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
 from rnnkit.integrations.forecaster import Forecaster
-from rnnkit.tasks.language_model import LanguageModel
-from rnnkit.tasks.recognition import SequenceRecognizer
-from rnnkit.tasks.seq2seq import Seq2Seq
-from rnnkit.tasks.tagging import SequenceTagger
+from rnnkit.tasks import (ImageCaptioner, LanguageModel, Seq2Seq, SequenceClassifier, SequenceRecognizer,
+                          SequenceRegressor, SequenceTagger)
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model
 
 load = load_model

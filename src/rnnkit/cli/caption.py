@@ -90,17 +90,19 @@ def run_train(args: argparse.Namespace) -> int:
         raise UserError(f"--channels must be positive, got {args.channels!r}")
     out = common.prepare_out_dir(args.out, args.force)
     from rnnkit.integrations.caption import train_captioner
+    from rnnkit.tasks import AttentionDecoderConfig, CaptionerConfig, ImageEncoderConfig
 
-    model_options = {"image_size": args.image_size, "channels": channels, "norm": args.norm,
-                     "hidden_size": args.hidden_size, "embedding_dim": args.embedding_dim, "cell": args.cell,
-                     "attention": args.attention, "dropout": args.dropout, "label_smoothing": args.label_smoothing,
-                     "augment_shift": args.augment_shift, "min_count": args.min_count}
+    decoder = AttentionDecoderConfig(embedding_dim=args.embedding_dim, attention=args.attention,
+                                     rnn=common.recurrent_config(args))
+    config = CaptionerConfig(ImageEncoderConfig(channels=channels, norm=args.norm), decoder,
+                             image_size=args.image_size, label_smoothing=args.label_smoothing,
+                             augment_shift=args.augment_shift)
     training = {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "patience": args.patience,
                 "seed": args.seed}
     images_dir, table = args.inputs
     metrics = train_captioner(images_dir, table, out, test=args.test, test_images=args.test_images,
-                              validation=args.validation, beam=args.beam, model_options=model_options,
-                              training=training)
+                              validation=args.validation, beam=args.beam, config=config,
+                              min_count=args.min_count, training=training)
     print(f"BLEU {metrics['bleu']:.2f}, exact match {metrics['exact_match']:.4f} (beam {args.beam}; nearest-image "
           f"baseline BLEU {metrics['nearest_bleu']:.2f}) on {metrics['scored_on']}; wrote {out}")
     return 0

@@ -15,8 +15,7 @@ import argparse
 
 from rnnkit.cli import common
 
-ENCODER_OPTIONS = ("cell", "hidden_size", "num_layers", "bidirectional", "pooling", "conv_channels",
-                   "conv_kernel", "embedding_dim", "dropout")
+ENCODER_OPTIONS = ("pooling", "conv_channels", "conv_kernel", "embedding_dim")  # and the recurrent flags
 
 
 def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
@@ -65,14 +64,16 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
 def run_train(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force)
     from rnnkit.integrations.classify import train_classifier  # heavy imports only when running
+    from rnnkit.tasks import EncoderConfig, SequenceClassifierConfig
 
-    encoder = {name: getattr(args, name) for name in ENCODER_OPTIONS}
+    front = {name: getattr(args, name) for name in ENCODER_OPTIONS}
+    encoder = EncoderConfig(rnn=common.recurrent_config(args), **front)
     columns = {"label": args.label, "text": args.text, "id": args.id, "time": args.time, "features": args.features}
     tokenizer = {"level": args.tokenizer, "min_count": args.min_count}
     training = {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "patience": args.patience,
                 "seed": args.seed}
     metrics = train_classifier(args.data, out, columns=columns, test=args.test, validation=args.validation,
-                               tokenizer=tokenizer, encoder=encoder, training=training)
+                               tokenizer=tokenizer, config=SequenceClassifierConfig(encoder), training=training)
     print(f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['scored_on']}; "
           f"wrote {out}")
     return 0

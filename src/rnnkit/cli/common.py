@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from rnnkit.errors import UserError
+
+RECURRENT_FLAGS = ("cell", "hidden_size", "num_layers", "bidirectional", "dropout")
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = True) -> None:
@@ -50,6 +53,15 @@ def prepare_out_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
     except OSError as error:
         raise UserError(f"cannot create output folder {path}: {error.strerror or error}") from None
     return path
+
+
+def recurrent_config(args: argparse.Namespace, **given: Any) -> Any:
+    """The ``rnnkit.nn.RecurrentConfig`` of a subcommand's network flags (those of ``--cell``, ``--hidden-size``,
+    ``--num-layers``, ``--bidirectional``, ``--dropout`` it has), ``given`` settings overriding them."""
+    from rnnkit.nn.config import RecurrentConfig  # heavy imports only when running
+
+    flags = {name: getattr(args, name) for name in RECURRENT_FLAGS if hasattr(args, name)}
+    return RecurrentConfig(**{**flags, **given})
 
 
 def positive_int(text: str) -> int:

@@ -95,10 +95,12 @@ def run_train(args: argparse.Namespace) -> int:
     forecaster = Forecaster(
         target=tuple(args.target), time=args.time, id=args.id, future_covariates=tuple(args.covariates),
         past_covariates=tuple(args.past_covariates), freq=args.freq, fill=args.fill, sort=args.sort,
-        horizon=args.horizon, lookback=args.lookback, transform=args.transform, cell=args.cell,
-        hidden_size=args.hidden_size, num_layers=args.num_layers, decoder=args.decoder, output=args.output,
-        quantiles=tuple(args.quantiles), calendar=not args.no_calendar, steps=args.steps,
-        batch_size=args.batch_size, lr=args.lr, validation=args.validation, seed=args.seed, progress=args.progress)
+        horizon=args.horizon, lookback=args.lookback, transform=args.transform, calendar=not args.no_calendar,
+        validation=args.validation,
+        model={"rnn": common.recurrent_config(args), "decoder": args.decoder, "output": args.output,
+               "quantiles": tuple(args.quantiles)},
+        train={"max_steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+               "progress": args.progress})
     panel = forecaster.read(args.data)
     table, scores = None, []
     if args.folds:

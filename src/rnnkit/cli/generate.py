@@ -20,7 +20,7 @@ from pathlib import Path
 from rnnkit.cli import common
 from rnnkit.errors import UserError
 
-MODEL_OPTIONS = ("cell", "hidden_size", "num_layers", "embedding_size", "dropout", "tie_weights", "streams")
+MODEL_OPTIONS = ("embedding_size", "tie_weights", "streams")  # and the recurrent flags
 
 
 def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
@@ -75,13 +75,15 @@ def run_train(args: argparse.Namespace) -> int:
     from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus  # heavy imports only when running
     from rnnkit.eval.reports.language_model import write_language_model_report
     from rnnkit.integrations.generate import fit_language_model
-    from rnnkit.tasks.language_model import TRAINING_DEFAULTS, LanguageModel
+    from rnnkit.tasks.models.language_model import TRAINING_DEFAULTS, LanguageModel, LanguageModelConfig
     from rnnkit.train import TrainConfig, save_model, seed_everything
 
     splits = load_text_corpus(args.corpus, validation=args.validation, test=args.test, seed=args.seed)
     tokenizer = corpus_tokenizer(splits.train, level=args.level, min_count=args.min_count)
     seed_everything(args.seed)
-    model = LanguageModel.for_tokenizer(tokenizer, **{name: getattr(args, name) for name in MODEL_OPTIONS})
+    settings = {name: getattr(args, name) for name in MODEL_OPTIONS}
+    config = LanguageModelConfig(rnn=common.recurrent_config(args), **settings)
+    model = LanguageModel.for_tokenizer(tokenizer, config)
     config = TrainConfig(**TRAINING_DEFAULTS | {"lr": args.lr}, max_epochs=args.epochs, max_steps=args.max_steps,
                          seed=args.seed, checkpoint_dir=str(out / "checkpoints"), checkpoint_every_steps=200,
                          keep_last=1, log_path=str(out / "log.jsonl"))
@@ -151,7 +153,7 @@ def _unescape(text: str) -> str:
 
 def _load(folder: str):  # noqa: ANN202
     """A language model from a `generate train` output folder or a model folder."""
-    from rnnkit.tasks.language_model import LanguageModel
+    from rnnkit.tasks.models.language_model import LanguageModel
     from rnnkit.train.model_folder import load_model_of
 
     return load_model_of(folder, LanguageModel, "a language model (`rnnkit generate train`)")

@@ -19,9 +19,8 @@ import sys
 
 from rnnkit.cli import common
 
-# Options passed on to SequenceRecognizer.for_data: the encoder's fields, and how pen input is read.
-MODEL_OPTIONS = ("cell", "hidden_size", "num_layers", "bidirectional", "conv_channels", "conv_kernel",
-                 "conv_stride", "dropout", "pen_ink")
+# The encoder's front-end flags (the recurrent ones go to its RecurrentConfig).
+ENCODER_OPTIONS = ("conv_channels", "conv_kernel", "conv_stride")
 
 
 def register(subparsers) -> None:
@@ -126,13 +125,16 @@ def _add_beam_option(parser: argparse.ArgumentParser) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force)
     from rnnkit.integrations.recognize import train_recognizer  # heavy imports only when running
+    from rnnkit.tasks import EncoderConfig, SequenceRecognizerConfig
 
-    encoder = {name: getattr(args, name) for name in MODEL_OPTIONS}
+    front = {name: getattr(args, name) for name in ENCODER_OPTIONS}
+    encoder = EncoderConfig(rnn=common.recurrent_config(args), **front)
+    config = SequenceRecognizerConfig(encoder, pen_ink=args.pen_ink)
     columns = {"id": args.id, "time": args.time, "features": args.features, "transcript": args.transcript}
     training = {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "patience": args.patience,
                 "seed": args.seed}
     metrics = train_recognizer(args.data, out, columns=columns, test=args.test, validation=args.validation,
-                               encoder=encoder, training=training, beam=args.beam, input_kind=args.input_kind)
+                               config=config, training=training, beam=args.beam, input_kind=args.input_kind)
     print(f"CER {metrics['cer']:.4f}, WER {metrics['wer']:.4f}, sequence accuracy "
           f"{metrics['sequence_accuracy']:.4f} on {metrics['scored_on']}; wrote {out}")
     return 0

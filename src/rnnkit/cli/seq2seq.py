@@ -75,17 +75,20 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
 def run_train(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force)
     from rnnkit.integrations.seq2seq import train_seq2seq  # heavy imports only when running
+    from rnnkit.tasks import AttentionDecoderConfig, EncoderConfig, Seq2SeqConfig, VocabularyConfig
 
-    model_options = {"source_level": args.source_level, "target_level": args.target_level,
-                     "lowercase": not args.keep_case, "max_vocab": args.max_vocab, "min_count": args.min_count,
-                     "copy": args.copy, "cell": args.cell, "hidden_size": args.hidden_size,
-                     "embedding_dim": args.embedding_dim, "num_layers": args.num_layers,
-                     "bidirectional": not args.unidirectional, "attention": args.attention, "dropout": args.dropout,
-                     "label_smoothing": args.label_smoothing, "sampling_probability": args.sampling_probability}
+    encoder = EncoderConfig(embedding_dim=args.embedding_dim,
+                            rnn=common.recurrent_config(args, bidirectional=not args.unidirectional))
+    decoder = AttentionDecoderConfig(embedding_dim=args.embedding_dim, attention=args.attention, copy=args.copy,
+                                     rnn=common.recurrent_config(args, num_layers=1))  # one decoder layer
+    config = Seq2SeqConfig(encoder, decoder, label_smoothing=args.label_smoothing,
+                           sampling_probability=args.sampling_probability)
+    vocabulary = {"lowercase": not args.keep_case, "min_count": args.min_count, "max_size": args.max_vocab}
     training = {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "patience": args.patience,
                 "seed": args.seed}
     metrics = train_seq2seq(args.data, out, test=args.test, validation=args.validation, beam=args.beam,
-                            model_options=model_options, training=training)
+                            config=config, source_vocabulary=VocabularyConfig(args.source_level, **vocabulary),
+                            target_vocabulary=VocabularyConfig(args.target_level, **vocabulary), training=training)
     print(f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
           f"(beam {args.beam}) on {metrics['scored_on']}; wrote {out}")
     return 0

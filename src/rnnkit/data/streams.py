@@ -11,6 +11,10 @@ So row ``r`` of batch ``i + 1`` continues exactly where row ``r`` of batch ``i``
 its state from one batch to the next (detached: truncated BPTT) sees each row as one long sequence. The dataset
 is map-style, item ``i`` = batch ``i``, so the shared ``Trainer`` drives it with ``shuffle=False``,
 ``batch_size=1`` and ``collate_fn=first_item``, and resumes mid-epoch at the exact batch.
+
+Data parallel (``rnnkit.train.distributed``): ``streams.shard(rank, world_size)`` gives each process a
+contiguous block of the rows of every batch (``StreamBatch.rows`` says which), so every process takes every
+batch, carries the state of its own rows only, and all take the same number of steps.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class StreamBatch(NamedTuple):
     x: Tensor  # (B, T) input ids
     y: Tensor  # (B, T) next-token ids
     index: int  # the batch's position in the stream: 0 starts every row afresh
+    rows: slice = slice(None)  # which of the streams these are (a process's block under data parallel)
 
 
 class TokenStreams:
@@ -62,6 +67,30 @@ class TokenStreams:
     def tokens(self) -> int:
         """Predicted tokens per pass: every row's steps that the batches cover."""
         return self.batch_size * min(self.batches * self.seq_len, self.row_length)
+
+    def shard(self, rank: int, world_size: int) -> StreamShard:
+        """Process ``rank``'s rows of every batch: a contiguous block, the blocks' sizes differing by at most one
+        (the first ``batch_size % world_size`` ranks take one more). A rank may get no rows when there are fewer
+        rows than processes (evaluation skips it; the trainer refuses that for training)."""
+        return StreamShard(self, rank, world_size)
+
+
+class StreamShard:
+    """One process's rows of ``TokenStreams``: item ``i`` is ``StreamBatch(x[rows], y[rows], i, rows)``."""
+
+    def __init__(self, streams: TokenStreams, rank: int, world_size: int) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} out of range for world_size {world_size}")
+        block = torch.arange(streams.batch_size).tensor_split(world_size)[rank]
+        start = int(block[0]) if len(block) else streams.batch_size
+        self.streams, self.rows = streams, slice(start, start + len(block))
+
+    def __len__(self) -> int:
+        return len(self.streams)
+
+    def __getitem__(self, i: int) -> StreamBatch:
+        x, y, index, _ = self.streams[i]
+        return StreamBatch(x[self.rows], y[self.rows], index, self.rows)
 
 
 def first_item(items: list[Any]) -> Any:

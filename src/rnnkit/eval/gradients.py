@@ -18,12 +18,15 @@ from rnnkit.nn.reference import scan
 
 def state_gradient_norms(model, x: Tensor, lengths: Tensor, target: Tensor) -> Tensor:
     """Mean ``||dL/dh_t||`` by distance from the loss: element d is the mean over sequences of the norm at
-    step ``length - 1 - d`` of the first layer. Needs a ``ManyToOne``-like model with a one-layer,
-    one-direction encoder. Returns (T_max,) with NaN where no sequence reaches that far.
+    step ``length - 1 - d`` of the first layer. Needs a ``SequenceClassifier`` or ``SequenceRegressor`` whose
+    encoder reads numbers straight into one unidirectional layer and pools its last state (``pooling="last"``).
+    Returns (T_max,) with NaN where no sequence reaches that far.
     """
-    layer = model.encoder
-    if layer.num_layers != 1 or layer.bidirectional:
-        raise ValueError("state_gradient_norms reads a single-layer, unidirectional encoder")
+    layer, encoder = model.encoder.rnn, model.config.encoder
+    if layer.num_layers != 1 or layer.bidirectional or encoder.pooling != "last" or encoder.conv_channels or (
+            encoder.vocab_size):
+        raise ValueError("state_gradient_norms reads numeric inputs through a single-layer, unidirectional encoder "
+                         "without front-end, pooling its last state")
     was_training = model.training
     model.eval()
     try:

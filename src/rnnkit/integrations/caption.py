@@ -29,29 +29,30 @@ from rnnkit.eval.reports import write_metrics
 from rnnkit.eval.reports.caption import caption_report
 from rnnkit.integrations.fit import validation_split
 from rnnkit.nn import count_parameters
-from rnnkit.tasks.captioning import ImageCaptioner
+from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
 from rnnkit.train import TrainConfig, Trainer, save_model, seed_everything
 from rnnkit.train.model_folder import load_model_of
 
 def train_captioner(images_dir: str | Path, table: str | Path, out: str | Path, *, test: str | Path | None = None,
                     test_images: str | Path | None = None, validation: float = 0.1, beam: int = 3,
-                    model_options: dict[str, Any] | None = None,
+                    config: CaptionerConfig | None = None, min_count: int = 1,
                     training: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train on the captioned images and write the results into ``out``; returns the metrics (on ``test``, whose
     images are in ``test_images`` or else ``images_dir``, when given; else on the validation rows).
-    ``model_options``: ``ImageCaptioner.for_data`` keywords."""
+    ``config`` (None: the defaults) and ``min_count``: as ``ImageCaptioner.for_data``."""
     out = Path(out)
-    size = (model_options or {}).get("image_size", 64)
+    config = ImageCaptioner.settings(config)
+    size = config.image_size
     data = read_captions(images_dir, table, size=size)
     if len(data.files) < 2:
         raise UserError(f"{table}: need at least 2 captioned images (one to train on, one to validate with)")
     scored = read_captions(test_images or images_dir, test, size=size) if test is not None else None
-    config = TrainConfig(**{"progress": "none", **(training or {})})
-    rows, held = validation_split([0] * len(data.files), validation, config.seed, stratify=False)
+    train_config = TrainConfig(**{"progress": "none", **(training or {})})
+    rows, held = validation_split([0] * len(data.files), validation, train_config.seed, stratify=False)
     train, val = data.subset(rows), data.subset(held)
-    seed_everything(config.seed)
-    model = ImageCaptioner.for_data(train.captions, **(model_options or {}))
-    result = Trainer(model, config).fit(model.dataset(train.images, train.captions),
+    seed_everything(train_config.seed)
+    model = ImageCaptioner.for_data(train.captions, config, min_count=min_count)
+    result = Trainer(model, train_config).fit(model.dataset(train.images, train.captions),
                                         model.dataset(val.images, val.captions), collate_fn=caption_collate)
     model.cpu().eval()
     save_model(model, out / "model", overwrite=True)

@@ -20,29 +20,31 @@ from rnnkit.errors import UserError
 from rnnkit.eval.reports import write_metrics
 from rnnkit.eval.reports.classification import classification_report
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig, save_model, seed_everything
 from rnnkit.train.model_folder import load_model_of
 
 
 def train_classifier(data: str | Path, out: str | Path, *, columns: dict[str, Any], test: str | Path | None = None,
                      validation: float = 0.2, tokenizer: dict[str, Any] | None = None,
-                     encoder: dict[str, Any] | None = None, training: dict[str, Any] | None = None) -> dict[str, Any]:
+                     config: SequenceClassifierConfig | None = None,
+                     training: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train on the table ``data`` (``columns``: label, and text, or id/time/features, or features) and write
-    the results into ``out``. Returns the metrics (on ``test`` when given, else on the validation split)."""
+    the results into ``out``. Returns the metrics (on ``test`` when given, else on the validation split).
+    ``config``: the model's (None: the defaults)."""
     out = Path(out)
     if not columns.get("label"):
         raise UserError("training needs the label column")
     X, y, _ = read_sequences(read_table(data), **columns)
-    config = TrainConfig(**{"progress": "none", **(training or {})})
-    train, held = validation_split(y, validation, config.seed)
+    train_config = TrainConfig(**{"progress": "none", **(training or {})})
+    train, held = validation_split(y, validation, train_config.seed)
     X_train, y_train = [X[i] for i in train], [y[i] for i in train]
     X_val, y_val = [X[i] for i in held], [y[i] for i in held]
-    seed_everything(config.seed)
-    model = SequenceClassifier.for_data(X_train, y_train, tokenizer=tokenizer if columns.get("text") else None,
-                                        **(encoder or {}))
+    seed_everything(train_config.seed)
+    model = SequenceClassifier.for_data(X_train, y_train, config,
+                                        tokenizer=tokenizer if columns.get("text") else None)
     model.metadata = {"columns": {k: v for k, v in columns.items() if k != "label"}, "label": columns["label"]}
-    result = fit_sequence_model(model, X_train, y_train, X_val=X_val, y_val=y_val, train_config=config)
+    result = fit_sequence_model(model, X_train, y_train, X_val=X_val, y_val=y_val, train_config=train_config)
     model.cpu().eval()
     save_model(model, out / "model", overwrite=True)
     if test is not None:

@@ -1,6 +1,7 @@
 """Training a sequence task model on raw data in one call: the shared path of the sklearn estimators and the CLI.
 
-    model = SequenceClassifier.for_data(X, y, bidirectional=True)
+    config = SequenceClassifierConfig(EncoderConfig(rnn=RecurrentConfig(bidirectional=True)))
+    model = SequenceClassifier.for_data(X, y, config)
     result = fit_sequence_model(model, X, y, validation_fraction=0.2, train_config=TrainConfig(max_epochs=30))
 
 A validation split of the training data (stratified for classes) drives early stopping and the restored best

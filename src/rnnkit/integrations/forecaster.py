@@ -1,6 +1,7 @@
 """``rnnkit.Forecaster``: forecasting tables with a recurrent network, end to end.
 
-    fc = rnnkit.Forecaster(target="passengers", time="month", horizon=12, transform="log")
+    fc = rnnkit.Forecaster(target="passengers", time="month", horizon=12, transform="log",
+                           model={"rnn": {"hidden_size": 32}}, train={"max_steps": 500})
     fc.fit("airline.csv")                     # a CSV or Parquet path, or a pandas DataFrame
     fc.predict()                              # the 12 months after the data: forecast and quantiles, as a DataFrame
     fc.backtest("airline.csv", folds=3)       # rolling-origin forecasts, one row per (series, origin, step, target)
@@ -10,6 +11,11 @@ One series or many (``id=``: one global model across them), several targets, pas
 calendar features. Per-series scalers are fitted on the training rows only (before ``validation`` held-out rows,
 and before each backtest origin) and saved in the model folder with the last ``lookback`` rows of history, so
 ``predict()`` on a loaded model needs no data unless the model reads known-future covariates.
+
+``ForecasterConfig`` has three parts: the columns and time (its own fields), the network (``model``, a
+``ForecastNetworkConfig`` handed whole to ``ForecastModel``) and the training (``train``, a ``TrainConfig``).
+Options given as dicts keep the defaults they do not name (``train={"max_steps": 300}`` keeps the forecaster's
+learning rate).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -42,15 +49,24 @@ from rnnkit.data.timeseries import (
     training_origins,
 )
 from rnnkit.errors import UserError
-from rnnkit.tasks.forecasting import ForecastConfig, ForecastModel
+from rnnkit.tasks.models.forecasting import ForecastConfig, ForecastModel, ForecastNetworkConfig
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
 
 TRANSFORMS = ("none", "log")
 
 
+def training_defaults() -> TrainConfig:
+    """The forecaster's training: 1000 optimizer steps at a higher learning rate than ``TrainConfig``'s, no weight
+    decay, on a CPU core (small recurrent forecasters train fastest there; "auto" or "cuda" for a GPU)."""
+    return TrainConfig(max_steps=1000, lr=3e-3, weight_decay=0.0, progress="none", device="cpu")
+
+
 @dataclasses.dataclass
 class ForecasterConfig:
-    """Everything a ``Forecaster`` needs; saved in the model folder. Defaults derive from the data's season."""
+    """Everything a ``Forecaster`` needs; saved in the model folder. Defaults derive from the data's season.
+
+    ``train.max_steps`` fixes the optimizer steps (the epochs follow from the data's size; None: ``max_epochs``);
+    ``train.patience``, ``monitor`` and ``restore_best`` apply only with ``validation`` rows."""
 
     target: tuple[str, ...]
     horizon: int | None = None  # None: one season of the data's frequency (12 for monthly data), set when read
@@ -65,37 +81,18 @@ class ForecasterConfig:
     transform: str = "none"  # "log": model log(y) (multiplicative seasonality, exponential growth)
     lookback: int | None = None  # None: max(2 * horizon, 2 * season)
     level: bool = True  # remove each window's level (mean of its last season) and add it back
-    # network (see rnnkit.tasks.forecasting)
-    cell: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 1
-    dropout: float = 0.0
-    decoder: str = "direct"
-    output: str = "quantile"
-    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
-    skip: bool = True
-    # training
-    steps: int = 1000  # optimizer steps
-    batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    validation: int = 0  # rows at each series' end held out to pick the best epoch (0: train for `steps`)
-    patience: int | None = None  # with validation: stop after this many epochs without improvement
-    seed: int = 0
-    progress: str = "none"  # "auto", "bar", "lines" or "none"
-    device: str = "cpu"  # small recurrent forecasters train fastest on a CPU core; "auto" or "cuda" for a GPU
+    validation: int = 0  # rows at each series' end held out to pick the best epoch (0: train for max_steps)
+    model: ForecastNetworkConfig = field(default_factory=ForecastNetworkConfig)  # rnnkit.tasks.models.forecasting
+    train: TrainConfig = field(default_factory=training_defaults)
 
     def __post_init__(self) -> None:
-        for name in ("target", "past_covariates", "future_covariates", "quantiles"):
+        for name in ("target", "past_covariates", "future_covariates"):
             value = getattr(self, name)
-            setattr(self, name, (value,) if isinstance(value, (str, float)) else tuple(value))
+            setattr(self, name, (value,) if isinstance(value, str) else tuple(value))
         if self.transform not in TRANSFORMS:
             raise UserError(f"transform must be one of {list(TRANSFORMS)}, got {self.transform!r}")
-        for name in ("horizon", "steps", "batch_size", "hidden_size", "num_layers"):
-            if name == "horizon" and self.horizon is None:
-                continue
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise UserError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if self.horizon is not None and (not isinstance(self.horizon, int) or self.horizon < 1):
+            raise UserError(f"horizon must be an integer >= 1, got {self.horizon!r}")
         if self.lookback is not None and self.lookback < 1:
             raise UserError(f"lookback must be >= 1, got {self.lookback}")
 
@@ -106,12 +103,13 @@ class ForecasterConfig:
 
 class Forecaster:
     """Fit, predict, backtest, save and load a recurrent forecaster. ``Forecaster(**options)`` takes the fields
-    of ``ForecasterConfig``; ``Forecaster(config)`` takes one."""
+    of ``ForecasterConfig`` (``model`` and ``train`` as config objects, or as dicts of the settings to change);
+    ``Forecaster(config)`` takes one."""
 
     def __init__(self, config: ForecasterConfig | None = None, **options: Any) -> None:
         if config is not None and options:
             raise UserError("pass either a ForecasterConfig or options, not both")
-        self.config = config if config is not None else ForecasterConfig(**options)
+        self.config = config if config is not None else config_from_dict(ForecasterConfig, options, where="Forecaster")
         self.model: ForecastModel | None = None
         self.freq: str | None = None
         self.cycles: list[str] = []  # calendar cycles encoded (those the training data spans twice)
@@ -238,18 +236,17 @@ class Forecaster:
         if val_data is not None and len(val_data) == 0:
             raise UserError(f"validation={c.validation} rows hold no whole horizon of {c.horizon}; use validation "
                             f">= horizon")
-        seed_everything(c.seed)  # the model's initial weights too
+        seed_everything(c.train.seed)  # the model's initial weights too
         self.model = ForecastModel(ForecastConfig(
             input_size=train_data.encoder.shape[1], future_size=train_data.decoder.shape[1],
-            num_targets=len(c.target), lookback=lookback, horizon=c.horizon, cell=c.cell, hidden_size=c.hidden_size,
-            num_layers=c.num_layers, dropout=c.dropout, decoder=c.decoder, output=c.output, quantiles=c.quantiles,
-            level_window=min(lookback, season) if c.level else 0, skip=c.skip, season=min(season, lookback)))
-        batches = math.ceil(len(train_data) / c.batch_size)
-        train_config = TrainConfig(
-            max_epochs=math.ceil(c.steps / batches), max_steps=c.steps, batch_size=c.batch_size, lr=c.lr,
-            weight_decay=c.weight_decay, seed=c.seed, progress=c.progress, device=c.device,
-            monitor="val_loss" if val_data is not None else "train_loss", patience=c.patience if val_data else None,
-            restore_best=val_data is not None)
+            num_targets=len(c.target), lookback=lookback, horizon=c.horizon, network=copy.deepcopy(c.model),
+            level_window=min(lookback, season) if c.level else 0, season=min(season, lookback)))
+        batches = math.ceil(len(train_data) / c.train.batch_size)
+        validating = val_data is not None
+        train_config = dataclasses.replace(
+            c.train, max_epochs=math.ceil(c.train.max_steps / batches) if c.train.max_steps else c.train.max_epochs,
+            monitor="val_loss" if validating else "train_loss", patience=c.train.patience if validating else None,
+            restore_best=validating)
         result = Trainer(self.model, train_config).fit(train_data, val_data, collate_fn=train_data.collate)
         self.history = result.history
         self.model.eval()
@@ -299,7 +296,8 @@ class Forecaster:
 
     @staticmethod
     def _quantile_levels(model: ForecastModel) -> tuple[float, ...]:
-        return () if model.config.output == "point" else model.config.quantiles
+        network = model.config.network
+        return () if network.output == "point" else network.quantiles
 
 
 def _tail(s: Series, rows: int) -> Series:

@@ -1,6 +1,6 @@
 """Training a ``LanguageModel`` on text: what ``rnnkit generate train`` runs.
 
-    model = LanguageModel.for_tokenizer(corpus_tokenizer(train_text), cell="lstm", hidden_size=256, num_layers=2)
+    model = LanguageModel.for_tokenizer(corpus_tokenizer(train_text), LanguageModelConfig())  # LSTM 256 x 2
     fit_language_model(model, train_text, val_text, seq_len=64, train_config=TrainConfig(max_epochs=3))
 """
 
@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any
 
 from rnnkit.data.streams import TokenStreams, first_item
-from rnnkit.tasks.language_model import LanguageModel
+from rnnkit.tasks.models.language_model import LanguageModel
 from rnnkit.train import TrainConfig, Trainer
 
 

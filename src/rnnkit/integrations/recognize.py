@@ -1,6 +1,6 @@
 """Sequence recognition (CTC) from files to a results folder: what ``rnnkit recognize train|eval|DIR`` runs.
 
-    metrics = train_recognizer("train/", "runs/x", test="test/", encoder={"hidden_size": 128})
+    metrics = train_recognizer("train/", "runs/x", test="test/", config=SequenceRecognizerConfig(...))
     names, transcripts = transcribe("runs/x", ["a.npy", "b.csv"], beam=8)
     metrics = evaluate_recognizer("runs/x", "test/", "runs/x-test", beam=8)
 
@@ -23,7 +23,7 @@ from rnnkit.errors import UserError
 from rnnkit.eval.reports import write_metrics
 from rnnkit.eval.reports.recognition import INPUT_KINDS, recognition_report
 from rnnkit.integrations.fit import fit_sequence_model, validation_split
-from rnnkit.tasks.recognition import SequenceRecognizer
+from rnnkit.tasks.models.recognition import SequenceRecognizer, SequenceRecognizerConfig
 from rnnkit.train import TrainConfig, save_model, seed_everything
 from rnnkit.train.model_folder import load_model_of
 
@@ -31,25 +31,26 @@ TRAINING_DEFAULTS = {"progress": "none", "monitor": "val_cer", "mode": "min"}
 
 
 def train_recognizer(data: str | Path, out: str | Path, *, columns: dict[str, Any] | None = None,
-                     test: str | Path | None = None, validation: float = 0.2, encoder: dict[str, Any] | None = None,
-                     training: dict[str, Any] | None = None, beam: int = 1,
-                     input_kind: str = "auto") -> dict[str, Any]:
+                     test: str | Path | None = None, validation: float = 0.2,
+                     config: SequenceRecognizerConfig | None = None, training: dict[str, Any] | None = None,
+                     beam: int = 1, input_kind: str = "auto") -> dict[str, Any]:
     """Train on ``data`` and write the results into ``out``; ``columns`` (id, time, features, transcript) read
-    long tables. Returns the metrics (on ``test`` when given, else on the validation split)."""
+    long tables. Returns the metrics (on ``test`` when given, else on the validation split). ``config``: the
+    model's (None: the defaults)."""
     if input_kind not in INPUT_KINDS:
         raise UserError(f"input kind must be one of {INPUT_KINDS}, got {input_kind!r}")
     out, columns = Path(out), {k: v for k, v in (columns or {}).items() if v is not None}
     everything = read_recognition_data(data, **columns)
-    config = TrainConfig(**{**TRAINING_DEFAULTS, **(training or {})})
-    train, held = validation_split(everything.y, validation, config.seed, stratify=False)
+    train_config = TrainConfig(**{**TRAINING_DEFAULTS, **(training or {})})
+    train, held = validation_split(everything.y, validation, train_config.seed, stratify=False)
     X_train, y_train = [everything.X[i] for i in train], [everything.y[i] for i in train]
     X_val, y_val = [everything.X[i] for i in held], [everything.y[i] for i in held]
-    seed_everything(config.seed)
-    model = SequenceRecognizer.for_data(X_train, y_train, **(encoder or {}))
+    seed_everything(train_config.seed)
+    model = SequenceRecognizer.for_data(X_train, y_train, config)
     model.metadata = {"columns": columns, "input_kind": input_kind}
     model.check_lengths(X_train, y_train, [everything.names[i] for i in train])
     model.check_lengths(X_val, y_val, [everything.names[i] for i in held])
-    result = fit_sequence_model(model, X_train, y_train, X_val=X_val, y_val=y_val, train_config=config)
+    result = fit_sequence_model(model, X_train, y_train, X_val=X_val, y_val=y_val, train_config=train_config)
     model.cpu().eval()
     save_model(model, out / "model", overwrite=True)
     if test is not None:

@@ -1,6 +1,6 @@
 """Sequence to sequence from a pairs file to a results folder: what ``rnnkit seq2seq train|translate|eval`` runs.
 
-    metrics = train_seq2seq("train.tsv", "runs/x", test="test.tsv", model_options={"copy": True})
+    metrics = train_seq2seq("train.tsv", "runs/x", test="test.tsv", config=Seq2SeqConfig(decoder=...))
     outputs = translate_texts("runs/x", ["thou art"], beam=5)
     outputs = translate_texts("runs/x", ["thou art"], beam=5, ensemble=["runs/y"])   # decode x and y together
     metrics = evaluate_seq2seq("runs/x", "test.tsv", "runs/x-test", beam=5)
@@ -23,26 +23,29 @@ from rnnkit.eval.reports import write_metrics
 from rnnkit.eval.reports.seq2seq import seq2seq_report
 from rnnkit.integrations.fit import validation_split
 from rnnkit.nn import count_parameters
-from rnnkit.tasks.seq2seq import Seq2Seq
+from rnnkit.tasks.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnkit.tasks.vocabulary import VocabularyConfig
 from rnnkit.train import TrainConfig, Trainer, save_model, seed_everything
 from rnnkit.train.model_folder import load_model_of
 
 
 def train_seq2seq(data: str | Path, out: str | Path, *, test: str | Path | None = None, validation: float = 0.1,
-                  beam: int = 5, model_options: dict[str, Any] | None = None,
+                  beam: int = 5, config: Seq2SeqConfig | None = None,
+                  source_vocabulary: VocabularyConfig | None = None, target_vocabulary: VocabularyConfig | None = None,
                   training: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train on the pairs file ``data`` and write the results into ``out``; returns the metrics (on ``test``
-    when given, else on the validation split). ``model_options``: ``Seq2Seq.for_data`` keywords."""
+    when given, else on the validation split). ``config`` and the vocabularies: as ``Seq2Seq.for_data``."""
     out = Path(out)
     pairs = read_pairs(data)
     if len(pairs) < 2:
         raise UserError(f"{data}: need at least 2 pairs (one to train on, one to validate with), got {len(pairs)}")
-    config = TrainConfig(**{"progress": "none", **(training or {})})
-    train, held = validation_split([0] * len(pairs), validation, config.seed, stratify=False)
+    train_config = TrainConfig(**{"progress": "none", **(training or {})})
+    train, held = validation_split([0] * len(pairs), validation, train_config.seed, stratify=False)
     train_pairs, val_pairs = [pairs[i] for i in train], [pairs[i] for i in held]
-    seed_everything(config.seed)
-    model = Seq2Seq.for_data([s for s, _ in train_pairs], [t for _, t in train_pairs], **(model_options or {}))
-    result = Trainer(model, config).fit(_dataset(model, train_pairs), _dataset(model, val_pairs),
+    seed_everything(train_config.seed)
+    model = Seq2Seq.for_data([s for s, _ in train_pairs], [t for _, t in train_pairs], config,
+                             source_vocabulary=source_vocabulary, target_vocabulary=target_vocabulary)
+    result = Trainer(model, train_config).fit(_dataset(model, train_pairs), _dataset(model, val_pairs),
                                         collate_fn=pair_collate)
     model.cpu().eval()
     save_model(model, out / "model", overwrite=True)

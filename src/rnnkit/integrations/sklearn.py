@@ -33,14 +33,18 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
 
 from rnnkit.data.sequences import from_numpy, is_text
 from rnnkit.integrations.fit import fit_sequence_model
-from rnnkit.tasks.classification import SequenceClassifier, SequenceRegressor
+from rnnkit.nn.config import RecurrentConfig
+from rnnkit.tasks.blocks.encoder import EncoderConfig
+from rnnkit.tasks.models.classification import SequenceClassifier, SequenceRegressor
 from rnnkit.train import TrainConfig, seed_everything
 
 
 class _RNNEstimator(BaseEstimator):
-    """Parameters shared by both estimators: the encoder (see ``rnnkit.tasks.encoder.EncoderConfig``) and the
-    training (see ``rnnkit.train.TrainConfig``). ``validation_fraction`` holds out that share of the training data
-    for early stopping after ``patience`` epochs without improvement (None: train ``max_epochs``, no hold-out)."""
+    """Parameters shared by both estimators: the encoder (``cell`` .. ``dropout``: the fields of
+    ``rnnkit.nn.RecurrentConfig`` and ``rnnkit.tasks.EncoderConfig``, flat as scikit-learn's parameter search
+    wants them) and the training (see ``rnnkit.train.TrainConfig``). ``validation_fraction`` holds out that share
+    of the training data for early stopping after ``patience`` epochs without improvement (None: train
+    ``max_epochs``, no hold-out)."""
 
     def __init__(self, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1, bidirectional: bool = False,
                  pooling: str = "last", conv_channels: int = 0, conv_kernel: int = 5, embedding_dim: int = 64,
@@ -87,14 +91,16 @@ class _RNNEstimator(BaseEstimator):
                            weight_decay=self.weight_decay, patience=self.patience if validating else None,
                            seed=seed, device=self.device, progress="none")
 
-    def _fit(self, model_class: type, X: Any, y: Any, stratify: bool, **options: Any) -> Any:
+    def _fit(self, model_class: type, X: Any, y: Any, stratify: bool) -> Any:
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         seed_everything(seed)  # the weights' initialisation; the trainer seeds its own shuffling from the same
-        encoder = dict(cell=self.cell, hidden_size=self.hidden_size, num_layers=self.num_layers,
-                       bidirectional=self.bidirectional, pooling=self.pooling, conv_channels=self.conv_channels,
-                       conv_kernel=self.conv_kernel, embedding_dim=self.embedding_dim, dropout=self.dropout)
         try:
-            self.model_ = model_class.for_data(X, y, tokenizer=self.tokenizer, **options, **encoder)
+            rnn = RecurrentConfig(cell=self.cell, hidden_size=self.hidden_size, num_layers=self.num_layers,
+                                  bidirectional=self.bidirectional, dropout=self.dropout)
+            encoder = EncoderConfig(rnn=rnn, pooling=self.pooling, conv_channels=self.conv_channels,
+                                    conv_kernel=self.conv_kernel, embedding_dim=self.embedding_dim)
+            config = model_class.config_class(encoder=encoder)
+            self.model_ = model_class.for_data(X, y, config, tokenizer=self.tokenizer)
         except (TypeError, ValueError) as error:  # invalid parameter values: scikit-learn expects ValueError
             raise ValueError(str(error)) from None
         self.history_ = fit_sequence_model(self.model_, X, y, validation_fraction=self.validation_fraction,

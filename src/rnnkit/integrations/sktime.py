@@ -29,7 +29,9 @@ TIME = "__time__"
 
 
 class RnnkitForecaster(_sktime.BaseForecaster):
-    """sktime adapter of ``rnnkit.Forecaster``; the parameters are ``ForecasterConfig``'s (see there).
+    """sktime adapter of ``rnnkit.Forecaster``; the parameters are ``ForecasterConfig``'s (see there), flat as
+    sktime's parameter search wants them: ``cell``, ``hidden_size``, ``num_layers`` and ``decoder`` go to its
+    ``model``, ``steps`` (``max_steps``), ``batch_size``, ``lr`` and ``seed`` to its ``train``.
 
     Examples
     --------
@@ -85,9 +87,10 @@ class RnnkitForecaster(_sktime.BaseForecaster):
             raise ValueError(f"y has {len(y)} rows; lookback {lookback} + horizon {horizon} are needed")
         self.forecaster_ = Forecaster(
             target=tuple(self.targets_), time=TIME, future_covariates=tuple(self.covariates_), horizon=horizon,
-            freq=freq, lookback=lookback, transform=self.transform, cell=self.cell, hidden_size=self.hidden_size,
-            num_layers=self.num_layers, decoder=self.decoder, output="normal", steps=self.steps,
-            batch_size=self.batch_size, lr=self.lr, seed=self.seed)
+            freq=freq, lookback=lookback, transform=self.transform,
+            model={"rnn": {"cell": self.cell, "hidden_size": self.hidden_size, "num_layers": self.num_layers},
+                   "decoder": self.decoder, "output": "normal"},
+            train={"max_steps": self.steps, "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed})
         self.forecaster_.fit(frame)
         self.y_seen_, self.X_seen_ = y, X
         return self

@@ -5,6 +5,8 @@
     result = Trainer(model, TrainConfig(max_epochs=20, checkpoint_dir="runs/x/ckpt")).fit(train, val)
     save_model(model, "runs/x/model")
     model = load_model("runs/x/model")
+
+The same script started by ``torchrun --nproc-per-node N`` trains data parallel: see ``rnnkit.train.distributed``.
 """
 
 from rnnkit.train.callbacks import Callback

@@ -10,9 +10,11 @@ A callback may define any of ``on_fit_start``, ``on_epoch_start``, ``on_batch_en
 - ``trainer.last_loss`` and ``trainer.last_batch_size`` (in ``on_batch_end``), ``trainer.epoch_loss`` (running
   mean of the epoch so far), ``trainer.lr``
 - ``trainer.history`` (per-epoch records; in ``on_epoch_end`` the last one is this epoch's), ``trainer.resumed``
+- ``trainer.world``: ``rank``, ``size``, ``is_main`` under data parallel (``rnnkit.train.distributed``), where
+  callbacks run on every rank (progress and logs only on rank 0) and ``last_loss`` is the global batch's
 
 and what it can change: ``trainer.should_stop = True`` ends training after the current batch (stopped_reason
-``"callback"``).
+``"callback"``; on every rank if any rank sets it).
 
 Example, a model that carries its hidden state across the batches of an epoch (truncated BPTT)::
 

@@ -36,7 +36,9 @@ from rnnkit import _fs
 from rnnkit.train.tensor_io import read_json_document, read_verified_tensors
 
 FORMAT = "rnnkit-checkpoint"
-FORMAT_VERSION = 1
+# 2: the task redesign renamed model weights (the attention decoder's) and nested the task configs; a version-1
+# checkpoint's model may not load into today's task models, so it is refused by name rather than half-resumed.
+FORMAT_VERSION = 2
 TENSORS = "state.safetensors"
 STATE = "state.json"
 _NAME = re.compile(r"^ckpt-(\d+)$")
@@ -170,7 +172,8 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise ModelFileError(f"{state_path}: not an rnnkit checkpoint (expected \"format\": \"{FORMAT}\")")
     if document.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{state_path}: checkpoint format_version {document.get('format_version')!r}, "
-                             f"this rnnkit reads {FORMAT_VERSION}")
+                             f"this rnnkit reads {FORMAT_VERSION}; start the training again (a checkpoint "
+                             "holds a run in progress: only finished model folders are migrated)")
     missing = sorted({"step", "tensors_sha256", "state"} - set(document))
     if missing:
         raise ModelFileError(f"{state_path}: missing key(s) {missing}")

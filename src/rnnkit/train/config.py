@@ -20,7 +20,7 @@ class TrainConfig:
     max_epochs: int = 10
     max_steps: int | None = None  # stop after this many optimizer steps even mid-epoch
     # batches
-    batch_size: int = 32
+    batch_size: int = 32  # data parallel: the global batch, split between the processes
     shuffle: bool = True  # a new permutation every epoch, drawn from the trainer's own generator
     drop_last: bool = False
     accumulate_steps: int = 1

@@ -2,13 +2,14 @@
 
 ``config.json``::
 
-    {"format": "rnnkit-model", "format_version": 1, "rnnkit_version": "0.1.0",
+    {"format": "rnnkit-model", "format_version": 2, "rnnkit_version": "0.1.0",
      "task": "forecasting", "config": {...the task's config dataclass...},
      "extra": {...vocabulary, scaler, label names...}, "weights_sha256": "<sha256 of model.safetensors>"}
 
 ``model.safetensors`` holds the ``state_dict`` (tied weights once, under their first name). Loading reads JSON
 and safetensors only: it never unpickles and never runs anything named by the files; the task name is looked up
-in a registry of classes the program already has.
+in a registry of classes the program already has. Folders of an earlier format version load through
+``rnnkit.train.migrate`` (or are refused with a message naming the version).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import torch
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit import _fs
+from rnnkit.train.migrate import migrate_config, migrate_weights
 from rnnkit.train.tensor_io import (check_and_expand, check_finite, check_shapes_before_building, read_json_document,
                                    read_verified_tensors, to_saveable)
 
 FORMAT = "rnnkit-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+MIGRATABLE = (1,)  # earlier versions rnnkit.train.migrate brings to FORMAT_VERSION
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 _KEYS = {"format", "format_version", "rnnkit_version", "task", "config", "extra", "weights_sha256"}
@@ -67,7 +70,13 @@ def save_model(model: torch.nn.Module, folder: str | Path, *, overwrite: bool = 
 
 
 def read_model_config(folder: str | Path) -> dict[str, Any]:
-    """The checked ``config.json`` document of a model folder (no weights read, nothing built)."""
+    """The checked ``config.json`` document of a model folder, in the current format version (no weights read,
+    nothing built)."""
+    return _read_config(folder)[0]
+
+
+def _read_config(folder: str | Path) -> tuple[dict[str, Any], int]:
+    """``read_model_config`` and the format version the file was written in."""
     path = Path(folder) / CONFIG
     if not Path(folder).is_dir():
         raise ModelFileError(f"{folder}: not a model folder (no such folder)")
@@ -80,16 +89,18 @@ def read_model_config(folder: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{path}: not an rnnkit model (\"format\" is {document.get('format')!r}, "
                              f"expected {FORMAT!r})")
     version = document.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION and version not in MIGRATABLE:
         newer = isinstance(version, int) and version > FORMAT_VERSION
         raise ModelFileError(f"{path}: format_version {version!r}"
                              + (" is from a newer rnnkit" if newer else " is not valid")
-                             + f"; this rnnkit ({__version__}) reads version {FORMAT_VERSION}")
+                             + f"; this rnnkit ({__version__}) reads versions {[*MIGRATABLE, FORMAT_VERSION]}")
     missing, unknown = sorted(_KEYS - set(document) - {"extra"}), sorted(set(document) - _KEYS)
     if missing or unknown:
         raise ModelFileError(f"{path}: " + "; ".join(
             ([f"missing key(s) {missing}"] if missing else []) + ([f"unknown key(s) {unknown}"] if unknown else [])))
-    return document
+    if version != FORMAT_VERSION:
+        document = migrate_config(document, where=str(path))
+    return document, version
 
 
 def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> torch.nn.Module:
@@ -100,7 +111,7 @@ def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> t
     mismatch, not a safetensors file, missing or unexpected tensors, wrong shapes. Nothing on disk is changed.
     """
     folder = Path(folder)
-    document = read_model_config(folder)
+    document, version = _read_config(folder)
     config_path, weights_path = folder / CONFIG, folder / WEIGHTS
     if tasks is None:
         from rnnkit.tasks import TASKS  # imported when needed: the trainer and checkpoints work without the tasks
@@ -113,6 +124,8 @@ def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> t
         raise ModelFileError(f"{weights_path}: missing file")
     tensors = read_verified_tensors(weights_path, document["weights_sha256"], CONFIG,
                                     "the file was truncated, modified or belongs to another model")
+    if version != FORMAT_VERSION:
+        tensors = migrate_weights(task, tensors)
     check_finite(tensors, where=str(weights_path))
     try:  # first on the meta device: sizes in the config that the weights do not have allocate nothing
         with torch.device("meta"):

@@ -31,7 +31,8 @@ def compare(forecaster: Any, panel: Panel, folds: int = 3, stride: int | None = 
         others = backtest_baselines(panel, forecaster.config.horizon, folds, stride, baselines,
                                     max_history=max_history)
         table = pandas().concat([table, others], ignore_index=True)
-    quantiles = () if forecaster.config.output == "point" else forecaster.config.quantiles
+    network = forecaster.config.model
+    quantiles = () if network.output == "point" else network.quantiles
     return table, score_table(table, quantiles)
 
 
@@ -84,11 +85,11 @@ def backtest_figure(panel: Panel, table: Any, *, context: int | None = None) -> 
 def forecast_report(forecaster: Any, panel: Panel, forecasts: Any, table: Any | None,
                     scores: Sequence[dict[str, Any]], *, title: str = "Forecast") -> Report:
     """History + forecast + intervals, the backtest plot and table beside the baselines, training curves."""
-    c = forecaster.config
+    c, rnn = forecaster.config, forecaster.config.model.rnn
     report = Report(title)
     report.add_text(f"Targets {', '.join(c.target)}; {len(panel.series)} series; frequency {panel.freq or 'steps'}; "
-                    f"horizon {c.horizon}; {c.cell.upper()} {c.hidden_size} x {c.num_layers}, {c.decoder} decoder, "
-                    f"{c.output} output, transform {c.transform}.")
+                    f"horizon {c.horizon}; {rnn.cell.upper()} {rnn.hidden_size} x {rnn.num_layers}, "
+                    f"{c.model.decoder} decoder, {c.model.output} output, transform {c.transform}.")
     report.add_section("Forecast")
     report.add_figure(forecast_figure(panel, forecasts, history=8 * c.horizon), caption="History and forecast")
     report.add_table(forecasts.head(200), caption="Forecasts (first 200 rows)")

@@ -32,7 +32,7 @@ def add_memory_section(report: Report, model: Any, passage: str, *, width: int =
     saturation = gate_saturation(probe)
     report.add_section("What the memory holds")
     report.add_text(f"A passage of {len(passage)} validation characters, read from a zero state. Each row of the "
-                    f"heat map is one cell ({'tanh(c_t)' if model.config.cell == 'lstm' else 'h_t'}), chosen as "
+                    f"heat map is one cell ({'tanh(c_t)' if model.config.rnn.cell == 'lstm' else 'h_t'}), chosen as "
                     "the cell whose activation correlates most with a simple property of the text (Karpathy, "
                     "Johnson & Fei-Fei 2015). Columns are characters (· space, ⏎ line break).")
     chosen = list(dict.fromkeys((row["layer"], row["cell"]) for row in tracking))

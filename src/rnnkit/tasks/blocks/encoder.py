@@ -1,4 +1,4 @@
-"""The sequence encoder shared by the classifier, the regressor and the tagger: front-end, recurrent layers, pooling.
+"""The sequence encoder shared by the sequence tasks and seq2seq: front-end, recurrent layers, pooling.
 
     e_t = Embedding(token_t)            (text; numeric inputs pass as they are: e_t = x_t)
     c_t = ReLU(Conv1d(e)_t)             (optional front-end: kernel k, 'same' padding, so lengths do not change;
@@ -17,12 +17,12 @@ Inputs are batch first: ``x`` (B, T, F) float or (B, T) int64 token ids, ``lengt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
-from rnnkit.nn import make_layer
+from rnnkit.nn.config import RecurrentConfig, make_recurrent
 from rnnkit.nn.padding import valid_mask
 
 POOLINGS = ("last", "mean", "max", "attention")
@@ -30,22 +30,22 @@ POOLINGS = ("last", "mean", "max", "attention")
 
 @dataclass
 class EncoderConfig:
+    """The encoder's front-end, recurrent stack (``rnn``; its ``dropout`` also falls on the recurrent stack's
+    inputs and on the pooled features) and pooling. ``input_size`` / ``vocab_size`` come from the data: the
+    tasks' ``for_data`` sets them."""
+
     input_size: int = 0  # features per step (numeric inputs); 0 when the inputs are token ids
     vocab_size: int = 0  # > 0: the inputs are token ids, embedded into embedding_dim
     embedding_dim: int = 64
     conv_channels: int = 0  # > 0: a 1-D convolution front-end with this many channels
     conv_kernel: int = 5  # odd, so that 'same' padding keeps every step aligned
     conv_stride: int = 1  # > 1 shortens time: output step j sees input steps j*s - k//2 .. j*s + k//2
-    cell: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0  # on the recurrent layers' inputs and on the pooled features
+    rnn: RecurrentConfig = field(default_factory=RecurrentConfig)
     pooling: str = "last"
 
     def __post_init__(self) -> None:
-        if (self.input_size > 0) == (self.vocab_size > 0):
-            raise ValueError(f"give exactly one of input_size (numeric) or vocab_size (token ids), got "
+        if self.input_size > 0 and self.vocab_size > 0:
+            raise ValueError(f"give one of input_size (numeric) or vocab_size (token ids), not both; got "
                              f"input_size={self.input_size}, vocab_size={self.vocab_size}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
@@ -54,12 +54,10 @@ class EncoderConfig:
         if self.conv_stride < 1 or (self.conv_stride > 1 and not self.conv_channels):
             raise ValueError(f"conv_stride must be >= 1, and > 1 only with conv_channels > 0; got "
                              f"conv_stride={self.conv_stride}, conv_channels={self.conv_channels}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
     def output_size(self) -> int:
-        return self.hidden_size * (2 if self.bidirectional else 1)
+        return self.rnn.output_size
 
     def output_length(self, length: int) -> int:
         """Steps the recurrent layers see for an input of ``length`` steps: ceil(length / conv_stride)."""
@@ -69,6 +67,10 @@ class EncoderConfig:
 class SequenceEncoder(nn.Module):
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
+        if (config.input_size > 0) == (config.vocab_size > 0):
+            raise ValueError(f"the encoder needs one of input_size (numeric) or vocab_size (token ids) set, got "
+                             f"input_size={config.input_size}, vocab_size={config.vocab_size}: build the model "
+                             "with its for_data, which reads them from the data")
         self.config = config
         size = config.input_size
         self.embedding = None
@@ -80,13 +82,12 @@ class SequenceEncoder(nn.Module):
             self.conv = nn.Conv1d(size, config.conv_channels, config.conv_kernel, stride=config.conv_stride,
                                   padding=config.conv_kernel // 2)
             size = config.conv_channels
-        self.dropout = nn.Dropout(config.dropout)
-        self.rnn = make_layer(config.cell, size, config.hidden_size, num_layers=config.num_layers,
-                              bidirectional=config.bidirectional,
-                              dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.rnn.dropout)
+        self.rnn = make_recurrent(config.rnn, size)
         if config.pooling == "attention":
-            self.attention = nn.Sequential(nn.Linear(config.output_size, config.hidden_size), nn.Tanh(),
-                                           nn.Linear(config.hidden_size, 1, bias=False))
+            hidden = config.rnn.hidden_size
+            self.attention = nn.Sequential(nn.Linear(config.output_size, hidden), nn.Tanh(),
+                                           nn.Linear(hidden, 1, bias=False))
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """(B,) steps per sequence after the front-end: ceil(lengths / conv_stride) (the lengths when stride 1)."""
@@ -120,8 +121,7 @@ class SequenceEncoder(nn.Module):
         weights = None
         pooling = self.config.pooling
         if pooling == "last":
-            directions = 2 if self.config.bidirectional else 1
-            pooled = torch.cat(list(h_n[-directions:]), dim=-1)
+            pooled = torch.cat(list(h_n[-self.config.rnn.directions:]), dim=-1)
         elif pooling == "mean":
             pooled = output.sum(1) / lengths.unsqueeze(1).to(output.dtype)
         elif pooling == "max":

@@ -21,6 +21,7 @@ forecast, as DeepAR does. Everything is in scaled units; ``rnnkit.Forecaster`` s
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import field
 from typing import Any
 
 import torch
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.data.timeseries import ForecastBatch
-from rnnkit.nn import make_layer
+from rnnkit.nn.config import RecurrentConfig, make_recurrent
 from rnnkit.tasks.base import TaskModel
 
 DECODERS = ("direct", "autoregressive")
@@ -37,26 +38,19 @@ LOSSES = ("mae", "mse")
 
 
 @dataclasses.dataclass
-class ForecastConfig:
-    input_size: int  # E: columns of a past row (targets first)
-    future_size: int  # D: columns of a future row
-    num_targets: int  # N
-    lookback: int  # L
-    horizon: int  # H
-    cell: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 1
-    dropout: float = 0.0
+class ForecastNetworkConfig:
+    """The network a user chooses (``rnnkit.Forecaster`` passes it on whole); the sizes come from the data."""
+
+    rnn: RecurrentConfig = field(default_factory=RecurrentConfig)  # the encoder's, and the recurrent decoder's
     decoder: str = "direct"
     output: str = "quantile"
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     loss: str = "mae"  # the point output's loss
-    level_window: int = 0  # 0: no level removed from the window
     skip: bool = True
     step_embedding: int = 8  # size of e_t (direct decoder)
-    season: int = 1  # m: the highway starts as the seasonal naive forecast (m <= lookback)
 
     def __post_init__(self) -> None:
+        self.rnn.require(unidirectional=True, where="the forecasting network (its state carries the past forward)")
         for name, allowed in (("decoder", DECODERS), ("output", OUTPUTS), ("loss", LOSSES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -65,14 +59,30 @@ class ForecastConfig:
             raise ValueError(f"quantiles must include 0.5 (the point forecast), got {self.quantiles}")
         if any(not 0 < q < 1 for q in self.quantiles) or list(self.quantiles) != sorted(set(self.quantiles)):
             raise ValueError(f"quantiles must be increasing and strictly between 0 and 1, got {self.quantiles}")
-        if not 1 <= self.season <= self.lookback:
-            raise ValueError(f"season must be in [1, lookback={self.lookback}], got {self.season}")
-        if not 0 <= self.level_window <= self.lookback:
-            raise ValueError(f"level_window must be in [0, lookback={self.lookback}], got {self.level_window}")
 
     @property
     def outputs_per_target(self) -> int:
         return {"point": 1, "quantile": len(self.quantiles), "normal": 2}[self.output]
+
+
+@dataclasses.dataclass
+class ForecastConfig:
+    """The network's settings and the sizes the data gives it (``rnnkit.Forecaster`` sets them)."""
+
+    input_size: int  # E: columns of a past row (targets first)
+    future_size: int  # D: columns of a future row
+    num_targets: int  # N
+    lookback: int  # L
+    horizon: int  # H
+    network: ForecastNetworkConfig = field(default_factory=ForecastNetworkConfig)
+    level_window: int = 0  # 0: no level removed from the window
+    season: int = 1  # m: the highway starts as the seasonal naive forecast (m <= lookback)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.season <= self.lookback:
+            raise ValueError(f"season must be in [1, lookback={self.lookback}], got {self.season}")
+        if not 0 <= self.level_window <= self.lookback:
+            raise ValueError(f"level_window must be in [0, lookback={self.lookback}], got {self.level_window}")
 
 
 class ForecastModel(TaskModel):
@@ -82,18 +92,18 @@ class ForecastModel(TaskModel):
     def __init__(self, config: ForecastConfig) -> None:
         super().__init__()
         self.config = c = config
+        n, hidden = c.network, c.network.rnn.hidden_size
         self.extra: dict[str, Any] = {}  # the Forecaster's scalers, columns and history tail (JSON)
-        k = c.num_targets * c.outputs_per_target
-        layer = dict(num_layers=c.num_layers, dropout=c.dropout)
-        self.encoder = make_layer(c.cell, c.input_size, c.hidden_size, **layer)
-        if c.decoder == "direct":
-            self.step_embedding = nn.Parameter(0.1 * torch.randn(c.horizon, c.step_embedding))
-            self.head = nn.Sequential(nn.Linear(c.hidden_size + c.future_size + c.step_embedding, c.hidden_size),
-                                      nn.ReLU(), nn.Linear(c.hidden_size, k))
+        k = c.num_targets * n.outputs_per_target
+        self.encoder = make_recurrent(n.rnn, c.input_size)
+        if n.decoder == "direct":
+            self.step_embedding = nn.Parameter(0.1 * torch.randn(c.horizon, n.step_embedding))
+            self.head = nn.Sequential(nn.Linear(hidden + c.future_size + n.step_embedding, hidden),
+                                      nn.ReLU(), nn.Linear(hidden, k))
         else:
-            self.decoder = make_layer(c.cell, c.num_targets + c.future_size, c.hidden_size, **layer)
-            self.head = nn.Linear(c.hidden_size, k)
-        self.highway = nn.Linear(c.lookback, c.horizon) if c.skip else None
+            self.decoder = make_recurrent(n.rnn, c.num_targets + c.future_size)
+            self.head = nn.Linear(hidden, k)
+        self.highway = nn.Linear(c.lookback, c.horizon) if n.skip else None
         if self.highway is not None:
             with torch.no_grad():  # the seasonal naive forecast: step t copies y_{t - m ceil(t/m)}
                 self.highway.weight.zero_()
@@ -113,7 +123,7 @@ class ForecastModel(TaskModel):
         shift = level  # (B, 1, N): added to every location output
         if self.highway is not None:
             shift = shift + self.highway((y_past - level).transpose(1, 2)).transpose(1, 2)  # (B, H, N)
-        if c.decoder == "direct":
+        if c.network.decoder == "direct":
             h = (state[0] if isinstance(state, tuple) else state)[-1]  # (B, hidden): the top layer
             b = h.shape[0]
             steps = self.step_embedding.expand(b, -1, -1)  # (B, H, S)
@@ -138,8 +148,8 @@ class ForecastModel(TaskModel):
     def _locate(self, raw: Tensor, shift: Tensor) -> Tensor:
         """(B, H, N*K) -> (B, H, N, K) with the level and highway added to the location outputs."""
         c = self.config
-        raw = raw.unflatten(-1, (c.num_targets, c.outputs_per_target))
-        if c.output == "normal":
+        raw = raw.unflatten(-1, (c.num_targets, c.network.outputs_per_target))
+        if c.network.output == "normal":
             return torch.stack([raw[..., 0] + shift, F.softplus(raw[..., 1]) + 1e-3], dim=-1)
         return raw + shift.unsqueeze(-1)
 
@@ -147,19 +157,19 @@ class ForecastModel(TaskModel):
 
     def point(self, raw: Tensor) -> Tensor:
         """The point forecast (B, H, N): the value, the median quantile, or the normal mean."""
-        c = self.config
-        if c.output == "quantile":
-            return raw[..., c.quantiles.index(0.5)]
+        n = self.config.network
+        if n.output == "quantile":
+            return raw[..., n.quantiles.index(0.5)]
         return raw[..., 0]
 
     def quantiles(self, raw: Tensor, levels: tuple[float, ...]) -> Tensor:
         """Quantiles (B, H, N, Q) at ``levels``: sorted (no crossing) for a quantile head, exact for a normal."""
-        c = self.config
-        if c.output == "quantile":
-            if tuple(levels) != c.quantiles:
-                raise ValueError(f"this model predicts the quantiles {c.quantiles}, not {tuple(levels)}")
+        n = self.config.network
+        if n.output == "quantile":
+            if tuple(levels) != n.quantiles:
+                raise ValueError(f"this model predicts the quantiles {n.quantiles}, not {tuple(levels)}")
             return raw.sort(dim=-1).values
-        if c.output == "normal":
+        if n.output == "normal":
             z = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(levels, dtype=raw.dtype))
             return raw[..., :1] + raw[..., 1:2] * z.to(raw.device)
         raise ValueError("a point forecaster has no quantiles; use output='quantile' or 'normal'")
@@ -177,14 +187,14 @@ class ForecastModel(TaskModel):
     # --- training ----------------------------------------------------------------------------------------
 
     def loss_from_output(self, raw: Tensor, target: Tensor) -> Tensor:
-        c = self.config
-        if c.output == "quantile":
-            q = torch.tensor(c.quantiles, dtype=raw.dtype, device=raw.device)
+        n = self.config.network
+        if n.output == "quantile":
+            q = torch.tensor(n.quantiles, dtype=raw.dtype, device=raw.device)
             error = target.unsqueeze(-1) - raw  # (B, H, N, Q)
             return torch.maximum(q * error, (q - 1) * error).mean()  # pinball loss
-        if c.output == "normal":
+        if n.output == "normal":
             return F.gaussian_nll_loss(raw[..., 0], target, raw[..., 1] ** 2)
-        return F.l1_loss(raw[..., 0], target) if c.loss == "mae" else F.mse_loss(raw[..., 0], target)
+        return F.l1_loss(raw[..., 0], target) if n.loss == "mae" else F.mse_loss(raw[..., 0], target)
 
     def loss(self, batch: ForecastBatch) -> Tensor:
         return self.loss_from_output(self(batch.past, batch.future, batch.target), batch.target)

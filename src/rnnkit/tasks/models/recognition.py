@@ -14,8 +14,8 @@ The alphabet is the sorted set of characters of the training transcripts, kept i
 feature scaler (``rnnkit.data.sequences.Preprocessor``). A transcript with a character outside it is an error
 when it is encoded for training or validation (it could never be produced); scoring against any string is fine.
 
-    model = SequenceRecognizer.for_data(X_train, transcripts, hidden_size=128, bidirectional=True,
-                                        conv_channels=64, conv_stride=2)
+    encoder = EncoderConfig(conv_channels=64, conv_stride=2, rnn=RecurrentConfig(hidden_size=128, bidirectional=True))
+    model = SequenceRecognizer.for_data(X_train, transcripts, SequenceRecognizerConfig(encoder))
     fit_sequence_model(model, X_train, transcripts, X_val=X_val, y_val=y_val, train_config=TrainConfig(...))
     model.recognize(X_test)             # greedy (best path); beam=K: prefix beam search
     model.alignment(X_test[0])          # per-frame posteriors and which frames emitted which labels
@@ -23,7 +23,7 @@ when it is encoded for training or validation (it could never be produced); scor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,9 +35,9 @@ from rnnkit.data.ink import ink_columns, ink_width
 from rnnkit.data.sequences import IGNORE_INDEX, SequenceDataset, from_numpy, pad_batch
 from rnnkit.errors import UserError
 from rnnkit.eval.sequence_metrics import edit_distance
-from rnnkit.tasks.classification import SequenceModel
-from rnnkit.tasks.ctc_decode import beam_decode, best_path, collapse, emissions, forced_align, greedy_decode
-from rnnkit.tasks.encoder import EncoderConfig
+from rnnkit.tasks.base import SequenceModel
+from rnnkit.tasks.blocks.encoder import EncoderConfig
+from rnnkit.tasks.decoding.ctc import beam_decode, best_path, collapse, emissions, forced_align, greedy_decode
 
 BLANK = 0
 BLANK_NAME = "<blank>"
@@ -45,8 +45,8 @@ BLANK_NAME = "<blank>"
 
 @dataclass
 class SequenceRecognizerConfig:
-    encoder: EncoderConfig
-    num_labels: int  # characters in the alphabet, the blank not counted
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    num_labels: int = 0  # characters in the alphabet, the blank not counted (for_data: from the transcripts)
     # Standardise each sequence over its own steps too, x' = (x - mean_t x) / std_t x, after the global scaler:
     # per-utterance cepstral mean and variance normalisation, which removes a speaker's or channel's offset.
     sequence_norm: bool = False
@@ -67,17 +67,18 @@ class SequenceRecognizer(SequenceModel):
         self.alphabet: list[str] = [chr(ord("a") + i) for i in range(config.num_labels)]  # set by for_data
 
     @classmethod
-    def for_data(cls, X: Any, transcripts: Any, *, scale: bool = True, sequence_norm: bool = False,
-                 pen_ink: bool = False, **encoder: Any) -> SequenceRecognizer:
-        """A new recognizer for training inputs ``X`` (numeric sequences, (T, F) each) and their transcripts
-        (strings): the alphabet is every character they use. ``encoder``: ``EncoderConfig`` fields. ``pen_ink``:
-        ``X`` are pen trajectories, read as rendered ink (``SequenceRecognizerConfig.pen_ink``)."""
+    def for_data(cls, X: Any, transcripts: Any, config: SequenceRecognizerConfig | None = None, *,
+                 scale: bool = True) -> SequenceRecognizer:
+        """A new recognizer for ``config`` (None: the defaults), training inputs ``X`` (numeric sequences, (T, F)
+        each; pen trajectories with ``config.pen_ink``) and their transcripts (strings): the alphabet is every
+        character they use."""
+        config = cls.settings(config)
         transcripts = _strings(transcripts)
         alphabet = sorted(set("".join(transcripts)))
         if not alphabet:
             raise UserError("the training transcripts are all empty: there is nothing to learn to recognize")
-        config, preprocessor = cls._build(_pen_ink(X) if pen_ink else X, None, scale, encoder,
-                                          num_labels=len(alphabet), sequence_norm=sequence_norm, pen_ink=pen_ink)
+        config, preprocessor = cls._build(_pen_ink(X) if config.pen_ink else X, config, None, scale,
+                                          num_labels=len(alphabet))
         model = cls(config)
         model.preprocessor, model.alphabet = preprocessor, alphabet
         return model
@@ -181,7 +182,7 @@ class SequenceRecognizer(SequenceModel):
 
     def recognize(self, X: Any, beam: int = 1, *, batch_size: int = 64, prune: float = 1e-4) -> list[str]:
         """Transcripts of raw inputs ``X``: ``beam=1`` best path decoding (greedy), ``beam=K`` prefix beam search
-        keeping K prefixes (labels below ``prune`` probability in a frame are not tried; see ``ctc_decode``)."""
+        keeping K prefixes (labels below ``prune`` probability in a frame are not tried; see ``decoding.ctc``)."""
         if beam < 1:
             raise UserError(f"beam must be >= 1, got {beam}")
         decoded = []

@@ -4,12 +4,12 @@
     p(tag_t | x) = softmax(W o_t + b)    loss: cross-entropy averaged over every real step of the batch
 
 Targets are one label per step, ``y[i]`` as long as sequence ``i`` (for text: as its tokens). Padded steps have
-the target -100, which the loss skips. The encoder is ``rnnkit.tasks.encoder``'s, without its pooling.
+the target -100, which the loss skips. The encoder is ``rnnkit.tasks.blocks.encoder``'s, without its pooling.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,14 +19,14 @@ from torch import Tensor, nn
 
 from rnnkit.data.sequences import IGNORE_INDEX
 from rnnkit.errors import UserError
-from rnnkit.tasks.classification import SequenceModel, _scalar
-from rnnkit.tasks.encoder import EncoderConfig
+from rnnkit.tasks.base import SequenceModel, label_scalar
+from rnnkit.tasks.blocks.encoder import EncoderConfig
 
 
 @dataclass
 class SequenceTaggerConfig:
-    encoder: EncoderConfig
-    num_tags: int
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    num_tags: int = 0  # from the training tags (for_data)
 
 
 class SequenceTagger(SequenceModel):
@@ -41,11 +41,12 @@ class SequenceTagger(SequenceModel):
         self.tags: list[Any] = list(range(config.num_tags))
 
     @classmethod
-    def for_data(cls, X: Any, y: Any, *, tokenizer: dict[str, Any] | None = None, scale: bool = True,
-                 **encoder: Any) -> SequenceTagger:
-        """A new tagger for training inputs ``X`` and per-step labels ``y`` (the tags are ``sorted`` of all)."""
-        tags = sorted({_scalar(tag) for labels in y for tag in labels})
-        config, preprocessor = cls._build(X, tokenizer, scale, encoder, num_tags=len(tags))
+    def for_data(cls, X: Any, y: Any, config: SequenceTaggerConfig | None = None, *,
+                 tokenizer: dict[str, Any] | None = None, scale: bool = True) -> SequenceTagger:
+        """A new tagger for ``config`` (None: the defaults), training inputs ``X`` and per-step labels ``y``
+        (the tags are ``sorted`` of all)."""
+        tags = sorted({label_scalar(tag) for labels in y for tag in labels})
+        config, preprocessor = cls._build(X, config, tokenizer, scale, num_tags=len(tags))
         model = cls(config)
         model.preprocessor, model.tags = preprocessor, tags
         return model
@@ -61,7 +62,7 @@ class SequenceTagger(SequenceModel):
     def encode_targets(self, y: Any) -> list[np.ndarray]:
         index = {tag: i for i, tag in enumerate(self.tags)}
         try:
-            return [np.asarray([index[_scalar(tag)] for tag in labels], dtype=np.int64) for labels in y]
+            return [np.asarray([index[label_scalar(tag)] for tag in labels], dtype=np.int64) for labels in y]
         except KeyError as error:
             raise UserError(f"tag {error.args[0]!r} was not among the training tags {self.tags}") from None
 

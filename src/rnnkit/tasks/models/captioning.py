@@ -1,16 +1,15 @@
 """Image captioning: ``ImageCaptioner``, a CNN encoder and the attention decoder (Show, Attend and Tell).
 
-    image (B, 3, H, W) --CNN (rnnkit.tasks.image_encoder)--> grid m_1..m_S (B, S, K), pooled mean (B, K)
-    decoder (rnnkit.tasks.decoder): state_0 = tanh(W mean), attention over the S image regions at every word,
-    input feeding; outputs w_1..w_n, </s>
-    loss: word cross-entropy (padding ignored), optional label smoothing ls:
-          (1 - ls) * -log p(w_t) + ls * mean_v -log p(v)
+    image (B, 3, H, W) --CNN (rnnkit.tasks.blocks.image_encoder)--> grid m_1..m_S (B, S, K), pooled mean (B, K)
+    decoder (rnnkit.tasks.blocks.decoder): state_0 = tanh(W mean), attention over the S image regions at every
+    word, input feeding; outputs w_1..w_n, </s>
+    loss: word cross-entropy, optional label smoothing (rnnkit.tasks.encoder_decoder, shared with Seq2Seq)
 
 The caption vocabulary (words, lower case) is built on the training captions only, with ``<s>`` and ``</s>`` at
-ids 2 and 3 as in ``Seq2Seq``, and lives in the model folder. Images are given as the data sets hold them,
+ids 2 and 3 (``rnnkit.tasks.vocabulary``), and lives in the model folder. Images are given as the data sets hold them,
 channels last: (B, H, W, 3) uint8 (0-255) or float (0-1), or a list of (H, W, 3) arrays.
 
-    model = ImageCaptioner.for_data(train_captions, channels=(32, 64, 128), hidden_size=256)
+    model = ImageCaptioner.for_data(train_captions, CaptionerConfig(ImageEncoderConfig(channels=(32, 64, 128))))
     Trainer(model, TrainConfig(max_epochs=30)).fit(model.dataset(images, captions), collate_fn=caption_collate)
     model.caption(new_images, beam=3)                  # ["grinning face", ...]
 
@@ -20,43 +19,45 @@ picture a few pixels off is the same caption, which helps a model that sees each
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.data.captions import CaptionDataset
 from rnnkit.data.images import as_image_batch, random_shift
 from rnnkit.data.text import UNK, Tokenizer
 from rnnkit.errors import UserError
-from rnnkit.tasks.base import TaskModel
-from rnnkit.tasks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
-from rnnkit.tasks.image_encoder import ImageEncoder, ImageEncoderConfig
-from rnnkit.tasks.seq2seq import BOS, EOS, build_vocabulary
+from rnnkit.nn.config import RecurrentConfig
+from rnnkit.tasks.blocks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
+from rnnkit.tasks.blocks.image_encoder import ImageEncoder, ImageEncoderConfig
+from rnnkit.tasks.encoder_decoder import EncoderDecoderModel
+from rnnkit.tasks.vocabulary import BOS, EOS, build_vocabulary, encode_marked
 
 
 @dataclass
 class CaptionerConfig:
-    encoder: ImageEncoderConfig
-    decoder: AttentionDecoderConfig
+    encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
+    decoder: AttentionDecoderConfig = field(
+        default_factory=lambda: AttentionDecoderConfig(rnn=RecurrentConfig(hidden_size=256)))
     image_size: int = 64  # the CLI resizes images to this; the CNN itself takes any size
     label_smoothing: float = 0.0
     augment_shift: int = 0  # training only: random shifts of up to this many pixels
     max_output_length: int = 30  # most words in a caption
 
     def __post_init__(self) -> None:
-        if self.decoder.memory_size != self.encoder.output_size:
+        if self.decoder.memory_size and self.decoder.memory_size != self.encoder.output_size:
             raise ValueError(f"decoder.memory_size {self.decoder.memory_size} must equal the encoder's output "
                              f"size {self.encoder.output_size}")
         if not 0 <= self.label_smoothing < 1 or self.augment_shift < 0 or self.max_output_length < 1:
             raise ValueError("label_smoothing must be in [0, 1), augment_shift >= 0, max_output_length >= 1")
 
 
-class ImageCaptioner(TaskModel):
+class ImageCaptioner(EncoderDecoderModel):
     task = "captioning"
     config_class: ClassVar[type] = CaptionerConfig
 
@@ -68,22 +69,17 @@ class ImageCaptioner(TaskModel):
         self.vocab: Tokenizer | None = None
 
     @classmethod
-    def for_data(cls, captions: Sequence[str], *, min_count: int = 1, max_vocab: int | None = None,
-                 image_size: int = 64, channels: Sequence[int] = (32, 64, 128), norm: str = "batch",
-                 encoder_dropout: float = 0.0, embedding_dim: int = 64, hidden_size: int = 256,
-                 num_layers: int = 1, cell: str = "lstm", attention: str = "additive", input_feeding: bool = True,
-                 dropout: float = 0.0, label_smoothing: float = 0.0, augment_shift: int = 0,
-                 max_output_length: int = 30) -> ImageCaptioner:
-        """A new model whose word vocabulary is built on the training ``captions``."""
+    def for_data(cls, captions: Sequence[str], config: CaptionerConfig | None = None, *, min_count: int = 1,
+                 max_vocab: int | None = None) -> ImageCaptioner:
+        """A new model for ``config`` (None: the defaults) whose word vocabulary is built on the training
+        ``captions`` (words seen fewer than ``min_count`` times, or beyond ``max_vocab`` ids, are ``<unk>``)."""
+        config = cls.settings(config)
         if not captions:
             raise UserError("need at least one training caption")
         vocab = build_vocabulary(captions, level="word", lowercase=True, min_count=min_count, max_size=max_vocab)
-        encoder = ImageEncoderConfig(channels=tuple(channels), norm=norm, dropout=encoder_dropout)
-        decoder = AttentionDecoderConfig(
-            vocab_size=len(vocab), memory_size=encoder.output_size, init_size=encoder.output_size,
-            embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=num_layers, cell=cell,
-            attention=attention, input_feeding=input_feeding, dropout=dropout)
-        model = cls(CaptionerConfig(encoder, decoder, image_size, label_smoothing, augment_shift, max_output_length))
+        size = config.encoder.output_size
+        decoder = dataclasses.replace(config.decoder, vocab_size=len(vocab), memory_size=size, init_size=size)
+        model = cls(dataclasses.replace(config, decoder=decoder))
         model.vocab = vocab
         return model
 
@@ -95,9 +91,7 @@ class ImageCaptioner(TaskModel):
         return self.vocab
 
     def encode_caption(self, text: str) -> np.ndarray:
-        vocab = self._vocab()
-        ids = vocab.encode(text) if vocab.split(text) else []
-        return np.asarray([BOS, *ids, EOS], dtype=np.int64)
+        return encode_marked(self._vocab(), text)
 
     def normalise(self, text: str) -> str:
         """``text`` as the model writes captions: its tokenizer's words (lower case), joined by spaces."""
@@ -118,36 +112,14 @@ class ImageCaptioner(TaskModel):
         memory = self.decoder.memory(grid)
         return memory, self.decoder.init_state(memory, pooled)
 
+    def split_batch(self, batch: Any) -> tuple[tuple[Any], Tensor, Tensor]:
+        images, captions, lengths = batch  # caption_collate's layout
+        return (images,), captions, lengths
+
     def forward(self, images: Any, captions: Tensor) -> tuple[Tensor, Tensor]:
         """Teacher forcing: log probabilities (N, V) of the N real words of ``captions[:, 1:]`` (row-major), and
         the attention (B, T-1, S)."""
-        memory, state = self.encode(images)
-        log_probs, attention, _ = self.decoder(captions[:, :-1], state, memory, keep=captions[:, 1:] != 0)
-        return log_probs, attention
-
-    def _token_loss(self, log_probs: Tensor, gold: Tensor, smoothing: float) -> Tensor:
-        nll = F.nll_loss(log_probs, gold)
-        return (1 - smoothing) * nll + smoothing * -log_probs.mean(-1).mean() if smoothing else nll
-
-    def loss(self, batch: Any) -> Tensor:
-        images, captions, _ = batch
-        log_probs, _ = self(images, captions)
-        gold = captions[:, 1:]
-        return self._token_loss(log_probs, gold[gold != 0], self.config.label_smoothing)
-
-    def evaluate_batch(self, batch: Any) -> dict[str, float]:
-        """Teacher-forced loss and word accuracy, and the exact match of greedy captions."""
-        images, captions, lengths = batch
-        log_probs, _ = self(images, captions)
-        gold = captions[:, 1:]
-        gold = gold[gold != 0]
-        memory, state = self.encode(images)
-        found = self.decoder.greedy(memory, state, bos=BOS, eos=EOS, suppress=(0, BOS),
-                                    max_length=int(lengths.max()) + 5)
-        references = [row[1:n - 1] for row, n in zip(captions.tolist(), lengths.tolist())]
-        return {"loss": float(self._token_loss(log_probs, gold, 0.0)),
-                "token_accuracy": float((log_probs.argmax(-1) == gold).float().mean()),
-                "exact_match": float(np.mean([h == r for h, r in zip(found.tokens, references)]))}
+        return self.teacher_forced((images,), captions)
 
     # --- captioning ----------------------------------------------------------------------------------------
 

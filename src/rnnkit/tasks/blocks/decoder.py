@@ -5,7 +5,7 @@ recurrent encoder's outputs, or a CNN's H*W grid of image features)::
 
     x_t   = [E y_{t-1}; h~_{t-1}]                        input feeding (Luong et al. 2015): the last attentional
                                                           vector h~ goes back in (or x_t = E y_{t-1} without it)
-    h_t   = stacked LSTM/GRU cells (rnnkit.nn cells, dropout between layers)
+    h_t   = recurrent layer step (rnnkit.nn LSTM/GRU, ``layer.step``; dropout between layers)
     c_t, a_t = attention(h_t, m, mask)                   additive or multiplicative scores (rnnkit.nn.attention)
     h~_t  = tanh(W_c [h_t; c_t])                         the attentional vector
     p_vocab = softmax(W_o h~_t + b_o)
@@ -20,7 +20,8 @@ Luong's architecture.
 
 The API, independent of the encoder (Seq2Seq uses a recurrent encoder, captioning a CNN)::
 
-    decoder = AttentionDecoder(AttentionDecoderConfig(vocab_size=V, memory_size=K, init_size=P, hidden_size=256))
+    decoder = AttentionDecoder(AttentionDecoderConfig(vocab_size=V, memory_size=K, init_size=P,
+                                                      rnn=RecurrentConfig(hidden_size=256)))
     memory = decoder.memory(values, mask, source_ids=None)  # (B,S,K), (B,S) bool, (B,S) ids for copy; keys
                                                              # projected once here for all steps
     state = decoder.init_state(memory, initial)             # initial (B, P): h_0 = tanh(W_h initial) (c_0 alike);
@@ -33,7 +34,8 @@ The API, independent of the encoder (Seq2Seq uses a recurrent encoder, captionin
 
 Outputs are log probabilities (not logits), so that the copy mixture is a proper distribution: train with
 ``nll_loss``. The state is a tuple of tensors with the batch in dim 0 (``(h, c, h~)`` for the LSTM, ``(h, h~)``
-for the GRU; h and c (B, L, H)), which is what ``rnnkit.tasks.beam_search`` reorders.
+for the GRU; h and c (B, L, H)), which is what ``rnnkit.tasks.decoding.beam_search`` reorders; each step hands
+the layer its own (L, B, H) layout and takes the result back.
 
 Scheduled sampling (Bengio et al. 2015): in training, each input token after the first is replaced, with
 probability ``sampling_probability``, by the model's own most likely token at the previous step (argmax, detached).
@@ -41,43 +43,42 @@ probability ``sampling_probability``, by the model's own most likely token at th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from rnnkit.nn.attention import ATTENTIONS, make_attention
-from rnnkit.nn.cells import GRUCell, LSTMCell
-from rnnkit.tasks.beam_search import Hypotheses, beam_search, greedy_decode
+from rnnkit.nn.config import RecurrentConfig, make_recurrent
+from rnnkit.tasks.decoding.beam_search import Hypotheses, beam_search, greedy_decode
 
-CELLS = {"lstm": LSTMCell, "gru": GRUCell}
+DECODER_CELLS = ("lstm", "gru")
 
 
 @dataclass
 class AttentionDecoderConfig:
-    vocab_size: int
-    memory_size: int  # K: features per memory position (D*H for a recurrent encoder, channels for a CNN)
+    """The decoder's settings; ``rnn.dropout`` falls on the embeddings, between layers and before the output
+    projection. ``vocab_size``, ``memory_size`` and ``init_size`` come from the data and the encoder: the tasks'
+    ``for_data`` sets them."""
+
+    vocab_size: int = 0
+    memory_size: int = 0  # K: features per memory position (D*H for a recurrent encoder, channels for a CNN)
     init_size: int = 0  # size of the vector that initialises the state (0: the state starts at zeros)
     embedding_dim: int = 64
-    hidden_size: int = 128
-    num_layers: int = 1
-    cell: str = "lstm"  # lstm or gru
+    rnn: RecurrentConfig = field(default_factory=lambda: RecurrentConfig(hidden_size=128))
     attention: str = "additive"  # additive (Bahdanau) or multiplicative (Luong "general")
-    attention_size: int = 0  # additive only: width of the tanh layer (0: hidden_size)
+    attention_size: int = 0  # additive only: width of the tanh layer (0: rnn.hidden_size)
     input_feeding: bool = True
-    dropout: float = 0.0  # on embeddings, between layers, and before the output projection
     copy: bool = False  # pointer-generator: needs source_ids in the decoder's vocabulary
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"decoder cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+        self.rnn.require(unidirectional=True, cells=DECODER_CELLS, no_recurrent_dropout=True,
+                         where="the attention decoder")
         if self.attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {self.attention!r}")
-        if min(self.vocab_size, self.memory_size, self.hidden_size, self.embedding_dim, self.num_layers) < 1:
-            raise ValueError("vocab_size, memory_size, hidden_size, embedding_dim and num_layers must be >= 1")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if min(self.vocab_size, self.memory_size, self.init_size, self.attention_size) < 0 or self.embedding_dim < 1:
+            raise ValueError("vocab_size, memory_size, init_size and attention_size must be >= 0, embedding_dim >= 1")
 
 
 class Memory(NamedTuple):
@@ -93,18 +94,20 @@ class Memory(NamedTuple):
 class AttentionDecoder(nn.Module):
     def __init__(self, config: AttentionDecoderConfig) -> None:
         super().__init__()
+        if min(config.vocab_size, config.memory_size) < 1:
+            raise ValueError(f"the decoder needs vocab_size and memory_size >= 1, got {config.vocab_size} and "
+                             f"{config.memory_size}: build the model with its for_data, which sets them")
         self.config = c = config
+        H = c.rnn.hidden_size
         self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=0)
-        first = c.embedding_dim + (c.hidden_size if c.input_feeding else 0)
-        self.cells = nn.ModuleList(CELLS[c.cell](first if i == 0 else c.hidden_size, c.hidden_size)
-                                   for i in range(c.num_layers))
-        self.attention = make_attention(c.attention, c.hidden_size, c.memory_size, c.attention_size or c.hidden_size)
-        self.combine = nn.Linear(c.hidden_size + c.memory_size, c.hidden_size, bias=False)  # W_c
-        self.output = nn.Linear(c.hidden_size, c.vocab_size)  # W_o, b_o
-        self.copy_gate = nn.Linear(c.hidden_size + c.memory_size + c.embedding_dim, 1) if c.copy else None  # w_g, b_g
-        parts = 2 if c.cell == "lstm" else 1
-        self.bridge = nn.Linear(c.init_size, parts * c.num_layers * c.hidden_size) if c.init_size else None
-        self.dropout = nn.Dropout(c.dropout)
+        self.rnn = make_recurrent(c.rnn, c.embedding_dim + (H if c.input_feeding else 0))
+        self.attention = make_attention(c.attention, H, c.memory_size, c.attention_size or H)
+        self.combine = nn.Linear(H + c.memory_size, H, bias=False)  # W_c
+        self.output = nn.Linear(H, c.vocab_size)  # W_o, b_o
+        self.copy_gate = nn.Linear(H + c.memory_size + c.embedding_dim, 1) if c.copy else None  # w_g, b_g
+        parts = 2 if c.rnn.cell == "lstm" else 1
+        self.bridge = nn.Linear(c.init_size, parts * c.rnn.num_layers * H) if c.init_size else None
+        self.dropout = nn.Dropout(c.rnn.dropout)
 
     # --- memory and state ------------------------------------------------------------------------------------
 
@@ -121,34 +124,30 @@ class AttentionDecoder(nn.Module):
     def init_state(self, memory: Memory, initial: Optional[Tensor] = None) -> tuple[Tensor, ...]:
         """The state before the first step: from ``initial`` (B, init_size) through ``tanh(W initial + b)``,
         else zeros; the fed-back attentional vector starts at zeros."""
-        c = self.config
+        rnn = self.config.rnn
         B = memory.values.shape[0]
         like = memory.values
-        feed = like.new_zeros(B, c.hidden_size)
+        feed = like.new_zeros(B, rnn.hidden_size)
         if self.bridge is not None and initial is not None:
-            parts = torch.tanh(self.bridge(initial)).view(B, -1, c.num_layers, c.hidden_size)  # (B, 1|2, L, H)
+            parts = torch.tanh(self.bridge(initial)).view(B, -1, rnn.num_layers, rnn.hidden_size)  # (B, 1|2, L, H)
             return (*parts.unbind(1), feed)
-        zeros = like.new_zeros(B, c.num_layers, c.hidden_size)
-        return (zeros, zeros, feed) if c.cell == "lstm" else (zeros, feed)
+        zeros = like.new_zeros(B, rnn.num_layers, rnn.hidden_size)
+        return (zeros, zeros, feed) if rnn.cell == "lstm" else (zeros, feed)
 
     # --- one step ----------------------------------------------------------------------------------------------
 
     def _advance(self, tokens: Tensor, state: tuple[Tensor, ...], memory: Memory):
-        """Cells and attention for one step: the attentional vector h~, context, embedding, weights, new state."""
+        """The layer's step and attention: the attentional vector h~, context, embedding, weights, new state."""
         *layers, feed = state
         embedded = self.dropout(self.embedding(tokens))  # (B, E)
         x = torch.cat([embedded, feed], -1) if self.config.input_feeding else embedded
-        hs, cs = [], []
-        for i, cell in enumerate(self.cells):
-            previous = (layers[0][:, i], layers[1][:, i]) if len(layers) == 2 else layers[0][:, i]
-            y, new = cell(x, previous)
-            hs.append(y)
-            if len(layers) == 2:
-                cs.append(new[1])
-            x = self.dropout(y) if i + 1 < len(self.cells) else y
-        context, weights = self.attention(x, memory.values, memory.mask, memory.projected)  # (B, K), (B, S)
-        attentional = torch.tanh(self.combine(torch.cat([x, context], -1)))  # h~: (B, H)
-        new_state = (torch.stack(hs, 1), *([torch.stack(cs, 1)] if cs else []), attentional)
+        # the decoder keeps the batch first (beam search reorders dim 0); the layer's state is (L, B, H)
+        rows = tuple(part.transpose(0, 1) for part in layers)
+        h, rows = self.rnn.step(x, rows if len(rows) == 2 else rows[0])  # (B, H)
+        context, weights = self.attention(h, memory.values, memory.mask, memory.projected)  # (B, K), (B, S)
+        attentional = torch.tanh(self.combine(torch.cat([h, context], -1)))  # h~: (B, H)
+        rows = rows if isinstance(rows, tuple) else (rows,)
+        new_state = (*(part.transpose(0, 1) for part in rows), attentional)
         return attentional, context, embedded, weights, new_state
 
     def _log_probs(self, attentional: Tensor, context: Tensor, embedded: Tensor, weights: Tensor,
@@ -215,12 +214,13 @@ class AttentionDecoder(nn.Module):
 
     def beam(self, memory: Memory, state: tuple[Tensor, ...], *, bos: int, eos: int, max_length: int,
              beam_size: int = 5, alpha: float = 0.0, suppress: Sequence[int] = (0,)) -> Hypotheses:
-        """Beam search (``rnnkit.tasks.beam_search``); ``alpha``: GNMT length penalty exponent."""
+        """Beam search (``rnnkit.tasks.decoding.beam_search``); ``alpha``: GNMT length penalty exponent."""
         return beam_search(self.decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
                            eos=eos, beam_size=beam_size, max_length=max_length, alpha=alpha)
 
     def decoding_step(self, suppress: Sequence[int]):
-        """``step`` for the searches of ``rnnkit.tasks.beam_search``, never choosing a token in ``suppress``."""
+        """``step`` for the searches of ``rnnkit.tasks.decoding.beam_search``, never choosing a token in
+        ``suppress``."""
         banned = list(suppress)
 
         def step(tokens: Tensor, state: tuple[Tensor, ...], memory: Memory):

@@ -1,6 +1,7 @@
 """Language model: embedding + stacked recurrent layer + output layer, trained on contiguous streams.
 
-    model = LanguageModel.for_tokenizer(corpus_tokenizer(train_text), cell="lstm", hidden_size=256, num_layers=2)
+    model = LanguageModel.for_tokenizer(corpus_tokenizer(train_text), LanguageModelConfig(rnn=RecurrentConfig(
+        cell="lstm", hidden_size=256, num_layers=2)))
     fit_language_model(model, train_text, val_text, seq_len=64)  # rnnkit.integrations.generate
     model.evaluate_text(test_text)["bits_per_char"]
     model.generate("ROMEO:\n", 300, temperature=0.8, top_p=0.95, n=4, seed=0)
@@ -24,9 +25,10 @@ enough to sample from and to evaluate on new text.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -36,7 +38,7 @@ from torch import Tensor, nn
 from rnnkit.data.streams import StreamBatch, TokenStreams
 from rnnkit.data.text import Tokenizer
 from rnnkit.errors import UserError
-from rnnkit.nn import functional, make_layer
+from rnnkit.nn.config import RecurrentConfig, make_recurrent
 from rnnkit.tasks.base import TaskModel
 
 # TrainConfig settings of the acceptance run (bench/generate_shakespeare.py) and of `rnnkit generate train`:
@@ -48,21 +50,22 @@ State = Any  # Tensor (L, B, H), or (h, c) for the LSTM
 
 @dataclass
 class LanguageModelConfig:
-    vocab_size: int
-    cell: str = "lstm"
+    """``vocab_size`` comes from the tokenizer (``for_tokenizer`` sets it); ``rnn.dropout`` falls between layers
+    and before the output layer."""
+
+    vocab_size: int = 0
     embedding_size: int = 64
-    hidden_size: int = 256
-    num_layers: int = 2
-    dropout: float = 0.0  # between layers and before the output layer
+    rnn: RecurrentConfig = field(default_factory=lambda: RecurrentConfig(hidden_size=256, num_layers=2))
     tie_weights: bool = False  # share the embedding with the output layer (needs embedding_size == hidden_size)
     streams: int = 64  # rows of the training batches: the batch size of the carried state
 
     def __post_init__(self) -> None:
-        if self.tie_weights and self.embedding_size != self.hidden_size:
+        self.rnn.require(unidirectional=True, where="a language model (it predicts the next token)")
+        if self.tie_weights and self.embedding_size != self.rnn.hidden_size:
             raise UserError(f"tie_weights needs embedding_size == hidden_size, got {self.embedding_size} and "
-                            f"{self.hidden_size}")
-        if self.vocab_size < 3 or self.streams < 1:
-            raise UserError(f"vocab_size must be >= 3 and streams >= 1, got {self.vocab_size} and {self.streams}")
+                            f"{self.rnn.hidden_size}")
+        if self.streams < 1:
+            raise UserError(f"streams must be >= 1, got {self.streams}")
 
 
 class LanguageModel(TaskModel):
@@ -71,15 +74,17 @@ class LanguageModel(TaskModel):
 
     def __init__(self, config: LanguageModelConfig, tokenizer: Tokenizer | None = None) -> None:
         super().__init__()
+        if config.vocab_size < 3:
+            raise UserError(f"vocab_size must be >= 3, got {config.vocab_size}: build the model with "
+                            "LanguageModel.for_tokenizer, which sets it")
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.rnn = make_layer(config.cell, config.embedding_size, config.hidden_size, num_layers=config.num_layers,
-                              dropout=config.dropout if config.num_layers > 1 else 0.0)
-        self.drop = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size, config.vocab_size)
+        self.rnn = make_recurrent(config.rnn, config.embedding_size)
+        self.drop = nn.Dropout(config.rnn.dropout)
+        self.head = nn.Linear(config.rnn.hidden_size, config.vocab_size)
         if config.tie_weights:
             self.head.weight = self.embedding.weight
-        shape = (config.num_layers, config.streams, config.hidden_size)
+        shape = (config.rnn.num_layers, config.streams, config.rnn.hidden_size)
         for name in self.state_names:
             self.register_buffer(f"carried_{name}", torch.zeros(shape))
         self._eval_state: State = None
@@ -88,12 +93,13 @@ class LanguageModel(TaskModel):
             self.set_tokenizer(tokenizer)
 
     @classmethod
-    def for_tokenizer(cls, tokenizer: Tokenizer, **config: Any) -> LanguageModel:
-        return cls(LanguageModelConfig(vocab_size=len(tokenizer), **config), tokenizer)
+    def for_tokenizer(cls, tokenizer: Tokenizer, config: LanguageModelConfig | None = None) -> LanguageModel:
+        """A new model for ``config`` (None: the defaults) reading and writing the tokens of ``tokenizer``."""
+        return cls(dataclasses.replace(cls.settings(config), vocab_size=len(tokenizer)), tokenizer)
 
     @property
     def state_names(self) -> tuple[str, ...]:
-        return ("h", "c") if self.config.cell == "lstm" else ("h",)
+        return ("h", "c") if self.config.rnn.cell == "lstm" else ("h",)
 
     def set_tokenizer(self, tokenizer: Tokenizer) -> None:
         if len(tokenizer) != self.config.vocab_size:
@@ -121,51 +127,39 @@ class LanguageModel(TaskModel):
     def step(self, ids: Tensor, state: State = None) -> tuple[Tensor, State]:
         """One token per row: ``ids`` (B,) -> ``(logits (B, V), state)``; generation calls this N times.
 
-        The cells' step equations (``rnnkit.nn.functional``) layer by layer, not the fused layer: for a single
-        time step a fused kernel's set-up costs more than the arithmetic. Tests hold it equal to ``forward``.
+        The recurrent layer's ``step`` (its cells' equations, not the fused kernel: for a single time step a
+        fused kernel's set-up costs more than the arithmetic). Tests hold it equal to ``forward``.
         """
-        layer = self.rnn
-        update = functional.UPDATES[layer.mode]
-        x = self.embedding(ids)  # (B, E)
-        if state is None:
-            zeros = x.new_zeros(layer.num_layers, x.shape[0], layer.hidden_size)
-            state = (zeros, zeros) if layer.mode == "LSTM" else zeros
-        finals = []
-        for index in range(layer.num_layers):
-            w = functional.cell_weights(layer, f"_l{index}")
-            previous = (state[0][index], state[1][index]) if layer.mode == "LSTM" else state[index]
-            x, final = update(functional.input_projection(x, w), previous, w)  # (B, H)
-            finals.append(final)  # no dropout between layers: generation runs in eval mode
-        if layer.mode == "LSTM":
-            return self.head(x), (torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals]))
-        return self.head(x), torch.stack(finals)
+        output, state = self.rnn.step(self.embedding(ids), state)  # (B, H)
+        return self.head(self.drop(output)), state
 
-    def _carried(self) -> State:
+    def _carried(self, rows: slice) -> State:
         # clones: the buffers are overwritten with this batch's final state before its backward pass runs
-        buffers = tuple(getattr(self, f"carried_{name}").clone() for name in self.state_names)
+        buffers = tuple(getattr(self, f"carried_{name}")[:, rows].clone() for name in self.state_names)
         return buffers if len(buffers) == 2 else buffers[0]
 
-    def _carry(self, state: State) -> None:
+    def _carry(self, state: State, rows: slice) -> None:
         with torch.no_grad():
             for name, tensor in zip(self.state_names, state if isinstance(state, tuple) else (state,)):
-                getattr(self, f"carried_{name}").copy_(tensor)  # a copy: detached, the graph is freed
+                getattr(self, f"carried_{name}")[:, rows].copy_(tensor)  # a copy: detached, the graph is freed
 
     def loss(self, batch: StreamBatch) -> Tensor:
-        """Mean cross-entropy (nats per token) of one stream batch, from the state the previous batch left."""
-        x, y, index = batch
-        if x.shape[0] != self.config.streams:
+        """Mean cross-entropy (nats per token) of one stream batch, from the state the previous batch left.
+        ``batch.rows``: which streams the batch holds (one process's block under data parallel)."""
+        x, y, index, rows = batch
+        if x.shape[0] != len(range(self.config.streams)[rows]):
             raise UserError(f"stream batches have {x.shape[0]} rows, the model was built for streams="
                             f"{self.config.streams}")
         if index == 0:
             for name in self.state_names:
                 getattr(self, f"carried_{name}").zero_()
-        logits, state = self(x, self._carried())
-        self._carry(state)
+        logits, state = self(x, self._carried(rows))
+        self._carry(state, rows)
         return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
     def evaluate_batch(self, batch: StreamBatch) -> dict[str, float]:
         """Validation on stream batches (any row count): its own carried state, restarted at batch 0."""
-        x, y, index = batch
+        x, y, index, _ = batch
         logits, state = self(x, None if index == 0 else self._eval_state)
         self._eval_state = state
         loss = float(F.cross_entropy(logits.flatten(0, 1), y.flatten()))
@@ -191,7 +185,7 @@ class LanguageModel(TaskModel):
         streams = TokenStreams(ids, batch_size=rows, seq_len=seq_len, drop_last=False)
         was_training, total, state = self.training, 0.0, None
         self.eval()
-        for x, y, _ in streams:
+        for x, y, *_ in streams:
             logits, state = self(x.to(device), state)
             total += float(F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="sum"))
         self.train(was_training)
@@ -204,11 +198,12 @@ class LanguageModel(TaskModel):
         return metrics
 
     def generate(self, prompt: str = "", length: int = 200, **options: Any) -> list[str]:
-        """``n`` samples continuing ``prompt`` (see ``rnnkit.tasks.sampling.generate`` for the options)."""
-        from rnnkit.tasks.sampling import generate  # sampling knows the model only by step()/encode()/decode()
+        """``n`` samples continuing ``prompt`` (see ``rnnkit.tasks.decoding.sampling.generate`` for the options)."""
+        # sampling knows the model only by step()/encode()/decode()
+        from rnnkit.tasks.decoding.sampling import generate
         return generate(self, prompt, length, **options)
 
     def stream(self, prompt: str = "", length: int = 200, **options: Any) -> Iterator[list[str]]:
         """Like ``generate`` but yields each new piece of text (one per sample) as soon as it is drawn."""
-        from rnnkit.tasks.sampling import stream
+        from rnnkit.tasks.decoding.sampling import stream
         return stream(self, prompt, length, **options)

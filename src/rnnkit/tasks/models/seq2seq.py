@@ -1,18 +1,18 @@
 """Sequence to sequence with attention: ``Seq2Seq`` (a recurrent encoder and the attention decoder).
 
     x_1..x_S --Embedding, (Bi)LSTM/GRU--> m_1..m_S (memory), [h_S(fwd); h_1(bwd)] --bridge--> decoder state
-    decoder (rnnkit.tasks.decoder): attention over m, input feeding, optional copy; outputs y_1..y_n, EOS
-    loss: token cross-entropy on the targets (padding ignored), optional label smoothing ls:
-          (1 - ls) * -log p(y_t) + ls * mean_w -log p(w)
+    decoder (rnnkit.tasks.blocks.decoder): attention over m, input feeding, optional copy; outputs y_1..y_n, EOS
+    loss: token cross-entropy on the targets, optional label smoothing (rnnkit.tasks.encoder_decoder)
 
 Vocabularies are built on the training pairs only and live in the model folder (``extra_state``): a source and a
 target ``Tokenizer`` (characters or words), or one shared by both sides (needed by the copy mechanism, whose
-source ids must be target ids). Both reserve ids 2 and 3 for ``<s>`` (BOS) and ``</s>`` (EOS) after the
-tokenizer's own ``<pad>`` = 0 and ``<unk>`` = 1; targets are encoded ``<s> y_1 .. y_n </s>``. Word-level
+source ids must be target ids), built as ``rnnkit.tasks.vocabulary`` says (``<s>`` and ``</s>`` at ids 2 and 3;
+targets encoded ``<s> y_1 .. y_n </s>``) with a ``VocabularyConfig`` per side. Word-level
 targets keep what the tokenizer's word pattern keeps, so phoneme strings such as ``K AE1 T`` (with
 ``lowercase=False``) are sequences of phoneme tokens. Outputs are joined with "" (characters) or " " (words).
 
-    model = Seq2Seq.for_data(sources, targets, source_level="char", target_level="word", bidirectional=True)
+    config = Seq2SeqConfig(decoder=AttentionDecoderConfig(attention="multiplicative"))
+    model = Seq2Seq.for_data(sources, targets, config, target_vocabulary=VocabularyConfig("word", lowercase=False))
     Trainer(model, TrainConfig(max_epochs=10)).fit(model.dataset(sources, targets), collate_fn=pair_collate)
     model.translate(["cat"], beam=5)        # ["K AE1 T"]
 
@@ -22,57 +22,45 @@ With a shared word vocabulary, an output ``<unk>`` is replaced by the source wor
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.data.pairs import PairDataset, pair_collate
 from rnnkit.data.text import SPECIALS, UNK, Tokenizer
 from rnnkit.errors import UserError
+from rnnkit.nn.config import RecurrentConfig
 from rnnkit.nn.padding import valid_mask
-from rnnkit.tasks.base import TaskModel
-from rnnkit.tasks.beam_search import beam_search, ensemble_step, greedy_decode
-from rnnkit.tasks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
-from rnnkit.tasks.encoder import EncoderConfig, SequenceEncoder
-
-BOS, EOS = 2, 3
-SEQUENCE_MARKS = ("<s>", "</s>")
-
-
-def build_vocabulary(texts: Sequence[str], *, level: str, lowercase: bool, min_count: int = 1,
-                     max_size: int | None = None) -> Tokenizer:
-    """A tokenizer fitted on ``texts`` with ``<s>`` and ``</s>`` at ids 2 and 3; ``max_size`` counts all ids."""
-    reserved = len(SPECIALS) + len(SEQUENCE_MARKS)
-    if max_size is not None and max_size <= reserved:
-        raise UserError(f"vocabulary size cap must be > {reserved} (the special tokens), got {max_size}")
-    fitted = Tokenizer.fit(texts, level=level, lowercase=lowercase, min_count=min_count,
-                           max_size=None if max_size is None else max_size - len(SEQUENCE_MARKS))
-    tokens = list(SPECIALS) + list(SEQUENCE_MARKS) + [t for t in fitted.tokens[2:] if t not in SEQUENCE_MARKS]
-    return Tokenizer(level=level, lowercase=lowercase, tokens=tokens)
+from rnnkit.tasks.blocks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
+from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
+from rnnkit.tasks.decoding.beam_search import beam_search, ensemble_step, greedy_decode
+from rnnkit.tasks.encoder_decoder import EncoderDecoderModel
+from rnnkit.tasks.vocabulary import BOS, EOS, VocabularyConfig, encode_marked, fit_vocabulary
 
 
 @dataclass
 class Seq2SeqConfig:
-    encoder: EncoderConfig
-    decoder: AttentionDecoderConfig
+    encoder: EncoderConfig = field(
+        default_factory=lambda: EncoderConfig(rnn=RecurrentConfig(hidden_size=128, bidirectional=True)))
+    decoder: AttentionDecoderConfig = field(default_factory=AttentionDecoderConfig)
     label_smoothing: float = 0.0
     sampling_probability: float = 0.0  # scheduled sampling: share of decoder inputs taken from its own argmax
     max_output_length: int = 200  # decoding never generates more tokens (the default is 2 * source + 10)
 
     def __post_init__(self) -> None:
-        if self.decoder.memory_size != self.encoder.output_size:
+        if self.decoder.memory_size and self.decoder.memory_size != self.encoder.output_size:
             raise ValueError(f"decoder.memory_size {self.decoder.memory_size} must equal the encoder's output "
                              f"size {self.encoder.output_size}")
         if not 0 <= self.label_smoothing < 1 or not 0 <= self.sampling_probability <= 1:
             raise ValueError("label_smoothing must be in [0, 1), sampling_probability in [0, 1]")
 
 
-class Seq2Seq(TaskModel):
+class Seq2Seq(EncoderDecoderModel):
     task = "seq2seq"
     config_class: ClassVar[type] = Seq2SeqConfig
 
@@ -85,37 +73,28 @@ class Seq2Seq(TaskModel):
         self.target_vocab: Tokenizer | None = None
 
     @classmethod
-    def for_data(cls, sources: Sequence[str], targets: Sequence[str], *, source_level: str = "char",
-                 target_level: str = "char", lowercase: bool = True, target_lowercase: bool | None = None,
-                 shared_vocabulary: bool = False, max_vocab: int | None = None, min_count: int = 1,
-                 embedding_dim: int = 64, hidden_size: int = 128, num_layers: int = 1, cell: str = "lstm",
-                 bidirectional: bool = True, dropout: float = 0.0, decoder_hidden_size: int | None = None,
-                 decoder_layers: int = 1, attention: str = "additive", input_feeding: bool = True,
-                 copy: bool = False, label_smoothing: float = 0.0, sampling_probability: float = 0.0,
-                 max_output_length: int = 200) -> Seq2Seq:
-        """A new model sized for the training pairs; the vocabularies are built on them. ``copy=True`` needs
-        (and implies) a shared vocabulary, so both sides must have the same level."""
+    def for_data(cls, sources: Sequence[str], targets: Sequence[str], config: Seq2SeqConfig | None = None, *,
+                 source_vocabulary: VocabularyConfig | None = None, target_vocabulary: VocabularyConfig | None = None,
+                 shared_vocabulary: bool = False) -> Seq2Seq:
+        """A new model for the training pairs: ``config`` (None: the defaults) with the vocabulary and memory
+        sizes set from them. The vocabularies are built on the pairs, each side as its ``VocabularyConfig``
+        says (the target's default: the source's). A shared vocabulary (needed by copy, which implies it) is
+        built once, on both sides' texts, so both sides must have the same settings."""
+        config = cls.settings(config)
         if len(sources) != len(targets) or not sources:
             raise UserError(f"need as many sources as targets, at least one: got {len(sources)} and {len(targets)}")
-        target_lowercase = lowercase if target_lowercase is None else target_lowercase
-        shared = shared_vocabulary or copy
-        if shared and (source_level != target_level or lowercase != target_lowercase):
-            raise UserError("a shared vocabulary (and copy) needs the same level and lowercasing on both sides; got "
-                            f"source {source_level}/lowercase={lowercase}, target {target_level}/"
-                            f"lowercase={target_lowercase}")
-        source_vocab = build_vocabulary(list(sources) + (list(targets) if shared else []), level=source_level,
-                                        lowercase=lowercase, min_count=min_count, max_size=max_vocab)
-        target_vocab = source_vocab if shared else build_vocabulary(
-            targets, level=target_level, lowercase=target_lowercase, min_count=min_count, max_size=max_vocab)
-        encoder = EncoderConfig(vocab_size=len(source_vocab), embedding_dim=embedding_dim, cell=cell,
-                                hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-                                dropout=dropout)
-        decoder = AttentionDecoderConfig(
-            vocab_size=len(target_vocab), memory_size=encoder.output_size, init_size=encoder.output_size,
-            embedding_dim=embedding_dim, hidden_size=decoder_hidden_size or hidden_size, num_layers=decoder_layers,
-            cell=cell, attention=attention, input_feeding=input_feeding,
-            dropout=dropout, copy=copy)
-        model = cls(Seq2SeqConfig(encoder, decoder, label_smoothing, sampling_probability, max_output_length))
+        source_options = source_vocabulary or VocabularyConfig()
+        target_options = target_vocabulary or source_options
+        shared = shared_vocabulary or config.decoder.copy
+        if shared and target_options != source_options:
+            raise UserError("a shared vocabulary (and copy) needs the same level and lowercasing (and the same "
+                            f"settings) on both sides; got source {source_options}, target {target_options}")
+        source_vocab = fit_vocabulary(list(sources) + (list(targets) if shared else []), source_options)
+        target_vocab = source_vocab if shared else fit_vocabulary(targets, target_options)
+        encoder = dataclasses.replace(config.encoder, input_size=0, vocab_size=len(source_vocab))
+        decoder = dataclasses.replace(config.decoder, vocab_size=len(target_vocab), memory_size=encoder.output_size,
+                                      init_size=encoder.output_size)
+        model = cls(dataclasses.replace(config, encoder=encoder, decoder=decoder))
         model.source_vocab, model.target_vocab = source_vocab, target_vocab
         return model
 
@@ -134,9 +113,7 @@ class Seq2Seq(TaskModel):
         return np.asarray(self._vocabs()[0].encode(text), dtype=np.int64)
 
     def encode_target(self, text: str) -> np.ndarray:
-        vocab = self._vocabs()[1]
-        ids = vocab.encode(text) if vocab.split(text) else []
-        return np.asarray([BOS, *ids, EOS], dtype=np.int64)
+        return encode_marked(self._vocabs()[1], text)
 
     def dataset(self, sources: Sequence[str], targets: Sequence[str]) -> PairDataset:
         """The trainer's data set (batch it with ``rnnkit.data.pairs.pair_collate``)."""
@@ -150,45 +127,19 @@ class Seq2Seq(TaskModel):
     def encode(self, source: Tensor, lengths: Tensor) -> tuple[Memory, tuple[Tensor, ...]]:
         """The decoder's memory and initial state for a batch of source ids (B, S) with ``lengths`` (B,)."""
         output, h_n = self.encoder.steps(source, lengths)  # (B, S, D*H), (L*D, B, H)
-        directions = 2 if self.config.encoder.bidirectional else 1
-        final = torch.cat(list(h_n[-directions:]), dim=-1)  # (B, D*H): last layer, both directions
+        final = torch.cat(list(h_n[-self.config.encoder.rnn.directions:]), dim=-1)  # (B, D*H): last layer
         memory = self.decoder.memory(output, valid_mask(lengths, output.shape[1]),
                                      source if self.config.decoder.copy else None)
         return memory, self.decoder.init_state(memory, final)
 
+    def split_batch(self, batch: Any) -> tuple[tuple[Tensor, Tensor], Tensor, Tensor]:
+        source, source_lengths, target, target_lengths = batch  # pair_collate's layout
+        return (source, source_lengths), target, target_lengths
+
     def forward(self, source: Tensor, source_lengths: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-        """Teacher forcing: log probabilities (N, V) of the N real (not padding) tokens of ``target[:, 1:]``, in
-        row-major order, and the attention (B, T-1, S)."""
-        memory, state = self.encode(source, source_lengths)
-        log_probs, attention, _ = self.decoder(target[:, :-1], state, memory, self.config.sampling_probability,
-                                               keep=target[:, 1:] != 0)
-        return log_probs, attention
-
-    def _token_loss(self, log_probs: Tensor, gold: Tensor, smoothing: float) -> Tensor:
-        nll = F.nll_loss(log_probs, gold)
-        return (1 - smoothing) * nll + smoothing * -log_probs.mean(-1).mean() if smoothing else nll
-
-    def loss(self, batch: Any) -> Tensor:
-        source, source_lengths, target, _ = batch
-        log_probs, _ = self(source, source_lengths, target)
-        gold = target[:, 1:]
-        return self._token_loss(log_probs, gold[gold != 0], self.config.label_smoothing)
-
-    @torch.no_grad()
-    def evaluate_batch(self, batch: Any) -> dict[str, float]:
-        """Teacher-forced loss and token accuracy, and the exact match of greedy decoding."""
-        source, source_lengths, target, target_lengths = batch
-        log_probs, _ = self(source, source_lengths, target)
-        gold = target[:, 1:]
-        gold = gold[gold != 0]
-        accuracy = float((log_probs.argmax(-1) == gold).float().mean())
-        memory, state = self.encode(source, source_lengths)
-        hypotheses = self.decoder.greedy(memory, state, bos=BOS, eos=EOS, suppress=(0, BOS),
-                                         max_length=int(target_lengths.max()) + 5)
-        references = [row[1:n - 1] for row, n in zip(target.tolist(), target_lengths.tolist())]
-        exact = float(np.mean([h == r for h, r in zip(hypotheses.tokens, references)]))
-        return {"loss": float(self._token_loss(log_probs, gold, 0.0)), "token_accuracy": accuracy,
-                "exact_match": exact}
+        """Teacher forcing (with scheduled sampling in training): log probabilities (N, V) of the N real tokens
+        of ``target[:, 1:]``, in row-major order, and the attention (B, T-1, S)."""
+        return self.teacher_forced((source, source_lengths), target, self.config.sampling_probability)
 
     # --- translation -------------------------------------------------------------------------------------------
 
