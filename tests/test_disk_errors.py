@@ -15,7 +15,9 @@ import torch
 from rnnkit import _fs
 from rnnkit.data.text import Tokenizer
 from rnnkit.errors import UserError
+from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks import LanguageModel
+from rnnkit.tasks.models.language_model import LanguageModelConfig
 from rnnkit.train import load_model, save_model
 from rnnkit.train.checkpoint import write_checkpoint
 
@@ -30,12 +32,15 @@ CHILD = textwrap.dedent("""
     from rnnkit import _fs
     from rnnkit.data.text import Tokenizer
     from rnnkit.errors import UserError
+    from rnnkit.nn import RecurrentConfig
     from rnnkit.tasks import LanguageModel
+    from rnnkit.tasks.models.language_model import LanguageModelConfig
     from rnnkit.train import save_model
     from rnnkit.train.checkpoint import write_checkpoint
 
     out = Path(sys.argv[1])
-    model = LanguageModel.for_tokenizer(Tokenizer.fit(["abcdefgh"], level="char"), hidden_size=64, num_layers=1)
+    config = LanguageModelConfig(rnn=RecurrentConfig(hidden_size=64))
+    model = LanguageModel.for_tokenizer(Tokenizer.fit(["abcdefgh"], level="char"), config)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
     writes = {
@@ -53,6 +58,11 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def tiny(hidden_size: int) -> LanguageModel:
+    return LanguageModel.for_tokenizer(Tokenizer.fit(["abcdefgh"], level="char"),
+                                       LanguageModelConfig(rnn=RecurrentConfig(hidden_size=hidden_size)))
+
+
 def test_a_full_disk_is_one_line_naming_the_path_and_leaves_nothing_behind(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -68,7 +78,7 @@ def test_a_full_disk_is_one_line_naming_the_path_and_leaves_nothing_behind(tmp_p
     assert sorted(path.name for path in out.iterdir()) == ["checkpoints", "mine.txt"]  # no .tmp-* anywhere
     assert list((out / "checkpoints").iterdir()) == []
     assert (out / "mine.txt").read_text() == "the user's own file"
-    model = LanguageModel.for_tokenizer(Tokenizer.fit(["abcdefgh"], level="char"), hidden_size=64, num_layers=1)
+    model = tiny(64)
     save_model(model, out / "model")  # with room again, the same save goes through
     assert isinstance(load_model(out / "model"), LanguageModel)
 
@@ -91,7 +101,7 @@ def test_no_write_permission_is_one_line_naming_the_path(tmp_path: Path, monkeyp
     else:
         monkeypatch.setattr(_fs, "write_file", _deny)
         monkeypatch.setattr(os, "replace", _deny)
-    model = LanguageModel.for_tokenizer(Tokenizer.fit(["ab"], level="char"), hidden_size=4)
+    model = tiny(4)
     try:
         with pytest.raises(UserError, match=DENIED):
             save_model(model, folder / "model")
@@ -109,7 +119,7 @@ def test_leftovers_of_a_killed_save_are_removed_by_the_next_one(tmp_path: Path) 
         (tmp_path / leftover).mkdir()
         (tmp_path / leftover / "model.safetensors").write_bytes(b"half")
     (tmp_path / ".model.del-87654321").write_bytes(b"x")
-    save_model(LanguageModel.for_tokenizer(Tokenizer.fit(["ab"], level="char"), hidden_size=4), tmp_path / "model")
+    save_model(tiny(4), tmp_path / "model")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
 
 

@@ -23,7 +23,9 @@ import torch
 
 from rnnkit.data.text import Tokenizer
 from rnnkit.errors import ModelFileError
+from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks import LanguageModel
+from rnnkit.tasks.models.language_model import LanguageModelConfig
 from rnnkit.train import load_model, save_model
 from rnnkit.train.checkpoint import read_checkpoint, write_checkpoint
 
@@ -42,7 +44,8 @@ PICKLE = pickle.dumps(_Payload(), protocol=4)
 
 def _save(folder: Path) -> None:
     tokenizer = Tokenizer.fit(["abcab"], level="char")
-    save_model(LanguageModel.for_tokenizer(tokenizer, hidden_size=4, num_layers=1, embedding_size=3), folder)
+    config = LanguageModelConfig(embedding_size=3, rnn=RecurrentConfig(hidden_size=4))
+    save_model(LanguageModel.for_tokenizer(tokenizer, config), folder)
 
 
 def snapshot(root: Path) -> dict[str, object]:
@@ -224,6 +227,9 @@ CORPUS = {
     "huge file (sparse)": (sparse("config.json", 2**30), r"config\.json: 1073741824 bytes, more than the"),
     "format is not rnnkit's": (edit(lambda d: d.update(format="pytorch-pickle")), r"not an rnnkit model"),
     "format_version a string": (edit(lambda d: d.update(format_version="1")), r"format_version '1'"),
+    "format_version true": (edit(lambda d: d.update(format_version=True)), r"format_version True"),
+    "version 1, config a list": (edit(lambda d: d.update(format_version=1, config=[1])), r"config\.json"),
+    "version 1, config a string": (edit(lambda d: d.update(format_version=1, config="rnn")), r"config\.json"),
     # config values: path traversal, wrong types, sizes the weights do not have
     "task is a path": (edit(lambda d: d.update(task="../../../etc/passwd")), r"unknown task '\.\./\.\./\.\./etc/passwd'"),
     "task is a list": (edit(lambda d: d.update(task=["language-model"])), r"unknown task"),

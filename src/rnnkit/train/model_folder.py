@@ -89,7 +89,7 @@ def _read_config(folder: str | Path) -> tuple[dict[str, Any], int]:
         raise ModelFileError(f"{path}: not an rnnkit model (\"format\" is {document.get('format')!r}, "
                              f"expected {FORMAT!r})")
     version = document.get("format_version")
-    if version != FORMAT_VERSION and version not in MIGRATABLE:
+    if isinstance(version, bool) or (version != FORMAT_VERSION and version not in MIGRATABLE):  # True == 1
         newer = isinstance(version, int) and version > FORMAT_VERSION
         raise ModelFileError(f"{path}: format_version {version!r}"
                              + (" is from a newer rnnkit" if newer else " is not valid")
