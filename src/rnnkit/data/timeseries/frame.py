@@ -25,6 +25,7 @@ import numpy as np
 
 from rnnkit._optional import require
 from rnnkit.data import checks, inputs
+from rnnkit.data.timeseries.times import parse_times
 from rnnkit.errors import UserError
 
 FILLS = ("interpolate", "ffill", "zero")
@@ -158,28 +159,7 @@ def future_index(series: Series, freq: str | None, horizon: int) -> Any:
 
 
 def _parse_times(frame: Any, column: str | None, where: str, numbers: np.ndarray, word: str) -> Any:
-    pd = pandas()
-    if column is None:
-        return None
-    raw = frame[column]
-    if raw.isna().any():
-        row = int(np.flatnonzero(raw.isna().to_numpy())[0])
-        raise UserError(f"{where}: time column {column!r} is empty at {word} {numbers[row]}")
-    if pd.api.types.is_integer_dtype(raw):  # plain step numbers (1, 2, 3, ...), not nanoseconds since 1970
-        return pd.Index(raw.to_numpy())
-    try:
-        times = pd.to_datetime(raw)
-    except (ValueError, TypeError):
-        for row, value in enumerate(raw):
-            try:
-                pd.to_datetime(value)
-            except (ValueError, TypeError):
-                raise UserError(f"{where}: time column {column!r} has a value that is not a date or time at {word} "
-                                f"{numbers[row]}: {value!r}") from None
-        raise UserError(f"{where}: time column {column!r} mixes incompatible date formats") from None
-    if getattr(times.dt, "tz", None) is not None:  # one clock for every series: drop the zone after converting
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.DatetimeIndex(times)
+    return None if column is None else parse_times(frame[column], column, where=where, numbers=numbers, word=word)
 
 
 def _order_rows(times: Any, rows: np.ndarray, key: str, where: str, sort: bool, numbers: np.ndarray,
