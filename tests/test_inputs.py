@@ -203,3 +203,25 @@ def test_caption_table_refuses_paths_outside_the_images_folder(tmp_path):
     table = write(tmp_path, "captions.csv", "file,caption\n../secret.png,a cat\n")
     with pytest.raises(UserError, match=r"line 2: image '\.\./secret\.png' is outside the images folder"):
         read_captions(images, table)
+
+
+def test_standard_input_is_checked_like_a_file(monkeypatch):
+    import io
+    import sys
+
+    from rnnkit.data.inputs import read_stdin
+
+    class Stdin:
+        def __init__(self, data):
+            self.buffer = io.BytesIO(data)
+
+    monkeypatch.setattr(sys, "stdin", Stdin("caf\u00e9\n".encode("utf-8")))
+    assert read_stdin() == "caf\u00e9\n"
+    monkeypatch.setattr(sys, "stdin", Stdin(b"\x7fELF\x02\x01\x01\x00"))
+    with pytest.raises(UserError, match=r"standard input: looks like an executable, not text"):
+        read_stdin()
+    monkeypatch.setattr(sys, "stdin", Stdin("caf\xe9\n".encode("latin-1")))
+    with pytest.raises(UserError, match=r"standard input, line 1: not UTF-8 \(looks like Latin-1\)"):
+        read_stdin()
+    monkeypatch.setattr(sys, "stdin", Stdin(b""))
+    assert read_stdin() == ""

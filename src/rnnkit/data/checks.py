@@ -151,3 +151,15 @@ def texts_of(frame: Any, column: str, *, where: str | None = None) -> list[str]:
         raise UserError(f"{place(frame, row, where)}, column {column!r}: the text is empty ({int(blank.sum())} of "
                         f"{len(blank)} rows); remove those rows")
     return [str(value) for value in series.tolist()]
+
+
+def same_columns(frame: Any, trained: Sequence[str], *, what: str = "the model", where: str | None = None) -> None:
+    """Refuse a prediction table that lacks columns ``what`` was trained on, listing the difference (missing ones,
+    and the table's other columns, where a renamed column would show)."""
+    columns = [str(c) for c in frame.columns]
+    missing = [c for c in trained if c not in columns]
+    if missing:
+        others = [c for c in columns if c not in trained]
+        raise UserError(f"{source(frame, where or 'data')}: {len(missing)} of the {len(trained)} column(s) "
+                        f"{what} was trained on are missing: {missing}" + (f"; the table has other columns "
+                        f"{others}" if others else ""))

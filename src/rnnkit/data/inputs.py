@@ -99,6 +99,17 @@ def read_text(path: str | Path, *, encoding: str | None = None, allow_empty: boo
     return decode(read_bytes(path), str(path), encoding=encoding, allow_empty=allow_empty)
 
 
+def read_stdin(*, encoding: str | None = None) -> str:
+    """Standard input as text, checked as ``read_text`` checks a file (binary data and other encodings refused);
+    empty input is the empty string."""
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream put in its place (tests, notebooks): already decoded
+        return sys.stdin.read()
+    return decode(stream.read(), "standard input", encoding=encoding, allow_empty=True)
+
+
 def decode(data: bytes, where: str, *, encoding: str | None = None, allow_empty: bool = False) -> str:
     """``data`` as text (see ``read_text``); ``where`` names it in errors."""
     if not data and not allow_empty:

@@ -214,9 +214,8 @@ def read_sequences(frame: Any, *, label: str | None = None, text: str | None = N
     if text is not None:
         X = checks.texts_of(frame, text)
         return X, y, list(range(len(X)))
-    used = {label, id, time}
+    features = feature_columns(frame, label=label, id=id, time=time, features=features)
     if id is not None:
-        features = list(features or [c for c in columns if c not in used and _numeric_like(frame[c])])
         _check_features(frame, features, missing=False)
         blank = frame[id].isna().to_numpy()
         if blank.any():
@@ -231,9 +230,22 @@ def read_sequences(frame: Any, *, label: str | None = None, text: str | None = N
             raise UserError(f"sequence {per_id[per_id > 1].index[0]!r} has more than one {label!r} value")
         first = labels.groupby(id, sort=False)["_label"].first()
         return X, [first[key] for key in ids], ids
-    features = list(features or [c for c in columns if c != label])
     _check_features(frame, features, missing=True)
     return from_wide(frame, features), y, list(range(len(frame)))
+
+
+def feature_columns(frame: Any, *, label: str | None = None, id: str | None = None, time: str | None = None,
+                    features: Sequence[str] | None = None, text: str | None = None) -> list[str] | None:
+    """The feature columns ``read_sequences`` reads from ``frame``: ``features`` when given, else every numeric
+    column but the label, id and time (long format) or every column but the label (wide); None for text. A model
+    records them, so that prediction reads the same columns (``rnnkit.data.checks.same_columns``)."""
+    if text is not None:
+        return None
+    if features:
+        return list(features)
+    if id is not None:
+        return [c for c in frame.columns if c not in {label, id, time} and _numeric_like(frame[c])]
+    return [c for c in frame.columns if c != label]
 
 
 def _numeric_like(column: Any) -> bool:
