@@ -121,7 +121,7 @@ def test_blank_labels_empty_texts_and_free_text_classes_are_refused_with_the_rea
     with pytest.raises(UserError, match=r"blank\.csv: the label column 'label' is empty on every row"):
         read_sequences(read_table(blank), text="text", label="label")
     some = write(tmp_path, "some.csv", "text,label\nhello,pos\nworld,\n")
-    with pytest.raises(UserError, match=r"some\.csv, line 3, column 'label': the label is blank \(1 of 2 rows"):
+    with pytest.raises(UserError, match=r"some\.csv, line 3, column 'label': blank \(1 of 2 rows have no 'label'\)"):
         read_sequences(read_table(some), text="text", label="label")
     empty = write(tmp_path, "empty.csv", 'text,label\n"",pos\n"  ",neg\n')
     with pytest.raises(UserError, match=r"the text column 'text' is empty on every row"):

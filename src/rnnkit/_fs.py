@@ -56,10 +56,12 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (temporary file in the same folder, fsync, rename)."""
+    """Replace ``path`` with ``data`` atomically (temporary file in the same folder, fsync, rename); the folder is
+    created when it is missing."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     with os_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             write_file(temporary, data)
             os.replace(temporary, path)

@@ -11,8 +11,6 @@ and ``caption``; other columns are ignored. Images (PNG, JPEG, anything Pillow r
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.data.images import read_image
-from rnnkit.data.inputs import input_path, read_text
+from rnnkit.data.inputs import input_path, place, read_table
 from rnnkit.data.sequences import pad_batch
 from rnnkit.errors import UserError
 
@@ -45,35 +43,25 @@ def read_captions(images_dir: str | Path, table: str | Path, *, size: int = 64,
                   encoding: str | None = None) -> CaptionedImages:
     """The rows of the captions CSV ``table`` (UTF-8 unless ``encoding``) with their images from ``images_dir``."""
     images_dir = input_path(images_dir, "folder")
-    table = input_path(table)
-    reader = csv.DictReader(io.StringIO(read_text(table, encoding=encoding), newline=""), strict=True)
-    try:
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UserError(f"{table}: missing column(s) {missing}; the header must name {list(COLUMNS)}, got "
-                            f"{reader.fieldnames}")
-        rows, start = [], 2
-        for row in reader:
-            rows.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as error:
-        raise UserError(f"{table}, line {reader.line_num}: {error} (an unbalanced '\"'?)") from None
+    frame = read_table(table, encoding=encoding, dtype=str)  # file names and captions exactly as written
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise UserError(f"{table}: missing column(s) {missing}; the header must name {list(COLUMNS)}, got "
+                        f"{[str(c) for c in frame.columns]}")
     files, captions, absent = [], [], []
-    for line, row in rows:
-        file, caption = (row["file"] or "").strip(), (row["caption"] or "").strip()
+    for row, (file, caption) in enumerate(zip(frame["file"].fillna(""), frame["caption"].fillna(""))):
+        file, caption = file.strip(), caption.strip()
         if not file or not caption:
-            raise UserError(f"{table}, line {line}: empty {'file' if not file else 'caption'} field")
+            raise UserError(f"{place(frame, row)}: empty {'file' if not file else 'caption'} field")
         if not (images_dir / file).resolve().is_relative_to(images_dir.resolve()):
-            raise UserError(f"{table}, line {line}: image {file!r} is outside the images folder {images_dir}")
+            raise UserError(f"{place(frame, row)}: image {file!r} is outside the images folder {images_dir}")
         if not (images_dir / file).is_file():
-            absent.append(f"{file} (line {line})")
+            absent.append(f"{file} ({place(frame, row).rsplit(', ', 1)[-1]})")
         files.append(file)
         captions.append(caption)
     if absent:
         raise UserError(f"{table}: {len(absent)} image file(s) not found in {images_dir}: "
                         f"{', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}")
-    if not files:
-        raise UserError(f"{table}: no rows (expected a header {','.join(COLUMNS)} and one row per image)")
     images = np.stack([read_image(images_dir / file, size) for file in files])
     return CaptionedImages(images, captions, files)
 

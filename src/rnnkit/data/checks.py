@@ -104,7 +104,7 @@ def outliers(values: np.ndarray, frame: Any, column: str, *, rows: np.ndarray | 
     return np.where(bad, np.clip(values, inliers.min(), inliers.max()), values)
 
 
-def _blank(series: Any) -> np.ndarray:
+def blank(series: Any) -> np.ndarray:
     return (series.isna() | (series.astype(str).str.strip() == "")).to_numpy()
 
 
@@ -112,13 +112,13 @@ def labels_of(frame: Any, column: str, *, where: str | None = None) -> list[Any]
     """The labels of ``column``, refused when any is blank (empty cell or only spaces), naming the first place.
     Numbers stay numbers; everything else is a string, stripped of surrounding spaces."""
     series = frame[column]
-    blank = _blank(series)
-    if blank.all():
+    empty = blank(series)
+    if empty.all():
         raise UserError(f"{source(frame, where or 'data')}: the label column {column!r} is empty on every row")
-    if blank.any():
-        row = int(np.flatnonzero(blank)[0])
-        raise UserError(f"{place(frame, row, where)}, column {column!r}: the label is blank ({int(blank.sum())} of "
-                        f"{len(blank)} rows have none); fill them in or remove those rows")
+    if empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        raise UserError(f"{place(frame, row, where)}, column {column!r}: blank ({int(empty.sum())} of {len(empty)} "
+                        f"rows have no {column!r}); fill them in or remove those rows")
     if series.dtype.kind in "iubf":
         return series.tolist()
     return [str(value).strip() for value in series.tolist()]
@@ -143,23 +143,24 @@ def texts_of(frame: Any, column: str, *, where: str | None = None) -> list[str]:
     """The texts of ``column`` as strings; empty texts (an empty cell, only spaces) are refused with the place
     (all of them empty: the column is named as empty)."""
     series = frame[column]
-    blank = _blank(series)
-    if blank.all():
+    empty = blank(series)
+    if empty.all():
         raise UserError(f"{source(frame, where or 'data')}: the text column {column!r} is empty on every row")
-    if blank.any():
-        row = int(np.flatnonzero(blank)[0])
-        raise UserError(f"{place(frame, row, where)}, column {column!r}: the text is empty ({int(blank.sum())} of "
-                        f"{len(blank)} rows); remove those rows")
+    if empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        raise UserError(f"{place(frame, row, where)}, column {column!r}: the text is empty ({int(empty.sum())} of "
+                        f"{len(empty)} rows); remove those rows")
     return [str(value) for value in series.tolist()]
 
 
-def same_columns(frame: Any, trained: Sequence[str], *, what: str = "the model", where: str | None = None) -> None:
+def same_columns(frame: Any, trained: Sequence[str], *, what: str = "the model", where: str | None = None,
+                 ignore: Sequence[str] = ()) -> None:
     """Refuse a prediction table that lacks columns ``what`` was trained on, listing the difference (missing ones,
-    and the table's other columns, where a renamed column would show)."""
+    and the table's other columns but ``ignore``, where a renamed column would show)."""
     columns = [str(c) for c in frame.columns]
     missing = [c for c in trained if c not in columns]
     if missing:
-        others = [c for c in columns if c not in trained]
+        others = [c for c in columns if c not in trained and c not in ignore]
         raise UserError(f"{source(frame, where or 'data')}: {len(missing)} of the {len(trained)} column(s) "
                         f"{what} was trained on are missing: {missing}" + (f"; the table has other columns "
                         f"{others}" if others else ""))

@@ -39,8 +39,9 @@ def decode_image(data: bytes, where: str, size: int | None = None) -> np.ndarray
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             image.load()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as error:
+    except UnidentifiedImageError:
+        raise UserError(f"{where}: not a readable image (not a format Pillow reads, or damaged)") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UserError(f"{where}: not a readable image ({error})") from None
     image = image.convert("RGBA")
     if size is not None and image.size != (size, size):

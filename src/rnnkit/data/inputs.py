@@ -199,10 +199,7 @@ def parse_csv(text: str, where: str, *, sep: str = ",", header: bool = True,
     text = text.replace("\r\n", "\n") if "\n" in text else text.replace("\r", "\n")
     if not text.strip():
         raise UserError(f"{where}: no data (the file holds only blank lines)")
-    starts, open_quote = _record_starts(text, sep)
-    if open_quote is not None:
-        raise UserError(f"{where}, line {open_quote}: a quoted field opens here and is never closed "
-                        f"(an unbalanced '\"')")
+    starts = check_quotes(text, where, sep)
     try:
         frame = pandas.read_csv(io.StringIO(text), sep=sep, lineterminator="\n", header=0 if header else None,
                                  dtype=dtype)
@@ -221,6 +218,16 @@ def parse_csv(text: str, where: str, *, sep: str = ",", header: bool = True,
     if len(data_starts) == len(frame):
         frame.attrs["lines"] = Lines(where, data_starts)
     return frame
+
+
+def check_quotes(text: str, where: str, sep: str = ",") -> list[tuple[int, bool]]:
+    """Refuse CSV ``text`` (line ends ``\\n``) with a quote that opens and never closes, naming its line; returns
+    the first line of each record and whether it is blank."""
+    starts, open_quote = _record_starts(text, sep)
+    if open_quote is not None:
+        raise UserError(f"{where}, line {open_quote}: a quoted field opens here and is never closed "
+                        f"(an unbalanced '\"')")
+    return starts
 
 
 def _record_starts(text: str, sep: str) -> tuple[list[tuple[int, bool]], int | None]:

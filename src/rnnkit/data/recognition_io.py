@@ -126,23 +126,23 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 def _read_numeric_csv(path: Path, delimiter: str, encoding: str | None) -> np.ndarray:
+    """The rows of numbers of a sequence file (an optional header row), worded as ``rnnkit.data.inputs`` words
+    the faults of every table; a short row is refused here (a table would read its empty cells as missing)."""
     text = inputs.read_text(path, encoding=encoding)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as error:
-        raise UserError(f"{path}: cannot read as CSV ({error})") from None
+    inputs.check_quotes(text, str(path), delimiter)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     first = next((i for i, row in enumerate(rows) if any(cell.strip() for cell in row)), None)
     if first is None:
-        raise UserError(f"{path}: the file is empty")
-    start = first + 1 if not all(_is_number(cell) for cell in rows[first]) else first  # a header row
-    values, width = [], None
+        raise UserError(f"{path}: no data (the file holds only blank lines)")
+    header = not all(_is_number(cell) for cell in rows[first])
+    start, width = (first + 1 if header else first), len(rows[first])
+    values = []
     for number, row in enumerate(rows[start:], start=start + 1):
         if not any(cell.strip() for cell in row):
             continue
-        if width is None:
-            width = len(row)
         if len(row) != width:
-            raise UserError(f"{path}, line {number}: {len(row)} columns, but the first data line has {width}")
+            raise UserError(f"{path}, line {number}: {len(row)} fields, but the {'header' if header else 'first line'}"
+                            f" has {width}")
         for column, cell in enumerate(row, start=1):
             if not _is_number(cell):
                 raise UserError(f"{path}, line {number}, column {column}: {cell!r} is not a number")
@@ -150,7 +150,7 @@ def _read_numeric_csv(path: Path, delimiter: str, encoding: str | None) -> np.nd
                 raise UserError(f"{path}, line {number}, column {column}: {cell.strip()} is not a finite number")
         values.append([float(cell) for cell in row])
     if not values:
-        raise UserError(f"{path}: a header but no rows of numbers")
+        raise UserError(f"{path}: a header ({', '.join(rows[first])}) but no rows")
     return np.asarray(values, dtype=np.float64)
 
 

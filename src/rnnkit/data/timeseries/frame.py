@@ -243,8 +243,9 @@ def _regular_grid(index: Any, freq: str | None, key: str, row_numbers: Any, wher
         return pd.Index(np.arange(index[0], index[-1] + 1, step))
     try:
         grid = pd.date_range(index[0], index[-1], freq=freq)
-    except ValueError as error:
-        raise UserError(f"{where}: {freq!r} is not a frequency pandas knows ({error})") from None
+    except ValueError:
+        raise UserError(f"{where}: {freq!r} is not a frequency pandas knows (--freq: e.g. 'D', 'h', '30min', 'W', "
+                        f"'MS', 'QS', 'YS')") from None
     off = index.difference(grid)
     if len(off):
         raise UserError(f"{where}: series {key!r} has timestamps off the {freq!r} grid that starts at {index[0]}: "
