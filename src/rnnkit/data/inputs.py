@@ -23,9 +23,12 @@ of its rows starts (``place``), so later checks name the line the user sees in a
 from __future__ import annotations
 
 import codecs
+import contextlib
+import contextvars
 import gzip
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,8 @@ _SIGNATURES = (
     (b"\x7fELF", "an executable"),
     (b"\x80", "a Python pickle"),
 )
+# The encoding of the files one command reads (its --encoding), for the readers that are not given one.
+_ENCODING: contextvars.ContextVar[str | None] = contextvars.ContextVar("rnnkit_input_encoding", default=None)
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _PARSER_ROW = re.compile(r"EOF inside string starting at row (\d+)")
 
@@ -64,6 +69,17 @@ class Lines:
         return self is other
 
     __hash__ = object.__hash__
+
+
+@contextlib.contextmanager
+def files_encoded_as(encoding: str | None) -> Iterator[None]:
+    """Within the block, text files and standard input are decoded as ``encoding`` (None: UTF-8, detected)
+    unless a reader is given its own: the CLI's ``--encoding``."""
+    token = _ENCODING.set(encoding)
+    try:
+        yield
+    finally:
+        _ENCODING.reset(token)
 
 
 def input_path(path: str | Path, kind: str = "file") -> Path:
@@ -112,6 +128,7 @@ def read_stdin(*, encoding: str | None = None) -> str:
 
 def decode(data: bytes, where: str, *, encoding: str | None = None, allow_empty: bool = False) -> str:
     """``data`` as text (see ``read_text``); ``where`` names it in errors."""
+    encoding = encoding or _ENCODING.get()
     if not data and not allow_empty:
         raise UserError(f"{where}: the file is empty (0 bytes)")
     if encoding is not None:
