@@ -94,7 +94,8 @@ def outliers(values: np.ndarray, frame: Any, column: str, *, rows: np.ndarray | 
     rows = np.arange(len(values)) if rows is None else np.asarray(rows)
     first = int(np.flatnonzero(bad)[0])
     inliers = values[present & ~bad]
-    typical = f"the column's median is {median:.4g} and its values lie within {inliers.min():.4g} .. {inliers.max():.4g}"
+    typical = (f"the column's median is {median:.4g} and its values lie within {inliers.min():.4g} .. "
+               f"{inliers.max():.4g}")
     at = place(frame, int(rows[first]), where)
     if action == "refuse":
         raise UserError(f"{at}, column {column!r}: {values[first]:.4g} is absurd for this column ({typical}; "

@@ -172,8 +172,8 @@ def _order_rows(times: Any, rows: np.ndarray, key: str, where: str, sort: bool, 
         first = next(stamp for stamp in stamps if counts[stamp] > 1)
         at = [int(numbers[r]) for r in rows[np.flatnonzero(stamps == first)]]
         total = sum(count - 1 for count in counts.values() if count > 1)
-        raise UserError(f"{where}: series {key!r} has {total} duplicate timestamp(s); the first, {first}, is at {word}s "
-                        f"{at}. Remove or aggregate the duplicates" + ("" if key != "series" else
+        raise UserError(f"{where}: series {key!r} has {total} duplicate timestamp(s); the first, {first}, is at "
+                        f"{word}s {at}. Remove or aggregate the duplicates" + ("" if key != "series" else
                         ", or name the column that tells several series apart with id= (--id)"))
     if not stamps.is_monotonic_increasing:
         if sort:
@@ -181,7 +181,8 @@ def _order_rows(times: Any, rows: np.ndarray, key: str, where: str, sort: bool, 
         values = stamps.to_numpy()
         i = int(np.flatnonzero(values[1:] < values[:-1])[0])
         raise UserError(f"{where}: series {key!r} is not in time order: {word} {numbers[rows[i + 1]]} "
-                        f"({stamps[i + 1]}) comes after {word} {numbers[rows[i]]} ({stamps[i]}). Sort the table, or pass sort=True (--sort)")
+                        f"({stamps[i + 1]}) comes after {word} {numbers[rows[i]]} ({stamps[i]}). Sort the table, or "
+                        f"pass sort=True (--sort)")
     return rows
 
 
