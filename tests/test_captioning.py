@@ -69,6 +69,7 @@ def trained():
     return model.eval(), result, (images, captions), (val_images, val_captions)
 
 
+@pytest.mark.trained
 def test_captioner_learns_coloured_shapes(trained):
     model, result, _, (val_images, val_captions) = trained
     assert result.history[-1]["val_exact_match"] >= 0.8  # measured: 0.95-1.0 (0.0 after the first epoch)

@@ -117,6 +117,7 @@ def _sign_task(count, seed):
     return X, ["pos" if x[0, 0] > 0 else "neg" for x in X]
 
 
+@pytest.mark.trained
 def test_classifier_learns_saves_and_loads(tmp_path):
     X, y = _sign_task(240, 0)
     X_test, y_test = _sign_task(100, 1)
@@ -198,6 +199,7 @@ def test_regressor_learns_the_mean_in_original_units():
     assert np.abs(predicted - np.asarray(y[:100])).mean() < 0.8  # targets have std ~4.5 around 100
 
 
+@pytest.mark.trained
 def test_tagger_labels_every_step():
     rng = np.random.default_rng(0)
     # Tag = whether the running sum so far is positive: needs the state, not just the current input.

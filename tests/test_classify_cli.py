@@ -23,6 +23,7 @@ def _texts(count, seed):
     return pd.DataFrame(rows)
 
 
+@pytest.mark.trained
 def test_train_then_predict_text(tmp_path, capsys):
     _texts(160, 0).to_csv(tmp_path / "train.csv", index=False)
     _texts(60, 1).to_csv(tmp_path / "test.csv", index=False)
@@ -49,6 +50,7 @@ def test_train_then_predict_text(tmp_path, capsys):
     assert (pred / "report.html").is_file()
 
 
+@pytest.mark.trained
 def test_train_long_format_and_user_errors(tmp_path, capsys):
     rng = np.random.default_rng(0)
     rows = []

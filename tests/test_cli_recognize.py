@@ -37,6 +37,7 @@ def _folder(path, n, seed, *, csv_every=3):
     return X, y
 
 
+@pytest.mark.trained
 def test_train_transcribe_and_eval_a_folder(tmp_path, capsys):
     _folder(tmp_path / "train", 160, 0)
     _folder(tmp_path / "test", 30, 1)
@@ -104,7 +105,7 @@ def test_usage_and_input_errors(tmp_path, capsys):
     with pytest.raises(UserError, match=r"s003.csv, line 3, column 2: 'oops' is not a number"):
         read_recognition_data(tmp_path / "bad")
     (tmp_path / "bad" / "s003.csv").write_text("1,2,3,4\n1,2,3\n")
-    with pytest.raises(UserError, match=r"s003.csv, line 2: 3 columns, but the first data line has 4"):
+    with pytest.raises(UserError, match=r"s003.csv, line 2: 3 fields, but the first line has 4"):
         read_sequence_file(tmp_path / "bad" / "s003.csv")
     (tmp_path / "bad" / "transcripts.csv").write_text("file,transcript\ns001.npy,ab\nmissing.npy,ab\n")
     with pytest.raises(UserError, match=r"transcripts.csv, line 3: file 'missing.npy' not found"):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from dataclasses import asdict
 
+import pytest
 import torch
 
 import rnnkit
@@ -22,6 +23,7 @@ def test_parameter_counts_are_matched_and_exact():
         assert abs(exact - 4641) / 4641 < 0.03
 
 
+@pytest.mark.trained
 def test_lstm_solves_temporal_order_at_lag_20_and_its_model_reloads(tmp_path):
     config = MemoryDemoConfig(max_steps=400, validation_size=512, test_size=512, gradient_batch=16)
     result = run_job({"config": asdict(config), "problem": "temporal-order", "lag": 20, "cell": "lstm",

@@ -56,7 +56,7 @@ def test_long_format_gives_one_series_per_id_in_order():
     ("gap", r"1 missing timestamp\(s\) at frequency 'D' \(gaps\); the first is 2024-01-04"),
     ("nan", r"1 missing value\(s\); the first is column 'y' at 2024-01-03 00:00:00 \(row 3\)"),
     ("column", r"column\(s\) \['z'\] not found; the columns are \['t', 'y'\]"),
-    ("text", r"column 'y' holds a value that is not a number at row 2: 'oops'"),
+    ("text", r"data, row 2, column 'y': 'oops' is not a number"),
     ("time", r"time column 't' has a value that is not a date or time at row 2: 'soon'"),
 ])
 def test_problems_are_named_with_row_and_timestamp(problem, message):

@@ -100,6 +100,7 @@ def covariate_frame(n=400, seed=0):
     return pd.DataFrame({"time": pd.date_range("2024-01-01", periods=n, freq="h"), "y": y, "x": x})
 
 
+@pytest.mark.trained
 @pytest.mark.parametrize("decoder", ["direct", "autoregressive"])
 def test_known_future_covariates_are_used(decoder):
     data = covariate_frame()

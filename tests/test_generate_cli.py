@@ -25,6 +25,7 @@ def trained(tmp_path_factory):
     return folder, out
 
 
+@pytest.mark.trained
 def test_train_writes_model_metrics_and_report_and_learns(trained, capsys):
     _, out = trained
     assert {"model", "metrics.json", "report.html", "log.jsonl"} <= {p.name for p in out.iterdir()}

@@ -150,6 +150,7 @@ def test_evaluate_text_is_exact_bits_per_character():
     assert scores["bits_per_char"] == pytest.approx(nats / math.log(2), rel=1e-5)
 
 
+@pytest.mark.trained
 def test_a_small_lstm_learns_a_repeated_line_to_under_half_a_bit_per_character():
     torch.manual_seed(0)
     model = tiny_model()

@@ -48,6 +48,7 @@ def trained():
     return model.eval(), result
 
 
+@pytest.mark.trained
 def test_learns_an_unsegmented_task_greedy_and_beam(trained):
     model, result = trained
     X, y = synthetic(100, 1)

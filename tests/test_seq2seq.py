@@ -91,6 +91,7 @@ def test_label_smoothing_adds_the_uniform_term():
     torch.testing.assert_close(model.loss(batch), expected)
 
 
+@pytest.mark.trained
 def test_learns_to_reverse_digit_strings_and_round_trips(tmp_path):
     torch.manual_seed(0)
     sources, targets = digit_pairs(1200, seed=0)

@@ -32,6 +32,7 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
+@pytest.mark.trained
 def test_variable_length_and_text_inputs_in_sklearn_tools():
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(int(rng.integers(3, 9)), 2)) for _ in range(80)]

@@ -76,6 +76,7 @@ def test_config_round_trips_through_json_and_checks_values() -> None:
         TrainConfig(lr=-1.0)
 
 
+@pytest.mark.trained
 def test_fit_learns_and_reports_each_epoch() -> None:
     model, trainer, result = fit(quiet(max_epochs=4, batch_size=8, lr=0.03), val=Pairs(10, seed=1))
     assert [record["epoch"] for record in result.history] == [1, 2, 3, 4]

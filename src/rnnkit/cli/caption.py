@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnkit caption train",
+    parser = common.Parser(prog="rnnkit caption train",
                                      description="Train an image captioner on IMAGES_DIR and CAPTIONS.csv; write "
                                                  "DIR/model, metrics.json, report.html and captions.csv.")
     common.add_train_options(parser, pipeline.RECIPE, pipeline.CaptionSettings, skip=SKIP)
@@ -50,7 +50,7 @@ def _train_parser() -> argparse.ArgumentParser:
 
 
 def _caption_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnkit caption", description="Print a caption for each IMAGE.")
+    parser = common.Parser(prog="rnnkit caption", description="Print a caption for each IMAGE.")
     parser.add_argument("model", metavar="DIR", help="a `caption train` output folder, or its model/")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     parser.add_argument("--beam", type=common.positive_int, default=3, help="beam size (1: greedy; default 3)")

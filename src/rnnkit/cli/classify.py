@@ -34,7 +34,7 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out, args.force)
+    out = common.prepare_out_dir(args.out, args.force, create=False)
     metrics = pipeline.predict_classifier(args.model, args.data, out)
     scored = f"accuracy {metrics['accuracy']:.4f}; " if "accuracy" in metrics else ""
     print(f"{scored}{metrics['count']} predictions; wrote {out}")

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rnnkit.cli import flags
 
@@ -26,6 +26,7 @@ def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = Tru
     )
     if seed:
         parser.add_argument("--seed", type=non_negative_int, default=0, metavar="INT", help="random seed (default: 0)")
+    add_encoding_option(parser)
     parser.add_argument(
         "--threads",
         type=positive_int,
@@ -36,7 +37,19 @@ def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = Tru
     )
 
 
-def prepare_out_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
+def add_encoding_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--encoding", metavar="NAME", help="the text encoding of the files (and standard input) "
+                        "read (default: UTF-8, with or without a byte-order mark); e.g. latin-1, cp1252, utf-16")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line (the usage is one ``--help`` away), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def prepare_out_dir(path: str | os.PathLike[str], force: bool = False, *, create: bool = True) -> Path:
     """Create the output folder ``path`` (with its parents) and return it (``rnnkit.pipelines.run_folder``).
 
     A folder that exists and is not empty is refused unless ``force``: then rnnkit writes into it, overwriting the
@@ -45,7 +58,7 @@ def prepare_out_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
     """
     from rnnkit.pipelines.run_folder import prepare_output
 
-    return prepare_output(path, force)
+    return prepare_output(path, force, create=create)
 
 
 def add_train_command(actions: Any, recipe: Any, settings: type, *, skip: tuple[str, ...] = (),
@@ -85,7 +98,10 @@ def run_form(command: str, words: list[str], forms: dict[str, Callable[[], argpa
         return done.code if isinstance(done.code, int) else int(done.code is not None)
     if getattr(options, "threads", None):  # the form's own --threads: the main parser never saw it
         use_threads(options.threads)
-    return options.func(options)
+    from rnnkit.data.inputs import files_encoded_as
+
+    with files_encoded_as(getattr(options, "encoding", None)):
+        return options.func(options)
 
 
 def use_threads(count: int) -> None:

@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out, args.force)
+    out = common.prepare_out_dir(args.out, args.force, create=False)
     pipeline.predict_forecaster(args.model, args.data, out, horizon=args.horizon)
     print(f"wrote {out}/: forecast.csv, metrics.json, report.html")
     return 0

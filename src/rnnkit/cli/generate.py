@@ -58,7 +58,7 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out, args.force) if args.out else None
+    out = common.prepare_out_dir(args.out, args.force, create=False) if args.out else None
     import time
 
     from rnnkit.eval.reports.language_model import write_samples_report
@@ -85,13 +85,16 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out, args.force) if args.out else None
+    out = common.prepare_out_dir(args.out, args.force, create=False) if args.out else None
     from rnnkit.eval.reports import Report, write_metrics
 
-    text = Path(args.text).read_text(encoding="utf-8", errors="replace")
-    if not text:
-        raise UserError(f"{args.text} is empty")
-    metrics = _load(args.model).evaluate_text(text) | {"text": str(args.text)}
+    from rnnkit.data.inputs import read_text
+
+    model, text = _load(args.model), read_text(args.text)
+    if not text.strip():
+        raise UserError(f"{args.text}: the text is blank (only spaces and line breaks)")
+    model.tokenizer.check_known([text], args.text)
+    metrics = model.evaluate_text(text) | {"text": str(args.text)}
     name = "bits_per_char" if "bits_per_char" in metrics else "perplexity"
     print(f"{name.replace('_', ' ')} {metrics[name]:.4f} over {metrics['tokens']} tokens of {args.text}")
     if out is not None:

@@ -36,13 +36,14 @@ SUBCOMMANDS: list[Register] = [demo.register, forecast.register, classify.regist
                               caption.register,
                               recognize.register, deploy.register]
 
-# OS errors about a path the user gave (the error names it): reported as user errors, without a traceback.
-_PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+# OS errors about a path (the error names it: a file the user gave, a full disk under --out): reported as user
+# errors, in one line, without a traceback.
+_PATH_ERRORS = (OSError,)
 
 
 def build_parser(subcommands: Sequence[Register] | None = None) -> argparse.ArgumentParser:
     """The ``rnnkit`` parser with ``subcommands`` (default: ``SUBCOMMANDS``) registered."""
-    parser = argparse.ArgumentParser(
+    parser = common.Parser(
         prog="rnnkit", description="Recurrent neural networks for sequence data. Batch-first everywhere."
     )
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
@@ -64,7 +65,10 @@ def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] |
             raise RuntimeError(f"subcommand {args.command!r} did not set func: fix its register()")
         if getattr(args, "threads", None):
             common.use_threads(args.threads)
-        return int(func(args) or 0)
+        from rnnkit.data.inputs import files_encoded_as
+
+        with files_encoded_as(getattr(args, "encoding", None)):
+            return int(func(args) or 0)
     except UserError as error:
         return _user_error(str(error))
     except _PATH_ERRORS as error:

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnkit recognize train",
+    parser = common.Parser(prog="rnnkit recognize train",
                                      description="Train a CTC recognizer on DATA (a folder with transcripts.csv, "
                                                  "or a long table) and write DIR/model, metrics.json, report.html.")
     common.add_train_options(parser, pipeline.RECIPE, pipeline.RecognizeSettings, skip=SKIP)
@@ -47,7 +47,7 @@ def _train_parser() -> argparse.ArgumentParser:
 
 
 def _eval_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnkit recognize eval",
+    parser = common.Parser(prog="rnnkit recognize eval",
                                      description="Score a trained recognizer on DATA (with transcripts): CER, WER "
                                                  "and sequence accuracy in DIR/metrics.json, and DIR/report.html.")
     parser.add_argument("model", metavar="MODEL_DIR", help="a `recognize train` output folder, or its model/")
@@ -59,7 +59,7 @@ def _eval_parser() -> argparse.ArgumentParser:
 
 
 def _transcribe_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnkit recognize",
+    parser = common.Parser(prog="rnnkit recognize",
                                      description="Print the transcript of each INPUT (name, tab, transcript).")
     parser.add_argument("model", metavar="MODEL_DIR", help="a `recognize train` output folder, or its model/")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="sequence files, folders or long tables")
@@ -75,7 +75,7 @@ def _add_beam_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out, args.force)
+    out = common.prepare_out_dir(args.out, args.force, create=False)
     metrics = pipeline.evaluate_recognizer(args.model, args.data, out, beam=args.beam)
     scored_on = f"{metrics['count']} sequences"
     print(f"{pipeline.summary(metrics | {'scored_on': scored_on})}; wrote {out}")
@@ -83,7 +83,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 
 def _run_transcribe(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out, args.force) if args.out is not None else None
+    out = common.prepare_out_dir(args.out, args.force, create=False) if args.out is not None else None
     for name, text in zip(*pipeline.transcribe(args.model, args.inputs, beam=args.beam, out=out)):
         print(f"{name}\t{text}")
     return 0

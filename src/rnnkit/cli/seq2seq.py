@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 
 from rnnkit.cli import common
@@ -50,6 +49,7 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     translate.add_argument("text", metavar="TEXT", nargs="?", default="-", help="a text, or - for stdin lines")
     translate.add_argument("--beam", type=common.positive_int, default=5)
     translate.add_argument("--max-length", type=common.positive_int, default=None, help="most output tokens")
+    common.add_encoding_option(translate)
     _add_ensemble_option(translate)
     translate.set_defaults(func=run_translate)
 
@@ -68,7 +68,9 @@ def _add_ensemble_option(parser: argparse.ArgumentParser) -> None:
 
 
 def run_translate(args: argparse.Namespace) -> int:
-    texts = [line.rstrip("\n") for line in sys.stdin] if args.text == "-" else [args.text]
+    from rnnkit.data.inputs import read_stdin
+
+    texts = read_stdin().splitlines() if args.text == "-" else [args.text]
     texts = [text for text in texts if text.strip()]
     if not texts:
         raise UserError("nothing to translate: give a TEXT, or lines on stdin with -")
@@ -79,7 +81,8 @@ def run_translate(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force)
+    out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force,
+                                 create=False)
     metrics = pipeline.evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble)
     print(f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
           f"(beam {args.beam}) on {metrics['count']} pairs; wrote {out}")

@@ -11,7 +11,6 @@ and ``caption``; other columns are ignored. Images (PNG, JPEG, anything Pillow r
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.data.images import read_image
+from rnnkit.data.inputs import input_path, place, read_table
 from rnnkit.data.sequences import pad_batch
 from rnnkit.errors import UserError
 
@@ -39,35 +39,29 @@ class CaptionedImages:
         return CaptionedImages(self.images[rows], [self.captions[i] for i in rows], [self.files[i] for i in rows])
 
 
-def read_captions(images_dir: str | Path, table: str | Path, *, size: int = 64) -> CaptionedImages:
-    """The rows of the captions CSV ``table`` with their images read from ``images_dir``."""
-    images_dir, table = Path(images_dir), Path(table)
-    if not images_dir.is_dir():
-        raise UserError(f"{images_dir}: images folder not found")
-    with open(table, encoding="utf-8", newline="") as handle:
-        try:
-            reader = csv.DictReader(handle)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise UserError(f"{table}: missing column(s) {missing}; the header must name {list(COLUMNS)}, got "
-                                f"{reader.fieldnames}")
-            rows = [(reader.line_num, row) for row in reader]
-        except UnicodeDecodeError as error:
-            raise UserError(f"{table}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+def read_captions(images_dir: str | Path, table: str | Path, *, size: int = 64,
+                  encoding: str | None = None) -> CaptionedImages:
+    """The rows of the captions CSV ``table`` (UTF-8 unless ``encoding``) with their images from ``images_dir``."""
+    images_dir = input_path(images_dir, "folder")
+    frame = read_table(table, encoding=encoding, dtype=str)  # file names and captions exactly as written
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise UserError(f"{table}: missing column(s) {missing}; the header must name {list(COLUMNS)}, got "
+                        f"{[str(c) for c in frame.columns]}")
     files, captions, absent = [], [], []
-    for line, row in rows:
-        file, caption = (row["file"] or "").strip(), (row["caption"] or "").strip()
+    for row, (file, caption) in enumerate(zip(frame["file"].fillna(""), frame["caption"].fillna(""))):
+        file, caption = file.strip(), caption.strip()
         if not file or not caption:
-            raise UserError(f"{table}, line {line}: empty {'file' if not file else 'caption'} field")
+            raise UserError(f"{place(frame, row)}: empty {'file' if not file else 'caption'} field")
+        if not (images_dir / file).resolve().is_relative_to(images_dir.resolve()):
+            raise UserError(f"{place(frame, row)}: image {file!r} is outside the images folder {images_dir}")
         if not (images_dir / file).is_file():
-            absent.append(f"{file} (line {line})")
+            absent.append(f"{file} ({place(frame, row).rsplit(', ', 1)[-1]})")
         files.append(file)
         captions.append(caption)
     if absent:
         raise UserError(f"{table}: {len(absent)} image file(s) not found in {images_dir}: "
                         f"{', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}")
-    if not files:
-        raise UserError(f"{table}: no rows (expected a header {','.join(COLUMNS)} and one row per image)")
     images = np.stack([read_image(images_dir / file, size) for file in files])
     return CaptionedImages(images, captions, files)
 

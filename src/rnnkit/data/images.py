@@ -11,6 +11,7 @@ Images stay uint8, channels last (H, W, 3), in data sets and model folders' call
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
+from rnnkit.data.inputs import input_path, read_bytes
 from rnnkit.errors import UserError
 
 
@@ -33,9 +35,13 @@ def decode_image(data: bytes, where: str, size: int | None = None) -> np.ndarray
     """An encoded image (PNG, JPEG, ...) as (H, W, 3) uint8 RGB on white, resized to ``size`` x ``size`` when
     given (Lanczos; the aspect ratio is not kept). ``where`` names the file in errors."""
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+        with warnings.catch_warnings():  # a huge image (a decompression bomb) is refused, not decoded
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except UnidentifiedImageError:
+        raise UserError(f"{where}: not a readable image (not a format Pillow reads, or damaged)") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UserError(f"{where}: not a readable image ({error})") from None
     image = image.convert("RGBA")
     if size is not None and image.size != (size, size):
@@ -45,10 +51,8 @@ def decode_image(data: bytes, where: str, size: int | None = None) -> np.ndarray
 
 def read_image(path: str | Path, size: int | None = None) -> np.ndarray:
     """The image file ``path`` as (H, W, 3) uint8 (see ``decode_image``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: image file not found")
-    return decode_image(path.read_bytes(), str(path), size)
+    path = input_path(path)
+    return decode_image(read_bytes(path), str(path), size)
 
 
 def encode_png(image: np.ndarray) -> bytes:

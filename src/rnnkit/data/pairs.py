@@ -5,7 +5,8 @@
     source, source_lengths, target, target_lengths = pair_collate([data[i] for i in range(8)])
 
 A pairs file has one pair per line, source then target, separated by a tab (``.tsv``, and any other suffix) or a
-comma (``.csv``, read with Python's csv module, so quoted fields may hold commas). Blank lines are skipped; a line
+comma (``.csv``, read with Python's csv module, so quoted fields may hold commas and line breaks). Files are
+read by ``rnnkit.data.inputs.read_text`` (UTF-8 unless told; binary files refused). Blank lines are skipped; a line
 with another number of fields, or an empty field, is an error that names the file and the line. A first line
 ``source<TAB>target`` (any case) is a header and is skipped.
 """
@@ -13,38 +14,43 @@ with another number of fields, or an empty field, is an error that names the fil
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import io
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from torch import Tensor
 
+from rnnkit.data.inputs import read_text
 from rnnkit.data.sequences import pad_batch
 from rnnkit.errors import UserError
 
 _HEADER = ("source", "target")
 
 
-def read_pairs(path: str | Path) -> list[tuple[str, str]]:
-    """The (source, target) pairs of a TSV or CSV file; see the module docstring for the format."""
+def read_pairs(path: str | Path, *, encoding: str | None = None) -> list[tuple[str, str]]:
+    """The (source, target) pairs of a TSV or CSV file (UTF-8 unless ``encoding``); see the module docstring."""
     path = Path(path)
-    with open(path, encoding="utf-8", newline="") as handle:
-        try:
-            text = handle.read()
-        except UnicodeDecodeError as error:
-            raise UserError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    lines = text.splitlines()
-    rows = csv.reader(lines) if path.suffix.lower() == ".csv" else (line.split("\t") for line in lines)
+    text = read_text(path, encoding=encoding)
+    text = text.replace("\r\n", "\n") if "\n" in text else text.replace("\r", "\n")
+    is_csv = path.suffix.lower() == ".csv"
+    if is_csv:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        rows = _csv_rows(reader, path)
+    else:
+        rows = ((number, line.split("\t")) for number, line in enumerate(text.split("\n"), start=1))
+    separator = "comma" if is_csv else "tab"
     pairs = []
-    for number, fields in enumerate(rows, start=1):
+    for index, (number, fields) in enumerate(rows):
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue
-        if number == 1 and tuple(field.strip().lower() for field in fields) == _HEADER:
+        if index == 0 and tuple(field.strip().lower() for field in fields) == _HEADER:
             continue
-        separator = "comma" if path.suffix.lower() == ".csv" else "tab"
         if len(fields) != 2:
+            shown = (",".join(fields) if is_csv else "\t".join(fields))[:80]
             raise UserError(f"{path}, line {number}: expected 2 fields (source and target, separated by a "
-                            f"{separator}), got {len(fields)}: {lines[number - 1][:80]!r}")
+                            f"{separator}), got {len(fields)}: {shown!r}")
         source, target = fields[0].strip(), fields[1].strip()
         if not source or not target:
             raise UserError(f"{path}, line {number}: empty {'source' if not source else 'target'} field")
@@ -52,6 +58,17 @@ def read_pairs(path: str | Path) -> list[tuple[str, str]]:
     if not pairs:
         raise UserError(f"{path}: no pairs found (expected lines of source<TAB>target)")
     return pairs
+
+
+def _csv_rows(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """``(line where the row starts, fields)`` of a csv reader; a quote never closed names its line."""
+    start = 1
+    try:
+        for fields in reader:
+            yield start, fields
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise UserError(f"{path}, line {start}: {error} (an unbalanced '\"'?)") from None
 
 
 class PairDataset:

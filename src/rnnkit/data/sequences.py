@@ -6,7 +6,7 @@ a list of them, each with its own length T. Ways in:
     from_numpy(array)                            # (N, T) univariate, (N, T, F), or a list of (T,)/(T, F) arrays
     from_wide(frame)                             # UCR style: one row per sequence; trailing NaN ends a row early
     ids, seqs = from_long(frame, id="id", time="t", features=["x", "y"])   # one row per (sequence, step)
-    frame = read_table("data.csv")               # .csv / .tsv / .parquet / .pq into a pandas DataFrame
+    frame = read_table("data.csv")               # .csv / .tsv / .parquet / .pq into a pandas DataFrame (checked)
 
 ``Preprocessor`` turns raw inputs (texts, or numeric sequences) into model inputs with what it learned on the
 training split (a tokenizer, or per-feature mean and standard deviation) and keeps that as JSON.
@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnkit.data import checks, inputs
 from rnnkit.data.text import Tokenizer
 from rnnkit.errors import UserError
 
@@ -50,17 +51,23 @@ def from_numpy(data: Any) -> list[np.ndarray]:
 
 def from_wide(frame: Any, columns: Sequence[str] | None = None) -> list[np.ndarray]:
     """UCR style: each row of ``frame`` (a DataFrame or 2-D array; ``columns`` picks them) is one univariate
-    sequence. Trailing NaN mark a shorter sequence; a NaN inside a sequence is an error."""
+    sequence. Trailing NaN mark a shorter sequence; a NaN inside a sequence, or inf anywhere, is an error that
+    names the row (the file and line for a frame read from a file; the 0-based row of an array)."""
     values = np.asarray(frame[list(columns)] if columns is not None else frame, dtype=np.float32)
     if values.ndim != 2:
         raise UserError(f"wide format needs one row per sequence, got an array of shape {values.shape}")
+    names = list(columns) if columns is not None else list(getattr(frame, "columns", range(values.shape[1])))
     sequences = []
     for i, row in enumerate(values):
         finite = np.isfinite(row)
         length = int(finite.nonzero()[0].max()) + 1 if finite.any() else 0
-        if length == 0 or not finite[:length].all():
-            raise UserError(f"row {i}: a sequence must have values, and NaN/inf only after its end "
-                            f"(found one at column {int((~finite[:max(length, 1)]).nonzero()[0][0])})")
+        bad = np.isinf(row)
+        bad[:length] |= ~finite[:length]  # a NaN before the last value: a hole, not the end
+        if length == 0 or bad.any():
+            at = inputs.place(frame, i) if hasattr(frame, "attrs") else f"row {i}"
+            column = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+            found = f"column {names[column]!r} is {row[column]}" if bad.any() else "every value is missing"
+            raise UserError(f"{at}: a sequence must have values, and NaN only after its end; {found}")
         sequences.append(row[:length, None])
     return sequences
 
@@ -82,28 +89,9 @@ def from_long(frame: Any, *, id: str, time: str | None, features: Sequence[str])
     return ids, [np.asarray(groups[key][list(features)], dtype=np.float32) for key in ids]
 
 
-def read_table(path: str | Path) -> Any:
-    """A CSV/TSV/Parquet file as a pandas DataFrame (pandas, and pyarrow for Parquet, are optional)."""
-    path = Path(path)
-    pandas = _require("pandas", "pandas")
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    if suffix in (".parquet", ".pq"):
-        _require("pyarrow", "pyarrow")
-        return pandas.read_parquet(path)
-    if suffix in (".csv", ".tsv", ".txt", ".gz"):
-        return pandas.read_csv(path, sep="\t" if ".tsv" in path.name.lower() else ",")
-    raise UserError(f"{path}: unknown table format {suffix!r}; use .csv, .tsv or .parquet")
-
-
-def _require(module: str, package: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise UserError(f"reading tables needs {package}: pip install {package}") from None
+def read_table(path: str | Path, *, encoding: str | None = None) -> Any:
+    """A CSV/TSV/Parquet file as a pandas DataFrame, every fault a ``UserError`` (``rnnkit.data.inputs``)."""
+    return inputs.read_table(path, encoding=encoding)
 
 
 def is_text(data: Any) -> bool:
@@ -215,25 +203,62 @@ def read_sequences(frame: Any, *, label: str | None = None, text: str | None = N
       numeric column) per step; the label is read from each sequence's first row and must not change within it;
     - otherwise wide (UCR style): one row per sequence over ``features`` (default: every column but the label).
 
-    Returns ``(X, y, ids)``: y is None without ``label``; ids are row numbers unless ``id`` is given.
+    Returns ``(X, y, ids)``: y is None without ``label``; ids are row numbers unless ``id`` is given. Blank
+    labels, empty texts, text in a numeric column and inf are refused with their place (``rnnkit.data.checks``).
     """
     columns = list(frame.columns)
     for name in (label, text, id, time, *(features or [])):
         if name is not None and name not in columns:
-            raise UserError(f"column {name!r} not found; columns are {columns}")
+            raise UserError(f"{inputs.source(frame)}: column {name!r} not found; columns are {columns}")
+    y = checks.labels_of(frame, label) if label else None
     if text is not None:
-        X = [str(value) for value in frame[text]]
-        return X, (list(frame[label]) if label else None), list(range(len(X)))
+        X = checks.texts_of(frame, text)
+        return X, y, list(range(len(X)))
+    features = feature_columns(frame, label=label, id=id, time=time, features=features)
     if id is not None:
-        used = {label, id, time}
-        features = list(features or [c for c in columns if c not in used and frame[c].dtype.kind in "fiub"])
+        _check_features(frame, features, missing=False)
+        blank = frame[id].isna().to_numpy()
+        if blank.any():
+            raise UserError(f"{inputs.place(frame, int(np.flatnonzero(blank)[0]))}, column {id!r}: the sequence id "
+                            f"is empty")
         ids, X = from_long(frame, id=id, time=time, features=features)
         if label is None:
             return X, None, ids
-        per_id = frame.groupby(id, sort=False)[label].nunique()
+        labels = frame[[id]].assign(_label=y)
+        per_id = labels.groupby(id, sort=False)["_label"].nunique()
         if (per_id > 1).any():
             raise UserError(f"sequence {per_id[per_id > 1].index[0]!r} has more than one {label!r} value")
-        first = frame.groupby(id, sort=False)[label].first()
+        first = labels.groupby(id, sort=False)["_label"].first()
         return X, [first[key] for key in ids], ids
-    features = list(features or [c for c in columns if c != label])
-    return from_wide(frame, features), (list(frame[label]) if label else None), list(range(len(frame)))
+    _check_features(frame, features, missing=True)
+    return from_wide(frame, features), y, list(range(len(frame)))
+
+
+def feature_columns(frame: Any, *, label: str | None = None, id: str | None = None, time: str | None = None,
+                    features: Sequence[str] | None = None, text: str | None = None) -> list[str] | None:
+    """The feature columns ``read_sequences`` reads from ``frame``: ``features`` when given, else every numeric
+    column but the label, id and time (long format) or every column but the label (wide); None for text. A model
+    records them, so that prediction reads the same columns (``rnnkit.data.checks.same_columns``)."""
+    if text is not None:
+        return None
+    if features:
+        return list(features)
+    if id is not None:
+        return [c for c in frame.columns if c not in {label, id, time} and _numeric_like(frame[c])]
+    return [c for c in frame.columns if c != label]
+
+
+def _numeric_like(column: Any) -> bool:
+    """A numeric column, or a text column that is mostly numbers (a typo in one cell must not drop it)."""
+    import pandas
+
+    if column.dtype.kind in "fiub":
+        return True
+    parsed = pandas.to_numeric(column, errors="coerce")
+    return bool(parsed.notna().sum() > 0.5 * column.notna().sum())
+
+
+def _check_features(frame: Any, features: Sequence[str], *, missing: bool) -> None:
+    if not features:
+        raise UserError(f"{inputs.source(frame)}: no numeric feature columns; columns are {list(frame.columns)}")
+    checks.finite(frame, features, missing=missing)

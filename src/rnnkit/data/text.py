@@ -66,6 +66,23 @@ class Tokenizer:
         ids = [self._ids.get(token, UNK) for token in self.split(text)][: self.max_length]
         return ids or [UNK]
 
+    def unknown(self, texts: Iterable[str]) -> tuple[Counter, int]:
+        """The tokens of ``texts`` that are not in the vocabulary (with their counts), and the number of tokens."""
+        tokens = [token for text in texts for token in self.split(text)]
+        return Counter(token for token in tokens if token not in self._ids), len(tokens)
+
+    def check_known(self, texts: Iterable[str], where: str, *, most: float = 0.5) -> None:
+        """Refuse ``texts`` of which more than ``most`` of the tokens were never seen in training (another
+        language or script, another encoding, binary data read as text), listing the commonest of them."""
+        unknown, total = self.unknown(texts)
+        count = sum(unknown.values())
+        if total and count > most * total:
+            shown = ", ".join(repr(token) for token, _ in unknown.most_common(5))
+            unit = "characters" if self.level == "char" else "words"
+            raise UserError(f"{where}: {count} of its {total} {unit} were never seen in training ({shown}"
+                            f"{', ...' if len(unknown) > 5 else ''}): is this the kind of text the model was "
+                            f"trained on?")
+
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.tokens[i] for i in ids]
 

@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rnnkit.data.inputs import input_path, read_text
 from rnnkit.data.text import Tokenizer
 from rnnkit.errors import UserError
 
@@ -36,13 +37,18 @@ class TextSplits:
         return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
 
 
-def read_text_folder(folder: str | Path, suffixes: tuple[str, ...] = TEXT_SUFFIXES) -> dict[str, str]:
-    """``{relative path: text}`` for the text files under ``folder`` (recursively), in path order."""
-    folder = Path(folder)
+def read_text_folder(folder: str | Path, suffixes: tuple[str, ...] = TEXT_SUFFIXES, *,
+                     encoding: str | None = None) -> dict[str, str]:
+    """``{relative path: text}`` for the text files under ``folder`` (recursively), in path order; each UTF-8
+    unless ``encoding`` (``rnnkit.data.inputs.read_text``: binary files and other encodings are refused)."""
+    folder = input_path(folder, "folder")
     paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
     if not paths:
         raise UserError(f"{folder}: no text files ({', '.join(suffixes)}) found")
-    return {str(p.relative_to(folder)): p.read_text(encoding="utf-8", errors="replace") for p in paths}
+    documents = {str(p.relative_to(folder)): read_text(p, encoding=encoding, allow_empty=True) for p in paths}
+    if not any(text.strip() for text in documents.values()):
+        raise UserError(f"{folder}: every text file in it is empty")
+    return documents
 
 
 def _count(share: int | float, total: int, what: str) -> int:
@@ -83,16 +89,19 @@ def split_contiguous(text: str, *, validation: float = 0.05, test: float = 0.05)
 
 
 def load_text_corpus(path: str | Path, *, validation: int | float = 0.1, test: int | float = 0.1,
-                     seed: int = 0) -> TextSplits:
-    """A file (split contiguously, fractions only) or a folder of text files (split by file)."""
-    path = Path(path)
+                     seed: int = 0, encoding: str | None = None) -> TextSplits:
+    """A file (split contiguously, fractions only) or a folder of text files (split by file); UTF-8 unless
+    ``encoding``."""
+    path = input_path(path, "any")
     if path.is_dir():
-        documents = read_text_folder(path)
+        documents = read_text_folder(path, encoding=encoding)
         if len(documents) >= 3:
             return split_by_document(documents, validation=validation, test=test, seed=seed)
         text = SEPARATOR.join(documents.values())  # too few files to hold whole ones out
     else:
-        text = path.read_text(encoding="utf-8", errors="replace")  # a missing path: FileNotFoundError
+        text = read_text(path, encoding=encoding)
+        if not text.strip():
+            raise UserError(f"{path}: the text is blank (only spaces and line breaks)")
     if not isinstance(validation, float) or not isinstance(test, float):
         raise UserError("one text file is split by fractions of its length: give validation and test as floats")
     return split_contiguous(text, validation=validation, test=test)

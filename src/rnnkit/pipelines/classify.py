@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit import _fs
-from rnnkit.data.sequences import read_sequences, read_table
+from rnnkit.data import checks
+from rnnkit.data.sequences import feature_columns, read_sequences, read_table
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.classification import classification_report
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, stratified_split, write_results
@@ -63,12 +64,18 @@ def read(settings: ClassifySettings) -> tuple[Examples, Examples | None]:
     """The training table and the test table (None without ``test``)."""
     if settings.text and settings.id:
         raise UserError("give either --text (one text per row) or --id (long format), not both")
-    test = None if settings.test is None else _read(settings.test, settings)
-    return _read(settings.data, settings), test
+    frame = read_table(settings.data)
+    examples = _read(frame, settings)
+    checks.check_classes(examples.targets, frame, settings.label)  # a text column given as --label
+    if not settings.text:  # the columns read, recorded in the model so that prediction reads the same ones
+        settings.features = tuple(feature_columns(frame, label=settings.label, id=settings.id, time=settings.time,
+                                                  features=settings.features))
+    test = None if settings.test is None else _read(read_table(settings.test), settings)
+    return examples, test
 
 
-def _read(path: str | Path, settings: ClassifySettings) -> Examples:
-    X, y, ids = read_sequences(read_table(path), label=settings.label, **settings.columns)
+def _read(frame: Any, settings: ClassifySettings) -> Examples:
+    X, y, ids = read_sequences(frame, label=settings.label, **settings.columns)
     return Examples(X, y, ids)
 
 
@@ -102,8 +109,14 @@ def predict_classifier(model_dir: str | Path, data: str | Path, out: str | Path)
     if "columns" not in model.metadata:
         raise UserError(f"{model_dir}: not a model written by `rnnkit classify train` (no input columns)")
     frame = read_table(data)
+    columns = model.metadata["columns"]
+    trained = [c for c in [columns.get("text"), columns.get("id"), columns.get("time"), *(columns.get("features") or [])]
+               if c]
+    checks.same_columns(frame, trained, ignore=[model.metadata["label"]])
     label = model.metadata["label"] if model.metadata["label"] in frame.columns else None
-    X, y, ids = read_sequences(frame, label=label, **model.metadata["columns"])
+    if label is not None and checks.blank(frame[label]).all():  # an empty label column: nothing to score
+        label = None
+    X, y, ids = read_sequences(frame, label=label, **columns)
     metrics, report = classification_report(model, X, y, title=f"Predictions: {Path(data).name}")
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")

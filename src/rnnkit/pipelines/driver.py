@@ -142,8 +142,10 @@ def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = Fals
           ) -> dict[str, Any]:
     """Run ``recipe`` with ``settings`` into the run folder ``out``; returns the metrics (also in
     ``out/metrics.json``). ``resume``: continue the run in ``out``; ``force``: write into a non-empty ``out``."""
-    out = open_run(out, recipe.command, config_to_dict(settings), resume=resume, force=force, writes=recipe.outputs)
-    splits = recipe.split(recipe.read(settings), settings)
+    document = config_to_dict(settings)
+    open_run(out, recipe.command, document, resume=resume, force=force, writes=recipe.outputs, check_only=True)
+    splits = recipe.split(recipe.read(settings), settings)  # every input read and checked before a file is written
+    out = open_run(out, recipe.command, document, resume=resume, force=force, writes=recipe.outputs)
     config = run_config(recipe.train_config(settings), out)
     fit = recipe.fit or (lambda *args: _fit(recipe, *args))
     model, result = fit(splits, settings, config, resume)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rnnkit import _fs
 from rnnkit.datasets import airline
 from rnnkit.errors import UserError
@@ -79,7 +81,7 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
         table, scores = compare(forecaster, panel, settings.folds, settings.stride, baselines=settings.baselines,
                                 retrain=settings.retrain, max_history=settings.max_history)
         _fs.atomic_write(out / "backtest.csv", table.to_csv(index=False).encode("utf-8"))
-    forecasts = forecaster.predict(panel)
+    forecasts = finite_forecasts(forecaster.predict(panel))
     _fs.atomic_write(out / "forecast.csv", forecasts.to_csv(index=False).encode("utf-8"))
     metrics = {"backtest": {row["model"]: {k: v for k, v in row.items() if k != "model"} for row in scores},
                "folds": settings.folds, "horizon": forecaster.config.horizon, "series": len(panel.series),
@@ -100,6 +102,19 @@ RECIPE = Recipe(command="forecast train", read=read, split=split, fit=fit, score
                 outputs=("forecast.csv", "backtest.csv"))
 
 
+def finite_forecasts(forecasts: Any) -> Any:
+    """``forecasts`` when every number in it is finite; else a ``UserError`` naming the first series and time, so
+    that no forecast.csv is ever written with NaN or inf in it."""
+    numbers = forecasts.select_dtypes("number")
+    bad = ~np.isfinite(numbers.to_numpy(dtype=float)).all(axis=1)
+    if bad.any():
+        row = forecasts.iloc[int(np.flatnonzero(bad)[0])]
+        at = ", ".join(f"{k} {row[k]}" for k in ("id", "time", "target") if k in forecasts.columns)
+        raise UserError(f"the forecast is not finite ({at}): the model's output overflowed for this input; nothing "
+                        f"was written")
+    return forecasts
+
+
 def predict_forecaster(model_dir: str | Path, data: str | Path | None, out: str | Path, *,
                        horizon: int | None = None) -> dict[str, Any]:
     """Forecast with the model in ``model_dir`` (a ``forecast train`` run folder or its ``model/``) after the end
@@ -107,7 +122,7 @@ def predict_forecaster(model_dir: str | Path, data: str | Path | None, out: str 
     folder = model_folder_in(model_dir)
     forecaster = Forecaster.load(folder)
     panel = forecaster.tail if data is None else forecaster.read(data)
-    forecasts = forecaster.predict(panel, horizon=horizon)
+    forecasts = finite_forecasts(forecaster.predict(panel, horizon=horizon))
     _fs.atomic_write(Path(out) / "forecast.csv", forecasts.to_csv(index=False).encode("utf-8"))
     metrics = {"model": str(folder), "horizon": horizon or forecaster.config.horizon, "series": len(panel.series),
                "rows": len(forecasts)}

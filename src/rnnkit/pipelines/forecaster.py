@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit._config import config_from_dict, config_to_dict
+from rnnkit.data.checks import OUTLIER_ACTIONS
 from rnnkit.data.timeseries import (
     Panel,
     Series,
@@ -86,6 +87,9 @@ class ForecasterConfig:
         "help": "fill gaps and missing values this way (none: report them as errors)",
         "choices": (None, "interpolate", "ffill", "zero")})
     sort: bool = field(default=False, metadata={"help": "sort unsorted timestamps instead of refusing them"})
+    outliers: str = field(default="refuse", metadata={
+        "help": "target values absurd for their series' scale (a million times its spread off its median): refuse "
+                "them, clip them to the series' range with a warning, or keep them", "choices": OUTLIER_ACTIONS})
     calendar: bool = field(default=True, metadata={
         "help": "calendar features of the timestamps (time of day, day of week, month of year)"})
     transform: str = field(default="none", metadata={
@@ -142,8 +146,11 @@ class Forecaster:
             panel = data
         else:
             where = str(data) if isinstance(data, str) or hasattr(data, "__fspath__") else "data"
-            panel = to_panel(read_table(data), c.columns, freq=c.freq or self.freq, fill=c.fill, sort=c.sort,
-                             where=where)
+            frame = read_table(data)
+            if self.freq is not None and c.freq is None:  # a trained model: new data at its frequency
+                self._same_frequency(frame, where)
+            panel = to_panel(frame, c.columns, freq=c.freq or self.freq, fill=c.fill, sort=c.sort, where=where,
+                             outliers=c.outliers)
         if c.horizon is None:
             season = season_length(panel.freq)
             if season == 1:
@@ -152,6 +159,16 @@ class Forecaster:
             c.horizon = season
         return panel
 
+
+    def _same_frequency(self, frame: Any, where: str) -> None:
+        """Refuse new data whose timestamps are at another frequency than the training data's, naming both."""
+        try:
+            found = to_panel(frame, self.config.columns, fill="zero", sort=True, where=where, outliers="keep").freq
+        except UserError:
+            return  # what is wrong with the data is reported by the read at the model's frequency
+        if found is not None and found != self.freq:
+            raise UserError(f"{where}: its timestamps are at frequency {found!r}; the model was trained on {self.freq!r}"
+                            f" data; give data at {self.freq!r}")
     def fit(self, data: Any) -> Forecaster:
         """Train on every series in ``data``; returns ``self``."""
         return self.fit_panel(self.read(data))

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnkit.data.streams import first_item
+from rnnkit.data.text import Tokenizer
+from rnnkit.errors import UserError
 from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus
 from rnnkit.eval.reports.language_model import language_model_report
 from rnnkit.nn import count_parameters
@@ -44,6 +46,12 @@ def read(settings: GenerateSettings) -> Any:
 
 
 def split(corpus: Any, settings: GenerateSettings) -> Splits:
+    tokens = len(Tokenizer(level=settings.level).split(corpus.train))  # checked before the run folder is written
+    needed = settings.model.streams * settings.seq_len + 1
+    if tokens < needed:
+        raise UserError(f"{settings.corpus}: its training text has {tokens} {settings.level} tokens, too few for "
+                        f"{settings.model.streams} streams of {settings.seq_len} steps ({needed}); give more text, "
+                        f"or fewer --streams or a shorter --seq-len")
     return Splits(corpus.train, corpus.validation, corpus, "held-out text")
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit import _fs
-from rnnkit.data.recognition_io import read_inputs, read_recognition_data
+from rnnkit.data.recognition_io import RecognitionData, read_inputs, read_recognition_data
+from rnnkit.errors import UserError
 from rnnkit.eval.reports.recognition import INPUT_KINDS, recognition_report
 from rnnkit.nn import RecurrentConfig
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split, write_results
@@ -109,6 +110,16 @@ def load_recognizer(model_dir: str | Path) -> SequenceRecognizer:
     return load_model_of(model_dir, SequenceRecognizer, "a sequence recognizer (`rnnkit recognize train`)")
 
 
+def same_width(model: SequenceRecognizer, data: RecognitionData) -> None:
+    """Refuse input whose steps have another number of features than the model was trained on, naming it."""
+    width = model.preprocessor.input_size if model.preprocessor is not None else 0
+    if model.config.pen_ink:  # pen rows (dx, dy, pen_up), drawn into ink columns by the model
+        width = 3
+    for name, sequence in zip(data.names, data.X):
+        if width and sequence.shape[1] != width:
+            raise UserError(f"{name}: {sequence.shape[1]} features per step; the model was trained on {width}")
+
+
 def transcribe(model_dir: str | Path, inputs: list[str | Path], *, beam: int = 1,
                out: str | Path | None = None) -> tuple[list[str], list[str]]:
     """Names and transcripts of ``inputs`` (sequence files, folders, long tables). With ``out``: also
@@ -116,6 +127,7 @@ def transcribe(model_dir: str | Path, inputs: list[str | Path], *, beam: int = 1
     came with a transcript)."""
     model = load_recognizer(model_dir)
     data = read_inputs(inputs, **model.metadata.get("columns", {}))
+    same_width(model, data)
     decoded = model.recognize(data.X, beam=beam)
     if out is not None:
         table = io.StringIO()
@@ -133,6 +145,7 @@ def evaluate_recognizer(model_dir: str | Path, data: str | Path, out: str | Path
     ``report.html`` in ``out``."""
     model = load_recognizer(model_dir)
     scored = read_recognition_data(data, **model.metadata.get("columns", {}))
+    same_width(model, scored)
     metrics, report = recognition_report(model, scored.X, scored.y, beam=beam, names=scored.names,
                                          title=f"Sequence recognition: {Path(data).name}",
                                          extra={"scored_on": str(data)})

@@ -40,9 +40,10 @@ _TEMPORARY = re.compile(r"^\..+\.(tmp|old|del)-[0-9a-f]{8}$")  # rnnkit._fs.temp
 
 
 def open_run(out: str | Path, command: str, settings: dict[str, Any], *, resume: bool = False, force: bool = False,
-             writes: tuple[str, ...] = ()) -> Path:
+             writes: tuple[str, ...] = (), check_only: bool = False) -> Path:
     """Check the run folder ``out`` for ``rnnkit <command>`` with ``settings`` (plain JSON), create it, remove
-    leftover temporaries, write the marker, and return it. ``writes``: the task's own output names."""
+    leftover temporaries, write the marker, and return it. ``writes``: the task's own output names.
+    ``check_only``: the checks alone, nothing written (the driver checks, reads the data, then opens the run)."""
     out = Path(out)
     if resume and force:
         raise UserError("--resume continues the run in --out and --force starts it over: pass one of them")
@@ -59,8 +60,10 @@ def open_run(out: str | Path, command: str, settings: dict[str, Any], *, resume:
                             f"--resume to continue it, or --force to start it over")
         refuse_not_empty(out)
     elif entries and marker is not None:  # --force over a run rnnkit made: its checkpoints would be resumed
-        if (out / CHECKPOINTS).is_dir():
+        if (out / CHECKPOINTS).is_dir() and not check_only:
             _fs.remove_dir(out / CHECKPOINTS)
+    if check_only:
+        return out
     _create(out)
     remove_temporaries(out)
     if not (resume and marker is not None):
@@ -70,13 +73,16 @@ def open_run(out: str | Path, command: str, settings: dict[str, Any], *, resume:
     return out
 
 
-def prepare_output(out: str | Path, force: bool = False) -> Path:
+def prepare_output(out: str | Path, force: bool = False, *, create: bool = True) -> Path:
     """An output folder for a command that is not a training run (predict, eval): created if needed; one that is
-    not empty is refused unless ``force`` (then rnnkit overwrites its own files and deletes nothing)."""
+    not empty is refused unless ``force`` (then rnnkit overwrites its own files and deletes nothing). ``create=
+    False``: checked only; the first file written creates it (``rnnkit._fs.atomic_write``), so that input refused
+    after this check leaves nothing behind."""
     out = Path(out)
     if _entries(out) and not force:
         refuse_not_empty(out)
-    _create(out)
+    if create:
+        _create(out)
     remove_temporaries(out)
     return out
 

@@ -96,8 +96,10 @@ def translate_texts(model_dir: str | Path, texts: list[str], *, beam: int = 1, m
                     alpha: float = 0.0, ensemble: Sequence[str | Path] = ()) -> list[str]:
     """Outputs of the model in ``model_dir`` (a ``seq2seq train`` run folder or its ``model/``) for ``texts``,
     decoded together with the models in the ``ensemble`` folders when given (same vocabularies)."""
-    return load_seq2seq(model_dir).translate(texts, beam=beam, max_length=max_length, alpha=alpha,
-                                             ensemble=[load_seq2seq(path) for path in ensemble])
+    model = load_seq2seq(model_dir)
+    model.source_vocab.check_known(texts, "the input")
+    return model.translate(texts, beam=beam, max_length=max_length, alpha=alpha,
+                           ensemble=[load_seq2seq(path) for path in ensemble])
 
 
 def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *, beam: int = 1,
@@ -106,6 +108,7 @@ def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *
     ``data``; write ``metrics.json``, ``report.html`` and ``translations.tsv`` (source, reference, output) into
     ``out``."""
     model, pairs, out = load_seq2seq(model_dir), _read(data), Path(out)
+    model.source_vocab.check_known(pairs.inputs, str(data))
     history_path = Path(model_dir) / "history.json"
     history = json.loads(history_path.read_text(encoding="utf-8")) if history_path.is_file() else None
     extra: dict[str, Any] = {"scored_on": Path(data).name}

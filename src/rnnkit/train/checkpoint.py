@@ -77,19 +77,15 @@ def write_checkpoint(directory: str | Path, step: int, tensors: dict[str, torch.
     """Write ``ckpt-<step>`` atomically, then delete all but the newest ``keep_last`` checkpoints and those of
     ``keep_steps`` (epoch ends kept for averaging)."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"ckpt-{step:08d}"
     data = safetensors.torch.save(tensors)
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, "rnnkit_version": __version__, "step": step,
                 "tensors_sha256": hashlib.sha256(data).hexdigest(), "state": state}
-    temporary = _fs.temporary_sibling(final, "tmp")
-    temporary.mkdir()
-    _fs.write_file(temporary / TENSORS, data)
-    _fs.write_file(temporary / STATE, _fs.json_bytes(document, allow_nan=True))  # a NaN metric stays NaN
-    _fs.publish_dir(temporary, final)
-    for old in checkpoint_folders(directory)[:-keep_last]:
-        if checkpoint_step(old) not in keep_steps:
-            _fs.remove_dir(old)
+    _fs.write_folder(final, {TENSORS: data, STATE: _fs.json_bytes(document, allow_nan=True)})  # NaN metrics stay
+    with _fs.os_errors(directory, "delete old checkpoints in"):
+        for old in checkpoint_folders(directory)[:-keep_last]:
+            if checkpoint_step(old) not in keep_steps:
+                _fs.remove_dir(old)
     for leftover in directory.glob(".ckpt-*"):  # temporaries of writes or deletions a crash interrupted
         shutil.rmtree(leftover, ignore_errors=True)
     return final
@@ -169,7 +165,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     state_path, tensors_path = path / STATE, path / TENSORS
     for required in (state_path, tensors_path):
-        if not required.is_file():
+        if not os.path.lexists(required):  # links and special files: refused when read, with the reason
             raise ModelFileError(f"{required}: missing file")
     document = read_json_document(state_path)
     if not isinstance(document, dict) or document.get("format") != FORMAT:

@@ -15,6 +15,7 @@ in a registry of classes the program already has. Folders of an earlier format v
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,7 +26,8 @@ from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit import _fs
 from rnnkit.train.migrate import migrate_config, migrate_weights
-from rnnkit.train.tensor_io import check_and_expand, read_json_document, read_verified_tensors, to_saveable
+from rnnkit.train.tensor_io import (check_and_expand, check_finite, check_shapes_before_building, read_json_document,
+                                   read_verified_tensors, to_saveable)
 
 FORMAT = "rnnkit-model"
 FORMAT_VERSION = 2
@@ -62,12 +64,8 @@ def save_model(model: torch.nn.Module, folder: str | Path, *, overwrite: bool = 
         config_bytes = _fs.json_bytes(config)
     except (TypeError, ValueError) as error:  # e.g. a numpy array or NaN in extra_state()
         raise UserError(f"{type(model).__name__}.to_config() is not plain JSON: {error}") from None
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = _fs.temporary_sibling(folder, "tmp")
-    temporary.mkdir()
-    _fs.write_file(temporary / WEIGHTS, weights)
-    _fs.write_file(temporary / CONFIG, config_bytes)
-    _fs.publish_dir(temporary, folder)
+    _fs.remove_leftovers(folder)  # of an earlier save that was killed
+    _fs.write_folder(folder, {WEIGHTS: weights, CONFIG: config_bytes})
     return folder
 
 
@@ -82,7 +80,7 @@ def _read_config(folder: str | Path) -> tuple[dict[str, Any], int]:
     path = Path(folder) / CONFIG
     if not Path(folder).is_dir():
         raise ModelFileError(f"{folder}: not a model folder (no such folder)")
-    if not path.is_file():
+    if not os.path.lexists(path):  # a link or a special file is refused by read_json_document, with its reason
         raise ModelFileError(f"{path}: missing file")
     document = read_json_document(path)
     if not isinstance(document, dict):
@@ -91,7 +89,7 @@ def _read_config(folder: str | Path) -> tuple[dict[str, Any], int]:
         raise ModelFileError(f"{path}: not an rnnkit model (\"format\" is {document.get('format')!r}, "
                              f"expected {FORMAT!r})")
     version = document.get("format_version")
-    if version != FORMAT_VERSION and version not in MIGRATABLE:
+    if isinstance(version, bool) or (version != FORMAT_VERSION and version not in MIGRATABLE):  # True == 1
         newer = isinstance(version, int) and version > FORMAT_VERSION
         raise ModelFileError(f"{path}: format_version {version!r}"
                              + (" is from a newer rnnkit" if newer else " is not valid")
@@ -122,24 +120,40 @@ def load_model(folder: str | Path, tasks: Mapping[str, type] | None = None) -> t
     task = document["task"]
     if not isinstance(task, str) or task not in tasks:
         raise ModelFileError(f"{config_path}: unknown task {task!r}; known tasks: {sorted(tasks)}")
-    if not weights_path.is_file():
+    if not os.path.lexists(weights_path):
         raise ModelFileError(f"{weights_path}: missing file")
     tensors = read_verified_tensors(weights_path, document["weights_sha256"], CONFIG,
                                     "the file was truncated, modified or belongs to another model")
     if version != FORMAT_VERSION:
         tensors = migrate_weights(task, tensors)
+    check_finite(tensors, where=str(weights_path))
+    try:  # first on the meta device: sizes in the config that the weights do not have allocate nothing
+        with torch.device("meta"):
+            probe = _build(tasks[task], document, config_path)
+    except NotImplementedError:  # an operation without a meta kernel: the shapes are checked after building
+        probe = None
+    if probe is not None:
+        check_shapes_before_building(tensors, probe, where=str(weights_path))
+    model = _build(tasks[task], document, config_path)
+    model.load_state_dict(check_and_expand(tensors, model, where=str(weights_path)))
+    return model.eval()
+
+
+def _build(cls: type, document: dict[str, Any], config_path: Path) -> torch.nn.Module:
+    """``cls.from_config(document)``, every refusal of the values in the file a ``ModelFileError``."""
+    task = document["task"]
     try:
-        model = tasks[task].from_config(document, where=str(config_path))
+        return cls.from_config(document, where=str(config_path))
     except ModelFileError:
         raise
     except UserError as error:  # unknown or missing config keys, invalid values
         message = str(error)
         raise ModelFileError(message if str(config_path) in message else f"{config_path}: {message}") from None
-    except (TypeError, ValueError, KeyError) as error:  # a constructor refusing the values in the file
+    except NotImplementedError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RuntimeError, OverflowError) as error:
         raise ModelFileError(f"{config_path}: cannot build task {task!r} from its config: "
                              f"{type(error).__name__}: {error}") from None
-    model.load_state_dict(check_and_expand(tensors, model, where=str(weights_path)))
-    return model.eval()
 
 
 def model_folder_in(path: str | Path) -> Path:

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit._optional import require
+from rnnkit.data import checks, inputs
+from rnnkit.data.timeseries.times import parse_times
 from rnnkit.errors import UserError
 
 FILLS = ("interpolate", "ffill", "zero")
@@ -93,28 +95,25 @@ class Panel:
         return Panel([s.head(n, keep_future) for s, n in zip(self.series, lengths)], self.columns, self.freq)
 
 
-def read_table(source: Any) -> Any:
-    """A ``DataFrame`` from a CSV or Parquet path (by suffix), or a ``DataFrame`` given as is."""
+def read_table(source: Any, *, encoding: str | None = None) -> Any:
+    """A ``DataFrame`` from a CSV or Parquet path (by suffix; ``rnnkit.data.inputs.read_table``: every fault a
+    ``UserError`` with file and line), or a ``DataFrame`` given as is."""
     pd = pandas()
     if isinstance(source, pd.DataFrame):
         return source
     if isinstance(source, pd.Series):
         return source.to_frame(name=source.name if source.name is not None else "value")
-    path = Path(source)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        require("pyarrow", "forecast", why=f"to read the Parquet file {path}")
-        return pd.read_parquet(path)
-    try:
-        return pd.read_csv(path)
-    except (ValueError, UnicodeDecodeError) as error:  # pandas' ParserError and EmptyDataError are ValueErrors
-        raise UserError(f"{path}: cannot read as CSV: {error}") from None
+    return inputs.read_table(Path(source), encoding=encoding)
 
 
 def to_panel(frame: Any, columns: SeriesColumns, *, freq: str | None = None, fill: str | None = None,
-             sort: bool = False, where: str = "data") -> Panel:
-    """Check ``frame`` and split it into series (in order of first appearance of each id)."""
+             sort: bool = False, where: str = "data", outliers: str = "refuse") -> Panel:
+    """Check ``frame`` and split it into series (in order of first appearance of each id).
+
+    Values must be numbers, and finite (an empty cell is a missing value, inf is refused); a target value absurd
+    for its series' own scale is refused (``outliers="refuse"``), clipped with a warning ("clip") or kept
+    ("keep"): ``rnnkit.data.checks.outliers``. Rows are named by their file line when ``frame`` was read from
+    a file, else by their number from 1 (the header not counted)."""
     pd = pandas()
     if fill is not None and fill not in FILLS:
         raise UserError(f"fill must be one of {list(FILLS)} or None, got {fill!r}")
@@ -124,27 +123,28 @@ def to_panel(frame: Any, columns: SeriesColumns, *, freq: str | None = None, fil
         raise UserError(f"{where}: column(s) {missing} not found; the columns are {[str(c) for c in frame.columns]}")
     frame = frame.reset_index(drop=True)
     values = [*columns.target, *columns.past_covariates, *columns.future_covariates]
+    numbers, word = inputs.row_numbers(frame)
     for column in values:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            converted = pd.to_numeric(frame[column], errors="coerce")
-            bad = converted.isna() & frame[column].notna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise UserError(f"{where}: column {column!r} holds a value that is not a number at row {row + 1}: "
-                                f"{frame[column].iloc[row]!r}")
-            frame[column] = converted
-    times = _parse_times(frame, columns.time, where)
+        frame[column] = checks.numeric(frame, column, where=where)
+    checks.finite(frame, values, where=where)
+    times = _parse_times(frame, columns.time, where, numbers, word)
     ids = frame[columns.id].astype(str) if columns.id else pd.Series(["series"] * len(frame))
     if columns.id and frame[columns.id].isna().any():
         row = int(np.flatnonzero(frame[columns.id].isna().to_numpy())[0])
-        raise UserError(f"{where}: id column {columns.id!r} is empty at row {row + 1}")
+        raise UserError(f"{where}: id column {columns.id!r} is empty at {word} {numbers[row]}")
     groups = {key: np.flatnonzero((ids == key).to_numpy()) for key in dict.fromkeys(ids)}
     if not groups:
         raise UserError(f"{where}: the table has no rows")
-    ordered = {key: _order_rows(times, rows, key, where, sort) for key, rows in groups.items()}
+    for rows in groups.values():
+        for column in columns.target:
+            checked = checks.outliers(frame[column].to_numpy()[rows], frame, column, rows=rows, action=outliers,
+                                      where=where)
+            frame.loc[rows, column] = checked
+    ordered = {key: _order_rows(times, rows, key, where, sort, numbers, word) for key, rows in groups.items()}
     if freq is None and columns.time is not None:
         freq = _infer_freq(times, ordered, where)
-    series = [_build_series(frame, times, rows, key, columns, freq, fill, where) for key, rows in ordered.items()]
+    series = [_build_series(frame, times, rows, key, columns, freq, fill, where, numbers, word)
+              for key, rows in ordered.items()]
     return Panel(series, columns, freq)
 
 
@@ -158,50 +158,31 @@ def future_index(series: Series, freq: str | None, horizon: int) -> Any:
     return pd.date_range(last, periods=horizon + 1, freq=freq)[1:]
 
 
-def _parse_times(frame: Any, column: str | None, where: str) -> Any:
-    pd = pandas()
-    if column is None:
-        return None
-    raw = frame[column]
-    if raw.isna().any():
-        row = int(np.flatnonzero(raw.isna().to_numpy())[0])
-        raise UserError(f"{where}: time column {column!r} is empty at row {row + 1}")
-    if pd.api.types.is_integer_dtype(raw):  # plain step numbers (1, 2, 3, ...), not nanoseconds since 1970
-        return pd.Index(raw.to_numpy())
-    try:
-        times = pd.to_datetime(raw)
-    except (ValueError, TypeError):
-        for row, value in enumerate(raw):
-            try:
-                pd.to_datetime(value)
-            except (ValueError, TypeError):
-                raise UserError(f"{where}: time column {column!r} has a value that is not a date or time at row "
-                                f"{row + 1}: {value!r}") from None
-        raise UserError(f"{where}: time column {column!r} mixes incompatible date formats") from None
-    if getattr(times.dt, "tz", None) is not None:  # one clock for every series: drop the zone after converting
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.DatetimeIndex(times)
+def _parse_times(frame: Any, column: str | None, where: str, numbers: np.ndarray, word: str) -> Any:
+    return None if column is None else parse_times(frame[column], column, where=where, numbers=numbers, word=word)
 
 
-def _order_rows(times: Any, rows: np.ndarray, key: str, where: str, sort: bool) -> np.ndarray:
+def _order_rows(times: Any, rows: np.ndarray, key: str, where: str, sort: bool, numbers: np.ndarray,
+                word: str) -> np.ndarray:
     if times is None:
         return rows
     stamps = times[rows]
     if not stamps.is_unique:
         counts = Counter(stamps)
         first = next(stamp for stamp in stamps if counts[stamp] > 1)
-        at = [int(r) + 1 for r in rows[np.flatnonzero(stamps == first)]]
+        at = [int(numbers[r]) for r in rows[np.flatnonzero(stamps == first)]]
         total = sum(count - 1 for count in counts.values() if count > 1)
-        raise UserError(f"{where}: series {key!r} has {total} duplicate timestamp(s); the first, {first}, is at rows "
-                        f"{at}. Remove or aggregate the duplicates" + ("" if key != "series" else
+        raise UserError(f"{where}: series {key!r} has {total} duplicate timestamp(s); the first, {first}, is at "
+                        f"{word}s {at}. Remove or aggregate the duplicates" + ("" if key != "series" else
                         ", or name the column that tells several series apart with id= (--id)"))
     if not stamps.is_monotonic_increasing:
         if sort:
             return rows[np.argsort(stamps.to_numpy(), kind="stable")]
         values = stamps.to_numpy()
         i = int(np.flatnonzero(values[1:] < values[:-1])[0])
-        raise UserError(f"{where}: series {key!r} is not in time order: row {rows[i + 1] + 1} ({stamps[i + 1]}) comes "
-                        f"after row {rows[i] + 1} ({stamps[i]}). Sort the table, or pass sort=True (--sort)")
+        raise UserError(f"{where}: series {key!r} is not in time order: {word} {numbers[rows[i + 1]]} "
+                        f"({stamps[i + 1]}) comes after {word} {numbers[rows[i]]} ({stamps[i]}). Sort the table, or "
+                        f"pass sort=True (--sort)")
     return rows
 
 
@@ -225,14 +206,14 @@ def _infer_freq(times: Any, ordered: dict[str, np.ndarray], where: str) -> str |
 
 
 def _build_series(frame: Any, times: Any, rows: np.ndarray, key: str, columns: SeriesColumns, freq: str | None,
-                  fill: str | None, where: str) -> Series:
+                  fill: str | None, where: str, numbers: np.ndarray, word: str) -> Series:
     pd = pandas()
     names = [*columns.target, *columns.past_covariates, *columns.future_covariates]
     table = frame.loc[rows, names].astype(float)
     table.index = pd.RangeIndex(len(table)) if times is None else times[rows]
-    row_numbers = pd.Series(rows + 1, index=table.index)
+    row_numbers = pd.Series(numbers[rows], index=table.index)
     if times is not None:
-        grid = _regular_grid(table.index, freq, key, row_numbers, where)
+        grid = _regular_grid(table.index, freq, key, row_numbers, where, word)
         gaps = grid.difference(table.index)
         if len(gaps) and fill is None:
             raise UserError(f"{where}: series {key!r} has {len(gaps)} missing timestamp(s) at frequency {freq!r} "
@@ -245,7 +226,7 @@ def _build_series(frame: Any, times: Any, rows: np.ndarray, key: str, columns: S
         raise UserError(f"{where}: series {key!r} has no target value")
     end = int(np.flatnonzero(observed)[-1]) + 1 if columns.future_covariates else len(table)
     history, ahead = table.iloc[:end], table.iloc[end:]
-    history = _fill_missing(history, fill, key, row_numbers, where)
+    history = _fill_missing(history, fill, key, row_numbers, where, word)
     if columns.future_covariates and ahead[list(columns.future_covariates)].isna().to_numpy().any():
         bad = ahead[list(columns.future_covariates)].isna().any(axis=1)
         stamp = bad.index[np.flatnonzero(bad.to_numpy())[0]]
@@ -256,23 +237,24 @@ def _build_series(frame: Any, times: Any, rows: np.ndarray, key: str, columns: S
                   history[list(columns.past_covariates)].to_numpy(), future)
 
 
-def _regular_grid(index: Any, freq: str | None, key: str, row_numbers: Any, where: str) -> Any:
+def _regular_grid(index: Any, freq: str | None, key: str, row_numbers: Any, where: str, word: str) -> Any:
     pd = pandas()
     if freq is None:  # integer steps: the grid spacing is the smallest one seen
         step = int(np.diff(index.to_numpy()).min()) if len(index) > 1 else 1
         return pd.Index(np.arange(index[0], index[-1] + 1, step))
     try:
         grid = pd.date_range(index[0], index[-1], freq=freq)
-    except ValueError as error:
-        raise UserError(f"{where}: {freq!r} is not a frequency pandas knows ({error})") from None
+    except ValueError:
+        raise UserError(f"{where}: {freq!r} is not a frequency pandas knows (--freq: e.g. 'D', 'h', '30min', 'W', "
+                        f"'MS', 'QS', 'YS')") from None
     off = index.difference(grid)
     if len(off):
         raise UserError(f"{where}: series {key!r} has timestamps off the {freq!r} grid that starts at {index[0]}: "
-                        f"the first is {off[0]} at row {int(row_numbers[off[0]])}; pass the right freq= (--freq)")
+                        f"the first is {off[0]} at {word} {int(row_numbers[off[0]])}; pass the right freq= (--freq)")
     return grid
 
 
-def _fill_missing(table: Any, fill: str | None, key: str, row_numbers: Any, where: str) -> Any:
+def _fill_missing(table: Any, fill: str | None, key: str, row_numbers: Any, where: str, word: str) -> Any:
     holes = table.isna()
     if not holes.to_numpy().any():
         return table
@@ -280,7 +262,7 @@ def _fill_missing(table: Any, fill: str | None, key: str, row_numbers: Any, wher
         column = holes.any().idxmax()
         stamp = holes.index[np.flatnonzero(holes[column].to_numpy())[0]]
         row = row_numbers.get(stamp)
-        at = f"row {int(row)}" if row is not None and row == row else "a gap"
+        at = f"{word} {int(row)}" if row is not None and row == row else "a gap"
         raise UserError(f"{where}: series {key!r} has {int(holes.to_numpy().sum())} missing value(s); the first is "
                         f"column {column!r} at {stamp} ({at}). Pass fill='interpolate', 'ffill' or 'zero' (--fill)")
     if fill == "zero":

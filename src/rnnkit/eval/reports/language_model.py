@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rnnkit import _fs
 from rnnkit.eval.memory_probe import (
     CLOSED,
     OPEN,
@@ -71,7 +72,7 @@ def write_samples_report(out: Path, prompt: str, texts: list[str], settings: dic
     characters = sum(len(text) for text in texts)
     metrics = settings | {"samples": len(texts), "characters": characters,
                           "characters_per_s": characters / max(settings["seconds"], 1e-9)}
-    (out / "samples.txt").write_text("\n\n".join(prompt + text for text in texts) + "\n", encoding="utf-8")
+    _fs.atomic_write(out / "samples.txt", ("\n\n".join(prompt + text for text in texts) + "\n").encode("utf-8"))
     write_metrics(out / "metrics.json", metrics | {"prompt": prompt, "texts": texts})
     report = Report("Samples").add_metrics(metrics)
     report.add_text("\n\n".join(f"Sample {i + 1}: {prompt}{text}" for i, text in enumerate(texts)))

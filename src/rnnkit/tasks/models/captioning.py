@@ -55,7 +55,10 @@ class CaptionerConfig:
             raise ValueError(f"decoder.memory_size {self.decoder.memory_size} must equal the encoder's output "
                              f"size {self.encoder.output_size}")
         if not 0 <= self.label_smoothing < 1 or self.augment_shift < 0 or self.max_output_length < 1:
-            raise ValueError("label_smoothing must be in [0, 1), augment_shift >= 0, max_output_length >= 1")
+            raise ValueError(f"label_smoothing must be in [0, 1), augment_shift >= 0, max_output_length >= 1; got "
+                             f"{self.label_smoothing}, {self.augment_shift}, {self.max_output_length}")
+        if not isinstance(self.image_size, int) or self.image_size < 1:
+            raise ValueError(f"image_size must be an integer >= 1, got {self.image_size!r}")
 
 
 class ImageCaptioner(EncoderDecoderModel):

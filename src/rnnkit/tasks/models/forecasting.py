@@ -60,10 +60,10 @@ class ForecastNetworkConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         self.quantiles = tuple(float(q) for q in self.quantiles)
-        if self.output == "quantile" and 0.5 not in self.quantiles:
-            raise ValueError(f"quantiles must include 0.5 (the point forecast), got {self.quantiles}")
         if any(not 0 < q < 1 for q in self.quantiles) or list(self.quantiles) != sorted(set(self.quantiles)):
             raise ValueError(f"quantiles must be increasing and strictly between 0 and 1, got {self.quantiles}")
+        if self.output == "quantile" and 0.5 not in self.quantiles:
+            raise ValueError(f"quantiles must include 0.5 (the point forecast), got {self.quantiles}")
 
     @property
     def outputs_per_target(self) -> int:

@@ -58,7 +58,8 @@ class Seq2SeqConfig:
             raise ValueError(f"decoder.memory_size {self.decoder.memory_size} must equal the encoder's output "
                              f"size {self.encoder.output_size}")
         if not 0 <= self.label_smoothing < 1 or not 0 <= self.sampling_probability <= 1:
-            raise ValueError("label_smoothing must be in [0, 1), sampling_probability in [0, 1]")
+            raise ValueError(f"label_smoothing must be in [0, 1), sampling_probability in [0, 1]; got "
+                             f"{self.label_smoothing} and {self.sampling_probability}")
 
 
 class Seq2Seq(EncoderDecoderModel):
