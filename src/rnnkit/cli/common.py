@@ -96,13 +96,14 @@ def use_threads(count: int) -> None:
 
 
 def _run_training(args: argparse.Namespace) -> int:
-    from rnnkit.pipelines.driver import train
+    from rnnkit.pipelines.driver import summarise, train
 
     settings = flags.config_from_args(args, args.settings_class, skip=args.skip)
     if args.tie is not None:
         settings = args.tie(settings)
     metrics = train(args.recipe, settings, args.out, resume=args.resume, force=args.force)
-    print("; ".join(filter(None, [args.recipe.summary(metrics), f"wrote {args.out}"])))
+    print(summarise(args.recipe, metrics))
+    print(f"wrote {args.out}")
     return 0
 
 

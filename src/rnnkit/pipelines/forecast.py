@@ -21,6 +21,7 @@ from rnnkit.datasets import airline
 from rnnkit.errors import UserError
 from rnnkit.eval.forecast_metrics import format_table
 from rnnkit.eval.reports.forecast import compare, forecast_report
+from rnnkit.eval.yardstick import Yardstick, calibration, versus
 from rnnkit.pipelines.driver import Recipe, Splits, TrainedRun, write_results
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig
 from rnnkit.train import FitResult, TrainConfig
@@ -89,13 +90,33 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     return metrics, forecast_report(forecaster, panel, forecasts, table, scores, title=title)
 
 
+BASELINE_NAMES = {"seasonal_naive": "seasonal naive", "holt_winters": "Holt-Winters", "sarima": "SARIMA"}
+
+
+def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
+    """The network's backtest MASE beside each baseline's, and each interval's coverage beside its nominal."""
+    rows = dict(metrics["backtest"])
+    if not rows:
+        return []
+    model = rows.pop("rnnkit", None)
+    if model is None:
+        return []
+    sticks = [versus("MASE", model["MASE"], BASELINE_NAMES.get(name, name), scores["MASE"], higher_is_better=False)
+              for name, scores in rows.items() if "MASE" in scores]
+    for key, value in model.items():
+        if key.startswith("coverage_"):
+            nominal = int(key.removeprefix("coverage_"))
+            sticks.append(calibration(f"{nominal}% interval covered", value, nominal / 100))
+    return sticks
+
+
 def summary(metrics: dict[str, Any]) -> str:
     rows = [{"model": name, **scores} for name, scores in metrics["backtest"].items()]
     return format_table(rows) + ("\n" if rows else "") + f"forecast: {metrics['horizon']} steps"
 
 
 RECIPE = Recipe(command="forecast train", read=read, split=split, fit=fit, score=score, summary=summary,
-                train_config=lambda settings: settings.forecaster.train,
+                yardsticks=yardsticks, train_config=lambda settings: settings.forecaster.train,
                 save=lambda forecaster, folder: forecaster.save(folder, overwrite=True),
                 outputs=("forecast.csv", "backtest.csv"))
 

@@ -22,6 +22,7 @@ from rnnkit import _fs
 from rnnkit.data.pairs import pair_collate, read_pairs
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.seq2seq import seq2seq_report
+from rnnkit.eval.yardstick import Yardstick, versus
 from rnnkit.nn import count_parameters
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split, write_results
 from rnnkit.tasks.models.seq2seq import Seq2Seq, Seq2SeqConfig
@@ -79,13 +80,17 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     return metrics | {"beam": run.settings.beam}, report
 
 
+def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
+    return [versus("BLEU", metrics["bleu"], "copy-the-input", metrics["copy_bleu"], digits=2)]
+
+
 def summary(metrics: dict[str, Any]) -> str:
-    return (f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
+    return (f"chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
             f"(beam {metrics['beam']}) on {metrics['scored_on']}")
 
 
 RECIPE = Recipe(command="seq2seq train", read=read, split=random_split, build=build, score=score, summary=summary,
-                collate=pair_collate, unit="pairs")
+                yardsticks=yardsticks, collate=pair_collate, unit="pairs")
 
 
 def load_seq2seq(model_dir: str | Path) -> Seq2Seq:
