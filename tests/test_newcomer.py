@@ -29,3 +29,36 @@ def test_dollar_and_long_labels_reach_the_report(tmp_path, capsys):
     assert "majority_class_accuracy" in metrics
     assert "$x_$" in (out / "report.html").read_text()
     assert "majority class" in capsys.readouterr().out
+
+
+def _parsers(parser):
+    yield parser
+    for action in parser._actions:
+        for sub in (getattr(action, "choices", None) or {}).values() if hasattr(action, "_choices_actions") else ():
+            yield from _parsers(sub)
+
+
+def test_help_shows_every_default_and_a_description():
+    from rnnkit.cli import caption, common, recognize
+    from rnnkit.cli.main import build_parser
+
+    forms = [caption._train_parser(), caption._caption_parser(), recognize._train_parser(),
+             recognize._eval_parser(), recognize._transcribe_parser()]
+    parsers = list(_parsers(build_parser())) + [common.explain(p) for p in forms]
+    assert len(parsers) > 15
+    for parser in parsers:
+        assert parser.description, parser.prog
+        for action in parser._actions:
+            if action.option_strings and action.default not in (None, False, "==SUPPRESS=="):
+                assert "default" in (action.help or ""), (parser.prog, action.option_strings)
+
+
+def test_baselines_and_calibration_beside_the_model():
+    from rnnkit.eval.yardstick import calibration, said, versus
+
+    text = said([versus("MASE", 1.2, "seasonal naive", 1.0, higher_is_better=False),
+                 calibration("80% interval covered", 0.39, 0.80)])
+    assert "MASE 1.2000 (seasonal naive baseline 1.0000)" in text
+    assert "80% interval covered 0.39 (target 0.80)" in text
+    assert text.count("WARNING:") == 2
+    assert "WARNING" not in said([versus("accuracy", 0.9, "majority class", 0.5), calibration("c", 0.78, 0.8)])

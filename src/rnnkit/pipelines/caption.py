@@ -48,8 +48,7 @@ class CaptionSettings:
     min_count: int = field(default=1, metadata={"help": "rarer words are <unk>"})
     beam: int = field(default=3, metadata={"help": "beam for the final scores (1: greedy)"})
     model: CaptionerConfig = field(default_factory=CaptionerConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=2e-3, patience=5,
-                                                                   progress="none"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=2e-3, patience=5))
 
 
 def read(settings: CaptionSettings) -> tuple[Examples, Examples | None]:

@@ -51,8 +51,7 @@ class ClassifySettings:
     min_count: int = field(default=1, metadata={"help": "text: rarer tokens are <unk>"})
     model: SequenceClassifierConfig = field(default_factory=lambda: SequenceClassifierConfig(
         EncoderConfig(pooling="attention")))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5,
-                                                                   progress="none"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5))
 
     @property
     def columns(self) -> dict[str, Any]:

@@ -44,7 +44,7 @@ class ForecastSettings:
     baselines: tuple[str, ...] = field(default=("seasonal_naive", "holt_winters", "sarima"), metadata={
         "help": "classical forecasts backtested beside the model", "choices": BASELINES, "metavar": "NAME"})
     max_history: int | None = field(default=None, metadata={
-        "help": "rows before each origin the baselines fit on (none: all)"})
+        "help": "rows before each origin the baselines fit on (none: the last 20 seasons, at least 200; 0: all)"})
 
 
 def read(settings: ForecastSettings) -> tuple[Forecaster, Any]:
@@ -57,7 +57,10 @@ def read(settings: ForecastSettings) -> tuple[Forecaster, Any]:
     elif not config.target:
         raise UserError("--target COL is required with DATA")
     forecaster = Forecaster(copy.deepcopy(config))
-    return forecaster, forecaster.read(path)
+    panel = forecaster.read(path)
+    for s in panel.series:  # the forecast after the data's end needs them: refused now, not after training
+        forecaster.check_future(s, forecaster.config.horizon)
+    return forecaster, panel
 
 
 def split(read_back: tuple[Forecaster, Any], settings: ForecastSettings) -> Splits:
@@ -78,7 +81,8 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     if settings.folds:
         print(f"backtest: {settings.folds} origins, horizon {forecaster.config.horizon}", flush=True)
         table, scores = compare(forecaster, panel, settings.folds, settings.stride, baselines=settings.baselines,
-                                retrain=settings.retrain, max_history=settings.max_history)
+                                retrain=settings.retrain, max_history=settings.max_history,
+                                announce=lambda line: print(line, flush=True))
         _fs.atomic_write(out / "backtest.csv", table.to_csv(index=False).encode("utf-8"))
     forecasts = forecaster.predict(panel)
     _fs.atomic_write(out / "forecast.csv", forecasts.to_csv(index=False).encode("utf-8"))

@@ -46,8 +46,7 @@ class Seq2SeqSettings:
     vocabulary: VocabularyConfig = field(default_factory=VocabularyConfig)  # both sides' (the levels above)
     beam: int = field(default=5, metadata={"help": "beam for the final scores"})
     model: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=20, batch_size=64, lr=3e-3, patience=4,
-                                                                   progress="none"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=20, batch_size=64, lr=3e-3, patience=4))
 
 
 def read(settings: Seq2SeqSettings) -> tuple[Examples, Examples | None]:
