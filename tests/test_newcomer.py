@@ -62,3 +62,23 @@ def test_baselines_and_calibration_beside_the_model():
     assert "80% interval covered 0.39 (target 0.80)" in text
     assert text.count("WARNING:") == 2
     assert "WARNING" not in said([versus("accuracy", 0.9, "majority class", 0.5), calibration("c", 0.78, 0.8)])
+
+
+def test_datasets_writers_make_the_readme_data(tmp_path):
+    from rnnkit.datasets.__main__ import main as write
+
+    assert write(["airline", "--out", str(tmp_path / "airline.csv")]) == 0
+    assert pd.read_csv(tmp_path / "airline.csv").shape == (144, 2)
+    assert write(["strokes", "--out", str(tmp_path / "strokes"), "--limit", "3"]) == 0
+    table = pd.read_csv(tmp_path / "strokes" / "transcripts.csv")
+    assert len(table) == 6 and np.load(tmp_path / "strokes" / table["file"][0]).shape[1] == 3
+    assert write(["airline", "--out", str(tmp_path / "airline.csv")]) == 2  # never overwrites
+
+
+def test_smoke_mode_trains_one_short_epoch(tmp_path, monkeypatch):
+    from rnnkit.pipelines.driver import run_config
+    from rnnkit.train import TrainConfig
+
+    monkeypatch.setenv("RNNKIT_SMOKE", "1")
+    config = run_config(TrainConfig(max_epochs=30), tmp_path)
+    assert (config.max_epochs, config.max_steps) == (1, 3)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from rnnkit.pipelines.run_folder import CHECKPOINTS, open_run
 from rnnkit.train import FitResult, TrainConfig, Trainer, save_model, seed_everything
 
 MODEL = "model"
+SMOKE = "RNNKIT_SMOKE"  # set (to anything but "" or "0"): every run trains 1 epoch of at most SMOKE_STEPS steps
+SMOKE_STEPS = 3
 
 
 @dataclasses.dataclass
@@ -177,7 +180,10 @@ def _fit(recipe: Recipe, splits: Splits, settings: Any, config: TrainConfig, res
 
 
 def run_config(config: TrainConfig, out: Path) -> TrainConfig:
-    """``config`` with the run folder's checkpoints (the newest kept) and epoch log."""
+    """``config`` with the run folder's checkpoints (the newest kept) and epoch log; in smoke mode (the
+    environment variable ``RNNKIT_SMOKE``, which the README test sets) one epoch of at most 3 steps."""
+    if os.environ.get(SMOKE, "") not in ("", "0"):
+        config = dataclasses.replace(config, max_epochs=1, max_steps=min(config.max_steps or SMOKE_STEPS, SMOKE_STEPS))
     return dataclasses.replace(config, checkpoint_dir=str(out / CHECKPOINTS), keep_last=1,
                                log_path=str(out / "log.jsonl"))
 
