@@ -1,11 +1,12 @@
-"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> pipelines -> adapters -> cli;
-inside the tasks, no task imports another.
+"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> pipelines -> adapters -> deploy
+-> cli; inside the tasks, no task imports another.
 
-A module may import its own layer and any layer below it. Two imports go up, each on purpose:
+A module may import its own layer and any layer below it. Three imports go up, each on purpose:
 - ``rnnkit.train.model_folder`` finds the task classes by name when it loads a model folder (``rnnkit.tasks``),
   inside ``load_model``, never at import time;
 - a task may score its own validation batches with the pure metric functions of ``rnnkit.eval.sequence_metrics``
-  (edit distance for the recogniser's CER): functions of token lists, with no model, trainer or report in them.
+  (edit distance for the recogniser's CER): functions of token lists, with no model, trainer or report in them;
+- ``TaskModel.streamer()`` hands the model to ``rnnkit.deploy.stream``, inside the method, never at import time.
 """
 
 import ast
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import rnnkit
 
-ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "pipelines", "adapters", "cli"]
-ALLOWED_UP = {("train", "rnnkit.tasks"), ("tasks", "rnnkit.eval.sequence_metrics")}
+ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "pipelines", "adapters", "deploy", "cli"]
+ALLOWED_UP = {("train", "rnnkit.tasks"), ("tasks", "rnnkit.eval.sequence_metrics"), ("tasks", "rnnkit.deploy.stream")}
 
 
 def rnnkit_imports(path: Path):

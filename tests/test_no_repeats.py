@@ -8,7 +8,7 @@ from pathlib import Path
 
 import rnnkit
 
-FOLDERS = ("pipelines", "cli", "adapters", "tasks")
+FOLDERS = ("pipelines", "cli", "adapters", "tasks", "deploy")
 BLOCK = 6
 SKIPPED = (")", "]", "}", '"""', "):", "else:", "try:")
 

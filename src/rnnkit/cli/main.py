@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from rnnkit._version import __version__
-from rnnkit.cli import caption, classify, common, demo, forecast, generate, recognize, seq2seq
+from rnnkit.cli import caption, classify, common, demo, deploy, forecast, generate, recognize, seq2seq
 from rnnkit.errors import UserError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -34,7 +34,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 # The subcommands, in the order `rnnkit --help` lists them: one `register` per task (import it above).
 SUBCOMMANDS: list[Register] = [demo.register, forecast.register, classify.register, generate.register, seq2seq.register,
                               caption.register,
-                              recognize.register]
+                              recognize.register, deploy.register]
 
 # OS errors about a path the user gave (the error names it): reported as user errors, without a traceback.
 _PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)

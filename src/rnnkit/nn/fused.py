@@ -40,8 +40,10 @@ def _as_state(final: list[Tensor], mode: str) -> Any:
 
 
 def default_route(x: Tensor) -> str:
-    """How variable lengths run: cuDNN handles packed batches natively; oneDNN does not."""
-    return "packed" if x.is_cuda else "segments"
+    """How variable lengths run: cuDNN handles packed batches natively; oneDNN does not. An ONNX export takes the
+    packed route too: the exporter writes it as the recurrent ops' ``sequence_lens``, while the segments are a
+    Python loop over the lengths of the sample batch, which a trace would freeze."""
+    return "packed" if x.is_cuda or torch.onnx.is_in_onnx_export() else "segments"
 
 
 def fused_forward(

@@ -60,6 +60,13 @@ class TaskModel(torch.nn.Module):
         model.load_extra_state(document.get("extra", {}))
         return model
 
+    def streamer(self) -> Any:
+        """Stateful inference over one sequence: ``push(x) -> y`` (a step or a chunk), ``reset()``, ``state``;
+        see ``rnnkit.deploy.stream`` (models whose outputs need later steps refuse, saying why)."""
+        from rnnkit.deploy.stream import streamer  # deployment sits above the tasks: imported when used
+
+        return streamer(self)
+
     @classmethod
     def settings(cls, config: Any) -> Any:
         """``config`` (None: the defaults), checked to be this task's config class, for ``for_data``."""

@@ -120,6 +120,11 @@ class SequenceEncoder(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
         """Pooled features (B, D*H) and the attention weights (B, T) (None unless pooling='attention')."""
         output, h_n = self.steps(x, lengths)
+        return self.pool(output, h_n, lengths)
+
+    def pool(self, output: Tensor, h_n: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``forward`` from the recurrent layers' outputs and final h_n (what ``steps`` returns) on, for callers
+        that run the layers themselves (an export carrying the state)."""
         lengths = self.output_lengths(lengths)
         mask = valid_mask(lengths, output.shape[1])  # (B, T')
         weights = None
