@@ -70,6 +70,9 @@ def split(read_back: tuple[Forecaster, Any], settings: ForecastSettings) -> Spli
 
 def fit(splits: Splits, settings: ForecastSettings, config: TrainConfig, resume: bool) -> tuple[Forecaster, FitResult]:
     forecaster, panel = splits.train
+    # the driver's length of training (RNNKIT_SMOKE shortens it) also holds for the backtest's refits
+    forecaster.config.train = dataclasses.replace(forecaster.config.train, max_epochs=config.max_epochs,
+                                                  max_steps=config.max_steps)
     forecaster.fit_panel(panel, resume=resume, checkpoint_dir=config.checkpoint_dir, keep_last=config.keep_last,
                          log_path=config.log_path)
     return forecaster, forecaster.result
