@@ -22,7 +22,7 @@ from rnnkit import _fs
 from rnnkit.data.pairs import pair_collate, read_pairs
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.seq2seq import seq2seq_report
-from rnnkit.eval.yardstick import Yardstick, versus
+from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.nn import count_parameters
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split, write_results
 from rnnkit.tasks.models.seq2seq import Seq2Seq, Seq2SeqConfig
@@ -120,5 +120,6 @@ def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *
                                               extra=extra, ensemble=[load_seq2seq(path) for path in ensemble])
     rows = ["source\treference\toutput"] + ["\t".join(row) for row in zip(pairs.inputs, pairs.targets, outputs)]
     _fs.atomic_write(out / "translations.tsv", ("\n".join(rows) + "\n").encode("utf-8"))
+    add_to_report(report, yardsticks(metrics))
     write_results(out, metrics, report)
     return metrics
