@@ -92,6 +92,7 @@ def run_form(command: str, words: list[str], forms: dict[str, Callable[[], argpa
         return 2
     build = forms.get(words[0])
     parser, rest = (build(), words[1:]) if build else (other(), words)
+    explain(parser)
     try:
         options = parser.parse_args(rest)
     except SystemExit as done:  # --help, or a usage error argparse has already printed
@@ -104,6 +105,27 @@ def run_form(command: str, words: list[str], forms: dict[str, Callable[[], argpa
         return options.func(options)
 
 
+def explain(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``--help`` complete, once for every parser under ``parser``: each option's default in its help (the
+    generated flags already say theirs), and a subcommand's one-line ``help`` as its description when it has none."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                sub = action.choices[choice.dest]
+                if sub.description is None and choice.help:
+                    sub.description = choice.help[0].upper() + choice.help[1:] + "."
+                explain(sub)
+        elif (action.option_strings and action.help != argparse.SUPPRESS and "default" not in (action.help or "")
+              and action.default not in (None, False, argparse.SUPPRESS)):
+            action.help = f"{action.help or ''} (default: {_shown(action.default)})".lstrip()
+    return parser
+
+
+def _shown(value: Any) -> str:
+    text = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return text.replace("\n", "\\n").replace("%", "%%")  # argparse formats help with %
+
+
 def use_threads(count: int) -> None:
     """PyTorch's intra-op thread pool: busy-waiting threads on cores that other jobs hold slow every step."""
     import torch
@@ -112,13 +134,14 @@ def use_threads(count: int) -> None:
 
 
 def _run_training(args: argparse.Namespace) -> int:
-    from rnnkit.pipelines.driver import train
+    from rnnkit.pipelines.driver import summarise, train
 
     settings = flags.config_from_args(args, args.settings_class, skip=args.skip)
     if args.tie is not None:
         settings = args.tie(settings)
     metrics = train(args.recipe, settings, args.out, resume=args.resume, force=args.force)
-    print("; ".join(filter(None, [args.recipe.summary(metrics), f"wrote {args.out}"])))
+    print(summarise(args.recipe, metrics))
+    print(f"wrote {args.out}")
     return 0
 
 

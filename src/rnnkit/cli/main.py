@@ -50,7 +50,7 @@ def build_parser(subcommands: Sequence[Register] | None = None) -> argparse.Argu
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in SUBCOMMANDS if subcommands is None else subcommands:
         register(subparsers)
-    return parser
+    return common.explain(parser)
 
 
 def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] | None = None) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rnnkit.cli import common
 from rnnkit.errors import UserError
+from rnnkit.eval.yardstick import said
 from rnnkit.pipelines import seq2seq as pipeline
 
 # Not flags: the encoder reads tokens and keeps every step (no front-end, no pooling); the decoder's recurrent
@@ -84,6 +85,6 @@ def run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force,
                                  create=False)
     metrics = pipeline.evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble)
-    print(f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
-          f"(beam {args.beam}) on {metrics['count']} pairs; wrote {out}")
+    print(said(pipeline.yardsticks(metrics), f"chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
+               f"(beam {args.beam}) on {metrics['count']} pairs; wrote {out}"))
     return 0

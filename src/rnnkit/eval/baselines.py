@@ -27,6 +27,8 @@ from rnnkit.data.timeseries import Panel, forecast_table, pandas, rolling_origin
 from rnnkit.errors import UserError
 
 Baseline = Callable[[np.ndarray, int, int], np.ndarray]
+HISTORY_SEASONS = 20  # the baselines fit on the last 20 seasons before an origin by default
+MIN_HISTORY = 200  # and on at least 200 rows
 
 
 def naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
@@ -75,20 +77,27 @@ BASELINES: dict[str, Baseline] = {"naive": naive, "seasonal_naive": seasonal_nai
 
 def backtest_baselines(panel: Panel, horizon: int, folds: int, stride: int | None = None,
                        names: Sequence[str] = ("seasonal_naive", "holt_winters", "sarima"), *,
-                       season: int | None = None, max_history: int | None = None) -> Any:
+                       season: int | None = None, max_history: int | None = None,
+                       announce: Callable[[str], Any] | None = None) -> Any:
     """The backtest table of each baseline in ``names``: the origins of ``Forecaster.backtest`` with the same
-    ``horizon``, ``folds`` and ``stride``. ``max_history`` keeps only the last rows before each origin (long
-    half-hourly series make the statistical fits slow); ``season`` defaults to the frequency's."""
+    ``horizon``, ``folds`` and ``stride``. ``max_history`` keeps only the last rows before each origin (default:
+    ``HISTORY_SEASONS`` seasons, at least ``MIN_HISTORY`` rows; 0: all), so that long half-hourly series do not
+    make the statistical fits take minutes; ``season`` defaults to the frequency's. ``announce`` (e.g. ``print``)
+    is told of each fit before it starts."""
     unknown = [name for name in names if name not in BASELINES]
     if unknown:
         raise UserError(f"unknown baseline(s) {unknown}; choose from {sorted(BASELINES)}")
     season = season or season_length(panel.freq)
+    if max_history is None:
+        max_history = max(HISTORY_SEASONS * season, MIN_HISTORY)
     tables = []
     for s in panel.series:
         for origin in rolling_origins(len(s), horizon, folds, stride, what=f"series {s.id!r}"):
-            start = 0 if max_history is None else max(0, origin - max_history)
+            start = 0 if not max_history else max(0, origin - max_history)
             times = s.index[origin:origin + horizon]
             for name in names:
+                if announce is not None:
+                    announce(f"baseline {name}: series {s.id!r}, origin {origin}, fitted on rows {start}-{origin}")
                 forecast = np.stack([BASELINES[name](s.target[start:origin, j], horizon, season)
                                      for j in range(s.target.shape[1])], axis=1)
                 tables.append(forecast_table(name, s, origin, panel.columns.target, times, forecast[:len(times)],

@@ -77,13 +77,17 @@ def _gradient(model: Any, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
 
 
 def importance_figure(steps: Sequence[Any], importance: np.ndarray, title: str = "",
-                      values: np.ndarray | None = None) -> Figure:
+                      values: np.ndarray | None = None, channels: Sequence[str] | None = None) -> Figure:
     """One example: the tokens (text) or the series ``values`` (T, F) over the steps, with each step's
-    importance as bars below."""
+    importance as bars below. The input channels are named in a legend (``channels``, default "input 0", ...)."""
     fig = Figure(figsize=(min(2.0 + 0.35 * len(steps), 12.0) if values is None else 8.0, 3.2), layout="constrained")
     if values is not None:
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
-        top.plot(np.asarray(values))
+        lines = np.asarray(values).reshape(len(values), -1)
+        names = list(channels) if channels is not None else [f"input {k}" for k in range(lines.shape[1])]
+        for k in range(lines.shape[1]):
+            top.plot(lines[:, k], label=str(names[k]))
+        top.legend(fontsize="small", ncols=-(-lines.shape[1] // 8), loc="upper left", bbox_to_anchor=(1.0, 1.0))
         top.set_ylabel("input (scaled)")
         top.set_title(title)
     else:

@@ -24,6 +24,7 @@ from rnnkit.data.captions import caption_collate, read_captions
 from rnnkit.data.images import read_image
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.caption import caption_report
+from rnnkit.eval.yardstick import Yardstick, versus
 from rnnkit.nn import count_parameters
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split
 from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
@@ -47,8 +48,7 @@ class CaptionSettings:
     min_count: int = field(default=1, metadata={"help": "rarer words are <unk>"})
     beam: int = field(default=3, metadata={"help": "beam for the final scores (1: greedy)"})
     model: CaptionerConfig = field(default_factory=CaptionerConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=2e-3, patience=5,
-                                                                   progress="none"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=2e-3, patience=5))
 
 
 def read(settings: CaptionSettings) -> tuple[Examples, Examples | None]:
@@ -84,13 +84,16 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     return metrics | {"beam": run.settings.beam}, report
 
 
+def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
+    return [versus("BLEU", metrics["bleu"], "nearest-image", metrics["nearest_bleu"], digits=2)]
+
+
 def summary(metrics: dict[str, Any]) -> str:
-    return (f"BLEU {metrics['bleu']:.2f}, exact match {metrics['exact_match']:.4f} (beam {metrics['beam']}; "
-            f"nearest-image baseline BLEU {metrics['nearest_bleu']:.2f}) on {metrics['scored_on']}")
+    return f"exact match {metrics['exact_match']:.4f} (beam {metrics['beam']}) on {metrics['scored_on']}"
 
 
 RECIPE = Recipe(command="caption train", read=read, split=random_split, build=build, score=score, summary=summary,
-                collate=caption_collate, unit="images", outputs=("captions.csv",))
+                yardsticks=yardsticks, collate=caption_collate, unit="images", outputs=("captions.csv",))
 
 
 def load_captioner(model_dir: str | Path) -> ImageCaptioner:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from rnnkit.data import checks
 from rnnkit.data.sequences import feature_columns, read_sequences, read_table
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.classification import classification_report
+from rnnkit.eval.yardstick import Yardstick, versus
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, stratified_split, write_results
 from rnnkit.tasks import EncoderConfig
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
@@ -50,8 +52,7 @@ class ClassifySettings:
     min_count: int = field(default=1, metadata={"help": "text: rarer tokens are <unk>"})
     model: SequenceClassifierConfig = field(default_factory=lambda: SequenceClassifierConfig(
         EncoderConfig(pooling="attention")))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5,
-                                                                   progress="none"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5))
 
     @property
     def columns(self) -> dict[str, Any]:
@@ -90,15 +91,27 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     scored = run.splits.scored
     return classification_report(run.model, scored.inputs, scored.targets, history=run.result.history,
                                  title=f"Sequence classification: {Path(run.settings.data).name}",
-                                 extra=run.facts())
+                                 extra=run.facts() | {"majority_class_accuracy": majority_share(run.splits)})
+
+
+def majority_share(splits: Any) -> float:
+    """The accuracy of always answering the training split's most frequent class, on the scored examples."""
+    counts = Counter(splits.train.targets)
+    majority = max(counts, key=lambda label: (counts[label], str(label)))
+    scored = splits.scored.targets
+    return sum(target == majority for target in scored) / max(1, len(scored))
+
+
+def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
+    return [versus("accuracy", metrics["accuracy"], "majority class", metrics["majority_class_accuracy"])]
 
 
 def summary(metrics: dict[str, Any]) -> str:
-    return f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['scored_on']}"
+    return f"macro-F1 {metrics['macro_f1']:.4f} on {metrics['scored_on']}"
 
 
 RECIPE = Recipe(command="classify train", read=read, split=stratified_split, build=build, score=score,
-                summary=summary)
+                summary=summary, yardsticks=yardsticks)
 
 
 def predict_classifier(model_dir: str | Path, data: str | Path, out: str | Path) -> dict[str, Any]:

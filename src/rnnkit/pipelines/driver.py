@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,13 @@ from rnnkit._config import config_to_dict
 from rnnkit.data.sequences import pad_collate
 from rnnkit.data.splits import validation_split
 from rnnkit.eval.reports import Report, write_metrics
+from rnnkit.eval.yardstick import Yardstick, add_to_report, said, warnings
 from rnnkit.pipelines.run_folder import CHECKPOINTS, open_run
 from rnnkit.train import FitResult, TrainConfig, Trainer, save_model, seed_everything
 
 MODEL = "model"
+SMOKE = "RNNKIT_SMOKE"  # set (to anything but "" or "0"): every run trains 1 epoch of at most SMOKE_STEPS steps
+SMOKE_STEPS = 3
 
 
 @dataclasses.dataclass
@@ -136,6 +140,14 @@ class Recipe:
     save: Callable[[Any, Path], Any] = lambda model, folder: save_model(model, folder, overwrite=True)
     unit: str = "sequences"  # what an example is called in the metrics: train_<unit>, validation_<unit>
     outputs: tuple[str, ...] = ()  # files ``score`` writes into the run folder besides the driver's
+    yardsticks: Callable[[dict[str, Any]], list[Yardstick]] = lambda metrics: []  # results beside baselines
+
+
+def summarise(recipe: Recipe, metrics: dict[str, Any]) -> str:
+    """What the terminal shows after a run: the recipe's summary, then each result beside its baseline or target
+    (``rnnkit.eval.yardstick``), with a ``WARNING:`` line for each result worse than its yardstick."""
+    sticks = recipe.yardsticks(metrics)
+    return "\n".join(filter(None, [recipe.summary(metrics), said(sticks) if sticks else ""]))
 
 
 def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = False, force: bool = False
@@ -152,6 +164,10 @@ def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = Fals
     recipe.save(model, out / MODEL)
     write_history(out, result.history)
     metrics, report = recipe.score(TrainedRun(model, settings, out, splits, result, recipe.unit))
+    sticks = recipe.yardsticks(metrics)
+    add_to_report(report, sticks)
+    if warnings(sticks):
+        metrics["warnings"] = warnings(sticks)
     write_results(out, metrics, report)
     return metrics
 
@@ -166,7 +182,10 @@ def _fit(recipe: Recipe, splits: Splits, settings: Any, config: TrainConfig, res
 
 
 def run_config(config: TrainConfig, out: Path) -> TrainConfig:
-    """``config`` with the run folder's checkpoints (the newest kept) and epoch log."""
+    """``config`` with the run folder's checkpoints (the newest kept) and epoch log; in smoke mode (the
+    environment variable ``RNNKIT_SMOKE``, which the README test sets) one epoch of at most 3 steps."""
+    if os.environ.get(SMOKE, "") not in ("", "0"):
+        config = dataclasses.replace(config, max_epochs=1, max_steps=min(config.max_steps or SMOKE_STEPS, SMOKE_STEPS))
     return dataclasses.replace(config, checkpoint_dir=str(out / CHECKPOINTS), keep_last=1,
                                log_path=str(out / "log.jsonl"))
 

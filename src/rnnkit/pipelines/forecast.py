@@ -23,6 +23,7 @@ from rnnkit.datasets import airline
 from rnnkit.errors import UserError
 from rnnkit.eval.forecast_metrics import format_table
 from rnnkit.eval.reports.forecast import compare, forecast_report
+from rnnkit.eval.yardstick import Yardstick, calibration, versus
 from rnnkit.pipelines.driver import Recipe, Splits, TrainedRun, write_results
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig
 from rnnkit.train import FitResult, TrainConfig
@@ -45,7 +46,7 @@ class ForecastSettings:
     baselines: tuple[str, ...] = field(default=("seasonal_naive", "holt_winters", "sarima"), metadata={
         "help": "classical forecasts backtested beside the model", "choices": BASELINES, "metavar": "NAME"})
     max_history: int | None = field(default=None, metadata={
-        "help": "rows before each origin the baselines fit on (none: all)"})
+        "help": "rows before each origin the baselines fit on (none: the last 20 seasons, at least 200; 0: all)"})
 
 
 def read(settings: ForecastSettings) -> tuple[Forecaster, Any]:
@@ -58,7 +59,10 @@ def read(settings: ForecastSettings) -> tuple[Forecaster, Any]:
     elif not config.target:
         raise UserError("--target COL is required with DATA")
     forecaster = Forecaster(copy.deepcopy(config))
-    return forecaster, forecaster.read(path)
+    panel = forecaster.read(path)
+    for s in panel.series:  # the forecast after the data's end needs them: refused now, not after training
+        forecaster.check_future(s, forecaster.config.horizon)
+    return forecaster, panel
 
 
 def split(read_back: tuple[Forecaster, Any], settings: ForecastSettings) -> Splits:
@@ -68,6 +72,9 @@ def split(read_back: tuple[Forecaster, Any], settings: ForecastSettings) -> Spli
 
 def fit(splits: Splits, settings: ForecastSettings, config: TrainConfig, resume: bool) -> tuple[Forecaster, FitResult]:
     forecaster, panel = splits.train
+    # the driver's length of training (RNNKIT_SMOKE shortens it) also holds for the backtest's refits
+    forecaster.config.train = dataclasses.replace(forecaster.config.train, max_epochs=config.max_epochs,
+                                                  max_steps=config.max_steps)
     forecaster.fit_panel(panel, resume=resume, checkpoint_dir=config.checkpoint_dir, keep_last=config.keep_last,
                          log_path=config.log_path)
     return forecaster, forecaster.result
@@ -79,7 +86,8 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     if settings.folds:
         print(f"backtest: {settings.folds} origins, horizon {forecaster.config.horizon}", flush=True)
         table, scores = compare(forecaster, panel, settings.folds, settings.stride, baselines=settings.baselines,
-                                retrain=settings.retrain, max_history=settings.max_history)
+                                retrain=settings.retrain, max_history=settings.max_history,
+                                announce=lambda line: print(line, flush=True))
         _fs.atomic_write(out / "backtest.csv", table.to_csv(index=False).encode("utf-8"))
     forecasts = finite_forecasts(forecaster.predict(panel))
     _fs.atomic_write(out / "forecast.csv", forecasts.to_csv(index=False).encode("utf-8"))
@@ -91,13 +99,33 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     return metrics, forecast_report(forecaster, panel, forecasts, table, scores, title=title)
 
 
+BASELINE_NAMES = {"seasonal_naive": "seasonal naive", "holt_winters": "Holt-Winters", "sarima": "SARIMA"}
+
+
+def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
+    """The network's backtest MASE beside each baseline's, and each interval's coverage beside its nominal."""
+    rows = dict(metrics["backtest"])
+    if not rows:
+        return []
+    model = rows.pop("rnnkit", None)
+    if model is None:
+        return []
+    sticks = [versus("MASE", model["MASE"], BASELINE_NAMES.get(name, name), scores["MASE"], higher_is_better=False)
+              for name, scores in rows.items() if "MASE" in scores]
+    for key, value in model.items():
+        if key.startswith("coverage_"):
+            nominal = int(key.removeprefix("coverage_"))
+            sticks.append(calibration(f"{nominal}% interval covered", value, nominal / 100))
+    return sticks
+
+
 def summary(metrics: dict[str, Any]) -> str:
     rows = [{"model": name, **scores} for name, scores in metrics["backtest"].items()]
     return format_table(rows) + ("\n" if rows else "") + f"forecast: {metrics['horizon']} steps"
 
 
 RECIPE = Recipe(command="forecast train", read=read, split=split, fit=fit, score=score, summary=summary,
-                train_config=lambda settings: settings.forecaster.train,
+                yardsticks=yardsticks, train_config=lambda settings: settings.forecaster.train,
                 save=lambda forecaster, folder: forecaster.save(folder, overwrite=True),
                 outputs=("forecast.csv", "backtest.csv"))
 

@@ -59,7 +59,7 @@ TRANSFORMS = ("none", "log")
 def training_defaults() -> TrainConfig:
     """The forecaster's training: 1000 optimizer steps at a higher learning rate than ``TrainConfig``'s, no weight
     decay, on a CPU core (small recurrent forecasters train fastest there; "auto" or "cuda" for a GPU)."""
-    return TrainConfig(max_steps=1000, lr=3e-3, weight_decay=0.0, progress="none", device="cpu")
+    return TrainConfig(max_steps=1000, lr=3e-3, weight_decay=0.0, device="cpu")
 
 
 @dataclasses.dataclass
@@ -155,10 +155,9 @@ class Forecaster:
             season = season_length(panel.freq)
             if season == 1:
                 raise UserError(f"frequency {panel.freq or 'steps'} has no season to take the horizon from; "
-                                f"pass horizon=")
+                                f"pass --horizon N (horizon=N in Python)")
             c.horizon = season
         return panel
-
 
     def _same_frequency(self, frame: Any, where: str) -> None:
         """Refuse new data whose timestamps are at another frequency than the training data's, naming both."""
@@ -169,6 +168,17 @@ class Forecaster:
         if found is not None and found != self.freq:
             raise UserError(f"{where}: its timestamps are at frequency {found!r}; the model was trained on {self.freq!r}"
                             f" data; give data at {self.freq!r}")
+
+    def check_future(self, s: Any, wanted: int, *, exact: bool = False) -> int:
+        """The steps series ``s`` gives known-future covariates for (at most ``wanted``); refused when there are
+        none (or fewer than ``wanted`` with ``exact``). Run before training too: the forecast at the end needs them."""
+        steps = known_steps(s, wanted)
+        if steps < wanted and (exact or steps == 0):
+            raise UserError(f"series {s.id!r}: known-future covariates {list(self.config.future_covariates)} "
+                            f"are given for {steps} step(s) after the last target value, the forecast needs "
+                            f"{wanted}; add future rows (covariates filled, target empty) or ask for fewer steps")
+        return steps
+
     def fit(self, data: Any) -> Forecaster:
         """Train on every series in ``data``; returns ``self``."""
         return self.fit_panel(self.read(data))
@@ -186,11 +196,7 @@ class Forecaster:
         pd = pandas()
         frames = []
         for s, p, q in zip(panel.series, point, quantiles):
-            steps = known_steps(s, wanted)
-            if steps < wanted and (horizon is not None or steps == 0):
-                raise UserError(f"series {s.id!r}: known-future covariates {list(self.config.future_covariates)} "
-                                f"are given for {steps} step(s) after the last target value, the forecast needs "
-                                f"{wanted}; add future rows (covariates filled, target empty) or ask for fewer steps")
+            steps = self.check_future(s, wanted, exact=horizon is not None)
             times = future_index(s, panel.freq, steps)
             columns = {"id": s.id, "time": np.repeat(np.asarray(times), p.shape[1]),
                        "target": np.tile(np.asarray(self.config.target, dtype=object), steps),

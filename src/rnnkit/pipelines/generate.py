@@ -10,14 +10,18 @@ character model, what its memory holds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from rnnkit.data.streams import first_item
 from rnnkit.data.text import Tokenizer
 from rnnkit.errors import UserError
 from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus
 from rnnkit.eval.reports.language_model import language_model_report
+from rnnkit.eval.yardstick import Yardstick, versus
 from rnnkit.nn import count_parameters
 from rnnkit.pipelines.driver import Recipe, Splits, TrainedRun
 from rnnkit.pipelines.fit import stream_datasets, stream_training
@@ -72,7 +76,31 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
         text = getattr(corpus, part)
         if text:
             metrics.update({f"{part}_{k}": v for k, v in model.evaluate_text(text, seq_len=settings.seq_len).items()})
+    for part in ("validation", "test"):
+        if getattr(corpus, part):
+            metrics[f"unigram_{part}_loss"] = unigram_loss(model, corpus.train, getattr(corpus, part))
     return language_model_report(model, metrics, run.result.history, passage_from=corpus.validation)
+
+
+def unigram_loss(model: Any, train: str, held_out: str) -> float:
+    """Nats per token of the unigram baseline: each token drawn from its training frequency (add-one)."""
+    size = len(model.require_tokenizer())
+    counts = np.bincount(np.asarray(model.encode(train), dtype=np.int64), minlength=size)
+    log_p = np.log(counts + 1.0) - math.log(counts.sum() + len(counts))
+    return float(-log_p[np.asarray(model.encode(held_out), dtype=np.int64)].mean())
+
+
+def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
+    """The held-out score beside the unigram baseline's (the test part when there is one)."""
+    part = "test" if "test_loss" in metrics else "validation"
+    if f"{part}_loss" not in metrics:
+        return []
+    model, unigram = metrics[f"{part}_loss"], metrics[f"unigram_{part}_loss"]
+    if f"{part}_bits_per_char" in metrics:
+        return [versus(f"{part} bits per char", model / math.log(2), "unigram", unigram / math.log(2),
+                       higher_is_better=False)]
+    return [versus(f"{part} perplexity", math.exp(model), "unigram", math.exp(unigram), higher_is_better=False,
+                   digits=2)]
 
 
 def summary(metrics: dict[str, Any]) -> str:
@@ -83,4 +111,5 @@ def summary(metrics: dict[str, Any]) -> str:
 
 
 RECIPE = Recipe(command="generate train", read=read, split=split, build=build, datasets=datasets, score=score,
-                summary=summary, collate=first_item, train_config=lambda settings: stream_training(settings.train))
+                summary=summary, yardsticks=yardsticks, collate=first_item,
+                train_config=lambda settings: stream_training(settings.train))

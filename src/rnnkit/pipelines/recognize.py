@@ -59,7 +59,7 @@ class RecognizeSettings:
         "help": "final scores: 1 greedy (best path) decoding; K > 1 prefix beam search keeping K prefixes"})
     model: SequenceRecognizerConfig = field(default_factory=recognizer_defaults)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5,
-                                                                   monitor="val_cer", progress="none"))
+                                                                   monitor="val_cer"))
 
     @property
     def columns(self) -> dict[str, Any]:

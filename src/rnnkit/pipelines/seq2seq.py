@@ -22,6 +22,7 @@ from rnnkit import _fs
 from rnnkit.data.pairs import pair_collate, read_pairs
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.seq2seq import seq2seq_report
+from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.nn import count_parameters
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split, write_results
 from rnnkit.tasks.models.seq2seq import Seq2Seq, Seq2SeqConfig
@@ -45,8 +46,7 @@ class Seq2SeqSettings:
     vocabulary: VocabularyConfig = field(default_factory=VocabularyConfig)  # both sides' (the levels above)
     beam: int = field(default=5, metadata={"help": "beam for the final scores"})
     model: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=20, batch_size=64, lr=3e-3, patience=4,
-                                                                   progress="none"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=20, batch_size=64, lr=3e-3, patience=4))
 
 
 def read(settings: Seq2SeqSettings) -> tuple[Examples, Examples | None]:
@@ -79,13 +79,17 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     return metrics | {"beam": run.settings.beam}, report
 
 
+def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
+    return [versus("BLEU", metrics["bleu"], "copy-the-input", metrics["copy_bleu"], digits=2)]
+
+
 def summary(metrics: dict[str, Any]) -> str:
-    return (f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
+    return (f"chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
             f"(beam {metrics['beam']}) on {metrics['scored_on']}")
 
 
 RECIPE = Recipe(command="seq2seq train", read=read, split=random_split, build=build, score=score, summary=summary,
-                collate=pair_collate, unit="pairs")
+                yardsticks=yardsticks, collate=pair_collate, unit="pairs")
 
 
 def load_seq2seq(model_dir: str | Path) -> Seq2Seq:
@@ -119,5 +123,6 @@ def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *
                                               extra=extra, ensemble=[load_seq2seq(path) for path in ensemble])
     rows = ["source\treference\toutput"] + ["\t".join(row) for row in zip(pairs.inputs, pairs.targets, outputs)]
     _fs.atomic_write(out / "translations.tsv", ("\n".join(rows) + "\n").encode("utf-8"))
+    add_to_report(report, yardsticks(metrics))
     write_results(out, metrics, report)
     return metrics

@@ -26,7 +26,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from rnnkit import _fs
 from rnnkit._version import __version__
@@ -63,6 +65,11 @@ class Report:
 
     def add_section(self, heading: str) -> Report:
         self._sections.append((heading, []))
+        return self
+
+    def move_last_section_first(self) -> Report:
+        """Put the latest section right after the introduction (a verdict added once everything is scored)."""
+        self._sections.insert(1, self._sections.pop())
         return self
 
     def add_text(self, text: str) -> Report:
@@ -108,8 +115,11 @@ class Report:
     def add_figure(self, fig: Figure, caption: str | None = None, *, dpi: int = 110) -> Report:
         """Embed a matplotlib figure as a base64 PNG, then close it (pyplot keeps figures alive until closed)."""
         buffer = io.BytesIO()
+        for text in fig.findobj(Text):  # labels are data: a "$" in a class name is a dollar, not maths
+            text.set_parse_math(False)
         try:
-            fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})  # no version: stable bytes
+            with rc_context({"text.parse_math": False}):  # and so are the tick labels made while drawing
+                    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})  # no version: stable bytes
         finally:
             pyplot = sys.modules.get("matplotlib.pyplot")  # only a pyplot figure needs closing; never import it
             if pyplot is not None:

@@ -23,13 +23,13 @@ MAX_PLOTTED_SERIES = 4
 
 def compare(forecaster: Any, panel: Panel, folds: int = 3, stride: int | None = None, *,
             baselines: Sequence[str] = ("seasonal_naive", "holt_winters", "sarima"), retrain: bool = True,
-            max_history: int | None = None) -> tuple[Any, list[dict[str, Any]]]:
+            max_history: int | None = None, announce: Any = None) -> tuple[Any, list[dict[str, Any]]]:
     """Backtest ``forecaster`` (a ``rnnkit.Forecaster``) and the ``baselines`` on the same origins; returns the
     combined backtest table and one row of metrics per model (rnnkit first)."""
     table = forecaster.backtest(panel, folds, stride, retrain=retrain)
     if baselines:
         others = backtest_baselines(panel, forecaster.config.horizon, folds, stride, baselines,
-                                    max_history=max_history)
+                                    max_history=max_history, announce=announce)
         table = pandas().concat([table, others], ignore_index=True)
     network = forecaster.config.model
     quantiles = () if network.output == "point" else network.quantiles

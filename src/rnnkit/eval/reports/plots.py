@@ -8,6 +8,7 @@ Figures are built with ``Figure()``, never through ``pyplot``: no global state, 
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -121,14 +122,16 @@ def heatmap(
         if labels is not None and len(labels) != count:
             raise ValueError(f"heatmap: {len(labels)} {what} labels for {count} {what}s")
 
-    fig = Figure(figsize=(min(2.0 + 0.5 * cols, 12.0), min(1.5 + 0.45 * rows, 10.0)), layout="constrained")
+    fig = Figure(figsize=(min(3.0 + 0.5 * cols, 12.0), min(2.5 + 0.45 * rows, 10.0)), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(values, cmap=cmap, aspect="auto", interpolation="nearest")
     fig.colorbar(image, ax=ax)
     if row_labels is not None:
-        ax.set_yticks(range(rows), [str(label) for label in row_labels])
+        ax.set_yticks(range(rows), tick_labels(row_labels))
     if col_labels is not None:
-        ax.set_xticks(range(cols), [str(label) for label in col_labels])
+        names = tick_labels(col_labels)
+        ax.set_xticks(range(cols), names, rotation=45 if max(map(len, names), default=0) > 4 else 0, ha="right")
+    text_size = 9 if max(rows, cols) <= 10 else 7  # points: readable, and still fits a 20 x 20 grid
     if annotate if annotate is not None else rows * cols <= 400:
         finite = values[np.isfinite(values)]
         middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
@@ -136,12 +139,21 @@ def heatmap(
             for j in range(cols):
                 if np.isfinite(values[i, j]):
                     color = "black" if values[i, j] > middle else "white"  # viridis: light at the top
-                    ax.text(j, i, f"{values[i, j]:.3g}", ha="center", va="center", fontsize="small", color=color)
+                    ax.text(j, i, f"{values[i, j]:.3g}", ha="center", va="center", fontsize=text_size, color=color)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     return fig
+
+
+def tick_labels(labels: Sequence[Any], width: int = 16) -> list[str]:
+    """Class names fit for an axis: each wrapped at ``width`` characters onto at most two lines ("..." when cut)."""
+    fitted = []
+    for label in labels:
+        lines = textwrap.wrap(str(label), width) or [""]
+        fitted.append("\n".join(lines[:2]) + ("..." if len(lines) > 2 else ""))
+    return fitted
 
 
 def draw_trajectory(ax: Any, X: np.ndarray, *, pen_up_moves: bool = False, **line_kwargs) -> None:
