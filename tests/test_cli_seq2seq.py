@@ -35,8 +35,10 @@ def test_train_translate_eval(tmp_path, capsys, monkeypatch):
     for name in ("metrics.json", "report.html", "history.json", "model/config.json", "model/model.safetensors"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("bleu", "chrf", "exact_match", "wer", "ter", "greedy_exact_match", "copy_bleu"):
+    for key in ("bleu", "chrf", "exact_match", "wer", "ter", "greedy_exact_match", "copy_bleu", "capped",
+                "greedy_capped"):
         assert key in metrics
+    assert metrics["max_output_length"] >= 1.5 * 4 and metrics["output_length_ratio"] >= 1.5  # from the pairs
     assert metrics["scored_on"] == "test (test.tsv)" and metrics["count"] == 20
     assert "data:image/png;base64" in (out / "report.html").read_text()  # learning curves and attention maps
     capsys.readouterr()

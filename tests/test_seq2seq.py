@@ -128,4 +128,6 @@ def test_copy_model_round_trips_with_shared_vocabulary(tmp_path):
     rnnkit.save(model, tmp_path / "model")
     loaded = rnnkit.load(tmp_path / "model")
     assert loaded.shared and loaded.source_vocab.tokens == model.source_vocab.tokens
-    assert loaded.translate(sources, beam=2) == model.translate(sources, beam=2)
+    # untrained: the outputs run into the length cap (reported in the details, not warned about)
+    assert loaded.translate(sources, beam=2, return_details=True)[0] == model.translate(sources, beam=2,
+                                                                                      return_details=True)[0]

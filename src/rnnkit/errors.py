@@ -1,4 +1,4 @@
-"""Errors that are the user's to fix.
+"""Errors that are the user's to fix, and warnings about results the user should know of.
 
 Everything raised as a ``UserError`` is caught by the CLI, printed as one line and turned into exit code 2.
 The message must name the problem: the file, the column, the line, the value.
@@ -11,3 +11,7 @@ class UserError(ValueError):
 
 class ModelFileError(UserError):
     """A model folder or checkpoint that is missing, malformed, truncated or tampered with."""
+
+
+class OutputCappedWarning(UserWarning):
+    """Some decoded outputs reached their maximum length without ending: they were cut there."""

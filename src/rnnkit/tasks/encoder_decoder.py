@@ -13,10 +13,18 @@ teacher forcing, with the token loss
     loss = (1 - ls) * -log p(y_t) + ls * mean_w -log p(w)      over the real (not padding) tokens; ls: label smoothing
 
 and validation reports that loss (without smoothing), the token accuracy and the exact match of greedy decoding.
+
+Output length. Decoding stops at EOS or at a maximum number of tokens. The models derive that cap from their
+training targets (``length_cap``: 1.5 times what the longest target needs, plus 10 tokens), keep it in their
+config (so in the model folder), let the user set it, and report every output that reached it without EOS
+(``Hypotheses.capped``; ``warn_capped`` when the caller asked for outputs only).
 """
 
 from __future__ import annotations
 
+import math
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,8 +32,25 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnnkit.errors import OutputCappedWarning
+from rnnkit.eval.sequence_metrics import capped_message
 from rnnkit.tasks.base import TaskModel
 from rnnkit.tasks.vocabulary import BOS, EOS
+
+# Caps derived from the training data leave room for outputs a little longer than any seen in training.
+LENGTH_MARGIN, LENGTH_SLACK = 1.5, 10
+
+
+def length_cap(longest: float) -> int:
+    """A cap with room for ``longest`` tokens and EOS: ``ceil(1.5 * longest) + 10``."""
+    return math.ceil(LENGTH_MARGIN * longest) + LENGTH_SLACK
+
+
+def warn_capped(capped: Sequence[bool], setting: str) -> None:
+    """Warn (``OutputCappedWarning``) when some outputs were cut at the length cap; ``setting`` names the knob."""
+    message = capped_message(sum(capped), len(capped), setting)
+    if message:
+        warnings.warn(message, OutputCappedWarning, stacklevel=3)
 
 
 def token_loss(log_probs: Tensor, gold: Tensor, smoothing: float = 0.0) -> Tensor:

@@ -29,7 +29,8 @@ The API, independent of the encoder (Seq2Seq uses a recurrent encoder, captionin
     log_probs, attention, state = decoder(inputs, state, memory, sampling_probability=0.0)   # teacher forcing:
                                                              # inputs (B,T) = BOS y_1 .. y_{T-1}; (B,T,V), (B,T,S)
     log_probs, state, weights = decoder.step(tokens, state, memory)   # one token: (B,) -> (B,V), (B,S)
-    decoder.greedy(memory, state, bos=, eos=, max_length=, suppress=(0,)) -> Hypotheses(tokens, scores, extras)
+    decoder.greedy(memory, state, bos=, eos=, max_length=, suppress=(0,)) -> Hypotheses(tokens, scores, extras,
+                                                             capped)   # max_length: one, or one per input
     decoder.beam(memory, state, bos=, eos=, max_length=, beam_size=5, alpha=0.0, suppress=(0,)) -> Hypotheses
 
 Outputs are log probabilities (not logits), so that the copy mixture is a proper distribution: train with
@@ -51,7 +52,7 @@ from torch import Tensor, nn
 
 from rnnkit.nn.attention import ATTENTIONS, make_attention
 from rnnkit.nn.config import RecurrentConfig, make_recurrent
-from rnnkit.tasks.decoding.beam_search import Hypotheses, beam_search, greedy_decode
+from rnnkit.tasks.decoding.beam_search import Hypotheses, MaxLength, beam_search, greedy_decode
 
 DECODER_CELLS = ("lstm", "gru")
 
@@ -205,14 +206,15 @@ class AttentionDecoder(nn.Module):
 
     # --- decoding ----------------------------------------------------------------------------------------------
 
-    def greedy(self, memory: Memory, state: tuple[Tensor, ...], *, bos: int, eos: int, max_length: int,
+    def greedy(self, memory: Memory, state: tuple[Tensor, ...], *, bos: int, eos: int, max_length: MaxLength,
                suppress: Sequence[int] = (0,)) -> Hypotheses:
-        """Greedy decoding; ``Hypotheses.extras`` are the attention weights (n, S) per output. Tokens in
-        ``suppress`` (default: padding) are never generated."""
+        """Greedy decoding; ``Hypotheses.extras`` are the attention weights (n, S) per output, ``capped`` says
+        which outputs reached ``max_length`` (one for all, or per input). Tokens in ``suppress`` (default:
+        padding) are never generated."""
         return greedy_decode(self.decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
                              eos=eos, max_length=max_length)
 
-    def beam(self, memory: Memory, state: tuple[Tensor, ...], *, bos: int, eos: int, max_length: int,
+    def beam(self, memory: Memory, state: tuple[Tensor, ...], *, bos: int, eos: int, max_length: MaxLength,
              beam_size: int = 5, alpha: float = 0.0, suppress: Sequence[int] = (0,)) -> Hypotheses:
         """Beam search (``rnnkit.tasks.decoding.beam_search``); ``alpha``: GNMT length penalty exponent."""
         return beam_search(self.decoding_step(suppress), state, memory, memory.values.shape[0], bos=bos,
