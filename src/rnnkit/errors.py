@@ -13,5 +13,9 @@ class ModelFileError(UserError):
     """A model folder or checkpoint that is missing, malformed, truncated or tampered with."""
 
 
-class OutputCappedWarning(UserWarning):
-    """Some decoded outputs reached their maximum length without ending: they were cut there."""
+class ResultWarning(UserWarning):
+    """Something about the results the user must know (the CLI prints it as one line ``rnnkit: warning: ...``)."""
+
+
+class OutputCappedWarning(ResultWarning):
+    """Some decoded outputs reached their length limit: they may be cut short."""

@@ -16,7 +16,7 @@ A subcommand is a module ``rnnkit/cli/<name>.py`` with a ``register`` function, 
 
 Exit codes: 0 success; 2 a user error (``UserError``, a missing or unreadable user-given path, a usage error),
 reported as one line ``rnnkit: error: ...`` with no traceback; 130 interrupted (Ctrl-C). Any other exception is a
-bug in rnnkit and keeps its traceback. Warnings about the results (``OutputCappedWarning``: outputs cut at a length
+bug in rnnkit and keeps its traceback. Warnings about the results (``ResultWarning``, e.g. outputs cut at a length
 limit) are printed as one line ``rnnkit: warning: ...``, every time.
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 from rnnkit._version import __version__
 from rnnkit.cli import caption, classify, demo, forecast, generate, recognize, seq2seq
-from rnnkit.errors import OutputCappedWarning, UserError
+from rnnkit.errors import ResultWarning, UserError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] |
         if getattr(args, "threads", None):
             _use_threads(args.threads)
         with warnings.catch_warnings():
-            warnings.simplefilter("always", OutputCappedWarning)
+            warnings.simplefilter("always", ResultWarning)
             warnings.showwarning = _show_warning(warnings.showwarning)
             return int(func(args) or 0)
     except UserError as error:
@@ -92,7 +92,7 @@ def _show_warning(show: Callable) -> Callable:
     """``warnings.showwarning`` that prints rnnkit's result warnings as one line, and others as ``show`` does."""
 
     def shown(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202 (warnings' own)
-        if issubclass(category, OutputCappedWarning):
+        if issubclass(category, ResultWarning):
             print(f"rnnkit: warning: {message}", file=sys.stderr)
         else:
             show(message, category, filename, lineno, file, line)

@@ -97,13 +97,12 @@ def recognition_metrics(references: Sequence[str], hypotheses: Sequence[str], *,
     return metrics | _capped(hypotheses, capped)
 
 
-def capped_message(capped: int, count: int, setting: str) -> str:
-    """The warning for ``capped`` of ``count`` outputs cut at their length limit (``""`` when there are none);
-    ``setting`` names what raises the limit."""
+def capped_message(capped: int, count: int, limit: str, setting: str) -> str:
+    """The warning for ``capped`` of ``count`` outputs that reached their ``limit`` (``""`` when there are
+    none); ``setting`` names what raises the limit."""
     if not capped:
         return ""
-    return (f"{capped} of {count} outputs reached the maximum output length without ending and were cut there; "
-            f"raise {setting}")
+    return f"{capped} of {count} outputs reached {limit}, so they may be cut short; raise {setting}"
 
 
 def _capped(hypotheses: Sequence[object], capped: Sequence[bool] | None) -> dict[str, int]:

@@ -14,17 +14,13 @@ teacher forcing, with the token loss
 
 and validation reports that loss (without smoothing), the token accuracy and the exact match of greedy decoding.
 
-Output length. Decoding stops at EOS or at a maximum number of tokens. The models derive that cap from their
-training targets (``length_cap``: 1.5 times what the longest target needs, plus 10 tokens), keep it in their
-config (so in the model folder), let the user set it, and report every output that reached it without EOS
-(``Hypotheses.capped``; ``warn_capped`` when the caller asked for outputs only).
+Output length. Decoding stops at EOS or at a maximum number of tokens, which the models derive from their
+training targets (``rnnkit.tasks.decoding.limits``), keep in their config (so in the model folder) and let the
+user set; every output that reached it without EOS is reported.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,32 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.errors import OutputCappedWarning
-from rnnkit.eval.sequence_metrics import capped_message
 from rnnkit.tasks.base import TaskModel
 from rnnkit.tasks.vocabulary import BOS, EOS
-
-# Caps derived from the training data leave room for outputs a little longer than any seen in training.
-LENGTH_MARGIN, LENGTH_SLACK = 1.5, 10
-
-
-def length_cap(longest: float) -> int:
-    """A cap with room for ``longest`` tokens and EOS: ``ceil(1.5 * longest) + 10``."""
-    return math.ceil(LENGTH_MARGIN * longest) + LENGTH_SLACK
-
-
-def warn_capped(capped: Sequence[bool], setting: str) -> None:
-    """Warn (``OutputCappedWarning``) when some outputs were cut at the length cap; ``setting`` names the knob."""
-    message = capped_message(sum(capped), len(capped), setting)
-    if message:
-        warnings.warn(message, OutputCappedWarning, stacklevel=3)
-
-
-def token_loss(log_probs: Tensor, gold: Tensor, smoothing: float = 0.0) -> Tensor:
-    """Mean negative log-likelihood of ``gold`` (N,) under ``log_probs`` (N, V), label-smoothed."""
-    nll = F.nll_loss(log_probs, gold)
-    return (1 - smoothing) * nll + smoothing * -log_probs.mean(-1).mean() if smoothing else nll
-
 
 class EncoderDecoderModel(TaskModel):
     def encode(self, *inputs: Any) -> tuple[Any, tuple[Tensor, ...]]:

@@ -131,7 +131,8 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
     metrics = {**(extra or {}), **scores}
     normalised = [model.normalise(text) for text in references]
     report = Report(title).add_text(SCORING)
-    warning = capped_message(metrics["capped"], len(references), "--max-output-length (max_output_length)")
+    warning = capped_message(metrics["capped"], len(references), "the maximum caption length without ending",
+                             "--max-output-length (max_output_length)")
     if warning:
         report.add_warning(warning)
     report.add_section("Metrics").add_metrics(metrics)

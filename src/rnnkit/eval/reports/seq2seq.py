@@ -62,7 +62,8 @@ def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str]
     metrics.update({f"copy_{k}": v for k, v in seq2seq_metrics(references, copies, split).items()})
 
     report = Report(title).add_text(SCORING)
-    warning = capped_message(metrics["capped"], len(sources), LIMIT_SETTINGS)
+    warning = capped_message(metrics["capped"], len(sources), "the maximum output length without ending",
+                             LIMIT_SETTINGS)
     if warning:
         report.add_warning(warning)
     report.add_section("Metrics").add_metrics(metrics)

@@ -35,7 +35,8 @@ from rnnkit.errors import UserError
 from rnnkit.nn.config import RecurrentConfig
 from rnnkit.tasks.blocks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
 from rnnkit.tasks.blocks.image_encoder import ImageEncoder, ImageEncoderConfig
-from rnnkit.tasks.encoder_decoder import EncoderDecoderModel, length_cap, warn_capped
+from rnnkit.tasks.decoding.limits import length_cap, warn_capped
+from rnnkit.tasks.encoder_decoder import EncoderDecoderModel
 from rnnkit.tasks.vocabulary import BOS, EOS, build_vocabulary, encode_marked
 
 
@@ -161,7 +162,8 @@ class ImageCaptioner(EncoderDecoderModel):
             self.train(was_training)
         if return_details or return_attention:
             return captions, details
-        warn_capped([d["capped"] for d in details], "max_length (or the model's max_output_length)")
+        warn_capped([d["capped"] for d in details], "the maximum caption length without ending",
+                    "max_length (or the model's max_output_length)")
         return captions
 
     # --- model folder ------------------------------------------------------------------------------------------

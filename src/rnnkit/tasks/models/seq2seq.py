@@ -49,8 +49,12 @@ from rnnkit.nn.padding import valid_mask
 from rnnkit.tasks.blocks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
 from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
 from rnnkit.tasks.decoding.beam_search import beam_search, ensemble_step, greedy_decode
-from rnnkit.tasks.encoder_decoder import LENGTH_MARGIN, LENGTH_SLACK, EncoderDecoderModel, length_cap, warn_capped
+from rnnkit.tasks.decoding.limits import LENGTH_MARGIN, LENGTH_SLACK, length_cap, warn_capped
+from rnnkit.tasks.encoder_decoder import EncoderDecoderModel
 from rnnkit.tasks.vocabulary import BOS, EOS, VocabularyConfig, encode_marked, fit_vocabulary
+
+
+OUTPUT_LIMIT = "the maximum output length without ending"
 
 
 @dataclass
@@ -223,8 +227,8 @@ class Seq2Seq(EncoderDecoderModel):
                 model.train(mode)
         if return_details or return_attention:
             return outputs, details
-        warn_capped([d["capped"] for d in details],
-                    "max_length (or the model's max_output_length / output_length_ratio)")
+        warn_capped([d["capped"] for d in details], OUTPUT_LIMIT, "max_length (or the model's max_output_length / "
+                    "output_length_ratio)")
         return outputs
 
     def _check_ensemble(self, others: Sequence[Seq2Seq]) -> None:
