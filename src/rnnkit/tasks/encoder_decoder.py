@@ -31,6 +31,13 @@ from torch import Tensor
 from rnnkit.tasks.base import TaskModel
 from rnnkit.tasks.vocabulary import BOS, EOS
 
+
+def token_loss(log_probs: Tensor, gold: Tensor, smoothing: float = 0.0) -> Tensor:
+    """Mean negative log-likelihood of ``gold`` (N,) under ``log_probs`` (N, V), label-smoothed."""
+    nll = F.nll_loss(log_probs, gold)
+    return (1 - smoothing) * nll + smoothing * -log_probs.mean(-1).mean() if smoothing else nll
+
+
 class EncoderDecoderModel(TaskModel):
     def encode(self, *inputs: Any) -> tuple[Any, tuple[Tensor, ...]]:
         raise NotImplementedError
