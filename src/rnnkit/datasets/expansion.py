@@ -42,16 +42,15 @@ def make_expansion_pairs(count: int, *, seed: int = 0, code_seed: int = 0, sourc
 
 def split_expansion_pairs(*sizes: int, seed: int = 0, **options) -> list[list[tuple[str, str]]]:
     """Disjoint splits of ``sizes`` pairs each (no source in two splits), same code (``options``: as
-    ``make_expansion_pairs``)."""
-    pairs, seen = [], set()
-    for pair in make_expansion_pairs(3 * sum(sizes) + 100, seed=seed, **options):
-        if pair[0] not in seen:
-            seen.add(pair[0])
-            pairs.append(pair)
-    if len(pairs) < sum(sizes):
+    ``make_expansion_pairs``); sources are drawn until there are enough distinct ones."""
+    pairs: dict[str, str] = {}
+    for attempt in range(20):
+        for source, target in make_expansion_pairs(sum(sizes), seed=seed * 1000 + attempt, **options):
+            pairs.setdefault(source, target)
+        if len(pairs) >= sum(sizes):
+            break
+    else:
         raise ValueError(f"only {len(pairs)} distinct sources for splits of {sizes}: allow longer sources")
-    splits, start = [], 0
-    for size in sizes:
-        splits.append(pairs[start:start + size])
-        start += size
-    return splits
+    ordered = list(pairs.items())
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return [ordered[start:start + size] for start, size in zip(starts, sizes)]
