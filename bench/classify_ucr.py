@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from rnnkit.datasets.ucr import load_ucr
-from rnnkit.integrations.fit import fit_sequence_model
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit._config import config_from_dict
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig, seed_everything

@@ -25,7 +25,7 @@ import torch
 from rnnkit.datasets import load_airline
 from rnnkit.eval.baselines import backtest_baselines
 from rnnkit.eval.forecast_metrics import format_table, mape, score
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 
 BASE = dict(target="passengers", time="month", horizon=12)
 GRID = {"transform": ["none", "log"], "steps": [300, 1000], "hidden_size": [16, 64], "weight_decay": [0.0, 0.1]}

@@ -1,4 +1,4 @@
-"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> integrations -> cli; and
+"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> pipelines -> adapters -> cli;
 inside the tasks, no task imports another.
 
 A module may import its own layer and any layer below it. Two imports go up, each on purpose:
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import rnnkit
 
-ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "integrations", "cli"]
+ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "pipelines", "adapters", "cli"]
 ALLOWED_UP = {("train", "rnnkit.tasks"), ("tasks", "rnnkit.eval.sequence_metrics")}
 
 

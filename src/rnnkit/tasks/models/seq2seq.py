@@ -79,8 +79,9 @@ def default_decoder() -> AttentionDecoderConfig:
 class Seq2SeqConfig:
     encoder: EncoderConfig = field(default_factory=default_encoder)
     decoder: AttentionDecoderConfig = field(default_factory=default_decoder)
-    label_smoothing: float = 0.0
-    sampling_probability: float = 0.0  # scheduled sampling: share of decoder inputs taken from its own argmax
+    label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing of the loss"})
+    sampling_probability: float = field(default=0.0, metadata={
+        "help": "scheduled sampling: share of decoder inputs taken from its own prediction"})
     # The output length cap (see the module docstring); 0: from the training pairs (for_data)
     max_output_length: int = field(default=0, metadata={
         "help": "most output tokens (EOS counted); 0: 1.5 x the longest training target + 10"})
