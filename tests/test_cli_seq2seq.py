@@ -71,6 +71,21 @@ def test_train_translate_eval(tmp_path, capsys, monkeypatch):
     assert run(["seq2seq", "translate", str(out), "abc", "--ensemble", str(tmp_path / "missing")]) == 2
 
 
+def test_outputs_cut_at_the_length_cap_are_counted_and_warned_about(tmp_path, capsys):
+    train = write_pairs(tmp_path / "train.tsv", 60, 0)  # targets of 2-4 characters
+    out = tmp_path / "run"
+    assert run(["seq2seq", "train", str(train), "--out", str(out), "--epochs", "1", "--max-steps", "2",
+                "--hidden-size", "8", "--embedding-dim", "8", "--beam", "1", "--max-output-length", "2"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert json.loads((out / "model" / "config.json").read_text())["config"]["max_output_length"] == 2
+    assert metrics["max_output_length"] == 2 and metrics["capped"] > 0  # 2 tokens: most outputs are cut
+    printed = capsys.readouterr()
+    count = metrics["count"]
+    assert f"{metrics['capped']} of {count} outputs cut at the length cap" in printed.out
+    assert f"rnnkit: warning: {metrics['capped']} of {count} outputs reached the maximum output length" in printed.err
+    assert "--max-output-length" in printed.err and "Warning:" in (out / "report.html").read_text()
+
+
 @pytest.mark.parametrize("text, message", [
     ("a\tb\nc\n", r"bad\.tsv, line 2: expected 2 fields"),
     ("a\tb\tc\n", r"bad\.tsv, line 1: expected 2 fields .* got 3"),

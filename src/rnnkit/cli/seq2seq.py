@@ -81,6 +81,5 @@ def run_translate(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force)
     metrics = pipeline.evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble)
-    print(f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
-          f"(beam {args.beam}) on {metrics['count']} pairs; wrote {out}")
+    print(f"{pipeline.summary(metrics)}; wrote {out}")
     return 0

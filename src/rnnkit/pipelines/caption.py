@@ -26,7 +26,8 @@ from rnnkit.errors import UserError
 from rnnkit.eval.reports.caption import caption_report
 from rnnkit.nn import count_parameters
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split
-from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
+from rnnkit.tasks.decoding.limits import warn_capped
+from rnnkit.tasks.models.captioning import CAPTION_LIMIT, CaptionerConfig, ImageCaptioner
 from rnnkit.train import TrainConfig
 from rnnkit.train.model_folder import load_model_of
 
@@ -81,12 +82,14 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     writer.writerow(["file", "reference", "caption"])
     writer.writerows(zip(scored.names, [model.normalise(c) for c in scored.targets], outputs))
     _fs.atomic_write(run.out / "captions.csv", table.getvalue().encode("utf-8"))
+    warn_capped(metrics["capped"], CAPTION_LIMIT, "--max-output-length", metrics["count"])
     return metrics | {"beam": run.settings.beam}, report
 
 
 def summary(metrics: dict[str, Any]) -> str:
     return (f"BLEU {metrics['bleu']:.2f}, exact match {metrics['exact_match']:.4f} (beam {metrics['beam']}; "
-            f"nearest-image baseline BLEU {metrics['nearest_bleu']:.2f}) on {metrics['scored_on']}")
+            f"nearest-image baseline BLEU {metrics['nearest_bleu']:.2f}) on {metrics['scored_on']}, "
+            f"{metrics['capped']} of {metrics['count']} captions cut at the length cap")
 
 
 RECIPE = Recipe(command="caption train", read=read, split=random_split, build=build, score=score, summary=summary,

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from rnnkit.data.images import as_image_batch
 from rnnkit.eval.reports.document import Report, add_training_section
 from rnnkit.eval.sequence_metrics import capped_message, seq2seq_metrics
+from rnnkit.tasks.models.captioning import CAPTION_LIMIT
 
 THUMBNAIL = 16  # side of the images compared by the nearest-neighbour baseline
 GRID_IMAGES = 24  # images in the "captions" grid
@@ -131,8 +132,7 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
     metrics = {**(extra or {}), **scores}
     normalised = [model.normalise(text) for text in references]
     report = Report(title).add_text(SCORING)
-    warning = capped_message(metrics["capped"], len(references), "the maximum caption length without ending",
-                             "--max-output-length (max_output_length)")
+    warning = capped_message(metrics["capped"], len(references), CAPTION_LIMIT, "--max-output-length (max_output_length)")
     if warning:
         report.add_warning(warning)
     report.add_section("Metrics").add_metrics(metrics)

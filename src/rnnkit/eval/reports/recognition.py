@@ -24,9 +24,9 @@ from rnnkit.data.ink import ink_columns
 from rnnkit.eval.reports.document import Report, add_training_section
 from rnnkit.eval.reports.plots import draw_trajectory
 from rnnkit.eval.sequence_metrics import capped_message, edit_distance, recognition_metrics
+from rnnkit.tasks.models.recognition import FRAME_LIMIT, FRAME_SETTING
 
 INPUT_KINDS = ("auto", "pen", "frames")
-FRAME_LIMIT = "their input's frame count (labels + repeated neighbours = frames after the stride)"
 
 
 def recognition_report(model: Any, X: Any, transcripts: Sequence[str] | None, *, beam: int = 1,
@@ -41,7 +41,7 @@ def recognition_report(model: Any, X: Any, transcripts: Sequence[str] | None, *,
     metrics: dict[str, Any] = {**(extra or {}), "count": len(decoded), "beam": beam, "capped": sum(capped),
                                "conv_stride": model.config.encoder.conv_stride}
     report = Report(title)
-    warning = capped_message(metrics["capped"], len(decoded), FRAME_LIMIT, "the frames: a smaller --conv-stride")
+    warning = capped_message(metrics["capped"], len(decoded), FRAME_LIMIT, FRAME_SETTING)
     if warning:
         report.add_warning(warning)
     if transcripts is not None:

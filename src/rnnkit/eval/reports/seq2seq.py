@@ -24,6 +24,7 @@ from typing import Any
 from rnnkit.eval.reports.document import Report, add_training_section
 from rnnkit.eval.reports.plots import heatmap
 from rnnkit.eval.sequence_metrics import capped_message, seq2seq_metrics
+from rnnkit.tasks.models.seq2seq import OUTPUT_LIMIT
 
 EXAMPLE_MAX_TOKENS = 30  # attention maps only for sources this short: longer ones are unreadable
 SCORING = ("References are put through the model's target tokenizer (its lowercasing and word pattern) and joined "
@@ -62,8 +63,7 @@ def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str]
     metrics.update({f"copy_{k}": v for k, v in seq2seq_metrics(references, copies, split).items()})
 
     report = Report(title).add_text(SCORING)
-    warning = capped_message(metrics["capped"], len(sources), "the maximum output length without ending",
-                             LIMIT_SETTINGS)
+    warning = capped_message(metrics["capped"], len(sources), OUTPUT_LIMIT, LIMIT_SETTINGS)
     if warning:
         report.add_warning(warning)
     report.add_section("Metrics").add_metrics(metrics)

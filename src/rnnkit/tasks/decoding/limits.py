@@ -32,8 +32,10 @@ def length_cap(longest: float) -> int:
     return math.ceil(LENGTH_MARGIN * longest) + LENGTH_SLACK
 
 
-def warn_capped(capped: Sequence[bool], limit: str, setting: str) -> None:
-    """Warn (``OutputCappedWarning``) when some outputs reached their ``limit``; ``setting`` raises it."""
-    message = capped_message(sum(capped), len(capped), limit, setting)
+def warn_capped(capped: Sequence[bool] | int, limit: str, setting: str, count: int | None = None) -> None:
+    """Warn (``OutputCappedWarning``) when some outputs reached their ``limit``; ``setting`` raises it.
+    ``capped``: a flag per output, or how many of ``count`` outputs were cut."""
+    cut, count = (capped, count) if isinstance(capped, int) else (sum(capped), len(capped))
+    message = capped_message(cut, count, limit, setting)
     if message:
         warnings.warn(message, OutputCappedWarning, stacklevel=3)

@@ -40,6 +40,9 @@ from rnnkit.tasks.encoder_decoder import EncoderDecoderModel
 from rnnkit.tasks.vocabulary import BOS, EOS, build_vocabulary, encode_marked
 
 
+CAPTION_LIMIT = "the maximum caption length without ending"
+
+
 @dataclass
 class CaptionerConfig:
     encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
@@ -163,8 +166,7 @@ class ImageCaptioner(EncoderDecoderModel):
             self.train(was_training)
         if return_details or return_attention:
             return captions, details
-        warn_capped([d["capped"] for d in details], "the maximum caption length without ending",
-                    "max_length (or the model's max_output_length)")
+        warn_capped([d["capped"] for d in details], CAPTION_LIMIT, "max_length (or the model's max_output_length)")
         return captions
 
     # --- model folder ------------------------------------------------------------------------------------------

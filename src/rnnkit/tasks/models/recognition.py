@@ -50,6 +50,7 @@ from rnnkit.tasks.decoding.limits import warn_capped
 BLANK = 0
 BLANK_NAME = "<blank>"
 FRAME_LIMIT = "their input's frame count (labels + repeated neighbours = frames after the stride)"
+FRAME_SETTING = "the frames: a smaller --conv-stride (conv_stride)"
 
 
 @dataclass
@@ -212,7 +213,7 @@ class SequenceRecognizer(SequenceModel):
             details.append({"frames": len(values), "capped": frames_needed(labels) >= len(values)})
         if return_details:
             return decoded, details
-        warn_capped([d["capped"] for d in details], FRAME_LIMIT, "the frames: a smaller conv_stride")
+        warn_capped([d["capped"] for d in details], FRAME_LIMIT, FRAME_SETTING)
         return decoded
 
     def alignment(self, sequence: Any, transcript: str | None = None) -> dict[str, Any]:
