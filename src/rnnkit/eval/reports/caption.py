@@ -132,7 +132,8 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
     metrics = {**(extra or {}), **scores}
     normalised = [model.normalise(text) for text in references]
     report = Report(title).add_text(SCORING)
-    warning = capped_message(metrics["capped"], len(references), CAPTION_LIMIT, "--max-output-length (max_output_length)")
+    warning = capped_message(metrics["capped"], len(references), CAPTION_LIMIT,
+                             "--max-output-length (max_output_length)")
     if warning:
         report.add_warning(warning)
     report.add_section("Metrics").add_metrics(metrics)
