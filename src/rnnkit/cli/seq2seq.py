@@ -58,7 +58,7 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     evaluate.add_argument("data", metavar="PAIRS", help="pairs to score (.tsv, or .csv)")
     evaluate.add_argument("--beam", type=common.positive_int, default=5)
     _add_ensemble_option(evaluate)
-    common.add_run_options(evaluate, out_required=False)  # default --out: DIR/eval-<PAIRS name>
+    common.add_run_options(evaluate, out_required=False, threads=pipeline.THREADS)  # --out: DIR/eval-<PAIRS name>
     evaluate.set_defaults(func=run_eval)
 
 

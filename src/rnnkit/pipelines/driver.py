@@ -136,6 +136,7 @@ class Recipe:
     save: Callable[[Any, Path], Any] = lambda model, folder: save_model(model, folder, overwrite=True)
     unit: str = "sequences"  # what an example is called in the metrics: train_<unit>, validation_<unit>
     outputs: tuple[str, ...] = ()  # files ``score`` writes into the run folder besides the driver's
+    threads: int | None = None  # the command's default --threads (None: PyTorch's choice, one per core)
 
 
 def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = False, force: bool = False

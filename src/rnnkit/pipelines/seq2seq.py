@@ -86,8 +86,11 @@ def summary(metrics: dict[str, Any]) -> str:
             "cut at the length cap")
 
 
+# One thread: the decoder steps through small matrices, one target token at a time, which a second thread does not
+# speed up; and on a machine shared with other jobs, two threads waiting on each other made training 10x slower.
+THREADS = 1
 RECIPE = Recipe(command="seq2seq train", read=read, split=random_split, build=build, score=score, summary=summary,
-                collate=pair_collate, unit="pairs")
+                collate=pair_collate, unit="pairs", threads=THREADS)
 
 
 def load_seq2seq(model_dir: str | Path) -> Seq2Seq:
