@@ -12,6 +12,11 @@ source of 3-7 letters becomes a target of 15-70. ``<out>/train.tsv`` holds 20,00
 with nothing else: its own validation share of train.tsv stops it, and the test pairs are scored once at the
 end (beam search, the command's default, and greedy). Writes ``<out>/result.json``: the command, its wall time,
 and the test figures from ``<out>/run/metrics.json`` (exact match, ``capped``: outputs cut at the length cap).
+
+Result (2 cores shared with other jobs, load about 4): exact match 0.991 with beam 5 and with greedy decoding,
+0 outputs capped (cap 114 tokens, ratio 15), 178.9 s for the whole command; it stopped at the 1,500-step budget
+(5.3 epochs), validation exact match 0.74, 0.87, 0.87, 0.97, 0.98, 0.99 by epoch. Before (issue 22): 0.001 after
+20 minutes, outputs cut at 2 x source + 10 tokens.
 """
 
 from __future__ import annotations
