@@ -1,4 +1,5 @@
-"""Beam search against exhaustive search on a tiny random decoder (and an ensemble of two); greedy equals beam 1."""
+"""Beam search against exhaustive search on a tiny random decoder (and an ensemble of two); greedy equals beam 1;
+per-input length limits, and outputs cut at them reported."""
 
 import itertools
 import math
@@ -77,6 +78,39 @@ def test_greedy_is_beam_one_and_wider_beams_never_score_worse():
         torch.testing.assert_close(greedy.extras[b], beam1.extras[b])
     wide = beam_search(step, state, context, B, bos=BOS, eos=EOS, beam_size=4, max_length=8)
     assert all(w >= g - 1e-6 for w, g in zip(wide.scores, greedy.scores))
+
+
+def never_ends(step):
+    """``step`` that never writes EOS: every output runs into its length limit."""
+    def wrapped(tokens, state, context):
+        log_probs, state, extra = step(tokens, state, context)
+        return log_probs.index_fill(-1, torch.tensor([EOS]), float("-inf")), state, extra
+    return wrapped
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_per_input_limits_decode_each_input_as_alone_and_cut_outputs_are_reported(beam):
+    step, limits = make_step(5), [1, 6, 3, 9]
+    context = Context(torch.randn(len(limits), H), None)
+
+    def decode(step, rows, max_length):
+        part, state = Context(context.bias[rows], None), (torch.zeros(len(rows), H),)
+        options = {"bos": BOS, "eos": EOS, "max_length": max_length}
+        return (greedy_decode(step, state, part, len(rows), **options) if beam == 1 else
+                beam_search(step, state, part, len(rows), beam_size=beam, **options))
+
+    together = decode(step, list(range(len(limits))), limits)
+    assert any(together.capped) and not all(together.capped)  # the random decoder ends some outputs, not all
+    for b, limit in enumerate(limits):
+        alone = decode(step, [b], limit)
+        assert together.tokens[b] == alone.tokens[0] and together.scores[b] == pytest.approx(alone.scores[0])
+        torch.testing.assert_close(together.extras[b], alone.extras[0])
+        # an output is cut exactly when it holds `limit` tokens: EOS, when written, counts towards the limit
+        assert together.capped[b] == alone.capped[0] == (len(alone.tokens[0]) == limit)
+    cut = decode(never_ends(step), list(range(len(limits))), limits)
+    assert cut.capped == [True] * len(limits) and [len(tokens) for tokens in cut.tokens] == limits
+    with pytest.raises(ValueError, match="max_length"):
+        decode(step, [0, 1], [3, 0])
 
 
 def test_map_batch_keeps_structure():

@@ -35,8 +35,10 @@ def test_train_translate_eval(tmp_path, capsys, monkeypatch):
     for name in ("metrics.json", "report.html", "history.json", "model/config.json", "model/model.safetensors"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("bleu", "chrf", "exact_match", "wer", "ter", "greedy_exact_match", "copy_bleu"):
+    for key in ("bleu", "chrf", "exact_match", "wer", "ter", "greedy_exact_match", "copy_bleu", "capped",
+                "greedy_capped"):
         assert key in metrics
+    assert metrics["max_output_length"] >= 1.5 * 4 and metrics["output_length_ratio"] >= 1.5  # from the pairs
     assert metrics["scored_on"] == "test (test.tsv)" and metrics["count"] == 20
     assert "data:image/png;base64" in (out / "report.html").read_text()  # learning curves and attention maps
     capsys.readouterr()
@@ -67,6 +69,21 @@ def test_train_translate_eval(tmp_path, capsys, monkeypatch):
                 str(out / "model"), "--out", str(tmp_path / "three"), "--force"]) == 0
     assert len(json.loads((tmp_path / "three" / "metrics.json").read_text())["ensemble"]) == 3
     assert run(["seq2seq", "translate", str(out), "abc", "--ensemble", str(tmp_path / "missing")]) == 2
+
+
+def test_outputs_cut_at_the_length_cap_are_counted_and_warned_about(tmp_path, capsys):
+    train = write_pairs(tmp_path / "train.tsv", 60, 0)  # targets of 2-4 characters
+    out = tmp_path / "run"
+    assert run(["seq2seq", "train", str(train), "--out", str(out), "--epochs", "1", "--max-steps", "2",
+                "--hidden-size", "8", "--embedding-dim", "8", "--beam", "1", "--max-output-length", "2"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert json.loads((out / "model" / "config.json").read_text())["config"]["max_output_length"] == 2
+    assert metrics["max_output_length"] == 2 and metrics["capped"] > 0  # 2 tokens: most outputs are cut
+    printed = capsys.readouterr()
+    count = metrics["count"]
+    assert f"{metrics['capped']} of {count} outputs cut at the length cap" in printed.out
+    assert f"rnnkit: warning: {metrics['capped']} of {count} outputs reached the maximum output length" in printed.err
+    assert "--max-output-length" in printed.err and "Warning:" in (out / "report.html").read_text()
 
 
 @pytest.mark.parametrize("text, message", [

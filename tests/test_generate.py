@@ -107,9 +107,15 @@ def test_stop_strings_end_samples_and_streaming_holds_back_partial_matches():
     stop = full[40:43]
     stopped = lm.generate("", 200, seed=3, stop=[stop, "never-appears"])[0]
     assert stopped == full[:full.find(stop)]
-    pieces = [p[0] for p in lm.stream("", 200, seed=3, stop=stop)]
+    samples = lm.stream("", 200, seed=3, stop=stop)
+    pieces = [p[0] for p in samples]
     assert "".join(pieces) == stopped
     assert len(pieces) <= full.find(stop) + len(stop)  # it stopped drawing once the stop string was complete
+    assert samples.capped == [False]  # ended by its stop string
+    short = lm.stream("", 30, seed=3, stop=stop)  # 30 characters come before the stop string: cut at the length
+    assert "".join(p[0] for p in short) == full[:30] and short.capped == [True]
+    free = lm.stream("", 30, seed=3)  # without stop strings the length is the size asked for, not a cap
+    assert "".join(p[0] for p in free) == full[:30] and free.capped == [False]
 
 
 def test_streaming_holds_back_what_may_begin_a_stop_string():

@@ -49,11 +49,17 @@ def test_sample_streams_text_and_writes_results(trained, capsys, tmp_path):
     assert main(["generate", "sample", str(out / "model"), "--prompt", "JULIET:\\n", "--length", "60", "--n", "2",
                  "--top-k", "3", "--top-p", "0.9", "--stop", "\\n\\n", "--seed", "1",
                  "--out", str(tmp_path / "s")]) == 0
-    printed = capsys.readouterr().out
-    assert printed.count("--- sample") == 2
+    printed = capsys.readouterr()
+    assert printed.out.count("--- sample") == 2
     saved = json.loads((tmp_path / "s" / "metrics.json").read_text())
     assert saved["samples"] == 2 and saved["characters_per_s"] > 0 and (tmp_path / "s" / "report.html").is_file()
     assert all("\n\n" not in text for text in saved["texts"])
+    # samples that reached --length before the stop string are counted and warned about
+    assert saved["capped"] == sum(len(text) == 60 for text in saved["texts"])
+    warned = f"rnnkit: warning: {saved['capped']} of 2 outputs reached --length (60 tokens) before any --stop"
+    assert (warned in printed.err) == (saved["capped"] > 0)
+    assert main(["generate", "sample", str(out), "--prompt", "R", "--length", "5", "--stop", "\n\n\n\n"]) == 0
+    assert "rnnkit: warning: 1 of 1 outputs reached --length (5 tokens)" in capsys.readouterr().err
 
 
 def test_eval_scores_a_text_file(trained, capsys, tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.errors import UserError
+from rnnkit.errors import OutputCappedWarning, ResultWarning, UserError
 from rnnkit.eval.sequence_metrics import error_rate
 from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
@@ -113,6 +113,31 @@ def test_too_short_input_names_the_sample():
     with pytest.raises(UserError, match=r"sample 1: 4 steps \(2 after conv_stride 2\).*'aa'.*at least 3"):
         model.dataset(short, [y[0], "aa"])
     model.dataset(short, [y[0], "ab"])  # 2 labels, no repeat: 2 frames suffice
+
+
+def test_stride_is_lowered_to_what_the_training_transcripts_need_and_full_outputs_are_reported():
+    X, y = synthetic(6, 4)
+    X[2], y[2] = np.ones((6, 4), np.float32), "abab"  # 6 steps: 2 frames at stride 3, 3 at stride 2, 6 at 1
+    config = SequenceRecognizerConfig(EncoderConfig(conv_channels=4, conv_kernel=3, conv_stride=3, rnn=SMALL))
+    with pytest.warns(ResultWarning, match=r"conv_stride 3 leaves training sample 2 \(6 steps\).*'abab'.*using "
+                                           r"conv_stride 1"):
+        model = SequenceRecognizer.for_data(X, y, config)
+    assert model.config.encoder.conv_stride == 1 and config.encoder.conv_stride == 3
+    model.dataset(X, y)  # every training sample fits now
+    fine = SequenceRecognizer.for_data(X[:2] + X[3:], y[:2] + y[3:], config)  # all fit stride 3: kept
+    assert fine.config.encoder.conv_stride == 3
+
+    # "a" in every frame: one "a" per input, which fills an input of one frame (flagged, and warned about)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.copy_(torch.tensor([-9.0, 9.0, -9.0, -9.0]))
+    texts, details = model.recognize(X[:2], return_details=True)
+    assert texts == ["a", "a"] and [d["capped"] for d in details] == [False, False]
+    one_frame = [np.ones((1, 4), np.float32)]
+    texts, details = model.recognize(one_frame, return_details=True)
+    assert texts == ["a"] and details == [{"frames": 1, "capped": True}]
+    with pytest.warns(OutputCappedWarning, match="1 of 1 outputs reached their input's frame count"):
+        model.recognize(one_frame)
 
 
 def test_unknown_characters_and_non_strings_are_errors():

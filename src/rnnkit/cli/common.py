@@ -12,9 +12,10 @@ from typing import Any, NoReturn
 from rnnkit.cli import flags
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = True, seed: bool = True) -> None:
-    """Add ``--out DIR``, ``--force``, ``--seed INT`` (default 0; ``seed=False``: none) and ``--threads N`` to a
-    subcommand's parser."""
+def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = True, seed: bool = True,
+                    threads: int | None = None) -> None:
+    """Add ``--out DIR``, ``--force``, ``--seed INT`` (default 0; ``seed=False``: none) and ``--threads N``
+    (default ``threads``; None: PyTorch's choice) to a subcommand's parser."""
     parser.add_argument(
         "--out", type=Path, required=out_required, metavar="DIR", help="folder to write the results into"
     )
@@ -27,13 +28,14 @@ def add_run_options(parser: argparse.ArgumentParser, *, out_required: bool = Tru
     if seed:
         parser.add_argument("--seed", type=non_negative_int, default=0, metavar="INT", help="random seed (default: 0)")
     add_encoding_option(parser)
+    shown = threads or "PyTorch's choice, one per core"
     parser.add_argument(
         "--threads",
         type=positive_int,
-        default=None,
+        default=threads,
         metavar="N",
-        help="CPU threads for PyTorch (default: PyTorch's choice, one per core); on a machine shared with other "
-        "jobs, fewer threads than cores is often much faster",
+        help=f"CPU threads for PyTorch (default: {shown}); on a machine shared with other jobs, fewer threads than "
+        "cores is often much faster",
     )
 
 
@@ -76,7 +78,7 @@ def add_train_options(parser: argparse.ArgumentParser, recipe: Any, settings: ty
     --out)``. ``tie``: settings -> settings, filling what one flag sets in two places (the decoder's cell and size
     from the encoder's)."""
     flags.add_config_flags(parser, settings, skip=skip)
-    add_run_options(parser, seed=False)  # --seed is the training settings' own
+    add_run_options(parser, seed=False, threads=recipe.threads)  # --seed is the training settings' own
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out where it stopped (the folder must be one this command made, "
                         "with the same settings)")

@@ -62,6 +62,7 @@ def run_sample(args: argparse.Namespace) -> int:
     import time
 
     from rnnkit.eval.reports.language_model import write_samples_report
+    from rnnkit.tasks.decoding.limits import warn_capped
 
     model = _load(args.model)
     options = {"n": args.n, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
@@ -69,7 +70,8 @@ def run_sample(args: argparse.Namespace) -> int:
     texts, started = [""] * args.n, time.perf_counter()
     if args.n == 1:  # one sample: stream it to the terminal as it is drawn
         sys.stdout.write(args.prompt)
-    for pieces in model.stream(args.prompt, args.length, **options):
+    samples = model.stream(args.prompt, args.length, **options)
+    for pieces in samples:
         texts = [text + piece for text, piece in zip(texts, pieces)]
         if args.n == 1:
             sys.stdout.write(pieces[0])
@@ -79,8 +81,11 @@ def run_sample(args: argparse.Namespace) -> int:
         for i, text in enumerate(texts):
             print(f"--- sample {i + 1} ---\n{args.prompt}{text}")
     print()
+    limit = f"--length ({args.length} tokens) before any --stop string"
+    warn_capped(samples.capped, limit, "--length")  # with --stop only: without, the length is what was asked
     if out is not None:
-        write_samples_report(out, args.prompt, texts, options | {"length": args.length, "seconds": seconds})
+        write_samples_report(out, args.prompt, texts, options | {"length": args.length, "seconds": seconds,
+                                                                 "capped": sum(samples.capped)}, limit)
     return 0
 
 

@@ -16,18 +16,20 @@ A subcommand is a module ``rnnkit/cli/<name>.py`` with a ``register`` function, 
 
 Exit codes: 0 success; 2 a user error (``UserError``, a missing or unreadable user-given path, a usage error),
 reported as one line ``rnnkit: error: ...`` with no traceback; 130 interrupted (Ctrl-C). Any other exception is a
-bug in rnnkit and keeps its traceback.
+bug in rnnkit and keeps its traceback. Warnings about the results (``ResultWarning``, e.g. outputs cut at a length
+limit) are printed as one line ``rnnkit: warning: ...``, every time.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from rnnkit._version import __version__
 from rnnkit.cli import caption, classify, common, demo, deploy, forecast, generate, recognize, seq2seq
-from rnnkit.errors import UserError
+from rnnkit.errors import ResultWarning, UserError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -67,7 +69,9 @@ def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] |
             common.use_threads(args.threads)
         from rnnkit.data.inputs import files_encoded_as
 
-        with files_encoded_as(getattr(args, "encoding", None)):
+        with files_encoded_as(getattr(args, "encoding", None)), warnings.catch_warnings():
+            warnings.simplefilter("always", ResultWarning)
+            warnings.showwarning = _show_warning(warnings.showwarning)
             return int(func(args) or 0)
     except UserError as error:
         return _user_error(str(error))
@@ -78,6 +82,18 @@ def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] |
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(show: Callable) -> Callable:
+    """``warnings.showwarning`` that prints rnnkit's result warnings as one line, and others as ``show`` does."""
+
+    def shown(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202 (warnings' own)
+        if issubclass(category, ResultWarning):
+            print(f"rnnkit: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return shown
 
 
 def _user_error(message: str) -> int:

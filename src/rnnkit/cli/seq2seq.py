@@ -59,7 +59,7 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     evaluate.add_argument("data", metavar="PAIRS", help="pairs to score (.tsv, or .csv)")
     evaluate.add_argument("--beam", type=common.positive_int, default=5)
     _add_ensemble_option(evaluate)
-    common.add_run_options(evaluate, out_required=False)  # default --out: DIR/eval-<PAIRS name>
+    common.add_run_options(evaluate, out_required=False, threads=pipeline.THREADS)  # --out: DIR/eval-<PAIRS name>
     evaluate.set_defaults(func=run_eval)
 
 
@@ -85,6 +85,5 @@ def run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force,
                                  create=False)
     metrics = pipeline.evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble)
-    print(said(pipeline.yardsticks(metrics), f"chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
-               f"(beam {args.beam}) on {metrics['count']} pairs; wrote {out}"))
+    print(said(pipeline.yardsticks(metrics), f"{pipeline.summary(metrics)}; wrote {out}"))
     return 0

@@ -11,7 +11,9 @@ wrong: that is ``1 - exact_match`` here, not ``error_rate`` on words.
 
 BLEU and chrF are corpus-level scores from sacrebleu (the field's reference implementation, so figures compare
 with published ones); it is an optional dependency: ``pip install 'rnnkit[seq2seq]'``. ``seq2seq_metrics`` and
-``recognition_metrics`` are the sets of these scores the seq2seq, captioning and recognition reports give.
+``recognition_metrics`` are the sets of these scores the seq2seq, captioning and recognition reports give; given
+which outputs were cut at their decoder's length limit, they count them (``capped``), and ``capped_message`` is
+the warning every summary, report and API call gives when that count is not zero.
 """
 
 from __future__ import annotations
@@ -75,18 +77,39 @@ def chrf(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     return float(sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score)
 
 
-def seq2seq_metrics(references: Sequence[str], hypotheses: Sequence[str], tokens: Any = str.split) -> dict[str, float]:
-    """BLEU, chrF, exact match, word and token error rates; ``tokens(text)`` splits into the target tokens."""
-    return {"bleu": bleu(references, hypotheses), "chrf": chrf(references, hypotheses),
-            "exact_match": exact_match(references, hypotheses),
-            "wer": error_rate(references, hypotheses, unit="word"),
-            "ter": error_rate([tokens(r) for r in references], [tokens(h) for h in hypotheses], unit="token")}
+def seq2seq_metrics(references: Sequence[str], hypotheses: Sequence[str], tokens: Any = str.split, *,
+                    capped: Sequence[bool] | None = None) -> dict[str, float]:
+    """BLEU, chrF, exact match, word and token error rates; ``tokens(text)`` splits into the target tokens.
+    With ``capped`` (per hypothesis: cut at the length limit), also ``capped``: how many were."""
+    metrics = {"bleu": bleu(references, hypotheses), "chrf": chrf(references, hypotheses),
+               "exact_match": exact_match(references, hypotheses),
+               "wer": error_rate(references, hypotheses, unit="word"),
+               "ter": error_rate([tokens(r) for r in references], [tokens(h) for h in hypotheses], unit="token")}
+    return metrics | _capped(hypotheses, capped)
 
 
-def recognition_metrics(references: Sequence[str], hypotheses: Sequence[str]) -> dict[str, float]:
-    """CER, WER and sequence accuracy of ``hypotheses`` against ``references``."""
-    return {"cer": error_rate(references, hypotheses), "wer": error_rate(references, hypotheses, unit="word"),
-            "sequence_accuracy": exact_match(references, hypotheses)}
+def recognition_metrics(references: Sequence[str], hypotheses: Sequence[str], *,
+                        capped: Sequence[bool] | None = None) -> dict[str, float]:
+    """CER, WER and sequence accuracy of ``hypotheses`` against ``references`` (and ``capped``, as
+    ``seq2seq_metrics``)."""
+    metrics = {"cer": error_rate(references, hypotheses), "wer": error_rate(references, hypotheses, unit="word"),
+               "sequence_accuracy": exact_match(references, hypotheses)}
+    return metrics | _capped(hypotheses, capped)
+
+
+def capped_message(capped: int, count: int, limit: str, setting: str) -> str:
+    """The warning for ``capped`` of ``count`` outputs that reached their ``limit`` (``""`` when there are
+    none); ``setting`` names what raises the limit."""
+    if not capped:
+        return ""
+    return f"{capped} of {count} outputs reached {limit}, so they may be cut short; raise {setting}"
+
+
+def _capped(hypotheses: Sequence[object], capped: Sequence[bool] | None) -> dict[str, int]:
+    if capped is None:
+        return {}
+    _check_pairs(hypotheses, capped)
+    return {"capped": int(sum(bool(cut) for cut in capped))}
 
 
 def _check_pairs(references: Sequence[object], hypotheses: Sequence[object]) -> None:

@@ -27,7 +27,8 @@ from rnnkit.eval.reports.caption import caption_report
 from rnnkit.eval.yardstick import Yardstick, versus
 from rnnkit.nn import count_parameters
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split
-from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
+from rnnkit.tasks.decoding.limits import warn_capped
+from rnnkit.tasks.models.captioning import CAPTION_LIMIT, CaptionerConfig, ImageCaptioner
 from rnnkit.train import TrainConfig
 from rnnkit.train.model_folder import load_model_of
 
@@ -81,6 +82,7 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     writer.writerow(["file", "reference", "caption"])
     writer.writerows(zip(scored.names, [model.normalise(c) for c in scored.targets], outputs))
     _fs.atomic_write(run.out / "captions.csv", table.getvalue().encode("utf-8"))
+    warn_capped(metrics["capped"], CAPTION_LIMIT, "--max-output-length", metrics["count"])
     return metrics | {"beam": run.settings.beam}, report
 
 
@@ -89,7 +91,8 @@ def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
 
 
 def summary(metrics: dict[str, Any]) -> str:
-    return f"exact match {metrics['exact_match']:.4f} (beam {metrics['beam']}) on {metrics['scored_on']}"
+    return (f"exact match {metrics['exact_match']:.4f} (beam {metrics['beam']}) on {metrics['scored_on']}, "
+            f"{metrics['capped']} of {metrics['count']} captions cut at the length cap")
 
 
 RECIPE = Recipe(command="caption train", read=read, split=random_split, build=build, score=score, summary=summary,

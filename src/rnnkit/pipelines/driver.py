@@ -141,6 +141,7 @@ class Recipe:
     unit: str = "sequences"  # what an example is called in the metrics: train_<unit>, validation_<unit>
     outputs: tuple[str, ...] = ()  # files ``score`` writes into the run folder besides the driver's
     yardsticks: Callable[[dict[str, Any]], list[Yardstick]] = lambda metrics: []  # results beside baselines
+    threads: int | None = None  # the command's default --threads (None: PyTorch's choice, one per core)
 
 
 def summarise(recipe: Recipe, metrics: dict[str, Any]) -> str:

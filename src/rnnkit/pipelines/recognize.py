@@ -25,7 +25,8 @@ from rnnkit.eval.reports.recognition import INPUT_KINDS, recognition_report
 from rnnkit.nn import RecurrentConfig
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split, write_results
 from rnnkit.tasks import EncoderConfig
-from rnnkit.tasks.models.recognition import SequenceRecognizer, SequenceRecognizerConfig
+from rnnkit.tasks.decoding.limits import warn_capped
+from rnnkit.tasks.models.recognition import FRAME_LIMIT, FRAME_SETTING, SequenceRecognizer, SequenceRecognizerConfig
 from rnnkit.train import TrainConfig
 from rnnkit.train.model_folder import load_model_of
 
@@ -90,15 +91,18 @@ def build(splits: Splits, settings: RecognizeSettings) -> SequenceRecognizer:
 
 def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     scored = run.splits.scored
-    return recognition_report(run.model, scored.inputs, scored.targets, beam=run.settings.beam,
-                              history=run.result.history, names=scored.names,
-                              title=f"Sequence recognition: {Path(run.settings.data).name}",
-                              extra=run.facts() | {"alphabet": "".join(run.model.alphabet)})
+    metrics, report = recognition_report(run.model, scored.inputs, scored.targets, beam=run.settings.beam,
+                                         history=run.result.history, names=scored.names,
+                                         title=f"Sequence recognition: {Path(run.settings.data).name}",
+                                         extra=run.facts() | {"alphabet": "".join(run.model.alphabet)})
+    warn_capped(metrics["capped"], FRAME_LIMIT, FRAME_SETTING, metrics["count"])
+    return metrics, report
 
 
 def summary(metrics: dict[str, Any]) -> str:
     return (f"CER {metrics['cer']:.4f}, WER {metrics['wer']:.4f}, sequence accuracy "
-            f"{metrics['sequence_accuracy']:.4f} on {metrics['scored_on']}")
+            f"{metrics['sequence_accuracy']:.4f} on {metrics['scored_on']}, {metrics['capped']} of "
+            f"{metrics['count']} transcripts filling every frame")
 
 
 RECIPE = Recipe(command="recognize train", read=read, split=random_split, build=build, score=score,
@@ -149,5 +153,6 @@ def evaluate_recognizer(model_dir: str | Path, data: str | Path, out: str | Path
     metrics, report = recognition_report(model, scored.X, scored.y, beam=beam, names=scored.names,
                                          title=f"Sequence recognition: {Path(data).name}",
                                          extra={"scored_on": str(data)})
+    warn_capped(metrics["capped"], FRAME_LIMIT, FRAME_SETTING, metrics["count"])
     write_results(Path(out), metrics, report)
     return metrics

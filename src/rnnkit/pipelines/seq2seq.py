@@ -21,11 +21,12 @@ from typing import Any
 from rnnkit import _fs
 from rnnkit.data.pairs import pair_collate, read_pairs
 from rnnkit.errors import UserError
-from rnnkit.eval.reports.seq2seq import seq2seq_report
+from rnnkit.eval.reports.seq2seq import LIMIT_SETTINGS, seq2seq_report
 from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.nn import count_parameters
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split, write_results
-from rnnkit.tasks.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnkit.tasks.decoding.limits import warn_capped
+from rnnkit.tasks.models.seq2seq import OUTPUT_LIMIT, TRAINING_DEFAULTS, Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.vocabulary import VocabularyConfig
 from rnnkit.train import TrainConfig
 from rnnkit.train.model_folder import load_model_of
@@ -46,7 +47,7 @@ class Seq2SeqSettings:
     vocabulary: VocabularyConfig = field(default_factory=VocabularyConfig)  # both sides' (the levels above)
     beam: int = field(default=5, metadata={"help": "beam for the final scores"})
     model: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=20, batch_size=64, lr=3e-3, patience=4))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(**TRAINING_DEFAULTS))
 
 
 def read(settings: Seq2SeqSettings) -> tuple[Examples, Examples | None]:
@@ -76,6 +77,7 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     metrics, report, _ = seq2seq_report(run.model, scored.inputs, scored.targets, beam=run.settings.beam,
                                         history=run.result.history, extra=extra,
                                         title=f"Sequence to sequence: {Path(run.settings.data).name}")
+    warn_capped(metrics["capped"], OUTPUT_LIMIT, LIMIT_SETTINGS, metrics["count"])
     return metrics | {"beam": run.settings.beam}, report
 
 
@@ -84,12 +86,15 @@ def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
 
 
 def summary(metrics: dict[str, Any]) -> str:
-    return (f"chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
-            f"(beam {metrics['beam']}) on {metrics['scored_on']}")
+    return (f"chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} (beam {metrics['beam']}) on "
+            f"{metrics['scored_on']}, {metrics['capped']} of {metrics['count']} outputs cut at the length cap")
 
 
+# One thread: the decoder steps through small matrices, one target token at a time, which a second thread does not
+# speed up; and on a machine shared with other jobs, two threads waiting on each other made training 10x slower.
+THREADS = 1
 RECIPE = Recipe(command="seq2seq train", read=read, split=random_split, build=build, score=score, summary=summary,
-                yardsticks=yardsticks, collate=pair_collate, unit="pairs")
+                yardsticks=yardsticks, collate=pair_collate, unit="pairs", threads=THREADS)
 
 
 def load_seq2seq(model_dir: str | Path) -> Seq2Seq:
@@ -121,6 +126,8 @@ def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *
     metrics, report, outputs = seq2seq_report(model, pairs.inputs, pairs.targets, beam=beam, alpha=alpha,
                                               history=history, title=f"Sequence to sequence: {Path(data).name}",
                                               extra=extra, ensemble=[load_seq2seq(path) for path in ensemble])
+    warn_capped(metrics["capped"], OUTPUT_LIMIT, LIMIT_SETTINGS, metrics["count"])
+    metrics["beam"] = beam
     rows = ["source\treference\toutput"] + ["\t".join(row) for row in zip(pairs.inputs, pairs.targets, outputs)]
     _fs.atomic_write(out / "translations.tsv", ("\n".join(rows) + "\n").encode("utf-8"))
     add_to_report(report, yardsticks(metrics))

@@ -13,6 +13,10 @@ teacher forcing, with the token loss
     loss = (1 - ls) * -log p(y_t) + ls * mean_w -log p(w)      over the real (not padding) tokens; ls: label smoothing
 
 and validation reports that loss (without smoothing), the token accuracy and the exact match of greedy decoding.
+
+Output length. Decoding stops at EOS or at a maximum number of tokens, which the models derive from their
+training targets (``rnnkit.tasks.decoding.limits``), keep in their config (so in the model folder) and let the
+user set; every output that reached it without EOS is reported.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ are first put through the model's tokenizer (lower case, its word pattern) so bo
 beam search, the greedy scores come too (``greedy_*``). Two baselines need no model and set the bar, given the
 training images: ``frequent_*`` captions every image with the most frequent training caption, ``nearest_*`` with
 the caption of the nearest training image in pixel space (Euclidean distance between 16 x 16 thumbnails).
+``capped`` counts the captions cut at the model's ``max_output_length`` (the report warns when it is not 0).
 
 The report shows the metrics, the learning curves, a grid of images with the true and predicted captions, and
 for a few images the attention of each generated word over the image (the CNN's grid, drawn over the picture).
@@ -27,7 +28,8 @@ from matplotlib.figure import Figure
 
 from rnnkit.data.images import as_image_batch
 from rnnkit.eval.reports.document import Report, add_training_section
-from rnnkit.eval.sequence_metrics import seq2seq_metrics
+from rnnkit.eval.sequence_metrics import capped_message, seq2seq_metrics
+from rnnkit.tasks.models.captioning import CAPTION_LIMIT
 
 THUMBNAIL = 16  # side of the images compared by the nearest-neighbour baseline
 GRID_IMAGES = 24  # images in the "captions" grid
@@ -64,11 +66,15 @@ def caption_metrics(model: Any, images: Any, references: Sequence[str], *, beam:
                     train: tuple[Any, Sequence[str]] | None = None) -> tuple[dict[str, Any], list[str], list[dict]]:
     """Metrics (see the module docstring), the captions and their attention details."""
     references = [model.normalise(text) for text in references]
-    outputs, details = model.caption(images, beam=beam, alpha=alpha, return_attention=True)
-    metrics: dict[str, Any] = {"count": len(references), "beam": beam, **seq2seq_metrics(references, outputs)}
+    outputs, details = model.caption(images, beam=beam, alpha=alpha, return_details=True)
+    capped = [d["capped"] for d in details]
+    metrics: dict[str, Any] = {"count": len(references), "beam": beam,
+                               **seq2seq_metrics(references, outputs, capped=capped),
+                               "max_output_length": model.config.max_output_length}
     if beam > 1:
-        greedy = model.caption(images, beam=1)
-        metrics.update({f"greedy_{k}": v for k, v in seq2seq_metrics(references, greedy).items()})
+        greedy, greedy_details = model.caption(images, beam=1, return_details=True)
+        greedy_capped = [d["capped"] for d in greedy_details]
+        metrics.update({f"greedy_{k}": v for k, v in seq2seq_metrics(references, greedy, capped=greedy_capped).items()})
     if train is not None:
         train_images, train_captions = train
         train_captions = [model.normalise(text) for text in train_captions]
@@ -126,6 +132,10 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
     metrics = {**(extra or {}), **scores}
     normalised = [model.normalise(text) for text in references]
     report = Report(title).add_text(SCORING)
+    warning = capped_message(metrics["capped"], len(references), CAPTION_LIMIT,
+                             "--max-output-length (max_output_length)")
+    if warning:
+        report.add_warning(warning)
     report.add_section("Metrics").add_metrics(metrics)
     add_training_section(report, history,
                          ("train_loss", "val_loss", "val_token_accuracy", "val_exact_match", "val_bleu"))

@@ -49,6 +49,7 @@ figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9rem; color: #555; }
 footer { margin-top: 3rem; font-size: 0.8rem; color: #888; }
+p.warning { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4rem 0.7rem; }
 """
 
 
@@ -77,6 +78,11 @@ class Report:
         for paragraph in text.strip().split("\n\n"):
             if paragraph.strip():
                 self._body.append(f"<p>{_escape(paragraph.strip())}</p>")
+        return self
+
+    def add_warning(self, text: str) -> Report:
+        """A paragraph set apart as a warning (something in the results the reader must not miss)."""
+        self._body.append(f'<p class="warning">Warning: {_escape(text.strip())}</p>')
         return self
 
     def add_metrics(self, metrics: Mapping[str, Any], caption: str | None = None) -> Report:

@@ -23,6 +23,7 @@ from rnnkit.eval.memory_probe import (
 )
 from rnnkit.eval.reports.document import Report, write_metrics
 from rnnkit.eval.reports.plots import heatmap, learning_curves
+from rnnkit.eval.sequence_metrics import capped_message
 
 
 def add_memory_section(report: Report, model: Any, passage: str, *, width: int = 80) -> dict[str, Any]:
@@ -67,13 +68,19 @@ def language_model_report(model: Any, metrics: dict[str, Any], history: list[dic
     return metrics | {"history": history, "samples": texts}, report
 
 
-def write_samples_report(out: Path, prompt: str, texts: list[str], settings: dict[str, Any]) -> None:
-    """``out/samples.txt``, ``out/metrics.json`` (settings, characters per second) and ``out/report.html``."""
+def write_samples_report(out: Path, prompt: str, texts: list[str], settings: dict[str, Any],
+                         limit: str = "the length") -> None:
+    """``out/samples.txt``, ``out/metrics.json`` (settings, characters per second) and ``out/report.html``, with a
+    warning when ``settings["capped"]`` samples reached ``limit`` before a stop string."""
     characters = sum(len(text) for text in texts)
     metrics = settings | {"samples": len(texts), "characters": characters,
                           "characters_per_s": characters / max(settings["seconds"], 1e-9)}
     _fs.atomic_write(out / "samples.txt", ("\n\n".join(prompt + text for text in texts) + "\n").encode("utf-8"))
     write_metrics(out / "metrics.json", metrics | {"prompt": prompt, "texts": texts})
-    report = Report("Samples").add_metrics(metrics)
+    report = Report("Samples")
+    warning = capped_message(settings.get("capped", 0), len(texts), limit, "--length")
+    if warning:
+        report.add_warning(warning)
+    report.add_metrics(metrics)
     report.add_text("\n\n".join(f"Sample {i + 1}: {prompt}{text}" for i, text in enumerate(texts)))
     report.write(out / "report.html")

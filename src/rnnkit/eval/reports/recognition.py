@@ -5,7 +5,8 @@
 
 Metrics (``rnnkit.eval.sequence_metrics.recognition_metrics``): character error rate (CER), word error rate (WER, on
 whitespace-split words) and sequence accuracy (the share of whole transcripts right), for the decoding asked for
-(``beam``: 1 greedy, K prefix beam search) and, when that is a beam search, for greedy decoding too. The report draws
+(``beam``: 1 greedy, K prefix beam search) and, when that is a beam search, for greedy decoding too; ``capped``
+counts the transcripts that used every frame of their input (the report warns when it is not 0). The report draws
 a few inputs next to their decoded and true transcripts (pen trajectories as strokes, other inputs as a
 feature-by-frame image), the learning curves, and the CTC alignment of one example: per-frame label posteriors with
 the frames that emitted each label marked.
@@ -22,7 +23,8 @@ from matplotlib.figure import Figure
 from rnnkit.data.ink import ink_columns
 from rnnkit.eval.reports.document import Report, add_training_section
 from rnnkit.eval.reports.plots import draw_trajectory
-from rnnkit.eval.sequence_metrics import edit_distance, recognition_metrics
+from rnnkit.eval.sequence_metrics import capped_message, edit_distance, recognition_metrics
+from rnnkit.tasks.models.recognition import FRAME_LIMIT, FRAME_SETTING
 
 INPUT_KINDS = ("auto", "pen", "frames")
 
@@ -34,14 +36,20 @@ def recognition_report(model: Any, X: Any, transcripts: Sequence[str] | None, *,
     """Metrics of ``model`` (a ``SequenceRecognizer``) on ``X`` against ``transcripts`` (None: transcripts only),
     and the report. ``names`` label the examples (default: their index); ``extra`` goes into both."""
     X = list(X)
-    decoded = model.recognize(X, beam=beam)
-    metrics: dict[str, Any] = {**(extra or {}), "count": len(decoded), "beam": beam}
+    decoded, details = model.recognize(X, beam=beam, return_details=True)
+    capped = [d["capped"] for d in details]
+    metrics: dict[str, Any] = {**(extra or {}), "count": len(decoded), "beam": beam, "capped": sum(capped),
+                               "conv_stride": model.config.encoder.conv_stride}
     report = Report(title)
+    warning = capped_message(metrics["capped"], len(decoded), FRAME_LIMIT, FRAME_SETTING)
+    if warning:
+        report.add_warning(warning)
     if transcripts is not None:
         transcripts = list(transcripts)
-        metrics.update(recognition_metrics(transcripts, decoded))
+        metrics.update(recognition_metrics(transcripts, decoded, capped=capped))
         if beam > 1:
-            metrics["greedy"] = recognition_metrics(transcripts, model.recognize(X))
+            greedy, greedy_details = model.recognize(X, return_details=True)
+            metrics["greedy"] = recognition_metrics(transcripts, greedy, capped=[d["capped"] for d in greedy_details])
         report.add_section("Metrics")
         report.add_text(f"Decoding: {'greedy (best path)' if beam == 1 else f'prefix beam search, beam {beam}'}. "
                         "CER and WER are edit distances over the total reference length; sequence accuracy is the "

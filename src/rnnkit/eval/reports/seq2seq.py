@@ -11,7 +11,9 @@ that both sides are compared on the same tokenisation; on those strings
 - ``exact_match``: share of outputs equal to their reference; ``wer``: word error rate (word edit distance over
   reference words); ``ter``: token error rate on the model's target tokens (characters or words);
 - ``copy_*``: the same scores for the copy-the-input baseline (output = input), the bar to beat when source and
-  target are close (spelling modernisation); meaningless when they are different alphabets.
+  target are close (spelling modernisation); meaningless when they are different alphabets;
+- ``capped``: outputs that reached the model's maximum output length without ending (cut there), with the two
+  settings of that limit, ``max_output_length`` and ``output_length_ratio``; the report warns when it is not 0.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from typing import Any
 
 from rnnkit.eval.reports.document import Report, add_training_section
 from rnnkit.eval.reports.plots import heatmap
-from rnnkit.eval.sequence_metrics import seq2seq_metrics
+from rnnkit.eval.sequence_metrics import capped_message, seq2seq_metrics
+from rnnkit.tasks.models.seq2seq import OUTPUT_LIMIT
 
 EXAMPLE_MAX_TOKENS = 30  # attention maps only for sources this short: longer ones are unreadable
 SCORING = ("References are put through the model's target tokenizer (its lowercasing and word pattern) and joined "
            "as the model joins its outputs; BLEU and chrF are sacrebleu corpus scores on those strings, wer the word "
            "error rate, ter the error rate on the model's target tokens. copy_* scores the copy-the-input baseline "
            "(output = input).")
+LIMIT_SETTINGS = "--max-output-length / --output-length-ratio (max_output_length / output_length_ratio)"
 
 
 def normalise(model: Any, text: str) -> str:
@@ -43,17 +47,25 @@ def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str]
     ``sources`` against ``references`` with beam search ``beam`` (and greedy decoding too when ``beam > 1``): the
     metrics, the report (metrics, learning curves, attention maps, a few outputs) and the outputs."""
     sources, references = list(sources), [normalise(model, text) for text in references]
-    outputs, details = model.translate(sources, beam=beam, alpha=alpha, return_attention=True, ensemble=ensemble)
+    outputs, details = model.translate(sources, beam=beam, alpha=alpha, return_details=True, ensemble=ensemble)
     split = model.target_vocab.split
     metrics: dict[str, Any] = dict(extra or {})
-    metrics.update(count=len(sources), beam=beam, **seq2seq_metrics(references, outputs, split))
+    capped = [d["capped"] for d in details]
+    metrics.update(count=len(sources), beam=beam, **seq2seq_metrics(references, outputs, split, capped=capped),
+                   max_output_length=model.config.max_output_length,
+                   output_length_ratio=model.config.output_length_ratio)
     if beam > 1:
-        greedy = model.translate(sources, beam=1, ensemble=ensemble)
-        metrics.update({f"greedy_{k}": v for k, v in seq2seq_metrics(references, greedy, split).items()})
+        greedy, greedy_details = model.translate(sources, beam=1, ensemble=ensemble, return_details=True)
+        greedy_capped = [d["capped"] for d in greedy_details]
+        metrics.update({f"greedy_{k}": v for k, v in
+                        seq2seq_metrics(references, greedy, split, capped=greedy_capped).items()})
     copies = [normalise(model, text) for text in sources]
     metrics.update({f"copy_{k}": v for k, v in seq2seq_metrics(references, copies, split).items()})
 
     report = Report(title).add_text(SCORING)
+    warning = capped_message(metrics["capped"], len(sources), OUTPUT_LIMIT, LIMIT_SETTINGS)
+    if warning:
+        report.add_warning(warning)
     report.add_section("Metrics").add_metrics(metrics)
     add_training_section(report, history, ("train_loss", "val_loss", "val_token_accuracy", "val_exact_match"))
     chosen = [i for i, d in enumerate(details) if len(d["source_tokens"]) <= EXAMPLE_MAX_TOKENS][:examples]
@@ -66,6 +78,6 @@ def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str]
             report.add_figure(heatmap(d["attention"], rows, d["source_tokens"],
                                       xlabel="source", ylabel="output", annotate=False), caption=caption)
     report.add_section("Examples")
-    report.add_table([{"source": s, "reference": r, "output": o}
-                      for s, r, o in list(zip(sources, references, outputs))[:20]])
+    report.add_table([{"source": s, "reference": r, "output": o, "cut at the limit": "yes" if cut else ""}
+                      for s, r, o, cut in list(zip(sources, references, outputs, capped))[:20]])
     return metrics, report, outputs

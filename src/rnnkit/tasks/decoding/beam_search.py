@@ -11,7 +11,8 @@ The decoder is a function ``step(tokens (N,), state, context) -> (log_probs (N, 
 Scores. A hypothesis y_1..y_n (n counts the EOS when there is one) scores ``log p(y) / lp(n)`` with GNMT's length
 penalty (Wu et al. 2016) ``lp(n) = ((5 + n) / 6) ** alpha``: ``alpha=0`` is the plain log probability (which
 favours short outputs), ``alpha=1`` nearly divides by the length. ``max_length`` counts generated tokens, EOS
-included; a hypothesis that reaches it without EOS is finished as it is.
+included, one number for all inputs or one per input; a hypothesis that reaches it without EOS is finished as it
+is, and ``Hypotheses.capped`` says so: a cut output is never silent.
 
 Search. Each step takes the 2K best extensions of the K live hypotheses: those among the best K that end in EOS
 are finished, the best K that do not end stay live (fairseq's rule). An input is done when its best finished score
@@ -28,23 +29,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import torch
 from torch import Tensor
 
 Step = Callable[[Tensor, Any, Any], tuple[Tensor, Any, Optional[Tensor]]]
+MaxLength = int | Sequence[int] | Tensor  # one limit for all inputs, or one per input
 
 
 @dataclass
 class Hypotheses:
     """The best output per input: ``tokens`` without BOS/EOS, ``scores`` (length-normalised log probabilities),
-    ``extras`` (one (n, S) tensor per input, n generated steps including EOS; None when the step gives none)."""
+    ``extras`` (one (n, S) tensor per input, n generated steps including EOS; None when the step gives none),
+    ``capped`` (per input: True when the output reached its ``max_length`` without EOS, i.e. it was cut)."""
 
     tokens: list[list[int]]
     scores: list[float]
     extras: Optional[list[Tensor]] = None
+    capped: list[bool] = field(default_factory=list)
 
 
 def map_batch(value: Any, fn: Callable[[Tensor], Tensor]) -> Any:
@@ -80,27 +84,31 @@ def length_penalty(length: Tensor | float, alpha: float) -> Tensor | float:
 
 @torch.no_grad()
 def greedy_decode(step: Step, state: Any, context: Any, batch_size: int, *, bos: int, eos: int,
-                  max_length: int) -> Hypotheses:
-    """The most likely token at every step, until EOS or ``max_length`` tokens; scores are summed log
-    probabilities (no length penalty)."""
+                  max_length: MaxLength) -> Hypotheses:
+    """The most likely token at every step, until EOS or ``max_length`` tokens (per input, or one for all);
+    scores are summed log probabilities (no length penalty)."""
     device = _device(state, context)
+    limits = output_limits(max_length, batch_size, device)  # (B,)
     tokens = torch.full((batch_size,), bos, dtype=torch.long, device=device)
     done = torch.zeros(batch_size, dtype=torch.bool, device=device)
     scores = torch.zeros(batch_size, device=device)
     outputs, extras = [], []
-    for _ in range(max_length):
+    for t in range(1, int(limits.max()) + 1):
         log_probs, state, extra = step(tokens, state, context)
         best, tokens = log_probs.max(-1)
         scores += torch.where(done, torch.zeros_like(best), best)
         outputs.append(torch.where(done, torch.full_like(tokens, eos), tokens))
         if extra is not None:
             extras.append(extra)
-        done |= tokens == eos
+        done |= (tokens == eos) | (limits <= t)
         if bool(done.all()):
             break
     generated = torch.stack(outputs, 1).tolist()  # (B, n)
-    lengths = [row.index(eos) + 1 if eos in row else len(row) for row in generated]
-    result = Hypotheses([row[:n - (row[n - 1] == eos)] for row, n in zip(generated, lengths)], scores.tolist())
+    limits = limits.tolist()
+    capped = [eos not in row[:limit] for row, limit in zip(generated, limits)]
+    lengths = [limit if cut else row.index(eos) + 1 for row, limit, cut in zip(generated, limits, capped)]
+    result = Hypotheses([row[:n - (not cut)] for row, n, cut in zip(generated, lengths, capped)], scores.tolist(),
+                        capped=capped)
     if extras:
         stacked = torch.stack(extras, 1)  # (B, n, S)
         result.extras = [stacked[b, :n].cpu() for b, n in enumerate(lengths)]
@@ -109,14 +117,14 @@ def greedy_decode(step: Step, state: Any, context: Any, batch_size: int, *, bos:
 
 @torch.no_grad()
 def beam_search(step: Step, state: Any, context: Any, batch_size: int, *, bos: int, eos: int, beam_size: int,
-                max_length: int, alpha: float = 0.0) -> Hypotheses:
+                max_length: MaxLength, alpha: float = 0.0) -> Hypotheses:
     """The best hypothesis per input under ``log p / lp(n)`` (see the module docstring), searched with
-    ``beam_size`` hypotheses per input."""
-    if beam_size < 1 or max_length < 1 or alpha < 0:
-        raise ValueError(f"beam_size and max_length must be >= 1 and alpha >= 0, got {beam_size}, {max_length}, "
-                         f"{alpha}")
+    ``beam_size`` hypotheses per input and at most ``max_length`` tokens (per input, or one for all)."""
+    if beam_size < 1 or alpha < 0:
+        raise ValueError(f"beam_size must be >= 1 and alpha >= 0, got {beam_size}, {alpha}")
     B, K = batch_size, beam_size
     device = _device(state, context)
+    limits = output_limits(max_length, B, device)  # (B,)
     state = map_batch(state, lambda t: t.repeat_interleave(K, 0))  # row b*K + k: hypothesis k of input b
     context = map_batch(context, lambda t: t.repeat_interleave(K, 0))
     tokens = torch.full((B * K,), bos, dtype=torch.long, device=device)
@@ -124,17 +132,17 @@ def beam_search(step: Step, state: Any, context: Any, batch_size: int, *, bos: i
     live[:, 0] = 0.0  # one live hypothesis (the empty one) per input at the start
     history = torch.empty(B * K, 0, dtype=torch.long, device=device)
     extra_history: Optional[Tensor] = None
-    best: list[Optional[tuple[float, list[int], Optional[Tensor]]]] = [None] * B
+    best: list[Optional[tuple[float, list[int], Optional[Tensor], bool]]] = [None] * B
     done = [False] * B
-    bound = length_penalty(float(max_length), alpha)
-    for t in range(1, max_length + 1):
+    bounds = length_penalty(limits.float(), alpha).tolist()  # lp is largest at each input's own limit
+    for t in range(1, int(limits.max()) + 1):
         log_probs, state, extra = step(tokens, state, context)
         V = log_probs.shape[-1]
         total = (live.view(B * K, 1) + log_probs.float()).view(B, K * V)  # (B, K*V)
         top, index = total.topk(min(2 * K, K * V), dim=1)  # (B, 2K)
         beam, token = index // V, index % V
         rows = (beam + torch.arange(B, device=device).unsqueeze(1) * K)  # (B, 2K) rows of the N = B*K hypotheses
-        ends = (token == eos) | (t == max_length)
+        ends = (token == eos) | (limits <= t).unsqueeze(1)
         # only the K best extensions may finish (as fairseq): with K=1 that is exactly greedy decoding
         finishing = ends & torch.isfinite(top)
         finishing[:, K:] = False
@@ -146,9 +154,9 @@ def beam_search(step: Step, state: Any, context: Any, batch_size: int, *, bos: i
         for b, j in finishing.nonzero().tolist():
             score = float(top[b, j]) / penalty
             if not done[b] and (best[b] is None or score > best[b][0]):
-                row = int(rows[b, j])
-                body = history[row].tolist() + ([] if int(token[b, j]) == eos else [int(token[b, j])])
-                best[b] = (score, body, None if extra_history is None else extra_history[row].cpu())
+                row, last = int(rows[b, j]), int(token[b, j])
+                body = history[row].tolist() + ([] if last == eos else [last])
+                best[b] = (score, body, None if extra_history is None else extra_history[row].cpu(), last != eos)
         # the best K continuing extensions become the live hypotheses
         candidates = top.masked_fill(ends, float("-inf"))
         keep, order = candidates.topk(K, dim=1)  # (B, K)
@@ -160,15 +168,26 @@ def beam_search(step: Step, state: Any, context: Any, batch_size: int, *, bos: i
             extra_history = extra_history[chosen]
         state = map_batch(state, lambda s, rows=chosen: s.index_select(0, rows))
         for b in range(B):
-            reachable = float(live[b].max()) / bound
+            reachable = float(live[b].max()) / bounds[b]
             if not done[b] and best[b] is not None and best[b][0] >= reachable:
                 done[b] = True
         if all(done):
             break
-    result = Hypotheses([entry[1] for entry in best], [entry[0] for entry in best])  # type: ignore[index]
+    result = Hypotheses([entry[1] for entry in best], [entry[0] for entry in best],  # type: ignore[index]
+                        capped=[entry[3] for entry in best])  # type: ignore[index]
     if extra_history is not None:
         result.extras = [entry[2] for entry in best]  # type: ignore[index]
     return result
+
+
+def output_limits(max_length: MaxLength, batch_size: int, device: torch.device) -> Tensor:
+    """``max_length`` as one limit per input, (B,) int64 on ``device``; each must be >= 1."""
+    limits = torch.as_tensor(max_length, dtype=torch.long, device=device).flatten()
+    limits = limits.expand(batch_size) if limits.numel() == 1 else limits
+    if limits.numel() != batch_size or bool((limits < 1).any()):
+        raise ValueError(f"max_length must be >= 1, one for all inputs or one per input ({batch_size}), got "
+                         f"{max_length}")
+    return limits
 
 
 def _device(state: Any, context: Any) -> torch.device:

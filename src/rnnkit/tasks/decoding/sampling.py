@@ -14,7 +14,12 @@ The next token is drawn from
 
 ``seed`` makes samples reproducible (a private generator, the global one is untouched). ``stop`` strings end a
 sample where the first of them begins (the stop string itself is not returned); while streaming, text that may
-be the start of a stop string is held back until it is clear that it is not.
+be the start of a stop string is held back until it is clear that it is not. With stop strings, ``length`` is a
+cap: the stream's ``capped`` says which samples reached it before any stop string (cut short, not finished).
+
+    samples = model.stream("ROMEO:\n", length=300, stop=["\n\n"])
+    for pieces in samples: ...
+    samples.capped          # [False, True]: the second sample was cut at 300 tokens
 """
 
 from __future__ import annotations
@@ -91,13 +96,39 @@ class _Sample:
         return new
 
 
-@torch.no_grad()
+class SampleStream:
+    """The iterator ``stream`` returns: each step's new text per sample; afterwards ``capped[i]`` is True when
+    sample ``i`` reached ``length`` tokens before any stop string (always False without stop strings: then
+    ``length`` is the size asked for, not a cap)."""
+
+    def __init__(self, steps: Iterator[list[str]], samples: list[_Sample], stops: Sequence[str]) -> None:
+        self._steps, self._samples, self._stops = steps, samples, stops
+
+    def __iter__(self) -> SampleStream:
+        return self
+
+    def __next__(self) -> list[str]:
+        return next(self._steps)
+
+    @property
+    def capped(self) -> list[bool]:
+        return [bool(self._stops) and not sample.done for sample in self._samples]
+
+
 def stream(model: Any, prompt: str = "", length: int = 200, *, n: int = 1, temperature: float = 1.0,
            top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-           stop: Sequence[str] | str = ()) -> Iterator[list[str]]:
+           stop: Sequence[str] | str = ()) -> SampleStream:
     """Yield, after each step, the new text of each of the ``n`` samples (``""`` once a sample has stopped)."""
     _check(length, n, temperature, top_k, top_p)
     stops = [stop] if isinstance(stop, str) else [s for s in stop if s]
+    samples = [_Sample() for _ in range(n)]
+    options = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    return SampleStream(_steps(model, prompt, length, samples, stops, seed, options), samples, stops)
+
+
+@torch.no_grad()
+def _steps(model: Any, prompt: str, length: int, samples: list[_Sample], stops: list[str], seed: int | None,
+           options: dict[str, Any]) -> Iterator[list[str]]:
     tokenizer = model.require_tokenizer()
     device = next(model.parameters()).device
     ids = model.encode(prompt) if prompt else torch.tensor([_start_token(tokenizer)])
@@ -105,12 +136,11 @@ def stream(model: Any, prompt: str = "", length: int = 200, *, n: int = 1, tempe
     was_training = model.training
     model.eval()
     try:
-        logits, state = model(ids.to(device).unsqueeze(0).expand(n, -1))  # the prompt: one call, (n, P, V)
+        logits, state = model(ids.to(device).unsqueeze(0).expand(len(samples), -1))  # the prompt: one call
         logits = logits[:, -1]
-        samples = [_Sample() for _ in range(n)]
         words = tokenizer.level == "word"
         for t in range(length):
-            token = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+            token = sample_next(logits, generator=generator, **options)
             pieces = tokenizer.decode(token.tolist())
             if words:  # words are joined by spaces (after the prompt's last word too)
                 pieces = [" " + piece if (t or prompt) else piece for piece in pieces]

@@ -35,8 +35,12 @@ from rnnkit.errors import UserError
 from rnnkit.nn.config import RecurrentConfig
 from rnnkit.tasks.blocks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
 from rnnkit.tasks.blocks.image_encoder import ImageEncoder, ImageEncoderConfig
+from rnnkit.tasks.decoding.limits import length_cap, warn_capped
 from rnnkit.tasks.encoder_decoder import EncoderDecoderModel
 from rnnkit.tasks.vocabulary import BOS, EOS, build_vocabulary, encode_marked
+
+
+CAPTION_LIMIT = "the maximum caption length without ending"
 
 
 @dataclass
@@ -48,15 +52,17 @@ class CaptionerConfig:
         "help": "images are resized to this many pixels square"})
     label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing of the loss"})
     augment_shift: int = field(default=0, metadata={"help": "training: random shifts of up to this many pixels"})
-    max_output_length: int = 30  # most words in a caption
+    max_output_length: int = field(default=0, metadata={
+        "help": "most words in a caption (</s> counted); 0: 1.5 x the longest training caption + 10"})
 
     def __post_init__(self) -> None:
         if self.decoder.memory_size and self.decoder.memory_size != self.encoder.output_size:
             raise ValueError(f"decoder.memory_size {self.decoder.memory_size} must equal the encoder's output "
                              f"size {self.encoder.output_size}")
-        if not 0 <= self.label_smoothing < 1 or self.augment_shift < 0 or self.max_output_length < 1:
-            raise ValueError(f"label_smoothing must be in [0, 1), augment_shift >= 0, max_output_length >= 1; got "
-                             f"{self.label_smoothing}, {self.augment_shift}, {self.max_output_length}")
+        if not 0 <= self.label_smoothing < 1 or self.augment_shift < 0 or self.max_output_length < 0:
+            raise ValueError(f"label_smoothing must be in [0, 1), augment_shift >= 0, max_output_length >= 0 (0: from "
+                             f"the training captions); got {self.label_smoothing}, {self.augment_shift}, "
+                             f"{self.max_output_length}")
         if not isinstance(self.image_size, int) or self.image_size < 1:
             raise ValueError(f"image_size must be an integer >= 1, got {self.image_size!r}")
 
@@ -76,14 +82,17 @@ class ImageCaptioner(EncoderDecoderModel):
     def for_data(cls, captions: Sequence[str], config: CaptionerConfig | None = None, *, min_count: int = 1,
                  max_vocab: int | None = None) -> ImageCaptioner:
         """A new model for ``config`` (None: the defaults) whose word vocabulary is built on the training
-        ``captions`` (words seen fewer than ``min_count`` times, or beyond ``max_vocab`` ids, are ``<unk>``)."""
+        ``captions`` (words seen fewer than ``min_count`` times, or beyond ``max_vocab`` ids, are ``<unk>``), and
+        whose ``max_output_length``, when 0, leaves room for the longest of them (``length_cap``)."""
         config = cls.settings(config)
         if not captions:
             raise UserError("need at least one training caption")
         vocab = build_vocabulary(captions, level="word", lowercase=True, min_count=min_count, max_size=max_vocab)
         size = config.encoder.output_size
         decoder = dataclasses.replace(config.decoder, vocab_size=len(vocab), memory_size=size, init_size=size)
-        model = cls(dataclasses.replace(config, decoder=decoder))
+        longest = max(len(vocab.split(text)) for text in captions)
+        model = cls(dataclasses.replace(config, decoder=decoder,
+                                        max_output_length=config.max_output_length or length_cap(longest)))
         model.vocab = vocab
         return model
 
@@ -129,14 +138,16 @@ class ImageCaptioner(EncoderDecoderModel):
 
     @torch.no_grad()
     def caption(self, images: Any, *, beam: int = 1, alpha: float = 0.0, max_length: int | None = None,
-                batch_size: int = 64, return_attention: bool = False) -> Any:
+                batch_size: int = 64, return_details: bool = False, return_attention: bool = False) -> Any:
         """Captions for ``images``: greedy (``beam=1``) or beam search (GNMT length penalty ``alpha``), never
-        ``<unk>`` (a caption word that says nothing). With
-        ``return_attention``: ``(captions, details)``, one dict per image with ``words`` and ``attention``
-        (n words + ``</s>``, h, w) as numpy: where the decoder looked for each word."""
+        ``<unk>`` (a caption word that says nothing), at most ``max_length`` words (default: the config's
+        ``max_output_length``; 30 when it is 0). With ``return_details`` (``return_attention``: its former
+        name): ``(captions, details)``, one dict per image with ``words``, ``attention`` (n words + ``</s>``, h,
+        w) as numpy (where the decoder looked for each word) and ``capped`` (True: the caption reached
+        ``max_length`` without ``</s>`` and was cut); without it, cut captions raise an ``OutputCappedWarning``."""
         vocab = self._vocab()
         images = images if isinstance(images, (np.ndarray, torch.Tensor)) else np.stack(list(images))
-        limit = max_length or self.config.max_output_length
+        limit = max_length or self.config.max_output_length or 30
         was_training = self.training
         self.eval()
         captions: list[str] = []
@@ -149,13 +160,17 @@ class ImageCaptioner(EncoderDecoderModel):
                 found = (self.decoder.greedy(memory, state, **options) if beam <= 1 else
                          self.decoder.beam(memory, state, beam_size=beam, alpha=alpha, **options))
                 grid = self.config.encoder.grid_shape(*batch.shape[-2:])
-                for tokens, weights in zip(found.tokens, found.extras):
+                for tokens, weights, cut in zip(found.tokens, found.extras, found.capped):
                     words = vocab.decode(tokens)
                     captions.append(" ".join(words))
-                    details.append({"words": words, "attention": weights.cpu().numpy().reshape(-1, *grid)})
+                    details.append({"words": words, "attention": weights.cpu().numpy().reshape(-1, *grid),
+                                    "capped": cut})
         finally:
             self.train(was_training)
-        return (captions, details) if return_attention else captions
+        if return_details or return_attention:
+            return captions, details
+        warn_capped([d["capped"] for d in details], CAPTION_LIMIT, "max_length (or the model's max_output_length)")
+        return captions
 
     # --- model folder ------------------------------------------------------------------------------------------
 

@@ -206,6 +206,7 @@ class LanguageModel(TaskModel):
         return generate(self, prompt, length, **options)
 
     def stream(self, prompt: str = "", length: int = 200, **options: Any) -> Iterator[list[str]]:
-        """Like ``generate`` but yields each new piece of text (one per sample) as soon as it is drawn."""
+        """Like ``generate`` but yields each new piece of text (one per sample) as soon as it is drawn; when it is
+        done, its ``capped`` says which samples reached ``length`` before any ``stop`` string."""
         from rnnkit.tasks.decoding.sampling import stream
         return stream(self, prompt, length, **options)

@@ -10,6 +10,11 @@ its longest strings; ``zero_infinity`` makes an impossible alignment contribute 
 ``dataset`` refuses such samples first: CTC needs ``T' >= L + r`` frames for L labels with r repeated neighbours
 (a blank must separate the two ``l`` of "hello").
 
+The strided front-end must leave every training transcript its frames: ``for_data`` lowers ``conv_stride`` to the
+largest stride all of them fit (with a ``ResultWarning``) rather than have training refuse them, and
+``recognize(..., return_details=True)`` reports each transcript that used every frame (``capped``: it could not
+have been longer).
+
 The alphabet is the sorted set of characters of the training transcripts, kept in the model folder with the
 feature scaler (``rnnkit.data.sequences.Preprocessor``). A transcript with a character outside it is an error
 when it is encoded for training or validation (it could never be produced); scoring against any string is fine.
@@ -23,6 +28,8 @@ when it is encoded for training or validation (it could never be produced); scor
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,14 +40,17 @@ from torch import Tensor, nn
 
 from rnnkit.data.ink import ink_columns, ink_width
 from rnnkit.data.sequences import IGNORE_INDEX, SequenceDataset, from_numpy, pad_batch
-from rnnkit.errors import UserError
+from rnnkit.errors import ResultWarning, UserError
 from rnnkit.eval.sequence_metrics import edit_distance
 from rnnkit.tasks.base import SequenceModel
 from rnnkit.tasks.blocks.encoder import EncoderConfig
 from rnnkit.tasks.decoding.ctc import beam_decode, best_path, collapse, emissions, forced_align, greedy_decode
+from rnnkit.tasks.decoding.limits import warn_capped
 
 BLANK = 0
 BLANK_NAME = "<blank>"
+FRAME_LIMIT = "their input's frame count (labels + repeated neighbours = frames after the stride)"
+FRAME_SETTING = "the frames: a smaller --conv-stride (conv_stride)"
 
 
 @dataclass
@@ -80,7 +90,9 @@ class SequenceRecognizer(SequenceModel):
         alphabet = sorted(set("".join(transcripts)))
         if not alphabet:
             raise UserError("the training transcripts are all empty: there is nothing to learn to recognize")
-        config, preprocessor = cls._build(_pen_ink(X) if config.pen_ink else X, config, None, scale,
+        inputs = _pen_ink(X) if config.pen_ink else from_numpy(X)
+        config = _fitting_stride(config, [len(x) for x in inputs], transcripts)
+        config, preprocessor = cls._build(inputs, config, None, scale,
                                           num_labels=len(alphabet))
         model = cls(config)
         model.preprocessor, model.alphabet = preprocessor, alphabet
@@ -127,7 +139,7 @@ class SequenceRecognizer(SequenceModel):
 
     def _check_frames(self, name: str, steps: int, target: np.ndarray) -> None:
         frames = self.config.encoder.output_length(steps)
-        needed = len(target) + int(np.sum(target[1:] == target[:-1]))
+        needed = frames_needed(target)
         if frames < needed:
             after = f" ({frames} after conv_stride {self.config.encoder.conv_stride})" if frames != steps else ""
             raise UserError(f"{name}: {steps} steps{after} are too few for its transcript "
@@ -183,16 +195,25 @@ class SequenceRecognizer(SequenceModel):
             self.train(was_training)
         return out  # type: ignore[return-value]
 
-    def recognize(self, X: Any, beam: int = 1, *, batch_size: int = 64, prune: float = 1e-4) -> list[str]:
+    def recognize(self, X: Any, beam: int = 1, *, batch_size: int = 64, prune: float = 1e-4,
+                  return_details: bool = False) -> Any:
         """Transcripts of raw inputs ``X``: ``beam=1`` best path decoding (greedy), ``beam=K`` prefix beam search
-        keeping K prefixes (labels below ``prune`` probability in a frame are not tried; see ``decoding.ctc``)."""
+        keeping K prefixes (labels below ``prune`` probability in a frame are not tried; see ``decoding.ctc``).
+        With ``return_details``: ``(transcripts, details)``, one dict per input with ``frames`` (after the
+        stride) and ``capped`` (True: the transcript used every frame, labels + repeated neighbours = frames, so
+        a longer one could not have been written); without it, such transcripts raise an
+        ``OutputCappedWarning``."""
         if beam < 1:
             raise UserError(f"beam must be >= 1, got {beam}")
-        decoded = []
+        decoded, details = [], []
         for values in self.log_probs(X, batch_size):
             labels = greedy_decode(values, BLANK) if beam == 1 else beam_decode(values, beam, blank=BLANK,
                                                                                  prune=prune)
             decoded.append(self.decode_labels(labels))
+            details.append({"frames": len(values), "capped": frames_needed(labels) >= len(values)})
+        if return_details:
+            return decoded, details
+        warn_capped([d["capped"] for d in details], FRAME_LIMIT, FRAME_SETTING)
         return decoded
 
     def alignment(self, sequence: Any, transcript: str | None = None) -> dict[str, Any]:
@@ -222,6 +243,35 @@ class SequenceRecognizer(SequenceModel):
         self.alphabet = list(extra.get("alphabet", self.alphabet))
         if len(self.alphabet) != self.config.num_labels:
             raise ValueError(f"{len(self.alphabet)} characters for num_labels={self.config.num_labels}")
+
+
+def frames_needed(labels: Any) -> int:
+    """Frames CTC needs to write ``labels`` (ids or characters): one per label, a blank between repeated
+    neighbours."""
+    labels = list(labels)
+    return len(labels) + sum(a == b for a, b in zip(labels, labels[1:]))
+
+
+def _fitting_stride(config: SequenceRecognizerConfig, steps: list[int],
+                    transcripts: list[str]) -> SequenceRecognizerConfig:
+    """``config`` with ``conv_stride`` lowered to the largest stride that leaves every training transcript (of
+    an input of ``steps``) the frames it needs (a ``ResultWarning`` says so), or as it is when they all fit."""
+    encoder = config.encoder
+    if encoder.conv_stride == 1:
+        return config
+    needed = [frames_needed(text) for text in transcripts]
+
+    def fits(stride: int) -> bool:
+        return all(-(-count // stride) >= need for count, need in zip(steps, needed))
+
+    stride = next((s for s in range(encoder.conv_stride, 1, -1) if fits(s)), 1)
+    if stride == encoder.conv_stride:
+        return config
+    worst = min(range(len(steps)), key=lambda i: steps[i] / max(needed[i], 1))
+    warnings.warn(f"conv_stride {encoder.conv_stride} leaves training sample {worst} ({steps[worst]} steps) fewer "
+                  f"frames than its transcript {transcripts[worst]!r} needs ({needed[worst]}): using conv_stride "
+                  f"{stride}, the largest every training transcript fits", ResultWarning, stacklevel=3)
+    return dataclasses.replace(config, encoder=dataclasses.replace(encoder, conv_stride=stride))
 
 
 def _pen_ink(X: Any) -> list[np.ndarray]:

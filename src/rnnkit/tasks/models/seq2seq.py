@@ -18,11 +18,21 @@ targets keep what the tokenizer's word pattern keeps, so phoneme strings such as
 
 With a shared word vocabulary, an output ``<unk>`` is replaced by the source word the decoder attended to most
 (Luong et al. 2015's unknown-word replacement), so words outside the capped vocabulary still come through.
+
+Output length. An output of a source of S tokens has at most
+
+    limit(S) = min(max_output_length, ceil(output_length_ratio * S) + 10)      tokens, EOS counted
+
+Both settings come from the training pairs when left at 0 (``for_data``): ``output_length_ratio`` is 1.5 times the
+largest target/source length ratio seen, ``max_output_length`` 1.5 times the longest target, plus 10 (so every
+training target fits, with room). A task whose targets are 10 times longer than their sources gets a cap to match;
+an output that reaches it without EOS is reported (``translate(..., return_details=True)``, else a warning).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -39,19 +49,44 @@ from rnnkit.nn.padding import valid_mask
 from rnnkit.tasks.blocks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
 from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
 from rnnkit.tasks.decoding.beam_search import beam_search, ensemble_step, greedy_decode
+from rnnkit.tasks.decoding.limits import LENGTH_MARGIN, LENGTH_SLACK, length_cap, warn_capped
 from rnnkit.tasks.encoder_decoder import EncoderDecoderModel
 from rnnkit.tasks.vocabulary import BOS, EOS, VocabularyConfig, encode_marked, fit_vocabulary
 
 
+OUTPUT_LIMIT = "the maximum output length without ending"
+
+# The default network and TrainConfig settings (`rnnkit seq2seq train`): chosen on a validation split of generated
+# character pairs whose targets are 5-10 times longer than their sources (bench/seq2seq_expansion.py), so that
+# 20,000 such pairs train to exact match >= 0.9 in a few minutes on 2 cores. The decoder's steps dominate the cost
+# (one per target token); a 64-unit decoder with multiplicative attention costs a third of a 128-unit additive
+# one per step for little less per step learned. The budget is in steps (1,500 batches of 64), so small tables
+# get many epochs and large ones a bounded time; the learning rate decays (cosine) over it, and training stops
+# earlier when the validation loss has not improved by 0.001 for 2 epochs.
+TRAINING_DEFAULTS = {"max_epochs": 100, "max_steps": 1500, "batch_size": 64, "lr": 1e-2, "schedule": "cosine",
+                     "warmup_steps": 100, "min_lr_ratio": 0.05, "patience": 2, "min_delta": 1e-3}
+
+
+def default_encoder() -> EncoderConfig:
+    return EncoderConfig(embedding_dim=32, rnn=RecurrentConfig(hidden_size=64, bidirectional=True))
+
+
+def default_decoder() -> AttentionDecoderConfig:
+    return AttentionDecoderConfig(embedding_dim=32, attention="multiplicative", rnn=RecurrentConfig(hidden_size=64))
+
+
 @dataclass
 class Seq2SeqConfig:
-    encoder: EncoderConfig = field(
-        default_factory=lambda: EncoderConfig(rnn=RecurrentConfig(hidden_size=128, bidirectional=True)))
-    decoder: AttentionDecoderConfig = field(default_factory=AttentionDecoderConfig)
+    encoder: EncoderConfig = field(default_factory=default_encoder)
+    decoder: AttentionDecoderConfig = field(default_factory=default_decoder)
     label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing of the loss"})
     sampling_probability: float = field(default=0.0, metadata={
         "help": "scheduled sampling: share of decoder inputs taken from its own prediction"})
-    max_output_length: int = 200  # decoding never generates more tokens (the default is 2 * source + 10)
+    # The output length cap (see the module docstring); 0: from the training pairs (for_data)
+    max_output_length: int = field(default=0, metadata={
+        "help": "most output tokens (EOS counted); 0: 1.5 x the longest training target + 10"})
+    output_length_ratio: float = field(default=0.0, metadata={
+        "help": "most output tokens per source token (+ 10); 0: 1.5 x the largest target/source ratio in training"})
 
     def __post_init__(self) -> None:
         if self.decoder.memory_size and self.decoder.memory_size != self.encoder.output_size:
@@ -60,6 +95,9 @@ class Seq2SeqConfig:
         if not 0 <= self.label_smoothing < 1 or not 0 <= self.sampling_probability <= 1:
             raise ValueError(f"label_smoothing must be in [0, 1), sampling_probability in [0, 1]; got "
                              f"{self.label_smoothing} and {self.sampling_probability}")
+        if self.max_output_length < 0 or not self.output_length_ratio >= 0:
+            raise ValueError(f"max_output_length and output_length_ratio must be >= 0 (0: from the training pairs), "
+                             f"got {self.max_output_length} and {self.output_length_ratio}")
 
 
 class Seq2Seq(EncoderDecoderModel):
@@ -79,9 +117,10 @@ class Seq2Seq(EncoderDecoderModel):
                  source_vocabulary: VocabularyConfig | None = None, target_vocabulary: VocabularyConfig | None = None,
                  shared_vocabulary: bool = False) -> Seq2Seq:
         """A new model for the training pairs: ``config`` (None: the defaults) with the vocabulary and memory
-        sizes set from them. The vocabularies are built on the pairs, each side as its ``VocabularyConfig``
-        says (the target's default: the source's). A shared vocabulary (needed by copy, which implies it) is
-        built once, on both sides' texts, so both sides must have the same settings."""
+        sizes, and the output length cap where it is 0, set from them. The vocabularies are built on the pairs,
+        each side as its ``VocabularyConfig`` says (the target's default: the source's). A shared vocabulary
+        (needed by copy, which implies it) is built once, on both sides' texts, so both sides must have the same
+        settings."""
         config = cls.settings(config)
         if len(sources) != len(targets) or not sources:
             raise UserError(f"need as many sources as targets, at least one: got {len(sources)} and {len(targets)}")
@@ -98,6 +137,12 @@ class Seq2Seq(EncoderDecoderModel):
                                       init_size=encoder.output_size)
         model = cls(dataclasses.replace(config, encoder=encoder, decoder=decoder))
         model.source_vocab, model.target_vocab = source_vocab, target_vocab
+        source_lengths = np.asarray([max(1, len(model.encode_source(text))) for text in sources])
+        target_lengths = np.asarray([len(model.encode_target(text)) - 2 for text in targets])  # no BOS, EOS
+        model.config = dataclasses.replace(
+            model.config, max_output_length=config.max_output_length or length_cap(target_lengths.max()),
+            output_length_ratio=config.output_length_ratio or math.ceil(
+                1000 * LENGTH_MARGIN * float((target_lengths / source_lengths).max())) / 1000)
         return model
 
     # --- data ------------------------------------------------------------------------------------------------
@@ -124,6 +169,12 @@ class Seq2Seq(EncoderDecoderModel):
     def detokenize(self, tokens: Sequence[str]) -> str:
         return ("" if self._vocabs()[1].level == "char" else " ").join(tokens)
 
+    def output_limit(self, source_length: int) -> int:
+        """Most output tokens (EOS counted) for a source of ``source_length`` tokens (see the module docstring).
+        A config with 0s (a model not built by ``for_data``) falls back to ``2 * S + 10``, at most 200."""
+        ratio = self.config.output_length_ratio or 2.0
+        return min(self.config.max_output_length or 200, math.ceil(ratio * max(source_length, 1)) + LENGTH_SLACK)
+
     # --- model -----------------------------------------------------------------------------------------------
 
     def encode(self, source: Tensor, lengths: Tensor) -> tuple[Memory, tuple[Tensor, ...]]:
@@ -147,11 +198,14 @@ class Seq2Seq(EncoderDecoderModel):
 
     @torch.no_grad()
     def translate(self, texts: Sequence[str], *, beam: int = 1, max_length: int | None = None, alpha: float = 0.0,
-                  batch_size: int = 64, return_attention: bool = False, ensemble: Sequence[Seq2Seq] = ()) -> Any:
+                  batch_size: int = 64, return_details: bool = False, ensemble: Sequence[Seq2Seq] = (),
+                  return_attention: bool = False) -> Any:
         """Outputs for ``texts``: greedy (``beam=1``) or beam search with ``beam`` hypotheses and GNMT length
-        penalty ``alpha``. ``max_length``: most output tokens (default: 2 * source length + 10, at most
-        ``config.max_output_length``). With ``return_attention``: ``(outputs, details)``, details one dict per
-        text with ``source_tokens``, ``output_tokens`` and ``attention`` (n outputs + EOS, S) as numpy.
+        penalty ``alpha``. ``max_length``: most output tokens for every text (default: ``output_limit`` of each
+        source's length). With ``return_details`` (``return_attention``: its former name): ``(outputs,
+        details)``, details one dict per text with ``source_tokens``, ``output_tokens``, ``attention`` (n outputs
+        + EOS, S) as numpy, ``max_length`` and ``capped`` (True: the output reached ``max_length`` without EOS and
+        was cut there); without it, cut outputs raise an ``OutputCappedWarning``.
         ``ensemble``: other models with the same vocabularies (e.g. other seeds) that decode together with this
         one, each step from the mean of the models' next-token probabilities; attention shown is this model's."""
         models = [self, *ensemble]
@@ -171,13 +225,13 @@ class Seq2Seq(EncoderDecoderModel):
             for start in range(0, len(order), batch_size):
                 chunk = order[start:start + batch_size]
                 source, lengths, _, _ = pair_collate([(encoded[i], encoded[i]) for i in chunk])
+                limits = [max_length or self.output_limit(len(encoded[i])) for i in chunk]
                 source, lengths = source.to(device), lengths.to(device)
-                limit = max_length or min(2 * source.shape[1] + 10, self.config.max_output_length)
                 memories, states = zip(*(model.encode(source, lengths) for model in models))
-                options = {"bos": BOS, "eos": EOS, "max_length": limit}
+                options = {"bos": BOS, "eos": EOS, "max_length": limits}
                 found = (greedy_decode(step, states, memories, len(chunk), **options) if beam <= 1 else
                          beam_search(step, states, memories, len(chunk), beam_size=beam, alpha=alpha, **options))
-                for i, tokens, weights in zip(chunk, found.tokens, found.extras):
+                for i, tokens, weights, limit, cut in zip(chunk, found.tokens, found.extras, limits, found.capped):
                     source_tokens = source_vocab.split(texts[i])[:len(encoded[i])] or [SPECIALS[UNK]]
                     words = target_vocab.decode(tokens)
                     if self.shared:  # unknown-word replacement from the most attended source word
@@ -185,11 +239,16 @@ class Seq2Seq(EncoderDecoderModel):
                                  for t, (token, word) in enumerate(zip(tokens, words))]
                     outputs[i] = self.detokenize(words)
                     details[i] = {"source_tokens": source_tokens, "output_tokens": words,
-                                  "attention": weights[:, :len(encoded[i])].numpy()}
+                                  "attention": weights[:, :len(encoded[i])].numpy(), "max_length": limit,
+                                  "capped": cut}
         finally:
             for model, mode in zip(models, was_training):
                 model.train(mode)
-        return (outputs, details) if return_attention else outputs
+        if return_details or return_attention:
+            return outputs, details
+        warn_capped([d["capped"] for d in details], OUTPUT_LIMIT, "max_length (or the model's max_output_length / "
+                    "output_length_ratio)")
+        return outputs
 
     def _check_ensemble(self, others: Sequence[Seq2Seq]) -> None:
         """Ensemble members must read and write the same tokens with the same ids."""
