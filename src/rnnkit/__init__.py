@@ -9,6 +9,7 @@ from rnnkit import nn
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.select import AutoForecaster
 from rnnkit.tasks import (ImageCaptioner, LanguageModel, Seq2Seq, SequenceClassifier, SequenceRecognizer,
                           SequenceRegressor, SequenceTagger)
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model
@@ -17,7 +18,7 @@ load = load_model
 save = save_model
 
 __all__ = ["__version__", "nn", "load", "save", "Trainer", "TrainConfig", "UserError", "ModelFileError",
-           "Forecaster", "ImageCaptioner", "LanguageModel", "Seq2Seq", "SequenceClassifier", "SequenceRecognizer",
+           "Forecaster", "AutoForecaster", "ImageCaptioner", "LanguageModel", "Seq2Seq", "SequenceClassifier", "SequenceRecognizer",
            "SequenceRegressor", "SequenceTagger", "RNNClassifier", "RNNRegressor"]
 
 

@@ -53,7 +53,7 @@ from rnnkit.eval.conformal import Calibration, calibration_origins
 from rnnkit.tasks.models.forecasting import ForecastConfig, ForecastModel, ForecastNetworkConfig
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
 
-TRANSFORMS = ("none", "log")
+TRANSFORMS = ("none", "log", "boxcox")
 INTERVALS = ("conformal", "model")
 
 
@@ -80,7 +80,8 @@ class ForecasterConfig:
     fill: str | None = None  # None: gaps and missing values are errors; "interpolate", "ffill" or "zero"
     sort: bool = False  # sort unsorted timestamps instead of refusing them
     calendar: bool = True  # Fourier features of the timestamps (time of day, day of week, month of year)
-    transform: str = "none"  # "log": model log(y) (multiplicative seasonality, exponential growth)
+    transform: str = "none"  # "log": model log(y) (multiplicative seasonality, exponential growth); "boxcox": each
+    # series its own lambda between none and log (rnnkit.data.timeseries.scale)
     lookback: int | None = None  # None: max(2 * horizon, 2 * season)
     level: bool = True  # remove each window's level (mean of its last season) and add it back
     validation: int = 0  # rows at each series' end held out to pick the best epoch (0: train for max_steps)
@@ -237,7 +238,7 @@ class Forecaster:
             if rows < lookback + c.horizon:
                 raise UserError(f"series {s.id!r} has {len(s)} rows; training needs at least lookback + horizon"
                                 f"{' + validation' if c.validation else ''} = {lookback + c.horizon + c.validation}")
-            self.scalers[s.id] = SeriesScalers.fit(s, rows, log_target=c.transform == "log")
+            self.scalers[s.id] = SeriesScalers.fit(s, rows, transform=c.transform, season=season)
             encoded.append(encode_series(s, self.scalers[s.id], panel.freq, calendar=self.cycles, horizon=0))
             train.append(training_origins(len(s), lookback, c.horizon, stop=rows))
             val.append(training_origins(len(s), lookback, c.horizon, stop=len(s), start=rows) if c.validation else [])
@@ -292,12 +293,12 @@ class Forecaster:
                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per series: point forecasts (H, N) and quantiles (H, N, Q) in data units, from each series' end."""
         model, c = self._fitted(), self.config
-        lookback = model.config.lookback
+        lookback, season = model.config.lookback, season_length(panel.freq)
         encoded, origins = [], []
         for s in panel.series:
             if len(s) < lookback:
                 raise UserError(f"series {s.id!r} has {len(s)} rows; the model looks back {lookback}")
-            scalers = self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), log_target=c.transform == "log")
+            scalers = self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), transform=c.transform, season=season)
             encoded.append(encode_series(s, scalers, panel.freq, calendar=self.cycles, horizon=c.horizon))
             origins.append([len(s)])
         device = next(model.parameters()).device
@@ -311,7 +312,8 @@ class Forecaster:
             quantiles = model.quantiles(raw, levels).cpu().numpy() if levels else np.zeros(point.shape + (0,))
         points, bands = [], []
         for i, s in enumerate(panel.series):
-            scaler = (self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), log_target=c.transform == "log")).target
+            scaler = (self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), transform=c.transform,
+                                                                  season=season)).target
             points.append(scaler.inverse_transform(point[i]))
             bands.append(np.moveaxis(scaler.inverse_transform(np.moveaxis(quantiles[i], -1, 0)), 0, -1))
         return points, bands

@@ -1,0 +1,16 @@
+"""Budgeted automatic selection: the defaults that carry the benchmarks, chosen on the user's training data.
+
+    budget     a wall-time budget ("5m") and the search's progress on screen
+    search     the engine: trials scored one by one while the budget allows, one candidates table
+    folds      rolling-origin folds inside the training span, the forecasts candidates are scored on
+    smoothing  level-and-season exponential smoothing (the ES half of the ES-RNN hybrid)
+    members    what a forecasting selection fits: the recurrent forecaster, the hybrid, the baselines
+    combine    the recurrent ensemble and its combinations with the baselines; the calibration space
+    forecast   ``AutoForecaster``: the forecasting selection, its final fit, intervals and model folder
+"""
+
+from rnnkit.select.budget import Budget, parse_duration
+from rnnkit.select.forecast import AutoForecaster
+from rnnkit.select.search import Search, Trial
+
+__all__ = ["AutoForecaster", "Budget", "Search", "Trial", "parse_duration"]
