@@ -18,8 +18,8 @@ load = load_model
 save = save_model
 
 __all__ = ["__version__", "nn", "load", "save", "Trainer", "TrainConfig", "UserError", "ModelFileError",
-           "Forecaster", "AutoForecaster", "ImageCaptioner", "LanguageModel", "Seq2Seq", "SequenceClassifier", "SequenceRecognizer",
-           "SequenceRegressor", "SequenceTagger", "RNNClassifier", "RNNRegressor"]
+           "Forecaster", "AutoForecaster", "ImageCaptioner", "LanguageModel", "Seq2Seq", "SequenceClassifier",
+           "SequenceRecognizer", "SequenceRegressor", "SequenceTagger", "RNNClassifier", "RNNRegressor"]
 
 
 def __getattr__(name: str):
