@@ -7,10 +7,12 @@
     members    what a forecasting selection fits: the recurrent forecaster, the hybrid, the baselines
     combine    the recurrent ensemble and its combinations with the baselines; the calibration space
     forecast   ``AutoForecaster``: the forecasting selection, its final fit, intervals and model folder
+    classify   ``AutoClassifier``: the classification selection on a validation split, a refitted seed ensemble
 """
 
 from rnnkit.select.budget import Budget, parse_duration
+from rnnkit.select.classify import AutoClassifier
 from rnnkit.select.forecast import AutoForecaster
 from rnnkit.select.search import Search, Trial
 
-__all__ = ["AutoForecaster", "Budget", "Search", "Trial", "parse_duration"]
+__all__ = ["AutoClassifier", "AutoForecaster", "Budget", "Search", "Trial", "parse_duration"]
