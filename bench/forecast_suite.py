@@ -59,9 +59,10 @@ def main() -> None:
                 "rnnkit RNN alone": (forecast["rnn"], None, None)}
         for model, result in stats.get(name, {}).items():
             rows[model] = (np.asarray(result["forecast"]), np.asarray(result["lo80"]), np.asarray(result["hi80"]))
-        per_series[name] = {model: {"MASE": mase(test, np.asarray(f), y, season), "sMAPE": smape(test, np.asarray(f)),
-                                    "coverage_80": None if lo is None else coverage(test, np.asarray(lo), np.asarray(hi))}
-                            for model, (f, lo, hi) in rows.items()}
+        per_series[name] = {
+            model: {"MASE": mase(test, np.asarray(f), y, season), "sMAPE": smape(test, np.asarray(f)),
+                    "coverage_80": None if lo is None else coverage(test, np.asarray(lo), np.asarray(hi))}
+            for model, (f, lo, hi) in rows.items()}
         per_series[name]["rnnkit"].update(seconds=round(seconds, 1), chosen=auto.summary["chosen"])
         print(f"{name}: {seconds:.0f} s, chosen {auto.summary['chosen']}; MASE "
               + ", ".join(f"{m} {r['MASE']:.3f}" for m, r in per_series[name].items()), flush=True)
