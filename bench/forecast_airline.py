@@ -49,7 +49,8 @@ def main() -> None:
         forecast = auto.predict()
         seconds = time.time() - started
         test = data["passengers"].to_numpy(float)[TRAIN_ROWS:]  # read once the model is fixed
-        runs.append({"seed": seed, "chosen": auto.summary["chosen"], "MAPE": mape(test, forecast["forecast"].to_numpy()),
+        runs.append({"seed": seed, "chosen": auto.summary["chosen"],
+                     "MAPE": mape(test, forecast["forecast"].to_numpy()),
                      "MAPE_rnn_alone": mape(test, forecast["rnn"].to_numpy()), "seconds": round(seconds, 1),
                      "coverage_80": coverage(test, forecast["q0.1"].to_numpy(), forecast["q0.9"].to_numpy()),
                      "fold_mase": auto.summary["fold_mase"], "table": auto.table})
