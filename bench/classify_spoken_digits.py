@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from rnnkit.datasets.spoken_digits import TEST_VARIANTS, TRAIN_VARIANTS, make_spoken_digits
-from rnnkit.integrations.fit import fit_sequence_model
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit._config import config_from_dict
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig, seed_everything

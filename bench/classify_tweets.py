@@ -22,7 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from rnnkit.datasets.tweets import load_tweets
-from rnnkit.integrations.fit import fit_sequence_model, validation_split
+from rnnkit.data.splits import validation_split
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit._config import config_from_dict
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig, seed_everything

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from rnnkit.datasets.ucr import load_ucr
-from rnnkit.select.classify import DEFAULT_BUDGET, AutoClassifier
+from rnnkit.pipelines.select.classify import DEFAULT_BUDGET, AutoClassifier
 
 BASELINES = {"JapaneseVowels": ("InceptionTime", 0.992, 0.99), "GunPoint": ("1-NN DTW", 0.913, 0.913),
              "ItalyPowerDemand": ("1-NN DTW", 0.955, 0.955)}

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from rnnkit.data.sequences import pad_collate
-from rnnkit.tasks.classification import SequenceClassifier
+from rnnkit.tasks import SequenceClassifier
 from rnnkit.train import Callback, TrainConfig, Trainer, seed_everything
 from rnnkit.train.distributed import launch
 

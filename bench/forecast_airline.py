@@ -24,9 +24,9 @@ import torch
 from rnnkit.datasets import load_airline
 from rnnkit.eval.baselines import backtest_baselines
 from rnnkit.eval.forecast_metrics import coverage, format_table, mape, score
-from rnnkit.integrations.forecaster import Forecaster
-from rnnkit.select import AutoForecaster
-from rnnkit.select.forecast import DEFAULT_BUDGET
+from rnnkit.pipelines.forecaster import Forecaster
+from rnnkit.pipelines.select import AutoForecaster
+from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET
 
 TRAIN_ROWS = 132  # 1949-01 .. 1959-12
 BASELINES = ("seasonal_naive", "sarima", "holt_winters", "theta")

@@ -24,7 +24,7 @@ import torch
 from rnnkit.datasets import load_elecdemand
 from rnnkit.eval.baselines import backtest_baselines
 from rnnkit.eval.forecast_metrics import format_table, score_table
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 
 DAY, DAYS = 48, 28
 OPTIONS = dict(target="demand", time="time", future_covariates=("temperature", "workday"), horizon=DAY)

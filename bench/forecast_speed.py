@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from rnnkit.datasets import load_elecdemand
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 from rnnkit.tasks.models.forecasting import ForecastModel
 
 LOOKBACK, HORIZON, HIDDEN, BATCH, LR = 96, 48, 64, 32, 1e-3

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from rnnkit.eval.forecast_metrics import coverage, format_table, smape
-from rnnkit.select import AutoForecaster
-from rnnkit.select.forecast import DEFAULT_BUDGET
+from rnnkit.pipelines.select import AutoForecaster
+from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET
 
 from suite_data import suite
 

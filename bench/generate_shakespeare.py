@@ -20,7 +20,7 @@ import torch
 
 from rnnkit.data.text_corpus import corpus_tokenizer
 from rnnkit.datasets.shakespeare import shakespeare_splits
-from rnnkit.integrations.generate import fit_language_model
+from rnnkit.pipelines.fit import fit_language_model
 from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks.models.language_model import TRAINING_DEFAULTS, LanguageModel, LanguageModelConfig
 from rnnkit.train import TrainConfig, save_model, seed_everything

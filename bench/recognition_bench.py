@@ -17,7 +17,7 @@ import torch
 
 from rnnkit._config import config_from_dict
 from rnnkit.eval.sequence_metrics import error_rate, exact_match
-from rnnkit.integrations.fit import fit_sequence_model
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.tasks.models.recognition import SequenceRecognizer, SequenceRecognizerConfig
 from rnnkit.train import TrainConfig, save_model, seed_everything
 

@@ -12,7 +12,8 @@ from rnnkit.data.text import PAD, UNK, Tokenizer
 from rnnkit.errors import UserError
 from rnnkit.eval.classification_metrics import classification_metrics
 from rnnkit.eval.saliency import step_importance
-from rnnkit.integrations.fit import fit_sequence_model, validation_split
+from rnnkit.data.splits import validation_split
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
 from rnnkit.tasks.models.classification import (SequenceClassifier, SequenceClassifierConfig, SequenceRegressor,

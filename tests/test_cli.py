@@ -153,3 +153,14 @@ def test_threads_sets_torch_threads_for_the_run(tmp_path, capsys):
         torch.set_num_threads(before)
     code, _, err = run(["echo", "--out", str(tmp_path / "b"), "--threads", "0"], capsys)
     assert code == 2 and "--threads" in err and not (tmp_path / "b").exists()
+
+
+def test_threads_reach_commands_that_parse_their_own_forms(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["recognize", str(tmp_path / "nothing"), "x.npy", "--threads", "3"]) == 2  # not a model folder
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

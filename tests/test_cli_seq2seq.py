@@ -29,7 +29,7 @@ def write_pairs(path, count, seed):
 def test_train_translate_eval(tmp_path, capsys, monkeypatch):
     train, test = write_pairs(tmp_path / "train.tsv", 200, 0), write_pairs(tmp_path / "test.tsv", 20, 1)
     out = tmp_path / "run"
-    code = run(["seq2seq", "train", str(train), "--test", str(test), "--out", str(out), "--keep-case",
+    code = run(["seq2seq", "train", str(train), "--test", str(test), "--out", str(out), "--no-lowercase",
                 "--epochs", "2", "--hidden-size", "16", "--embedding-dim", "8", "--beam", "2"])
     assert code == 0
     for name in ("metrics.json", "report.html", "history.json", "model/config.json", "model/model.safetensors"):

@@ -36,12 +36,12 @@ def run(argv, capsys):
 def test_train_then_predict(stores_csv, tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, err = run(["forecast", "train", str(stores_csv), "--target", "sales", "--time", "date", "--id",
-                             "store", "--covariates", "promo", "--horizon", "7", "--steps", "30", "--hidden-size",
+                             "store", "--covariates", "promo", "--horizon", "7", "--max-steps", "30", "--hidden-size",
                              "8", "--folds", "2", "--baselines", "seasonal_naive", "--out", str(out)], capsys)
     assert code == 0, err
     assert "rnnkit" in stdout and "seasonal_naive" in stdout and "MASE" in stdout
-    assert {p.name for p in out.iterdir()} == {"model", "forecast.csv", "backtest.csv", "metrics.json",
-                                                "report.html"}
+    assert {p.name for p in out.iterdir()} == {"model", "forecast.csv", "backtest.csv", "metrics.json", "report.html",
+                                                "history.json", "log.jsonl", "checkpoints", "rnnkit-run.json"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["backtest"]) == {"rnnkit", "seasonal_naive"} and metrics["horizon"] == 7
     assert 0 <= metrics["backtest"]["rnnkit"]["coverage_80"] <= 1
@@ -69,7 +69,7 @@ def test_train_then_predict(stores_csv, tmp_path, capsys):
 
 def test_default_is_the_airline_series_and_predict_needs_no_data(tmp_path, capsys):
     out = tmp_path / "air"
-    code, stdout, err = run(["forecast", "train", "--steps", "20", "--hidden-size", "8", "--folds", "1",
+    code, stdout, err = run(["forecast", "train", "--max-steps", "20", "--hidden-size", "8", "--folds", "1",
                              "--baselines", "seasonal_naive", "--out", str(out)], capsys)
     assert code == 0, err
     forecast = pd.read_csv(out / "forecast.csv")

@@ -7,7 +7,7 @@ import pytest
 
 from rnnkit.errors import UserError
 from rnnkit.eval.conformal import Calibration, calibration_origins
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 
 
 def test_offsets_are_the_finite_sample_quantile_of_the_pooled_normalised_errors():

@@ -10,7 +10,7 @@ from rnnkit.errors import UserError
 from rnnkit.eval import forecast_metrics as fm
 from rnnkit.eval.baselines import backtest_baselines, holt_winters, naive, sarima, seasonal_naive
 from rnnkit.eval.reports.forecast import compare, forecast_report
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 
 AIRLINE = SeriesColumns(target="passengers", time="month")
 

@@ -10,7 +10,7 @@ from rnnkit.datasets import load_airline
 from rnnkit.errors import UserError
 from rnnkit.eval.forecast_metrics import mape
 from rnnkit.tasks import TASKS
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks.models.forecasting import ForecastConfig, ForecastModel, ForecastNetworkConfig
 from rnnkit.train import load_model

@@ -8,7 +8,7 @@ pytest.importorskip("sktime", reason="the sktime adapter is an optional extra: p
 
 from sktime.datasets import load_airline  # noqa: E402
 
-from rnnkit.integrations.sktime import RnnkitForecaster  # noqa: E402
+from rnnkit.adapters.sktime import RnnkitForecaster  # noqa: E402
 
 
 

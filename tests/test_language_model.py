@@ -13,7 +13,7 @@ from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus, split_by
 from rnnkit.datasets.shakespeare import load_shakespeare, markdown_to_text, shakespeare_splits
 from rnnkit.errors import UserError
 from rnnkit.tasks import TASKS
-from rnnkit.integrations.generate import fit_language_model
+from rnnkit.pipelines.fit import fit_language_model
 from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.train import TrainConfig, load_model, save_model

@@ -1,5 +1,5 @@
-"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> integrations -> select -> cli;
-and inside the tasks, no task imports another.
+"""The package's layers import only downwards: data -> nn -> tasks -> train -> eval -> pipelines -> adapters -> cli;
+inside the tasks, no task imports another.
 
 A module may import its own layer and any layer below it. Two imports go up, each on purpose:
 - ``rnnkit.train.model_folder`` finds the task classes by name when it loads a model folder (``rnnkit.tasks``),
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import rnnkit
 
-ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "integrations", "select", "cli"]
+ORDER = ["data", "datasets", "nn", "tasks", "train", "eval", "pipelines", "adapters", "cli"]
 ALLOWED_UP = {("train", "rnnkit.tasks"), ("tasks", "rnnkit.eval.sequence_metrics")}
 
 

@@ -16,7 +16,7 @@ import torch
 
 import rnnkit
 from rnnkit.errors import ModelFileError
-from rnnkit.integrations.forecaster import Forecaster
+from rnnkit.pipelines.forecaster import Forecaster
 from rnnkit.train import read_model_config
 from rnnkit.train.migrate import migrate_weights
 

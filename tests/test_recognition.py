@@ -6,7 +6,7 @@ import torch
 
 from rnnkit.errors import UserError
 from rnnkit.eval.sequence_metrics import error_rate
-from rnnkit.integrations.fit import fit_sequence_model
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
 from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks.models.recognition import SequenceRecognizer, SequenceRecognizerConfig

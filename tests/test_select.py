@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from rnnkit.errors import UserError
-from rnnkit.select import Budget, Search, parse_duration
-from rnnkit.select.smoothing import Smoothing
+from rnnkit.pipelines.select import Budget, Search, parse_duration
+from rnnkit.pipelines.select.smoothing import Smoothing
 
 
 def test_durations():

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from rnnkit.errors import UserError
-from rnnkit.integrations import fit as fit_module
-from rnnkit.select import Budget
-from rnnkit.select.classify import STAGES, AutoClassifier
+from rnnkit.pipelines import fit as fit_module
+from rnnkit.pipelines.select import Budget
+from rnnkit.pipelines.select.classify import STAGES, AutoClassifier
 
 
 def sequences(n=48, seed=0):
@@ -32,7 +32,7 @@ def test_candidates_see_the_training_data_only_and_the_ensemble_is_refitted_on_a
         seen.append((len(X_fit), len(options.get("X_val") or [])))
         return real(model, X_fit, y_fit, **options)
 
-    monkeypatch.setattr("rnnkit.select.classify.fit_sequence_model", spy)
+    monkeypatch.setattr("rnnkit.pipelines.select.classify.fit_sequence_model", spy)
     auto = AutoClassifier(progress="none", train={"max_epochs": 4, "patience": None}).fit(X, y)
     trials = 1 + sum(len(values) - 1 for _, values in STAGES)
     assert len(auto.table) == trials and all(row["status"] == "ok" for row in auto.table)

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from rnnkit.errors import UserError
-from rnnkit.integrations.forecaster import Forecaster
-from rnnkit.select import AutoForecaster, Budget
-from rnnkit.select.folds import plan_folds
-from rnnkit.select.members import BaselineMember, HybridMember, RnnMember
+from rnnkit.pipelines.forecaster import Forecaster
+from rnnkit.pipelines.select import AutoForecaster, Budget
+from rnnkit.pipelines.select.folds import plan_folds
+from rnnkit.pipelines.select.members import BaselineMember, HybridMember, RnnMember
 
 
 def monthly(n=96, seed=0):

@@ -8,7 +8,7 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import cross_val_score  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from rnnkit.integrations.sklearn import RNNClassifier, RNNRegressor  # noqa: E402
+from rnnkit.adapters.sklearn import RNNClassifier, RNNRegressor  # noqa: E402
 
 # Small and quick, yet able to fit scikit-learn's toy problems (blobs, make_regression) to the checks' thresholds.
 SMALL = dict(cell="gru", hidden_size=16, max_epochs=25, batch_size=32, lr=0.02, random_state=0)

@@ -8,8 +8,8 @@
 from rnnkit import nn
 from rnnkit._version import __version__
 from rnnkit.errors import ModelFileError, UserError
-from rnnkit.integrations.forecaster import Forecaster
-from rnnkit.select import AutoForecaster
+from rnnkit.pipelines.forecaster import Forecaster
+from rnnkit.pipelines.select import AutoClassifier, AutoForecaster
 from rnnkit.tasks import (ImageCaptioner, LanguageModel, Seq2Seq, SequenceClassifier, SequenceRecognizer,
                           SequenceRegressor, SequenceTagger)
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model
@@ -25,7 +25,7 @@ __all__ = ["__version__", "nn", "load", "save", "Trainer", "TrainConfig", "UserE
 def __getattr__(name: str):
     # scikit-learn is optional: the estimators are imported on first use.
     if name in ("RNNClassifier", "RNNRegressor"):
-        from rnnkit.integrations import sklearn
+        from rnnkit.adapters import sklearn
 
         return getattr(sklearn, name)
     raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

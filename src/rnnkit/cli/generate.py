@@ -19,8 +19,11 @@ from pathlib import Path
 
 from rnnkit.cli import common
 from rnnkit.errors import UserError
+from rnnkit.pipelines import generate as pipeline
 
-MODEL_OPTIONS = ("embedding_size", "tie_weights", "streams")  # and the recurrent flags
+# The streams are the batch (--streams), visited in order: the training's batch size is not a flag; a language
+# model reads forwards only.
+SKIP = ("train.batch_size", "model.rnn.bidirectional")
 
 
 def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
@@ -29,26 +32,10 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
                                                "folder of them, sample text from it, score text with it.")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    train = actions.add_parser("train", help="train a language model on a text file or a folder of them")
-    train.add_argument("corpus", metavar="CORPUS", help="a text file, or a folder of .txt/.md files")
-    train.add_argument("--level", choices=("char", "word"), default="char")
-    train.add_argument("--min-count", type=common.positive_int, default=1, help="rarer tokens are <unk>")
-    train.add_argument("--validation", type=float, default=0.1, help="share held out for validation")
-    train.add_argument("--test", type=float, default=0.1, help="share held out for the final score")
-    train.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm")
-    train.add_argument("--hidden-size", type=common.positive_int, default=256)
-    train.add_argument("--num-layers", type=common.positive_int, default=2)
-    train.add_argument("--embedding-size", type=common.positive_int, default=64)
-    train.add_argument("--dropout", type=float, default=0.0)
-    train.add_argument("--tie-weights", action="store_true", help="share embedding and output weights")
-    train.add_argument("--streams", type=common.positive_int, default=64, help="batch size: parallel streams")
-    train.add_argument("--seq-len", type=common.positive_int, default=64, help="truncated BPTT length")
-    train.add_argument("--epochs", type=common.positive_int, default=3)
-    train.add_argument("--max-steps", type=common.positive_int, default=None)
-    train.add_argument("--lr", type=float, default=3e-3)
-    train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    common.add_run_options(train)
-    train.set_defaults(func=run_train)
+    common.add_train_command(actions, pipeline.RECIPE, pipeline.GenerateSettings, skip=SKIP,
+                             help="train a language model on a text file or a folder of them",
+                             description="Train a language model with truncated BPTT on a text file or a folder of "
+                                         "them; write the model, metrics.json and report.html into --out.")
 
     sample = actions.add_parser("sample", help="sample text from a trained model, streamed as it is drawn")
     sample.add_argument("model", metavar="DIR", help="a `generate train` output folder, or its model/")
@@ -68,39 +55,6 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     evaluate.add_argument("text", metavar="TEXT", help="a text file")
     common.add_run_options(evaluate, out_required=False)
     evaluate.set_defaults(func=run_eval)
-
-
-def run_train(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out, args.force or args.resume)
-    from rnnkit.data.text_corpus import corpus_tokenizer, load_text_corpus  # heavy imports only when running
-    from rnnkit.eval.reports.language_model import write_language_model_report
-    from rnnkit.integrations.generate import fit_language_model
-    from rnnkit.tasks.models.language_model import TRAINING_DEFAULTS, LanguageModel, LanguageModelConfig
-    from rnnkit.train import TrainConfig, save_model, seed_everything
-
-    splits = load_text_corpus(args.corpus, validation=args.validation, test=args.test, seed=args.seed)
-    tokenizer = corpus_tokenizer(splits.train, level=args.level, min_count=args.min_count)
-    seed_everything(args.seed)
-    settings = {name: getattr(args, name) for name in MODEL_OPTIONS}
-    config = LanguageModelConfig(rnn=common.recurrent_config(args), **settings)
-    model = LanguageModel.for_tokenizer(tokenizer, config)
-    config = TrainConfig(**TRAINING_DEFAULTS | {"lr": args.lr}, max_epochs=args.epochs, max_steps=args.max_steps,
-                         seed=args.seed, checkpoint_dir=str(out / "checkpoints"), checkpoint_every_steps=200,
-                         keep_last=1, log_path=str(out / "log.jsonl"))
-    result = fit_language_model(model, splits.train, splits.validation, seq_len=args.seq_len, train_config=config,
-                                resume=args.resume)
-    save_model(model, out / "model", overwrite=True)
-    metrics = {"corpus": str(args.corpus), "sizes": splits.sizes(), "held_out": splits.names,
-               "vocab_size": len(tokenizer), "parameters": sum(p.numel() for p in model.parameters())}
-    for split in ("validation", "test"):
-        text = getattr(splits, split)
-        if text:
-            metrics.update({f"{split}_{k}": v for k, v in model.evaluate_text(text, seq_len=args.seq_len).items()})
-    write_language_model_report(out, model, metrics, result.history, passage_from=splits.validation)
-    key = "test_bits_per_char" if args.level == "char" else "test_perplexity"
-    score = f"test {key[5:].replace('_', ' ')} {metrics[key]:.4f}; " if key in metrics else ""
-    print(f"{score}wrote {out}")
-    return 0
 
 
 def run_sample(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from rnnkit._version import __version__
-from rnnkit.cli import caption, classify, demo, forecast, generate, recognize, seq2seq
+from rnnkit.cli import caption, classify, common, demo, forecast, generate, recognize, seq2seq
 from rnnkit.errors import UserError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] |
         if func is None:
             raise RuntimeError(f"subcommand {args.command!r} did not set func: fix its register()")
         if getattr(args, "threads", None):
-            _use_threads(args.threads)
+            common.use_threads(args.threads)
         return int(func(args) or 0)
     except UserError as error:
         return _user_error(str(error))
@@ -74,13 +74,6 @@ def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] |
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
-
-
-def _use_threads(count: int) -> None:
-    """PyTorch's intra-op thread pool: busy-waiting threads on cores that other jobs hold slow every step."""
-    import torch
-
-    torch.set_num_threads(count)
 
 
 def _user_error(message: str) -> int:

@@ -1,6 +1,6 @@
 """``rnnkit seq2seq``: train an encoder-decoder with attention on source/target pairs, translate, evaluate.
 
-    rnnkit seq2seq train PAIRS.tsv --out DIR [--test TEST.tsv] [--source-level char|word] [--copy] ...
+    rnnkit seq2seq train PAIRS.tsv --out DIR [--test TEST.tsv] [--source-level char|word] [--copy] ... [--resume]
     rnnkit seq2seq translate DIR [TEXT | -] [--beam K] [--ensemble OTHER]...
     rnnkit seq2seq eval DIR TEST.tsv [--beam K] [--out DIR2] [--ensemble OTHER]...   (default DIR2: DIR/eval-TEST)
 
@@ -13,105 +13,74 @@ prints one output per input line (TEXT, or stdin lines with ``-``); ``eval`` wri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from rnnkit.cli import common
 from rnnkit.errors import UserError
+from rnnkit.pipelines import seq2seq as pipeline
+
+# Not flags: the encoder reads tokens and keeps every step (no front-end, no pooling); the decoder's recurrent
+# stack and embeddings follow the encoder's (``tie``); the vocabularies' levels are --source-level/--target-level.
+SKIP = ("model.encoder.conv_channels", "model.encoder.conv_kernel", "model.encoder.conv_stride",
+        "model.encoder.pooling", "model.decoder.rnn", "model.decoder.embedding_dim", "vocabulary.level")
+
+
+def tie(settings: pipeline.Seq2SeqSettings) -> pipeline.Seq2SeqSettings:
+    """The decoder: the encoder's cell, size, dropout and embedding size, in one layer read forwards."""
+    encoder, decoder = settings.model.encoder, settings.model.decoder
+    rnn = dataclasses.replace(decoder.rnn, cell=encoder.rnn.cell, hidden_size=encoder.rnn.hidden_size,
+                              dropout=encoder.rnn.dropout)
+    settings.model.decoder = dataclasses.replace(decoder, rnn=rnn, embedding_dim=encoder.embedding_dim)
+    return settings
 
 
 def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     parser = subparsers.add_parser("seq2seq", help="sequence to sequence: train, translate, evaluate",
                                    description=__doc__.split("\n\n")[0])
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    train = actions.add_parser("train", help="train on a file of source<TAB>target pairs")
-    train.add_argument("data", metavar="PAIRS", help="training pairs (.tsv, or .csv)")
-    train.add_argument("--test", metavar="PAIRS", help="test pairs, scored at the end")
-    train.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
-                       help="share of PAIRS held out for early stopping (default: 0.1)")
-    train.add_argument("--source-level", choices=("char", "word"), default="char")
-    train.add_argument("--target-level", choices=("char", "word"), default="char")
-    train.add_argument("--keep-case", action="store_true", help="do not lowercase (both sides)")
-    train.add_argument("--max-vocab", type=common.positive_int, default=None, help="cap on each vocabulary")
-    train.add_argument("--min-count", type=common.positive_int, default=1, help="rarer tokens are <unk>")
-    train.add_argument("--copy", action="store_true", help="pointer-generator copy (shared vocabulary)")
-    train.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
-    train.add_argument("--hidden-size", type=common.positive_int, default=128)
-    train.add_argument("--embedding-dim", type=common.positive_int, default=64)
-    train.add_argument("--num-layers", type=common.positive_int, default=1, help="encoder layers")
-    train.add_argument("--unidirectional", action="store_true", help="a forward-only encoder")
-    train.add_argument("--attention", choices=("additive", "multiplicative"), default="additive")
-    train.add_argument("--dropout", type=float, default=0.0)
-    train.add_argument("--label-smoothing", type=float, default=0.0)
-    train.add_argument("--sampling-probability", type=float, default=0.0, help="scheduled sampling rate")
-    train.add_argument("--epochs", type=common.positive_int, default=20)
-    train.add_argument("--batch-size", type=common.positive_int, default=64)
-    train.add_argument("--lr", type=float, default=3e-3)
-    train.add_argument("--patience", type=common.positive_int, default=4)
-    train.add_argument("--beam", type=common.positive_int, default=5, help="beam for the final scores")
-    common.add_run_options(train)
-    train.set_defaults(func=run_train)
+    common.add_train_command(actions, pipeline.RECIPE, pipeline.Seq2SeqSettings, skip=SKIP, tie=tie,
+                             help="train on a file of source<TAB>target pairs",
+                             description="Train an encoder-decoder with attention on source<TAB>target pairs; "
+                                         "write the model, metrics.json, report.html and history.json into --out.")
 
     translate = actions.add_parser("translate", help="translate texts with a trained model")
     translate.add_argument("model", metavar="DIR", help="a `seq2seq train` output folder, or its model/")
     translate.add_argument("text", metavar="TEXT", nargs="?", default="-", help="a text, or - for stdin lines")
     translate.add_argument("--beam", type=common.positive_int, default=5)
     translate.add_argument("--max-length", type=common.positive_int, default=None, help="most output tokens")
-    translate.add_argument("--ensemble", action="append", default=[], metavar="OTHER",
-                           help="another model (same vocabularies) that decodes together with DIR's; repeatable")
+    _add_ensemble_option(translate)
     translate.set_defaults(func=run_translate)
 
     evaluate = actions.add_parser("eval", help="score a trained model on a pairs file")
     evaluate.add_argument("model", metavar="DIR", help="a `seq2seq train` output folder, or its model/")
     evaluate.add_argument("data", metavar="PAIRS", help="pairs to score (.tsv, or .csv)")
     evaluate.add_argument("--beam", type=common.positive_int, default=5)
-    evaluate.add_argument("--ensemble", action="append", default=[], metavar="OTHER",
-                          help="another model (same vocabularies) that decodes together with DIR's; repeatable")
+    _add_ensemble_option(evaluate)
     common.add_run_options(evaluate, out_required=False)  # default --out: DIR/eval-<PAIRS name>
     evaluate.set_defaults(func=run_eval)
 
 
-def run_train(args: argparse.Namespace) -> int:
-    out = common.prepare_out_dir(args.out, args.force)
-    from rnnkit.integrations.seq2seq import train_seq2seq  # heavy imports only when running
-    from rnnkit.tasks import AttentionDecoderConfig, EncoderConfig, Seq2SeqConfig, VocabularyConfig
-
-    encoder = EncoderConfig(embedding_dim=args.embedding_dim,
-                            rnn=common.recurrent_config(args, bidirectional=not args.unidirectional))
-    decoder = AttentionDecoderConfig(embedding_dim=args.embedding_dim, attention=args.attention, copy=args.copy,
-                                     rnn=common.recurrent_config(args, num_layers=1))  # one decoder layer
-    config = Seq2SeqConfig(encoder, decoder, label_smoothing=args.label_smoothing,
-                           sampling_probability=args.sampling_probability)
-    vocabulary = {"lowercase": not args.keep_case, "min_count": args.min_count, "max_size": args.max_vocab}
-    training = {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "patience": args.patience,
-                "seed": args.seed}
-    metrics = train_seq2seq(args.data, out, test=args.test, validation=args.validation, beam=args.beam,
-                            config=config, source_vocabulary=VocabularyConfig(args.source_level, **vocabulary),
-                            target_vocabulary=VocabularyConfig(args.target_level, **vocabulary), training=training)
-    print(f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
-          f"(beam {args.beam}) on {metrics['scored_on']}; wrote {out}")
-    return 0
+def _add_ensemble_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ensemble", action="append", default=[], metavar="OTHER",
+                        help="another model (same vocabularies) that decodes together with DIR's; repeatable")
 
 
 def run_translate(args: argparse.Namespace) -> int:
-    from rnnkit.integrations.seq2seq import translate_texts
-
     texts = [line.rstrip("\n") for line in sys.stdin] if args.text == "-" else [args.text]
     texts = [text for text in texts if text.strip()]
     if not texts:
         raise UserError("nothing to translate: give a TEXT, or lines on stdin with -")
-    for output in translate_texts(args.model, texts, beam=args.beam, max_length=args.max_length,
-                                  ensemble=args.ensemble):
+    for output in pipeline.translate_texts(args.model, texts, beam=args.beam, max_length=args.max_length,
+                                           ensemble=args.ensemble):
         print(output)
     return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force)
-    from rnnkit.integrations.seq2seq import evaluate_seq2seq
-
-    metrics = evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble)
+    metrics = pipeline.evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble)
     print(f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}, exact match {metrics['exact_match']:.4f} "
           f"(beam {args.beam}) on {metrics['count']} pairs; wrote {out}")
     return 0

@@ -8,7 +8,7 @@ the decoder reads BOS first and learns to end with EOS.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -24,9 +24,10 @@ class VocabularyConfig:
     """How one side's texts are split into tokens, and which tokens are kept (built on the training texts)."""
 
     level: str = "char"  # "char" or "word"
-    lowercase: bool = True
-    min_count: int = 1  # rarer tokens are <unk>
-    max_size: int | None = None  # cap on the vocabulary, every id counted (the special tokens too)
+    lowercase: bool = field(default=True, metadata={"help": "lowercase the texts"})
+    min_count: int = field(default=1, metadata={"help": "rarer tokens are <unk>"})
+    max_size: int | None = field(default=None, metadata={
+        "help": "cap on each vocabulary, the special tokens counted (none: no cap)", "flag": "--max-vocab"})
 
 
 def build_vocabulary(texts: Sequence[str], *, level: str, lowercase: bool, min_count: int = 1,

@@ -49,10 +49,10 @@ def add_memory_section(report: Report, model: Any, passage: str, *, width: int =
     return {"passage": passage, "best_cells": tracking, "gate_saturation": saturation}
 
 
-def write_language_model_report(out: Path, model: Any, metrics: dict[str, Any], history: list[dict[str, Any]], *,
-                                passage_from: str = "", samples: int = 3, length: int = 300) -> None:
-    """``out/metrics.json`` and ``out/report.html`` for a trained language model: scores, learning curves,
-    samples at temperature 0.8 and, for a character model, what its memory holds over ``passage_from``."""
+def language_model_report(model: Any, metrics: dict[str, Any], history: list[dict[str, Any]], *,
+                          passage_from: str = "", samples: int = 3, length: int = 300) -> tuple[dict[str, Any], Report]:
+    """The metrics and report of a trained language model: scores, learning curves, samples at temperature 0.8
+    and, for a character model, what its memory holds over ``passage_from``."""
     texts = model.generate("", length, n=samples, temperature=0.8, seed=0)
     report = Report("Language model").add_metrics(
         {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, "held-out scores")
@@ -63,8 +63,7 @@ def write_language_model_report(out: Path, model: Any, metrics: dict[str, Any], 
     if model.require_tokenizer().level == "char" and len(passage_from) > 1:
         memory = add_memory_section(report, model, pick_passage(passage_from))
         metrics = metrics | {"memory": {k: v for k, v in memory.items() if k != "passage"}}
-    write_metrics(out / "metrics.json", metrics | {"history": history, "samples": texts})
-    report.write(out / "report.html")
+    return metrics | {"history": history, "samples": texts}, report
 
 
 def write_samples_report(out: Path, prompt: str, texts: list[str], settings: dict[str, Any]) -> None:

@@ -65,12 +65,16 @@ class AttentionDecoderConfig:
     vocab_size: int = 0
     memory_size: int = 0  # K: features per memory position (D*H for a recurrent encoder, channels for a CNN)
     init_size: int = 0  # size of the vector that initialises the state (0: the state starts at zeros)
-    embedding_dim: int = 64
+    embedding_dim: int = field(default=64, metadata={"help": "size of the output token embeddings"})
     rnn: RecurrentConfig = field(default_factory=lambda: RecurrentConfig(hidden_size=128))
-    attention: str = "additive"  # additive (Bahdanau) or multiplicative (Luong "general")
-    attention_size: int = 0  # additive only: width of the tanh layer (0: rnn.hidden_size)
-    input_feeding: bool = True
-    copy: bool = False  # pointer-generator: needs source_ids in the decoder's vocabulary
+    attention: str = field(default="additive", metadata={
+        "help": "additive (Bahdanau) or multiplicative (Luong \"general\") attention", "choices": ATTENTIONS})
+    attention_size: int = field(default=0, metadata={
+        "help": "additive attention: width of its tanh layer (0: the hidden size)"})
+    input_feeding: bool = field(default=True, metadata={
+        "help": "feed the last attention context to the next step (Luong et al. 2015)"})
+    copy: bool = field(default=False, metadata={  # needs source_ids in the decoder's vocabulary
+        "help": "pointer-generator: copy source tokens (one vocabulary for both sides)"})
 
     def __post_init__(self) -> None:
         self.rnn.require(unidirectional=True, cells=DECODER_CELLS, no_recurrent_dropout=True,

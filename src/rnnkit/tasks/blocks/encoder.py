@@ -36,12 +36,16 @@ class EncoderConfig:
 
     input_size: int = 0  # features per step (numeric inputs); 0 when the inputs are token ids
     vocab_size: int = 0  # > 0: the inputs are token ids, embedded into embedding_dim
-    embedding_dim: int = 64
-    conv_channels: int = 0  # > 0: a 1-D convolution front-end with this many channels
-    conv_kernel: int = 5  # odd, so that 'same' padding keeps every step aligned
-    conv_stride: int = 1  # > 1 shortens time: output step j sees input steps j*s - k//2 .. j*s + k//2
+    embedding_dim: int = field(default=64, metadata={"help": "text: size of the token embeddings"})
+    conv_channels: int = field(default=0, metadata={
+        "help": "a 1-D convolution front-end with this many channels (0: none)"})
+    conv_kernel: int = field(default=5, metadata={  # odd, so that 'same' padding keeps every step aligned
+        "help": "the front-end's kernel width (odd)"})
+    conv_stride: int = field(default=1, metadata={  # output step j sees input steps j*s - k//2 .. j*s + k//2
+        "help": "the front-end keeps every k-th step: k times shorter sequences"})
     rnn: RecurrentConfig = field(default_factory=RecurrentConfig)
-    pooling: str = "last"
+    pooling: str = field(default="last", metadata={
+        "help": "one vector per sequence from the steps' outputs", "choices": POOLINGS})
 
     def __post_init__(self) -> None:
         if self.input_size > 0 and self.vocab_size > 0:

@@ -12,7 +12,7 @@ positions initialises the decoder's state. Norm: BatchNorm (``"batch"``), GroupN
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
@@ -22,8 +22,9 @@ NORMS = ("batch", "group", "none")
 @dataclass
 class ImageEncoderConfig:
     in_channels: int = 3
-    channels: tuple[int, ...] = (32, 64, 128)  # one block per entry; each halves height and width
-    norm: str = "batch"
+    channels: tuple[int, ...] = field(default=(32, 64, 128), metadata={
+        "help": "CNN channels per block; each block halves the image"})
+    norm: str = field(default="batch", metadata={"help": "normalisation in each block", "choices": NORMS})
     dropout: float = 0.0  # on the grid features
 
     def __post_init__(self) -> None:

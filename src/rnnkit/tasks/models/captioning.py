@@ -44,9 +44,10 @@ class CaptionerConfig:
     encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
     decoder: AttentionDecoderConfig = field(
         default_factory=lambda: AttentionDecoderConfig(rnn=RecurrentConfig(hidden_size=256)))
-    image_size: int = 64  # the CLI resizes images to this; the CNN itself takes any size
-    label_smoothing: float = 0.0
-    augment_shift: int = 0  # training only: random shifts of up to this many pixels
+    image_size: int = field(default=64, metadata={  # the CNN itself takes any size
+        "help": "images are resized to this many pixels square"})
+    label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing of the loss"})
+    augment_shift: int = field(default=0, metadata={"help": "training: random shifts of up to this many pixels"})
     max_output_length: int = 30  # most words in a caption
 
     def __post_init__(self) -> None:

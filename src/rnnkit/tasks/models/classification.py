@@ -35,7 +35,7 @@ from rnnkit.tasks.blocks.encoder import EncoderConfig
 class SequenceClassifierConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     num_classes: int = 0  # from the training labels (for_data)
-    label_smoothing: float = 0.0
+    label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing of the loss"})
 
 
 class SequenceClassifier(SequenceModel):

@@ -42,11 +42,16 @@ class ForecastNetworkConfig:
     """The network a user chooses (``rnnkit.Forecaster`` passes it on whole); the sizes come from the data."""
 
     rnn: RecurrentConfig = field(default_factory=RecurrentConfig)  # the encoder's, and the recurrent decoder's
-    decoder: str = "direct"
-    output: str = "quantile"
-    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
-    loss: str = "mae"  # the point output's loss
-    skip: bool = True
+    decoder: str = field(default="direct", metadata={
+        "help": "direct: all steps at once from the encoder's state; autoregressive: step by step",
+        "choices": DECODERS})
+    output: str = field(default="quantile", metadata={
+        "help": "quantiles, a normal distribution, or a point forecast per step", "choices": OUTPUTS})
+    quantiles: tuple[float, ...] = field(default=(0.1, 0.5, 0.9), metadata={
+        "help": "levels forecast by the quantile output (with 0.5)", "metavar": "Q"})
+    loss: str = field(default="mae", metadata={"help": "the point output's loss", "choices": LOSSES})
+    skip: bool = field(default=True, metadata={
+        "help": "a linear highway from the window to the forecast, starting as the seasonal naive one"})
     step_embedding: int = 8  # size of e_t (direct decoder)
 
     def __post_init__(self) -> None:

@@ -2,7 +2,7 @@
 
     model = LanguageModel.for_tokenizer(corpus_tokenizer(train_text), LanguageModelConfig(rnn=RecurrentConfig(
         cell="lstm", hidden_size=256, num_layers=2)))
-    fit_language_model(model, train_text, val_text, seq_len=64)  # rnnkit.integrations.generate
+    fit_language_model(model, train_text, val_text, seq_len=64)  # rnnkit.pipelines.fit
     model.evaluate_text(test_text)["bits_per_char"]
     model.generate("ROMEO:\n", 300, temperature=0.8, top_p=0.95, n=4, seed=0)
 
@@ -54,10 +54,12 @@ class LanguageModelConfig:
     and before the output layer."""
 
     vocab_size: int = 0
-    embedding_size: int = 64
+    embedding_size: int = field(default=64, metadata={"help": "size of the token embeddings"})
     rnn: RecurrentConfig = field(default_factory=lambda: RecurrentConfig(hidden_size=256, num_layers=2))
-    tie_weights: bool = False  # share the embedding with the output layer (needs embedding_size == hidden_size)
-    streams: int = 64  # rows of the training batches: the batch size of the carried state
+    tie_weights: bool = field(default=False, metadata={
+        "help": "share the embedding with the output layer (needs embedding size == hidden size)"})
+    streams: int = field(default=64, metadata={
+        "help": "parallel streams of text: the batch size (of the carried state)"})
 
     def __post_init__(self) -> None:
         self.rnn.require(unidirectional=True, where="a language model (it predicts the next token)")

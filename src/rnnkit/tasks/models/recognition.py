@@ -49,10 +49,13 @@ class SequenceRecognizerConfig:
     num_labels: int = 0  # characters in the alphabet, the blank not counted (for_data: from the transcripts)
     # Standardise each sequence over its own steps too, x' = (x - mean_t x) / std_t x, after the global scaler:
     # per-utterance cepstral mean and variance normalisation, which removes a speaker's or channel's offset.
-    sequence_norm: bool = False
+    sequence_norm: bool = field(default=False, metadata={
+        "help": "standardise each sequence over its own steps too (cepstral mean and variance normalisation)"})
     # Inputs are pen trajectories (dx, dy, pen_up), read as the ink they leave: image columns (rnnkit.data.ink),
     # so that the path the pen took (stroke order, retraced strokes) does not matter, only what it drew.
-    pen_ink: bool = False
+    pen_ink: bool = field(default=False, metadata={
+        "help": "pen input ((dx, dy, pen_up) rows): read the ink it leaves, image columns left to right, "
+                "instead of the pen's path (robust to stroke order)"})
 
 
 class SequenceRecognizer(SequenceModel):

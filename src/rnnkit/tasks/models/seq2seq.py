@@ -48,8 +48,9 @@ class Seq2SeqConfig:
     encoder: EncoderConfig = field(
         default_factory=lambda: EncoderConfig(rnn=RecurrentConfig(hidden_size=128, bidirectional=True)))
     decoder: AttentionDecoderConfig = field(default_factory=AttentionDecoderConfig)
-    label_smoothing: float = 0.0
-    sampling_probability: float = 0.0  # scheduled sampling: share of decoder inputs taken from its own argmax
+    label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing of the loss"})
+    sampling_probability: float = field(default=0.0, metadata={
+        "help": "scheduled sampling: share of decoder inputs taken from its own prediction"})
     max_output_length: int = 200  # decoding never generates more tokens (the default is 2 * source + 10)
 
     def __post_init__(self) -> None:

@@ -51,7 +51,7 @@ from rnnkit.data.timeseries import (
 from rnnkit.errors import UserError
 from rnnkit.eval.conformal import Calibration, calibration_origins
 from rnnkit.tasks.models.forecasting import ForecastConfig, ForecastModel, ForecastNetworkConfig
-from rnnkit.train import TrainConfig, Trainer, load_model, save_model, seed_everything
+from rnnkit.train import FitResult, TrainConfig, Trainer, load_model, save_model, seed_everything
 
 TRANSFORMS = ("none", "log", "boxcox")
 INTERVALS = ("conformal", "model")
@@ -70,23 +70,39 @@ class ForecasterConfig:
     ``train.max_steps`` fixes the optimizer steps (the epochs follow from the data's size; None: ``max_epochs``);
     ``train.patience``, ``monitor`` and ``restore_best`` apply only with ``validation`` rows."""
 
-    target: tuple[str, ...]
-    horizon: int | None = None  # None: one season of the data's frequency (12 for monthly data), set when read
-    time: str | None = None
-    id: str | None = None
-    past_covariates: tuple[str, ...] = ()
-    future_covariates: tuple[str, ...] = ()
-    freq: str | None = None  # inferred from the timestamps when None
-    fill: str | None = None  # None: gaps and missing values are errors; "interpolate", "ffill" or "zero"
-    sort: bool = False  # sort unsorted timestamps instead of refusing them
-    calendar: bool = True  # Fourier features of the timestamps (time of day, day of week, month of year)
-    transform: str = "none"  # "log": model log(y) (multiplicative seasonality, exponential growth); "boxcox": each
-    # series its own lambda between none and log (rnnkit.data.timeseries.scale)
-    lookback: int | None = None  # None: max(2 * horizon, 2 * season)
-    level: bool = True  # remove each window's level (mean of its last season) and add it back
-    validation: int = 0  # rows at each series' end held out to pick the best epoch (0: train for max_steps)
-    intervals: str = "conformal"  # "conformal": calibrated on a second fit's forecasts (see _calibrate); "model":
-    # the network's own quantiles
+    target: tuple[str, ...] = field(metadata={"help": "target column(s) (required with DATA)", "metavar": "COL"})
+    horizon: int | None = field(default=None, metadata={  # set when the data is read
+        "help": "steps to forecast (none: one season of the data's frequency, 12 for monthly data)"})
+    time: str | None = field(default=None, metadata={
+        "help": "time column (none: rows are consecutive steps)", "metavar": "COL"})
+    id: str | None = field(default=None, metadata={
+        "help": "series id column: many series in long format, one model", "metavar": "COL"})
+    past_covariates: tuple[str, ...] = field(default=(), metadata={
+        "help": "covariates known only up to the forecast origin", "metavar": "COL"})
+    future_covariates: tuple[str, ...] = field(default=(), metadata={
+        "help": "known-future covariates (temperature forecast, holidays): give their values in rows after the "
+                "last target value to forecast with them", "metavar": "COL", "flag": "--covariates"})
+    freq: str | None = field(default=None, metadata={
+        "help": "pandas frequency alias ('MS', 'D', '30min'; none: inferred from the timestamps)"})
+    fill: str | None = field(default=None, metadata={
+        "help": "fill gaps and missing values this way (none: report them as errors)",
+        "choices": (None, "interpolate", "ffill", "zero")})
+    sort: bool = field(default=False, metadata={"help": "sort unsorted timestamps instead of refusing them"})
+    calendar: bool = field(default=True, metadata={
+        "help": "calendar features of the timestamps (time of day, day of week, month of year)"})
+    transform: str = field(default="none", metadata={
+        "help": "log: model log(y), for growth and multiplicative seasons; boxcox: each series its own Box-Cox "
+                "lambda between none and log (Guerrero's method)", "choices": TRANSFORMS})
+    lookback: int | None = field(default=None, metadata={
+        "help": "steps read before each forecast (none: 2 x max(horizon, season))"})
+    level: bool = field(default=True, metadata={
+        "help": "remove each window's level (the mean of its last season) and add it back"})
+    validation: int = field(default=0, metadata={
+        "help": "rows at each series' end held out to keep the best epoch (0: none)"})
+    intervals: str = field(default="conformal", metadata={
+        "help": "conformal: quantiles from the errors of a second fit, on all but the last two horizons, "
+                "forecasting each origin after it (rnnkit.eval.conformal); model: the network's own",
+        "choices": INTERVALS})
     model: ForecastNetworkConfig = field(default_factory=ForecastNetworkConfig)  # rnnkit.tasks.models.forecasting
     train: TrainConfig = field(default_factory=training_defaults)
 
@@ -123,6 +139,7 @@ class Forecaster:
         self.scalers: dict[str, SeriesScalers] = {}
         self.tail: Panel | None = None  # the last `lookback` rows of every training series
         self.history: list[dict[str, Any]] = []  # per-epoch training records
+        self.result: FitResult | None = None  # the last fit's
         self.calibration: Calibration | None = None  # conformal intervals (None: the network's quantiles)
 
     # --- public API --------------------------------------------------------------------------------------
@@ -225,8 +242,10 @@ class Forecaster:
 
     # --- the work ----------------------------------------------------------------------------------------
 
-    def fit_panel(self, panel: Panel) -> Forecaster:
-        """``fit`` on checked series (a ``Panel`` from ``read``)."""
+    def fit_panel(self, panel: Panel, *, resume: bool = False, **run: Any) -> Forecaster:
+        """``fit`` on checked series (a ``Panel`` from ``read``). ``run``: ``TrainConfig`` settings for this fit
+        alone, not kept in the config (``checkpoint_dir``, ``log_path``: a run folder's); ``resume``: continue
+        from the latest checkpoint in ``checkpoint_dir``."""
         c = self.config
         self.freq = panel.freq
         longest = max(panel.series, key=len)
@@ -257,9 +276,10 @@ class Forecaster:
         train_config = dataclasses.replace(
             c.train, max_epochs=math.ceil(c.train.max_steps / batches) if c.train.max_steps else c.train.max_epochs,
             monitor="val_loss" if validating else "train_loss", patience=c.train.patience if validating else None,
-            restore_best=validating)
-        result = Trainer(self.model, train_config).fit(train_data, val_data, collate_fn=train_data.collate)
-        self.history = result.history
+            restore_best=validating, **run)
+        self.result = Trainer(self.model, train_config).fit(train_data, val_data, collate_fn=train_data.collate,
+                                                            resume=resume)
+        self.history = self.result.history
         self.model.eval()
         self.tail = Panel([_tail(s, lookback) for s in panel.series], panel.columns, panel.freq)
         self.calibration = self._calibrate(panel) if c.intervals == "conformal" else None

@@ -1,6 +1,6 @@
 """scikit-learn estimators over rnnkit's sequence models: ``RNNClassifier`` and ``RNNRegressor``.
 
-    from rnnkit.integrations.sklearn import RNNClassifier
+    from rnnkit.adapters.sklearn import RNNClassifier
     clf = RNNClassifier(cell="gru", hidden_size=32, bidirectional=True, max_epochs=40).fit(X_train, y_train)
     clf.predict(X_test); clf.predict_proba(X_test); clf.score(X_test, y_test)
 
@@ -29,10 +29,10 @@ try:
     from sklearn.utils import check_random_state
     from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
-    raise UserError("rnnkit.integrations.sklearn needs scikit-learn: pip install 'rnnkit[sklearn]'") from None
+    raise UserError("rnnkit.adapters.sklearn needs scikit-learn: pip install 'rnnkit[sklearn]'") from None
 
 from rnnkit.data.sequences import from_numpy, is_text
-from rnnkit.integrations.fit import fit_sequence_model
+from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.nn.config import RecurrentConfig
 from rnnkit.tasks.blocks.encoder import EncoderConfig
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceRegressor

@@ -1,6 +1,6 @@
 """rnnkit's forecaster as an sktime forecaster (optional extra: ``pip install 'rnnkit[sktime]'``).
 
-    from rnnkit.integrations.sktime import RnnkitForecaster
+    from rnnkit.adapters.sktime import RnnkitForecaster
     from sktime.datasets import load_airline
 
     y = load_airline()
@@ -36,7 +36,7 @@ class RnnkitForecaster(_sktime.BaseForecaster):
     Examples
     --------
     >>> from sktime.datasets import load_airline
-    >>> from rnnkit.integrations.sktime import RnnkitForecaster
+    >>> from rnnkit.adapters.sktime import RnnkitForecaster
     >>> y = load_airline()
     >>> forecaster = RnnkitForecaster(transform="log", steps=50).fit(y, fh=[1, 2, 3])
     >>> forecaster.predict().shape
@@ -72,7 +72,7 @@ class RnnkitForecaster(_sktime.BaseForecaster):
 
     def _fit(self, y: Any, X: Any = None, fh: Any = None) -> RnnkitForecaster:
         from rnnkit.data.timeseries import season_length
-        from rnnkit.integrations.forecaster import Forecaster
+        from rnnkit.pipelines.forecaster import Forecaster
 
         horizon = int(np.max(fh.to_relative(self.cutoff)))
         if horizon < 1:

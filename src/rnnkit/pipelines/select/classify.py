@@ -26,9 +26,10 @@ import numpy as np
 
 from rnnkit._config import config_from_dict
 from rnnkit.errors import UserError
-from rnnkit.integrations.fit import fit_sequence_model, validation_split
-from rnnkit.select.budget import Budget
-from rnnkit.select.search import Search, Trial
+from rnnkit.data.splits import validation_split
+from rnnkit.pipelines.fit import fit_sequence_model
+from rnnkit.pipelines.select.budget import Budget
+from rnnkit.pipelines.select.search import Search, Trial
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import TrainConfig, load_model, save_model, seed_everything
 

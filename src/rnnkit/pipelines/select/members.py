@@ -11,7 +11,7 @@ no weights to keep) on at most ``max_history`` rows, one BLAS thread each (stats
 several times slower on a busy machine with more).
 
 The hybrid, in the spirit of Smyl's ES-RNN (2020): each series' level-and-season exponential smoothing
-(``rnnkit.select.smoothing``) divides out its seasonality (its priors, known before each row), a global recurrent
+(``rnnkit.pipelines.select.smoothing``) divides out its seasonality (its priors, known before each row), a global recurrent
 forecaster learns the deseasonalised series across all series, and its forecasts are multiplied back by the
 priors of the horizon. Fitted in sequence, not jointly as Smyl's; the level is normalised by the forecaster's
 window level (the mean of the window's last season), not the smoothed level.
@@ -29,8 +29,8 @@ import numpy as np
 
 from rnnkit.data.timeseries import Panel, Series, season_length
 from rnnkit.eval.baselines import BASELINES
-from rnnkit.integrations.forecaster import Forecaster, ForecasterConfig
-from rnnkit.select.smoothing import Smoothing
+from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig
+from rnnkit.pipelines.select.smoothing import Smoothing
 
 
 def one_blas_thread() -> Any:

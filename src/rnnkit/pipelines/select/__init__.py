@@ -10,9 +10,9 @@
     classify   ``AutoClassifier``: the classification selection on a validation split, a refitted seed ensemble
 """
 
-from rnnkit.select.budget import Budget, parse_duration
-from rnnkit.select.classify import AutoClassifier
-from rnnkit.select.forecast import AutoForecaster
-from rnnkit.select.search import Search, Trial
+from rnnkit.pipelines.select.budget import Budget, parse_duration
+from rnnkit.pipelines.select.classify import AutoClassifier
+from rnnkit.pipelines.select.forecast import AutoForecaster
+from rnnkit.pipelines.select.search import Search, Trial
 
 __all__ = ["AutoClassifier", "AutoForecaster", "Budget", "Search", "Trial", "parse_duration"]

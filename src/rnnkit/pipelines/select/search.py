@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rnnkit.errors import UserError
-from rnnkit.select.budget import Budget, SearchProgress
+from rnnkit.pipelines.select.budget import Budget, SearchProgress
 
 
 @dataclasses.dataclass

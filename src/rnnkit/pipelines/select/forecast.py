@@ -6,15 +6,15 @@
     auto.table, auto.summary       # every candidate tried with its fold MASE; what was chosen and why
     auto.save("runs/air/auto"); auto = rnnkit.AutoForecaster.load("runs/air/auto")
 
-The search (``rnnkit.select.folds`` explains the folds; the score is the fold MASE, lower is better):
+The search (``rnnkit.pipelines.select.folds`` explains the folds; the score is the fold MASE, lower is better):
 
 1. the classical baselines (seasonal naive, Theta, Holt-Winters, the airline SARIMA), cheapest first;
 2. recurrent forecasters by coordinate descent from a small default (16 units, 300 steps, lookback 2 x
    max(horizon, season), direct decoder): transform (none, log, Box-Cox per series), then the ES-RNN hybrid
-   (``rnnkit.select.members``), network size, training length, lookback and decoder, each stage keeping the best
+   (``rnnkit.pipelines.select.members``), network size, training length, lookback and decoder, each stage keeping the best
    value so far; a candidate that would not fit in the budget is skipped;
 3. the recurrent ensemble: the median of the best ``ENSEMBLE`` recurrent candidates; then its combinations with
-   the baselines (``rnnkit.select.combine``), the lowest fold MASE chosen;
+   the baselines (``rnnkit.pipelines.select.combine``), the lowest fold MASE chosen;
 4. the final fit on all the data: each ensemble member with as many seeds (up to ``MAX_SEEDS``) as the budget
    left allows, the baselines; conformal intervals (``rnnkit.eval.conformal``) from the chosen combination's
    fold errors.
@@ -38,12 +38,12 @@ from rnnkit._config import config_from_dict, config_to_dict
 from rnnkit.data.timeseries import Panel, future_index, pandas, quantile_column, season_length
 from rnnkit.errors import UserError
 from rnnkit.eval.conformal import Calibration
-from rnnkit.integrations.forecaster import Forecaster, ForecasterConfig, _series_from_json, _series_to_json
-from rnnkit.select import combine
-from rnnkit.select.budget import Budget
-from rnnkit.select.folds import Folds, plan_folds
-from rnnkit.select.members import BaselineMember, HybridMember, RnnMember, load_member
-from rnnkit.select.search import Search, Trial
+from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig, _series_from_json, _series_to_json
+from rnnkit.pipelines.select import combine
+from rnnkit.pipelines.select.budget import Budget
+from rnnkit.pipelines.select.folds import Folds, plan_folds
+from rnnkit.pipelines.select.members import BaselineMember, HybridMember, RnnMember, load_member
+from rnnkit.pipelines.select.search import Search, Trial
 
 DEFAULT_BUDGET = "3m"
 BASELINES = ("seasonal_naive", "theta", "holt_winters", "sarima")

@@ -1,0 +1,105 @@
+"""Image captioning from a folder of images and a captions table to a run folder: what ``rnnkit caption`` runs.
+
+    metrics = train(RECIPE, CaptionSettings(images="images/", captions="captions.csv", test="test.csv"), "runs/x")
+    captions = caption_files("runs/x", ["a.png", "b.png"], beam=3)
+
+The captions table is read by ``rnnkit.data.captions`` (columns ``file`` and ``caption``); images are resized to
+the model's ``image_size``. A random validation share of the rows is held out (early stopping, the best epoch);
+the caption vocabulary is built on the rest. Besides the driver's files the run writes ``captions.csv`` (file,
+reference, caption) for the scored images: the ``test`` table when given, else the validation rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit import _fs
+from rnnkit.data.captions import caption_collate, read_captions
+from rnnkit.data.images import read_image
+from rnnkit.errors import UserError
+from rnnkit.eval.reports.caption import caption_report
+from rnnkit.nn import count_parameters
+from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split
+from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
+from rnnkit.train import TrainConfig
+from rnnkit.train.model_folder import load_model_of
+
+
+@dataclass
+class CaptionSettings:
+    """A ``caption train`` run: the images and their captions, the split, the model, the training."""
+
+    images: str = field(metadata={"help": "folder of the images", "positional": True, "metavar": "IMAGES_DIR"})
+    captions: str = field(metadata={"help": "table of file,caption rows", "positional": True,
+                                    "metavar": "CAPTIONS.csv"})
+    test: str | None = field(default=None, metadata={
+        "help": "captions table of test images, scored at the end", "metavar": "CSV"})
+    test_images: str | None = field(default=None, metadata={
+        "help": "folder of the --test images (none: IMAGES_DIR)", "metavar": "DIR"})
+    validation: float = field(default=0.1, metadata={
+        "help": "share of the rows held out for early stopping", "metavar": "FRACTION"})
+    min_count: int = field(default=1, metadata={"help": "rarer words are <unk>"})
+    beam: int = field(default=3, metadata={"help": "beam for the final scores (1: greedy)"})
+    model: CaptionerConfig = field(default_factory=CaptionerConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=2e-3, patience=5,
+                                                                   progress="none"))
+
+
+def read(settings: CaptionSettings) -> tuple[Examples, Examples | None]:
+    """The captioned training images, and the test images (None without ``test``)."""
+    data = _read(settings.images, settings.captions, settings)
+    if len(data) < 2:
+        raise UserError(f"{settings.captions}: need at least 2 captioned images (one to train on, one to validate "
+                        f"with)")
+    test = None if settings.test is None else _read(settings.test_images or settings.images, settings.test, settings)
+    return data, test
+
+
+def _read(images: str, table: str, settings: CaptionSettings) -> Examples:
+    data = read_captions(images, table, size=settings.model.image_size)
+    return Examples(data.images, data.captions, data.files)
+
+
+def build(splits: Splits, settings: CaptionSettings) -> ImageCaptioner:
+    return ImageCaptioner.for_data(splits.train.targets, settings.model, min_count=settings.min_count)
+
+
+def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
+    model, scored, train = run.model, run.splits.scored, run.splits.train
+    metrics, report, outputs = caption_report(
+        model, scored.inputs, scored.targets, beam=run.settings.beam, history=run.result.history,
+        train=(train.inputs, train.targets), title=f"Image captioning: {Path(run.settings.captions).name}",
+        extra=run.facts() | {"parameters": count_parameters(model)})
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(["file", "reference", "caption"])
+    writer.writerows(zip(scored.names, [model.normalise(c) for c in scored.targets], outputs))
+    _fs.atomic_write(run.out / "captions.csv", table.getvalue().encode("utf-8"))
+    return metrics | {"beam": run.settings.beam}, report
+
+
+def summary(metrics: dict[str, Any]) -> str:
+    return (f"BLEU {metrics['bleu']:.2f}, exact match {metrics['exact_match']:.4f} (beam {metrics['beam']}; "
+            f"nearest-image baseline BLEU {metrics['nearest_bleu']:.2f}) on {metrics['scored_on']}")
+
+
+RECIPE = Recipe(command="caption train", read=read, split=random_split, build=build, score=score, summary=summary,
+                collate=caption_collate, unit="images", outputs=("captions.csv",))
+
+
+def load_captioner(model_dir: str | Path) -> ImageCaptioner:
+    """The model in ``model_dir`` (a ``caption train`` run folder or its ``model/``)."""
+    return load_model_of(model_dir, ImageCaptioner, "an image captioning model (`rnnkit caption train`)")
+
+
+def caption_files(model_dir: str | Path, paths: list[str | Path], *, beam: int = 3) -> list[str]:
+    """Captions for the image files ``paths`` with the model in ``model_dir``."""
+    model = load_captioner(model_dir)
+    images = np.stack([read_image(path, model.config.image_size) for path in paths])
+    return model.caption(images, beam=beam)
