@@ -64,7 +64,8 @@ class AutoClassifier:
         train_config = dataclasses.replace(training_defaults(len(X)), seed=self.seed, **self.train)
         fit_rows, held = validation_split(y, self.validation, self.seed)
         split = ([X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held], [y[i] for i in held])
-        search = Search(budget, planned=1 + sum(len(values) - 1 for _, values in STAGES), progress=self.progress)
+        search = Search(budget, planned=1 + sum(len(values) - 1 for _, values in STAGES), progress=self.progress,
+                        what="selection")
         best, tried = dict(START), {}
         for key, values in [("start", [None])] + STAGES:
             for value in values:
@@ -127,6 +128,11 @@ class AutoClassifier:
     def labels(self) -> list[Any]:
         return self._fitted()[0].labels
 
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The members' metadata (the CLI's input columns)."""
+        return self._fitted()[0].metadata
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """(N, classes): the seeds' mean probabilities, classes in the order of ``labels``."""
         return np.mean([model.predict_proba(X) for model in self._fitted()], axis=0)
@@ -165,6 +171,10 @@ class AutoClassifier:
         if not self.members:
             raise UserError("this AutoClassifier is not fitted yet: call fit(X, y) first")
         return self.members
+
+
+def is_auto_folder(folder: str | Path) -> bool:
+    return (Path(folder) / "auto.json").is_file()
 
 
 def _texts(X: list) -> bool:

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit._config import config_from_dict, config_to_dict
-from rnnkit.data.timeseries import Panel, future_index, pandas, quantile_column, season_length
+from rnnkit.data.timeseries import (Panel, forecast_table, future_index, known_steps, pandas, quantile_column,
+                                    season_length)
 from rnnkit.errors import UserError
 from rnnkit.eval.conformal import Calibration
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig, _series_from_json, _series_to_json
@@ -53,18 +54,23 @@ FORMAT_VERSION = 1
 
 
 class AutoForecaster:
-    def __init__(self, budget: str | float | Budget = DEFAULT_BUDGET, *, folds: int = 3, windows: int = 4,
-                 progress: str = "auto", baselines: tuple[str, ...] = BASELINES, **options: Any) -> None:
+    """``AutoForecaster(config, budget=...)`` or ``AutoForecaster(budget=..., **forecaster_options)``."""
+
+    def __init__(self, config: ForecasterConfig | None = None, *, budget: str | float | Budget = DEFAULT_BUDGET,
+                 folds: int = 3, windows: int = 4, progress: str = "auto", baselines: tuple[str, ...] = BASELINES,
+                 **options: Any) -> None:
         Budget.parse(budget)  # checked now
         self.budget, self.folds, self.windows, self.progress = budget, folds, windows, progress
         self.baselines = tuple(baselines)
-        self.config = Forecaster(**options).config  # checked like a Forecaster's
+        self.config = Forecaster(config, **options).config  # checked like a Forecaster's
         self.members: list[tuple[str, Any]] = []  # (candidate name, fitted member)
         self.combination: combine.Combination | None = None
         self.calibration: Calibration | None = None
-        self.history: Panel | None = None
+        self.tail: Panel | None = None  # the training series (the baselines refit on them to forecast)
+        self.history: list[dict[str, Any]] = []  # no training curves: many fits (the candidates table says more)
         self.table: list[dict[str, Any]] = []
         self.summary: dict[str, Any] = {}
+        self.backtest: Any = None  # the fold forecasts of the chosen model, the ensemble, the baselines (a table)
 
     # --- the search ---------------------------------------------------------------------------------------
 
@@ -87,7 +93,10 @@ class AutoForecaster:
         chosen, rnn_alone = self._combine(search, folds)
         self._final_fit(search, panel, chosen, lookback)
         self.calibration = _calibrate(folds, panel, season, chosen, search)
-        self.combination, self.history, self.table = chosen, panel, search.table()
+        self.combination, self.tail, self.table = chosen, panel, search.table()
+        self.backtest = _fold_table(folds, panel, season, {
+            "rnnkit": chosen.name, "rnnkit RNN alone": rnn_alone.name,
+            **{name: name for name in self.baselines}}, search)
         scores = {t.name: t.score for t in search.trials if t.ok}
         self.summary = {
             "chosen": chosen.name, "fold_mase": {"rnn": rnn_alone.score, "chosen": scores[chosen.name]},
@@ -171,14 +180,28 @@ class AutoForecaster:
 
     # --- forecasting -----------------------------------------------------------------------------------------
 
-    def predict(self, data: Any = None, quantiles: tuple[float, ...] | None = None) -> Any:
-        """Forecasts after the end of each series of ``data`` (default: the training data): columns ``id, time,
-        target, forecast`` (the chosen model), ``rnn`` (the recurrent ensemble alone) and one per quantile."""
+    def read(self, data: Any) -> Panel:
+        return Forecaster(self.config).read(data)
+
+    def predict(self, data: Any = None, horizon: int | None = None, quantiles: tuple[float, ...] | None = None
+                ) -> Any:
+        """Forecasts after the end of each series of ``data`` (default: the training data), ``horizon`` steps at
+        most (default: the model's): columns ``id, time, target, forecast`` (the chosen model), ``rnn`` (the
+        recurrent ensemble alone) and one per quantile level (default: the config's)."""
         if self.combination is None:
             raise UserError("this AutoForecaster is not fitted yet: call fit(data) first")
-        panel = self.history if data is None else Forecaster(self.config).read(data)
+        panel = self.tail if data is None else self.read(data)
         levels = tuple(quantiles) if quantiles is not None else self.config.model.quantiles
-        season, horizon = season_length(panel.freq), self.config.horizon
+        season = season_length(panel.freq)
+        if horizon is not None and not 1 <= horizon <= self.config.horizon:
+            raise UserError(f"horizon must be in 1..{self.config.horizon} (the model's horizon), got {horizon}")
+        steps = [known_steps(s, horizon or self.config.horizon) for s in panel.series]
+        for s, count in zip(panel.series, steps):  # known-future covariates: as far as they are given
+            if count == 0 or (horizon is not None and count < horizon):
+                raise UserError(f"series {s.id!r}: known-future covariates {list(self.config.future_covariates)} "
+                                f"are given for {count} step(s) after the last target value, the forecast needs "
+                                f"{horizon or 1}; add future rows (covariates filled, target empty) or ask for "
+                                f"fewer steps")
         origins = [[len(s)] for s in panel.series]
         outputs = {}
         for name, member in self.members:
@@ -188,13 +211,13 @@ class AutoForecaster:
         alone = np.median(np.stack(rnn), axis=0)
         offsets = self.calibration.offsets(levels)  # (H, N, Q)
         pd, frames = pandas(), []
-        for i, s in enumerate(panel.series):
-            z = combine.to_space(point[i], s.target, season)[..., None] + offsets  # (H, N, Q)
+        for i, (s, count) in enumerate(zip(panel.series, steps)):
+            z = combine.to_space(point[i, :count], s.target, season)[..., None] + offsets[:count]  # (H, N, Q)
             bands = np.moveaxis(combine.from_space(np.moveaxis(z, -1, 0), s.target, season), 0, -1)
-            times = future_index(s, panel.freq, horizon)
+            times = future_index(s, panel.freq, count)
             columns = {"id": s.id, "time": np.repeat(np.asarray(times), point.shape[2]),
-                       "target": np.tile(np.asarray(self.config.target, dtype=object), horizon),
-                       "forecast": point[i].reshape(-1), "rnn": alone[i].reshape(-1)}
+                       "target": np.tile(np.asarray(self.config.target, dtype=object), count),
+                       "forecast": point[i, :count].reshape(-1), "rnn": alone[i, :count].reshape(-1)}
             for j, level in enumerate(levels):
                 columns[quantile_column(level)] = bands[:, :, j].reshape(-1)
             frames.append(pd.DataFrame(columns))
@@ -213,8 +236,8 @@ class AutoForecaster:
             members.append({"name": name, **member.save(folder / "members" / str(k))})
         document = {"format_version": FORMAT_VERSION, "config": config_to_dict(self.config),
                     "combination": self.combination.to_dict(), "calibration": self.calibration.to_dict(),
-                    "members": members, "summary": self.summary, "table": self.table, "freq": self.history.freq,
-                    "history": [_series_to_json(s) for s in self.history.series]}
+                    "members": members, "summary": self.summary, "table": self.table, "freq": self.tail.freq,
+                    "series": [_series_to_json(s) for s in self.tail.series]}
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "auto.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         return folder
@@ -229,16 +252,19 @@ class AutoForecaster:
         if document.get("format_version") != FORMAT_VERSION:
             raise UserError(f"{path}: format_version {document.get('format_version')!r}; this rnnkit reads "
                             f"{FORMAT_VERSION}")
-        self = cls(target=document["config"]["target"])
-        self.config = config_from_dict(ForecasterConfig, document["config"], where=str(path))
+        self = cls(config_from_dict(ForecasterConfig, document["config"], where=str(path)))
         self.combination = combine.Combination(**document["combination"])
         self.calibration = Calibration.from_dict(document["calibration"])
         self.members = [(m["name"], load_member(m, folder / "members" / str(k)))
                         for k, m in enumerate(document["members"])]
         self.summary, self.table = document["summary"], document["table"]
-        self.history = Panel([_series_from_json(s) for s in document["history"]], self.config.columns,
-                             document["freq"])
+        self.tail = Panel([_series_from_json(s) for s in document["series"]], self.config.columns,
+                          document["freq"])
         return self
+
+
+def is_auto_folder(folder: str | Path) -> bool:
+    return (Path(folder) / "auto.json").is_file()
 
 
 def _evaluate(folds: Folds, panel: Panel, make: Any) -> tuple[float, np.ndarray]:
@@ -253,6 +279,17 @@ def _calibrate(folds: Folds, panel: Panel, season: int, chosen: combine.Combinat
                  - combine.to_space(forecasts[i, w], s.target[:o], season)
                  for i, (s, origins) in enumerate(zip(panel.series, folds.origins)) for w, o in enumerate(origins)]
     return Calibration.from_residuals(np.stack(residuals))
+
+
+def _fold_table(folds: Folds, panel: Panel, season: int, models: dict[str, str], search: Search) -> Any:
+    """The backtest table (``rnnkit.data.timeseries.forecast_table``) of the fold forecasts of ``models``
+    (label: candidate name) that ran."""
+    results = {t.name: t.result for t in search.trials if t.ok}
+    tables = [forecast_table(label, s, o, panel.columns.target, s.index[o:o + folds.horizon], results[name][i, w],
+                             season)
+              for label, name in models.items() if name in results
+              for i, (s, origins) in enumerate(zip(panel.series, folds.origins)) for w, o in enumerate(origins)]
+    return pandas().concat(tables, ignore_index=True)
 
 
 def _final_seconds(trial: Trial, folds: int) -> float:
