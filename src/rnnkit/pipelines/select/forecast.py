@@ -11,7 +11,7 @@ The search (``rnnkit.pipelines.select.folds`` explains the folds; the score is t
 1. the classical baselines (seasonal naive, Theta, Holt-Winters, the airline SARIMA), cheapest first;
 2. recurrent forecasters by coordinate descent from a small default (16 units, 300 steps, lookback 2 x
    max(horizon, season), direct decoder): transform (none, log, Box-Cox per series), then the ES-RNN hybrid
-   (``rnnkit.pipelines.select.members``), network size, training length, lookback and decoder, each stage keeping the best
+   (``members``), network size, training length, lookback and decoder, each stage keeping the best
    value so far; a candidate that would not fit in the budget is skipped;
 3. the recurrent ensemble: the median of the best ``ENSEMBLE`` recurrent candidates; then its combinations with
    the baselines (``rnnkit.pipelines.select.combine``), the lowest fold MASE chosen;

@@ -11,7 +11,7 @@ no weights to keep) on at most ``max_history`` rows, one BLAS thread each (stats
 several times slower on a busy machine with more).
 
 The hybrid, in the spirit of Smyl's ES-RNN (2020): each series' level-and-season exponential smoothing
-(``rnnkit.pipelines.select.smoothing``) divides out its seasonality (its priors, known before each row), a global recurrent
+(``select.smoothing``) divides out its seasonality (its priors, known before each row), a global recurrent
 forecaster learns the deseasonalised series across all series, and its forecasts are multiplied back by the
 priors of the horizon. Fitted in sequence, not jointly as Smyl's; the level is normalised by the forecaster's
 window level (the mean of the window's last season), not the smoothed level.
