@@ -162,7 +162,7 @@ class AutoForecaster:
             forecasts = combination.combine([results[name] for name in rnn], results)
             trials.append(search.run(combination.name, {"kind": "combination"},
                                      lambda: (folds.score(forecasts), forecasts)))
-        best = min(range(len(combinations)), key=lambda k: trials[k].score)
+        best = min(range(len(combinations)), key=lambda k: trials[k].score if trials[k].ok else math.inf)
         return combinations[best], trials[0]
 
     def _final_fit(self, search: Search, panel: Panel, chosen: combine.Combination, lookback: int) -> None:

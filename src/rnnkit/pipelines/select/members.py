@@ -146,8 +146,11 @@ class BaselineMember:
             for s, wanted in zip(panel.series, origins):
                 for origin in wanted:
                     start = 0 if self.max_history is None else max(0, origin - self.max_history)
-                    out.append(np.stack([forecast(s.target[start:origin, j], self.horizon, self.season)
-                                         for j in range(s.target.shape[1])], axis=1))
+                    try:
+                        out.append(np.stack([forecast(s.target[start:origin, j], self.horizon, self.season)
+                                             for j in range(s.target.shape[1])], axis=1))
+                    except (ArithmeticError, IndexError, RuntimeError) as error:  # statsmodels on odd series
+                        raise ValueError(f"{self.name} on series {s.id!r}: {error}") from error
         return out
 
     def save(self, folder: Path) -> dict[str, Any]:
