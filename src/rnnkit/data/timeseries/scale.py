@@ -98,4 +98,5 @@ def _inverse_boxcox(values: np.ndarray, lam: np.ndarray) -> np.ndarray:
     maps to a small positive value instead of NaN)."""
     safe = np.where(lam == 0, 1.0, lam)
     base = np.maximum(safe * values + 1, 1e-12)
-    return np.where(lam == 0, np.exp(values), base ** (1 / safe))
+    with np.errstate(over="ignore"):  # np.where computes both branches; a forecast far out of range is inf
+        return np.where(lam == 0, np.exp(values), base ** (1 / safe))
