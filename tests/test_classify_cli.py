@@ -30,7 +30,7 @@ def test_train_then_predict_text(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["classify", "train", str(tmp_path / "train.csv"), "--label", "sentiment", "--text", "tweet",
             "--test", str(tmp_path / "test.csv"), "--hidden-size", "8", "--embedding-dim", "8", "--epochs", "12",
-            "--lr", "0.01", "--out", str(out)]
+            "--lr", "0.01", "--budget", "none", "--out", str(out)]
     assert main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.95 and metrics["labels"] == ["neg", "pos"]
@@ -50,6 +50,27 @@ def test_train_then_predict_text(tmp_path, capsys):
     assert (pred / "report.html").is_file()
 
 
+def test_default_is_a_budgeted_selection_that_never_sees_the_test_table(tmp_path, monkeypatch):
+    from rnnkit.pipelines.select import classify as selection
+
+    _texts(80, 0).to_csv(tmp_path / "train.csv", index=False)
+    _texts(30, 1).to_csv(tmp_path / "test.csv", index=False)
+    given = []
+    real = selection.AutoClassifier.fit
+    monkeypatch.setattr(selection.AutoClassifier, "fit", lambda self, X, y: given.append(list(X)) or real(self, X, y))
+    out = tmp_path / "run"
+    assert main(["classify", "train", str(tmp_path / "train.csv"), "--label", "sentiment", "--text", "tweet",
+                 "--test", str(tmp_path / "test.csv"), "--epochs", "4", "--lr", "0.01", "--budget", "1m",
+                 "--out", str(out)]) == 0
+    assert sorted(given[0]) == sorted(pd.read_csv(tmp_path / "train.csv")["tweet"])  # the training table only
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["scored_on"] == "test (test.csv)" and metrics["train_sequences"] == 80
+    assert metrics["selection"]["seeds"] >= 1 and len(metrics["selection"]["candidates"]) >= 5
+    assert "Candidates, in the order tried" in (out / "report.html").read_text()
+    assert main(["classify", "predict", str(out), str(tmp_path / "test.csv"), "--out", str(tmp_path / "p")]) == 0
+    assert json.loads((tmp_path / "p" / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
+
+
 @pytest.mark.trained
 def test_train_long_format_and_user_errors(tmp_path, capsys):
     rng = np.random.default_rng(0)
@@ -61,7 +82,8 @@ def test_train_long_format_and_user_errors(tmp_path, capsys):
     pd.DataFrame(rows).to_csv(tmp_path / "long.csv", index=False)
     out = tmp_path / "run"
     assert main(["classify", "train", str(tmp_path / "long.csv"), "--label", "y", "--id", "id", "--time", "t",
-                 "--cell", "gru", "--hidden-size", "8", "--epochs", "15", "--lr", "0.02", "--out", str(out)]) == 0
+                 "--cell", "gru", "--hidden-size", "8", "--epochs", "15", "--lr", "0.02", "--budget", "none",
+                 "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["scored_on"] == "validation split" and metrics["accuracy"] >= 0.8
     assert main(["classify", "train", str(tmp_path / "long.csv"), "--label", "nope", "--id", "id",

@@ -50,7 +50,8 @@ def classify_arguments(folder: Path) -> list[str]:
     pd.DataFrame(rows).to_csv(folder / "texts.csv", index=False)
     # 32 training texts, batch 8: 4 steps an epoch
     return ["classify", "train", str(folder / "texts.csv"), "--label", "label", "--text", "text", "--hidden-size", "8",
-            "--embedding-dim", "8", "--dropout", "0.2", "--epochs", "3", "--batch-size", "8", "--lr", "0.01"]
+            "--embedding-dim", "8", "--dropout", "0.2", "--epochs", "3", "--batch-size", "8", "--lr", "0.01",
+            "--budget", "none"]
 
 
 def seq2seq_arguments(folder: Path) -> list[str]:
@@ -99,7 +100,7 @@ def generate_arguments(folder: Path) -> list[str]:
 
 def forecast_arguments(folder: Path) -> list[str]:
     # the airline series: 109 windows, batch 32: 4 steps an epoch
-    return ["forecast", "train", "--max-steps", "12", "--hidden-size", "8", "--folds", "0"]
+    return ["forecast", "train", "--max-steps", "12", "--hidden-size", "8", "--folds", "0", "--budget", "none"]
 
 
 TASKS = [Task("classify", classify_arguments, after_step=6, in_checkpoint=8, report=True),  # 4 steps an epoch

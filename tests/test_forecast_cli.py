@@ -37,7 +37,8 @@ def test_train_then_predict(stores_csv, tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, err = run(["forecast", "train", str(stores_csv), "--target", "sales", "--time", "date", "--id",
                              "store", "--covariates", "promo", "--horizon", "7", "--max-steps", "30", "--hidden-size",
-                             "8", "--folds", "2", "--baselines", "seasonal_naive", "--out", str(out)], capsys)
+                             "8", "--folds", "2", "--baselines", "seasonal_naive", "--budget", "none", "--out",
+                             str(out)], capsys)
     assert code == 0, err
     assert "rnnkit" in stdout and "seasonal_naive" in stdout and "MASE" in stdout
     assert {p.name for p in out.iterdir()} == {"model", "forecast.csv", "backtest.csv", "metrics.json", "report.html",
@@ -67,14 +68,24 @@ def test_train_then_predict(stores_csv, tmp_path, capsys):
     assert (tmp_path / "next" / "report.html").is_file() and (tmp_path / "next" / "metrics.json").is_file()
 
 
-def test_default_is_the_airline_series_and_predict_needs_no_data(tmp_path, capsys):
+def test_default_is_a_budgeted_selection_on_the_airline_series_and_predict_needs_no_data(tmp_path, capsys):
     out = tmp_path / "air"
-    code, stdout, err = run(["forecast", "train", "--max-steps", "20", "--hidden-size", "8", "--folds", "1",
-                             "--baselines", "seasonal_naive", "--out", str(out)], capsys)
+    code, stdout, err = run(["forecast", "train", "--budget", "2m", "--max-steps", "10", "--baselines",
+                             "seasonal_naive", "theta", "--out", str(out)], capsys)
     assert code == 0, err
+    assert "chosen: " in stdout and "rnnkit RNN alone" in stdout and "selection" in stdout  # the progress lines
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"rnnkit", "rnnkit RNN alone", "seasonal_naive", "theta"} == set(metrics["backtest"])
+    selection = metrics["selection"]
+    assert selection["fold_mase"]["chosen"] <= selection["fold_mase"]["rnn"] and selection["why"]
+    kinds = [row["kind"] for row in selection["candidates"]]
+    assert kinds[:2] == ["baseline", "baseline"] and "hybrid" in kinds and kinds[-1] == "combination"
+    html = (out / "report.html").read_text()
+    assert "Selection" in html and "Candidates, in the order tried" in html and selection["chosen"] in html
     forecast = pd.read_csv(out / "forecast.csv")
-    assert forecast["time"].iloc[0] == "1961-01-01" and len(forecast) == 12
-    code, _, err = run(["forecast", "predict", str(out / "model"), "--out", str(tmp_path / "p")], capsys)
+    assert forecast["time"].iloc[0] == "1961-01-01" and len(forecast) == 12 and "rnn" in forecast
+    assert (out / "model" / "auto.json").is_file() and (out / "backtest.csv").is_file()
+    code, _, err = run(["forecast", "predict", str(out), "--out", str(tmp_path / "p")], capsys)
     assert code == 0, err
     assert pd.read_csv(tmp_path / "p" / "forecast.csv")["forecast"].tolist() == pytest.approx(
         forecast["forecast"].tolist())

@@ -7,6 +7,7 @@ import torch
 
 from rnnkit.data.timeseries import (
     Scaler,
+    Series,
     SeriesColumns,
     SeriesScalers,
     WindowDataset,
@@ -21,6 +22,7 @@ from rnnkit.data.timeseries import (
     to_panel,
     training_origins,
 )
+from rnnkit.data.timeseries.scale import boxcox_lambda
 from rnnkit.datasets import load_airline
 from rnnkit.errors import UserError
 
@@ -160,6 +162,25 @@ def test_scaler_round_trips_and_log_scale():
         Scaler.fit(np.array([[1.0], [0.0]]), log=True)
 
 
+def test_box_cox_lambda_follows_how_the_seasonal_swing_grows_with_the_level():
+    t = np.arange(120)
+    level = np.exp(0.02 * t) * 100
+    season = np.sin(2 * np.pi * t / 12)
+    multiplicative, additive = level * (1 + 0.2 * season), 100 + t + 20 * season  # the swing: growing, constant
+    assert boxcox_lambda(multiplicative, 12) == 0.0 and boxcox_lambda(additive, 12) == 1.0
+    assert boxcox_lambda(multiplicative[:20], 12) == 1.0  # under two whole seasons: no transform
+    values = np.stack([multiplicative, additive + 50], axis=1)
+    scaler = Scaler.fit(values, boxcox=[0.0, 0.5])
+    logged = Scaler.fit(values[:, :1], log=True).transform(values[:, :1])[:, 0]
+    assert np.allclose(scaler.transform(values)[:, 0], logged)
+    assert np.allclose(scaler.inverse_transform(scaler.transform(values)), values)
+    assert Scaler.from_dict(scaler.to_dict()) == scaler
+    series = Series("s", pd.RangeIndex(120), values, np.zeros((120, 0)), np.zeros((120, 0)))
+    assert SeriesScalers.fit(series, 120, transform="boxcox", season=12).target.boxcox == [0.0, 1.0]
+    with pytest.raises(UserError, match="Box-Cox transform needs positive values"):
+        Scaler.fit(np.array([[1.0], [0.0]]), boxcox=[0.5])
+
+
 def test_scalers_see_the_training_rows_only():
     """No leakage: changing the rows after the training cut changes neither the scalers nor the training inputs."""
     data = frame(days(60), np.arange(60.0), temp=np.sin(np.arange(60.0)))
@@ -168,7 +189,7 @@ def test_scalers_see_the_training_rows_only():
     altered = data.copy()
     altered.loc[40:, ["y", "temp"]] = 1e6
     other = to_panel(altered, columns).series[0]
-    a, b = SeriesScalers.fit(series, 40, log_target=False), SeriesScalers.fit(other, 40, log_target=False)
+    a, b = SeriesScalers.fit(series, 40), SeriesScalers.fit(other, 40)
     assert a.to_dict() == b.to_dict()
     rows_a = encode_series(series, a, "D", calendar=["day_of_week"], horizon=0)[0][:40]
     rows_b = encode_series(other, b, "D", calendar=["day_of_week"], horizon=0)[0][:40]

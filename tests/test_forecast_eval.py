@@ -86,7 +86,7 @@ def test_elecdemand_day_ahead_with_temperature_beats_yesterday():
     """A small model on 6 weeks of half-hours, with temperature and workday, beats seasonal naive on MASE."""
     data = load_elecdemand().iloc[:48 * 42]
     fc = Forecaster(target="demand", time="time", future_covariates=("temperature", "workday"), horizon=48,
-                    model={"rnn": {"hidden_size": 32}, "output": "point"}, train={"max_steps": 400})
+                    model={"rnn": {"hidden_size": 32}, "output": "point"}, train={"max_steps": 400}, intervals="model")
     table, scores = compare(fc, fc.read(data), folds=4, stride=48, baselines=("seasonal_naive",), retrain=False)
     by_model = {row["model"]: row["MASE"] for row in scores}
     assert by_model["rnnkit"] < 0.8 * by_model["seasonal_naive"]

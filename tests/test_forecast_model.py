@@ -79,9 +79,12 @@ def test_config_errors_are_named():
 
 
 def test_learns_the_airline_series():
-    """Trained on 1949-1958 only, the 1959 forecast beats seasonal naive (MAPE 11.06) by far."""
+    """Trained on 1949-1958 only, the 1959 forecast beats seasonal naive (MAPE 11.06) by far; the conformal 80%
+    interval (calibrated on 1957-1958 forecasts of a fit to 1956) holds most of the year. Seeds 0-4 give MAPE
+    1.7-2.6 and hold all 12 months (a 32-wide network's MAPE ranged 2.7-4.5, its quantile head's coverage
+    0.33-0.92)."""
     data = load_airline()
-    fc = Forecaster(target="passengers", time="month", horizon=12, transform="log", model={"rnn": {"hidden_size": 32}},
+    fc = Forecaster(target="passengers", time="month", horizon=12, transform="log", model={"rnn": {"hidden_size": 16}},
                     train={"max_steps": 300})
     forecast = fc.fit(data.iloc[:120]).predict()
     actual = data["passengers"].to_numpy(float)[120:132]
@@ -104,7 +107,7 @@ def covariate_frame(n=400, seed=0):
 @pytest.mark.parametrize("decoder", ["direct", "autoregressive"])
 def test_known_future_covariates_are_used(decoder):
     data = covariate_frame()
-    options = dict(target="y", time="time", horizon=6, lookback=24, train={"max_steps": 250},
+    options = dict(target="y", time="time", horizon=6, lookback=24, train={"max_steps": 250}, intervals="model",
                    model={"rnn": {"hidden_size": 16}, "decoder": decoder, "output": "point"})
     errors = {}
     for name, covariates in (("with", ("x",)), ("without", ())):

@@ -11,6 +11,7 @@ from rnnkit._version import __version__
 from rnnkit.deploy import export
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit.pipelines.forecaster import Forecaster
+from rnnkit.pipelines.select import AutoClassifier, AutoForecaster
 from rnnkit.tasks import (ImageCaptioner, LanguageModel, Seq2Seq, SequenceClassifier, SequenceRecognizer,
                           SequenceRegressor, SequenceTagger)
 from rnnkit.train import TrainConfig, Trainer, load_model, save_model
@@ -19,8 +20,8 @@ load = load_model
 save = save_model
 
 __all__ = ["__version__", "nn", "load", "save", "export", "Trainer", "TrainConfig", "UserError", "ModelFileError",
-           "Forecaster", "ImageCaptioner", "LanguageModel", "Seq2Seq", "SequenceClassifier", "SequenceRecognizer",
-           "SequenceRegressor", "SequenceTagger", "RNNClassifier", "RNNRegressor"]
+           "Forecaster", "AutoForecaster", "ImageCaptioner", "LanguageModel", "Seq2Seq", "SequenceClassifier",
+           "SequenceRecognizer", "SequenceRegressor", "SequenceTagger", "RNNClassifier", "RNNRegressor"]
 
 
 def __getattr__(name: str):

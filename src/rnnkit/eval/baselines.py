@@ -9,6 +9,9 @@ For a history ``y_1 .. y_T``, season ``m`` and horizon step ``h``:
                      states by maximum likelihood (Holt 1957, Winters 1960; damping: Gardner & McKenzie 1985)
     sarima           the "airline model" ARIMA(0,1,1)(0,1,1)_m on log y (on y if any y <= 0), statsmodels
                      ``SARIMAX`` (Box & Jenkins 1970); ARIMA(0,1,1) without a season
+    theta            the Theta method (Assimakopoulos & Nikolopoulos 2000; Hyndman & Billah 2003: simple exponential
+                     smoothing with half the linear trend), on the series seasonally adjusted by classical
+                     decomposition when it tests seasonal; statsmodels ``ThetaModel``
 
 Each target column is forecast on its own; covariates are not used. statsmodels is an optional dependency
 (``rnnkit[forecast]``).
@@ -71,8 +74,19 @@ def sarima(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
     return np.exp(forecast) if positive else forecast
 
 
+def theta(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    module = require("statsmodels.tsa.forecasting.theta", "forecast", package="statsmodels",
+                     why="for the Theta baseline")
+    seasonal = season > 1 and len(history) >= 2 * season
+    method = "multiplicative" if (history > 0).all() else "additive"
+    model = module.ThetaModel(history.astype(float), period=season if seasonal else None,
+                              deseasonalize=seasonal, method=method)
+    with _quiet():
+        return np.asarray(model.fit().forecast(horizon), dtype=float)
+
+
 BASELINES: dict[str, Baseline] = {"naive": naive, "seasonal_naive": seasonal_naive, "holt_winters": holt_winters,
-                                  "sarima": sarima}
+                                  "sarima": sarima, "theta": theta}
 
 
 def backtest_baselines(panel: Panel, horizon: int, folds: int, stride: int | None = None,

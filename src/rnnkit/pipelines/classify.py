@@ -7,11 +7,17 @@
 The recipe reads the tables (before anything trains); the driver holds out a stratified validation share of the
 training table (early stopping and the best epoch), and the vocabulary or the scaler is built on the rest. The
 model folder also records the input columns, so ``predict`` reads a new table the same way.
+
+With a ``budget`` (the default) ``AutoClassifier`` (``rnnkit.pipelines.select``) chooses the encoder on that
+validation share within the wall time and refits a seed ensemble on the whole training table; the test table is
+handed to nothing but the final scoring. Its training length is the selection's own unless a training flag says
+otherwise. ``budget=None`` trains the one model the settings describe.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,11 +29,14 @@ from rnnkit.data import checks
 from rnnkit.data.sequences import feature_columns, read_sequences, read_table
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.classification import classification_report
+from rnnkit.eval.reports.selection import add_selection_section
 from rnnkit.eval.yardstick import Yardstick, versus
-from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, stratified_split, write_results
+from rnnkit.pipelines.driver import (Examples, Recipe, Splits, TrainedRun, fit_built, stratified_split,
+                                     write_results)
+from rnnkit.pipelines.select.classify import DEFAULT_BUDGET, AutoClassifier, is_auto_folder
 from rnnkit.tasks import EncoderConfig
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
-from rnnkit.train import TrainConfig
+from rnnkit.train import FitResult, TrainConfig, save_model
 from rnnkit.train.model_folder import load_model_of
 
 
@@ -53,6 +62,10 @@ class ClassifySettings:
     model: SequenceClassifierConfig = field(default_factory=lambda: SequenceClassifierConfig(
         EncoderConfig(pooling="attention")))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5))
+    budget: str | None = field(default=DEFAULT_BUDGET, metadata={
+        "help": "wall time for the automatic selection ('90s', '5m', '1h'): the convolutional front-end, pooling, "
+                "cell and size chosen on the validation share, then a seed ensemble refitted on all of DATA "
+                "(none: train the one model the flags describe)"})
 
     @property
     def columns(self) -> dict[str, Any]:
@@ -81,17 +94,45 @@ def _read(frame: Any, settings: ClassifySettings) -> Examples:
 
 
 def build(splits: Splits, settings: ClassifySettings) -> SequenceClassifier:
-    tokenizer = {"level": settings.tokenizer, "min_count": settings.min_count} if settings.text else None
-    model = SequenceClassifier.for_data(splits.train.inputs, splits.train.targets, settings.model, tokenizer=tokenizer)
+    model = SequenceClassifier.for_data(splits.train.inputs, splits.train.targets, settings.model,
+                                        tokenizer=_tokenizer(settings))
     model.metadata = {"columns": settings.columns, "label": settings.label}
     return model
 
 
+def _tokenizer(settings: ClassifySettings) -> dict[str, Any] | None:
+    return {"level": settings.tokenizer, "min_count": settings.min_count} if settings.text else None
+
+
+def fit(splits: Splits, settings: ClassifySettings, config: TrainConfig, resume: bool) -> tuple[Any, FitResult]:
+    """The selection within ``settings.budget`` on the training table (started again by ``resume``; the
+    validation share drawn as the driver's), or the one model."""
+    if settings.budget is None:
+        return fit_built(RECIPE, splits, settings, config, resume)
+    changed = {name: value for name, value in dataclasses.asdict(settings.train).items()
+               if value != getattr(ClassifySettings.__dataclass_fields__["train"].default_factory(), name)}
+    auto = AutoClassifier(settings.budget, validation=settings.validation, seed=settings.train.seed,
+                          tokenizer=_tokenizer(settings), train=changed, progress="auto")
+    auto.fit(list(splits.train.inputs) + list(splits.validation.inputs),
+             splits.train.targets + splits.validation.targets)
+    for member in auto.members:
+        member.metadata = {"columns": settings.columns, "label": settings.label}
+    return auto, FitResult([], auto.summary["validation_loss"], auto.summary["epochs"], "selection")
+
+
 def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
-    scored = run.splits.scored
-    return classification_report(run.model, scored.inputs, scored.targets, history=run.result.history,
-                                 title=f"Sequence classification: {Path(run.settings.data).name}",
-                                 extra=run.facts() | {"majority_class_accuracy": majority_share(run.splits)})
+    scored, selection = run.splits.scored, isinstance(run.model, AutoClassifier)
+    extra = run.facts() | {"majority_class_accuracy": majority_share(run.splits)}
+    if selection:
+        extra.update(selection={**run.model.summary, "candidates": run.model.table},
+                     train_sequences=len(run.splits.train) + len(run.splits.validation))
+    metrics, report = classification_report(run.model, scored.inputs, scored.targets, history=run.result.history,
+                                            title=f"Sequence classification: {Path(run.settings.data).name}",
+                                            extra=extra, examples=0 if selection else 3)
+    if selection:
+        add_selection_section(report, run.model.summary, run.model.table,
+                              scored_on="the validation share of the training table (cross-entropy)")
+    return metrics, report
 
 
 def majority_share(splits: Any) -> float:
@@ -111,14 +152,23 @@ def summary(metrics: dict[str, Any]) -> str:
 
 
 RECIPE = Recipe(command="classify train", read=read, split=stratified_split, build=build, score=score,
-                summary=summary, yardsticks=yardsticks)
+                summary=summary, yardsticks=yardsticks, fit=fit, save=lambda model, folder: _save(model, folder))
+
+
+def _save(model: Any, folder: Path) -> None:
+    if isinstance(model, AutoClassifier):
+        model.save(folder, overwrite=True)
+    else:
+        save_model(model, folder, overwrite=True)
 
 
 def predict_classifier(model_dir: str | Path, data: str | Path, out: str | Path) -> dict[str, Any]:
     """Predict every sequence of ``data`` with the model in ``model_dir`` (a ``classify train`` run folder or its
     ``model/``); write ``predictions.csv`` (id, predicted), ``metrics.json`` and ``report.html`` into ``out``. The
     predictions are scored when the table has the label column."""
-    model = load_model_of(model_dir, SequenceClassifier, "a classifier (`rnnkit classify train`)")
+    auto = next((folder for folder in (Path(model_dir), Path(model_dir) / "model") if is_auto_folder(folder)), None)
+    model = AutoClassifier.load(auto) if auto else load_model_of(model_dir, SequenceClassifier,
+                                                                 "a classifier (`rnnkit classify train`)")
     if "columns" not in model.metadata:
         raise UserError(f"{model_dir}: not a model written by `rnnkit classify train` (no input columns)")
     frame = read_table(data)
@@ -130,7 +180,8 @@ def predict_classifier(model_dir: str | Path, data: str | Path, out: str | Path)
     if label is not None and checks.blank(frame[label]).all():  # an empty label column: nothing to score
         label = None
     X, y, ids = read_sequences(frame, label=label, **columns)
-    metrics, report = classification_report(model, X, y, title=f"Predictions: {Path(data).name}")
+    metrics, report = classification_report(model, X, y, title=f"Predictions: {Path(data).name}",
+                                            examples=0 if auto else 3)
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["id", "predicted"])

@@ -160,7 +160,7 @@ def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = Fals
     splits = recipe.split(recipe.read(settings), settings)  # every input read and checked before a file is written
     out = open_run(out, recipe.command, document, resume=resume, force=force, writes=recipe.outputs)
     config = run_config(recipe.train_config(settings), out)
-    fit = recipe.fit or (lambda *args: _fit(recipe, *args))
+    fit = recipe.fit or (lambda *args: fit_built(recipe, *args))
     model, result = fit(splits, settings, config, resume)
     recipe.save(model, out / MODEL)
     write_history(out, result.history)
@@ -173,8 +173,10 @@ def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = Fals
     return metrics
 
 
-def _fit(recipe: Recipe, splits: Splits, settings: Any, config: TrainConfig, resume: bool
-         ) -> tuple[torch.nn.Module, FitResult]:
+def fit_built(recipe: Recipe, splits: Splits, settings: Any, config: TrainConfig, resume: bool
+              ) -> tuple[torch.nn.Module, FitResult]:
+    """The default fit: ``recipe.build`` the model, train it on ``recipe.datasets`` (a recipe whose own ``fit``
+    sometimes trains one model calls this)."""
     seed_everything(config.seed)  # the initial weights; the trainer seeds the rest (or restores it)
     model = recipe.build(splits, settings)
     train_data, val_data = recipe.datasets(model, splits, settings)

@@ -2,10 +2,13 @@
 
     metrics = train(RECIPE, ForecastSettings("sales.csv", ForecasterConfig(target=("sales",), time="date")), "runs/s")
 
-The forecaster is fitted on all the data (checkpoints in the run folder: a killed run resumes), then backtested
-on rolling origins beside the classical baselines, and forecasts the horizon after the data's end. Besides the
-driver's files the run writes ``forecast.csv`` and ``backtest.csv``. Without a data file: the shipped monthly
-airline passengers, 1949-1960.
+With a ``budget`` (the default), ``AutoForecaster`` (``rnnkit.pipelines.select``) chooses and fits the model
+within that wall time on rolling-origin folds inside the data, and the folds are the backtest: the chosen model,
+the recurrent ensemble alone and the baselines side by side, the candidates table in ``metrics.json`` and
+``report.html``. With ``budget=None`` the one forecaster the settings describe is fitted on all the data
+(checkpoints in the run folder: a killed run resumes), then backtested on rolling origins beside the classical
+baselines. Either way the run forecasts the horizon after the data's end; besides the driver's files it writes
+``forecast.csv`` and ``backtest.csv``. Without a data file: the shipped monthly airline passengers, 1949-1960.
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ from rnnkit import _fs
 from rnnkit.datasets import airline
 from rnnkit.errors import UserError
 from rnnkit.eval.forecast_metrics import format_table
+from rnnkit.eval.forecast_metrics import score_table
 from rnnkit.eval.reports.forecast import compare, forecast_report
+from rnnkit.eval.reports.selection import add_selection_section
 from rnnkit.eval.yardstick import Yardstick, calibration, versus
 from rnnkit.pipelines.driver import Recipe, Splits, TrainedRun, write_results
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig
+from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET, AutoForecaster, is_auto_folder
 from rnnkit.train import FitResult, TrainConfig
 from rnnkit.train.model_folder import model_folder_in
 
-BASELINES = ("naive", "seasonal_naive", "holt_winters", "sarima")
+BASELINES = ("naive", "seasonal_naive", "theta", "holt_winters", "sarima")
 
 
 @dataclass
@@ -39,12 +45,17 @@ class ForecastSettings:
     data: str | None = field(default=None, metadata={
         "help": "CSV or Parquet file (none: the shipped monthly airline passengers, 1949-1960)", "positional": True})
     forecaster: ForecasterConfig = field(default_factory=lambda: ForecasterConfig(target=()))
+    budget: str | None = field(default=DEFAULT_BUDGET, metadata={
+        "help": "wall time for the automatic selection ('90s', '5m', '1h'): candidates scored on rolling-origin "
+                "folds inside the data, an ensemble, combined with the baselines when the folds say so; the network "
+                "flags are its starting point (none: train the one forecaster the flags describe)"})
     folds: int = field(default=3, metadata={"help": "backtest origins (0: no backtest)"})
     stride: int | None = field(default=None, metadata={"help": "steps between origins (none: the horizon)"})
     retrain: bool = field(default=True, metadata={
         "help": "fit a model at every origin (--no-retrain: once, before the first)"})
-    baselines: tuple[str, ...] = field(default=("seasonal_naive", "holt_winters", "sarima"), metadata={
-        "help": "classical forecasts backtested beside the model", "choices": BASELINES, "metavar": "NAME"})
+    baselines: tuple[str, ...] = field(default=("seasonal_naive", "theta", "holt_winters", "sarima"), metadata={
+        "help": "classical forecasts backtested beside the model (and combined with it by the selection)",
+        "choices": BASELINES, "metavar": "NAME"})
     max_history: int | None = field(default=None, metadata={
         "help": "rows before each origin the baselines fit on (none: the last 20 seasons, at least 200; 0: all)"})
 
@@ -70,17 +81,25 @@ def split(read_back: tuple[Forecaster, Any], settings: ForecastSettings) -> Spli
     return Splits(read_back, None, read_back[1], "backtest")
 
 
-def fit(splits: Splits, settings: ForecastSettings, config: TrainConfig, resume: bool) -> tuple[Forecaster, FitResult]:
+def fit(splits: Splits, settings: ForecastSettings, config: TrainConfig, resume: bool
+        ) -> tuple[Forecaster | AutoForecaster, FitResult]:
+    """The selection within ``settings.budget`` (started again by ``resume``), or the one forecaster."""
     forecaster, panel = splits.train
     # the driver's length of training (RNNKIT_SMOKE shortens it) also holds for the backtest's refits
     forecaster.config.train = dataclasses.replace(forecaster.config.train, max_epochs=config.max_epochs,
                                                   max_steps=config.max_steps)
+    if settings.budget is not None:
+        auto = AutoForecaster(forecaster.config, budget=settings.budget, baselines=settings.baselines,
+                              progress="auto").fit(panel)
+        return auto, FitResult([], auto.summary["fold_mase"]["chosen"], None, "selection")
     forecaster.fit_panel(panel, resume=resume, checkpoint_dir=config.checkpoint_dir, keep_last=config.keep_last,
                          log_path=config.log_path)
     return forecaster, forecaster.result
 
 
 def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
+    if isinstance(run.model, AutoForecaster):
+        return _score_selection(run)
     forecaster, panel, settings, out = run.model, run.splits.scored, run.settings, run.out
     table, scores = None, []
     if settings.folds:
@@ -119,9 +138,28 @@ def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
     return sticks
 
 
+def _score_selection(run: TrainedRun) -> tuple[dict[str, Any], Any]:
+    """The folds the selection scored on as the backtest (the chosen model's figures there are the ones it was
+    chosen by), the candidates table, the forecast."""
+    auto, panel, out = run.model, run.splits.scored, run.out
+    _fs.atomic_write(out / "backtest.csv", auto.backtest.to_csv(index=False).encode("utf-8"))
+    forecasts = auto.predict(panel)
+    _fs.atomic_write(out / "forecast.csv", forecasts.to_csv(index=False).encode("utf-8"))
+    scores = score_table(auto.backtest)
+    metrics = {"backtest": {row["model"]: {k: v for k, v in row.items() if k != "model"} for row in scores},
+               "selection": {**auto.summary, "candidates": auto.table}, "horizon": auto.config.horizon,
+               "series": len(panel.series), "config": dataclasses.asdict(auto.config)}
+    report = forecast_report(auto, panel, forecasts, auto.backtest, scores,
+                             title=f"Forecast: {', '.join(auto.config.target)}",
+                             model=f"chosen by a {auto.summary['budget_s']:.0f} s selection: {auto.summary['chosen']}")
+    add_selection_section(report, auto.summary, auto.table, scored_on="rolling-origin folds inside the data (MASE)")
+    return metrics, report
+
+
 def summary(metrics: dict[str, Any]) -> str:
     rows = [{"model": name, **scores} for name, scores in metrics["backtest"].items()]
-    return format_table(rows) + ("\n" if rows else "") + f"forecast: {metrics['horizon']} steps"
+    chosen = f"chosen: {metrics['selection']['chosen']}\n" if "selection" in metrics else ""
+    return format_table(rows) + ("\n" if rows else "") + chosen + f"forecast: {metrics['horizon']} steps"
 
 
 RECIPE = Recipe(command="forecast train", read=read, split=split, fit=fit, score=score, summary=summary,
@@ -148,7 +186,8 @@ def predict_forecaster(model_dir: str | Path, data: str | Path | None, out: str 
     """Forecast with the model in ``model_dir`` (a ``forecast train`` run folder or its ``model/``) after the end
     of its training data, or of ``data``; write ``forecast.csv``, ``metrics.json`` and ``report.html``."""
     folder = model_folder_in(model_dir)
-    forecaster = Forecaster.load(folder)
+    folder = folder / "model" if is_auto_folder(folder / "model") else folder
+    forecaster = AutoForecaster.load(folder) if is_auto_folder(folder) else Forecaster.load(folder)
     panel = forecaster.tail if data is None else forecaster.read(data)
     forecasts = finite_forecasts(forecaster.predict(panel, horizon=horizon))
     _fs.atomic_write(Path(out) / "forecast.csv", forecasts.to_csv(index=False).encode("utf-8"))

@@ -50,10 +50,12 @@ from rnnkit.data.timeseries import (
     training_origins,
 )
 from rnnkit.errors import UserError
+from rnnkit.eval.conformal import Calibration, calibration_origins
 from rnnkit.tasks.models.forecasting import ForecastConfig, ForecastModel, ForecastNetworkConfig
 from rnnkit.train import FitResult, TrainConfig, Trainer, load_model, save_model, seed_everything
 
-TRANSFORMS = ("none", "log")
+TRANSFORMS = ("none", "log", "boxcox")
+INTERVALS = ("conformal", "model")
 
 
 def training_defaults() -> TrainConfig:
@@ -93,13 +95,18 @@ class ForecasterConfig:
     calendar: bool = field(default=True, metadata={
         "help": "calendar features of the timestamps (time of day, day of week, month of year)"})
     transform: str = field(default="none", metadata={
-        "help": "log: model log(y), for growth and multiplicative seasons", "choices": TRANSFORMS})
+        "help": "log: model log(y), for growth and multiplicative seasons; boxcox: each series its own Box-Cox "
+                "lambda between none and log (Guerrero's method)", "choices": TRANSFORMS})
     lookback: int | None = field(default=None, metadata={
         "help": "steps read before each forecast (none: 2 x max(horizon, season))"})
     level: bool = field(default=True, metadata={
         "help": "remove each window's level (the mean of its last season) and add it back"})
     validation: int = field(default=0, metadata={
         "help": "rows at each series' end held out to keep the best epoch (0: none)"})
+    intervals: str = field(default="conformal", metadata={
+        "help": "conformal: quantiles from the errors of a second fit, on all but the last two horizons, "
+                "forecasting each origin after it (rnnkit.eval.conformal); model: the network's own",
+        "choices": INTERVALS})
     model: ForecastNetworkConfig = field(default_factory=ForecastNetworkConfig)  # rnnkit.tasks.models.forecasting
     train: TrainConfig = field(default_factory=training_defaults)
 
@@ -109,6 +116,8 @@ class ForecasterConfig:
             setattr(self, name, (value,) if isinstance(value, str) else tuple(value))
         if self.transform not in TRANSFORMS:
             raise UserError(f"transform must be one of {list(TRANSFORMS)}, got {self.transform!r}")
+        if self.intervals not in INTERVALS:
+            raise UserError(f"intervals must be one of {list(INTERVALS)}, got {self.intervals!r}")
         if self.horizon is not None and (not isinstance(self.horizon, int) or self.horizon < 1):
             raise UserError(f"horizon must be an integer >= 1, got {self.horizon!r}")
         if self.lookback is not None and self.lookback < 1:
@@ -135,6 +144,7 @@ class Forecaster:
         self.tail: Panel | None = None  # the last `lookback` rows of every training series
         self.history: list[dict[str, Any]] = []  # per-epoch training records
         self.result: FitResult | None = None  # the last fit's
+        self.calibration: Calibration | None = None  # conformal intervals (None: the network's quantiles)
 
     # --- public API --------------------------------------------------------------------------------------
 
@@ -187,11 +197,11 @@ class Forecaster:
         """Forecasts after the end of each series in ``data`` (default: the training data) as a DataFrame with
         columns ``id, time, target, forecast`` and one ``q<level>`` column per quantile. A model that reads
         known-future covariates forecasts as many steps as ``data`` gives them for (at most ``horizon``).
-        ``quantiles``: other levels than the config's, for ``output="normal"`` (a quantile head has its own)."""
+        ``quantiles``: other levels than the config's (conformal intervals, or ``output="normal"``)."""
         model = self._fitted()
         panel = self.tail if data is None else self.read(data)
         wanted = self._horizon(horizon)
-        levels = self._quantile_levels(model) if quantiles is None else tuple(quantiles)
+        levels = self._levels() if quantiles is None else tuple(quantiles)
         point, quantiles = self._forecast(panel, levels)
         pd = pandas()
         frames = []
@@ -223,7 +233,7 @@ class Forecaster:
                 fitted = Forecaster(copy.deepcopy(c)).fit_panel(panel.cut(cut))
             known = panel.cut(cut, keep_future=c.horizon)
             point, quantiles = fitted._forecast(known)
-            levels = fitted._quantile_levels(fitted.model)
+            levels = fitted._levels()
             for s, o, p, q in zip(panel.series, cut, point, quantiles):
                 times = s.index[o:o + c.horizon]
                 tables.append(forecast_table("rnnkit", s, o, c.target, times, p[:len(times)],
@@ -235,7 +245,8 @@ class Forecaster:
         model = self._fitted()
         model.extra = {"forecaster": config_to_dict(self.config), "freq": self.freq, "cycles": self.cycles,
                        "scalers": {key: value.to_dict() for key, value in self.scalers.items()},
-                       "tail": [_series_to_json(s) for s in self.tail.series]}
+                       "tail": [_series_to_json(s) for s in self.tail.series],
+                       "calibration": self.calibration.to_dict() if self.calibration is not None else None}
         return save_model(model, folder, overwrite=overwrite)
 
     @classmethod
@@ -248,6 +259,8 @@ class Forecaster:
         self.model, self.freq, self.cycles = model, extra["freq"], list(extra["cycles"])
         self.scalers = {key: SeriesScalers.from_dict(value) for key, value in extra["scalers"].items()}
         self.tail = Panel([_series_from_json(s) for s in extra["tail"]], self.config.columns, self.freq)
+        if extra.get("calibration") is not None:
+            self.calibration = Calibration.from_dict(extra["calibration"])
         return self
 
     # --- the work ----------------------------------------------------------------------------------------
@@ -267,7 +280,7 @@ class Forecaster:
             if rows < lookback + c.horizon:
                 raise UserError(f"series {s.id!r} has {len(s)} rows; training needs at least lookback + horizon"
                                 f"{' + validation' if c.validation else ''} = {lookback + c.horizon + c.validation}")
-            self.scalers[s.id] = SeriesScalers.fit(s, rows, log_target=c.transform == "log")
+            self.scalers[s.id] = SeriesScalers.fit(s, rows, transform=c.transform, season=season)
             encoded.append(encode_series(s, self.scalers[s.id], panel.freq, calendar=self.cycles, horizon=0))
             train.append(training_origins(len(s), lookback, c.horizon, stop=rows))
             val.append(training_origins(len(s), lookback, c.horizon, stop=len(s), start=rows) if c.validation else [])
@@ -292,29 +305,58 @@ class Forecaster:
         self.history = self.result.history
         self.model.eval()
         self.tail = Panel([_tail(s, lookback) for s in panel.series], panel.columns, panel.freq)
+        self.calibration = self._calibrate(panel) if c.intervals == "conformal" else None
         return self
+
+    def _calibrate(self, panel: Panel) -> Calibration | None:
+        """Conformal intervals (``rnnkit.eval.conformal``): a copy fitted on all but the last ``2 * horizon`` rows
+        of each series forecasts from each of the ``horizon + 1`` origins after that (fewer, down to one, for
+        short series; None when even one does not fit), errors measured on the scaled targets."""
+        c = self.config
+        need = self._lookback(panel.freq) + c.horizon + c.validation
+        plans = [calibration_origins(len(s), c.horizon, need, c.horizon + 1) for s in panel.series]
+        if None in plans:
+            return None
+        helper = Forecaster(dataclasses.replace(c, intervals="model")).fit_panel(panel.cut([cut for cut, _ in plans]))
+        origins = [wanted for _, wanted in plans]
+        residuals = [helper.scalers[s.id].target.transform(s.target[o:o + c.horizon])
+                     - helper.scalers[s.id].target.transform(f)
+                     for s, wanted, f in zip(panel.series, origins, helper.forecast_from(panel, origins))
+                     for o in wanted]
+        return Calibration.from_residuals(np.stack(residuals))
+
+    def forecast_from(self, panel: Panel, origins: list[list[int]]) -> list[np.ndarray]:
+        """Point forecasts (H, N) in data units from each origin of each series (``origins[i]`` lists series
+        i's: rows known), series by series, origins in order. One batch."""
+        heads = [s.head(o, keep_future=self.config.horizon) for s, wanted in zip(panel.series, origins)
+                 for o in wanted]
+        return self._forecast(Panel(heads, panel.columns, panel.freq), ())[0]
 
     def _forecast(self, panel: Panel, levels: tuple[float, ...] | None = None
                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per series: point forecasts (H, N) and quantiles (H, N, Q) in data units, from each series' end."""
         model, c = self._fitted(), self.config
-        lookback = model.config.lookback
+        lookback, season = model.config.lookback, season_length(panel.freq)
         encoded, origins = [], []
         for s in panel.series:
             if len(s) < lookback:
                 raise UserError(f"series {s.id!r} has {len(s)} rows; the model looks back {lookback}")
-            scalers = self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), log_target=c.transform == "log")
+            scalers = self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), transform=c.transform, season=season)
             encoded.append(encode_series(s, scalers, panel.freq, calendar=self.cycles, horizon=c.horizon))
             origins.append([len(s)])
         device = next(model.parameters()).device
         batch = WindowDataset(encoded, origins, lookback, c.horizon).batch()
         raw = model.predict(type(batch)(*(tensor.to(device) for tensor in batch)))
-        levels = self._quantile_levels(model) if levels is None else levels
+        levels = self._levels() if levels is None else levels
         point = model.point(raw).cpu().numpy()
-        quantiles = model.quantiles(raw, levels).cpu().numpy() if levels else np.zeros(point.shape + (0,))
+        if self.calibration is not None:  # conformal: the point forecast plus each level's offset, scaled units
+            quantiles = point[..., None] + self.calibration.offsets(levels)
+        else:
+            quantiles = model.quantiles(raw, levels).cpu().numpy() if levels else np.zeros(point.shape + (0,))
         points, bands = [], []
         for i, s in enumerate(panel.series):
-            scaler = (self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), log_target=c.transform == "log")).target
+            scaler = (self.scalers.get(s.id) or SeriesScalers.fit(s, len(s), transform=c.transform,
+                                                                  season=season)).target
             points.append(scaler.inverse_transform(point[i]))
             bands.append(np.moveaxis(scaler.inverse_transform(np.moveaxis(quantiles[i], -1, 0)), 0, -1))
         return points, bands
@@ -335,10 +377,10 @@ class Forecaster:
             raise UserError(f"horizon must be in 1..{self.config.horizon} (the model's horizon), got {horizon}")
         return horizon
 
-    @staticmethod
-    def _quantile_levels(model: ForecastModel) -> tuple[float, ...]:
-        network = model.config.network
-        return () if network.output == "point" else network.quantiles
+    def _levels(self) -> tuple[float, ...]:
+        """The quantile levels forecast by default: the config's, unless a point network is not calibrated."""
+        network = self._fitted().config.network
+        return () if network.output == "point" and self.calibration is None else network.quantiles
 
 
 def _tail(s: Series, rows: int) -> Series:

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from rnnkit.data.timeseries.features import calendar_features
 from rnnkit.data.timeseries.frame import Series, future_index
-from rnnkit.data.timeseries.scale import Scaler
+from rnnkit.data.timeseries.scale import Scaler, boxcox_lambda
 
 
 class ForecastBatch(NamedTuple):
@@ -41,9 +41,14 @@ class SeriesScalers:
     future: Scaler
 
     @classmethod
-    def fit(cls, series: Series, rows: int, *, log_target: bool) -> SeriesScalers:
-        """Fit on the first ``rows`` observed rows only (the training part)."""
-        return cls(Scaler.fit(series.target[:rows], log=log_target, what=f"series {series.id!r} target"),
+    def fit(cls, series: Series, rows: int, *, transform: str = "none", season: int = 1) -> SeriesScalers:
+        """Fit on the first ``rows`` observed rows only (the training part). ``transform``: "none", "log", or
+        "boxcox" (each target column its own lambda, by Guerrero's method over seasons of ``season`` rows)."""
+        target = series.target[:rows]
+        boxcox = None
+        if transform == "boxcox":  # a column with values <= 0 is refused by Scaler.fit, which names the value
+            boxcox = [boxcox_lambda(column, season) if (column > 0).all() else 1.0 for column in target.T]
+        return cls(Scaler.fit(target, log=transform == "log", boxcox=boxcox, what=f"series {series.id!r} target"),
                    Scaler.fit(series.past[:rows]), Scaler.fit(series.future[:rows]))
 
     def to_dict(self) -> dict:

@@ -83,13 +83,15 @@ def backtest_figure(panel: Panel, table: Any, *, context: int | None = None) -> 
 
 
 def forecast_report(forecaster: Any, panel: Panel, forecasts: Any, table: Any | None,
-                    scores: Sequence[dict[str, Any]], *, title: str = "Forecast") -> Report:
-    """History + forecast + intervals, the backtest plot and table beside the baselines, training curves."""
+                    scores: Sequence[dict[str, Any]], *, title: str = "Forecast", model: str | None = None) -> Report:
+    """History + forecast + intervals, the backtest plot and table beside the baselines, training curves.
+    ``model`` describes the model (default: the forecaster's network)."""
     c, rnn = forecaster.config, forecaster.config.model.rnn
     report = Report(title)
+    model = model or (f"{rnn.cell.upper()} {rnn.hidden_size} x {rnn.num_layers}, {c.model.decoder} decoder, "
+                      f"{c.model.output} output, transform {c.transform}")
     report.add_text(f"Targets {', '.join(c.target)}; {len(panel.series)} series; frequency {panel.freq or 'steps'}; "
-                    f"horizon {c.horizon}; {rnn.cell.upper()} {rnn.hidden_size} x {rnn.num_layers}, "
-                    f"{c.model.decoder} decoder, {c.model.output} output, transform {c.transform}.")
+                    f"horizon {c.horizon}; {model}.")
     report.add_section("Forecast")
     report.add_figure(forecast_figure(panel, forecasts, history=8 * c.horizon), caption="History and forecast")
     report.add_table(forecasts.head(200), caption="Forecasts (first 200 rows)")

@@ -1,0 +1,186 @@
+"""``AutoClassifier``: a sequence classifier's encoder chosen, within a wall-time budget, on a validation split of
+the training data; then a seed ensemble refitted on all of it.
+
+    auto = AutoClassifier(budget="3m").fit(X_train, y_train)     # texts or numeric sequences, any labels
+    auto.predict(X_test); auto.predict_proba(X_test)              # the ensemble's mean probabilities
+    auto.table, auto.summary; auto.save("runs/vowels"); AutoClassifier.load("runs/vowels")
+
+The search holds out a stratified ``validation`` share of the training data (seed ``seed``) and scores each
+candidate by its best validation loss under early stopping (accuracy breaks nothing: it is reported beside).
+Coordinate descent from a bidirectional 64-unit GRU with attention pooling: the convolutional front-end (none, or
+32 channels of width 7), the pooling (last, mean, max, attention), the cell (GRU, LSTM), the size (64, 128),
+each stage keeping the best value so far; a candidate that would not fit in the budget is skipped. The final
+model: the best candidate refitted on all the training data (validation rows included) for the epochs its
+validation run chose, once per seed for as many seeds as the budget left allows (up to ``MAX_SEEDS``); their
+probabilities are averaged. Test data is never given to ``fit``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit._config import config_from_dict
+from rnnkit.errors import UserError
+from rnnkit.data.splits import validation_split
+from rnnkit.pipelines.fit import fit_sequence_model
+from rnnkit.pipelines.select.budget import Budget
+from rnnkit.pipelines.select.search import Search, Trial
+from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
+from rnnkit.train import TrainConfig, load_model, save_model, seed_everything
+
+DEFAULT_BUDGET = "3m"
+MAX_SEEDS = 5
+FORMAT_VERSION = 1
+START = {"cell": "gru", "hidden_size": 64, "pooling": "attention", "conv_channels": 0}
+STAGES = [("conv_channels", [0, 32]), ("pooling", ["last", "mean", "max", "attention"]), ("cell", ["gru", "lstm"]),
+          ("hidden_size", [64, 128])]
+
+
+def training_defaults(count: int) -> TrainConfig:
+    """Up to 100 epochs, stopping 15 epochs after the best validation loss; batches of 16 below 1000 sequences."""
+    return TrainConfig(max_epochs=100, patience=15, batch_size=16 if count < 1000 else 32, lr=3e-3,
+                       progress="none")
+
+
+class AutoClassifier:
+    def __init__(self, budget: str | float | Budget = DEFAULT_BUDGET, *, validation: float = 0.2, seed: int = 0,
+                 tokenizer: dict[str, Any] | None = None, train: dict[str, Any] | None = None,
+                 progress: str = "auto") -> None:
+        Budget.parse(budget)  # checked now
+        self.budget, self.validation, self.seed, self.progress = budget, validation, seed, progress
+        self.tokenizer, self.train = tokenizer, dict(train or {})
+        self.members: list[SequenceClassifier] = []
+        self.table: list[dict[str, Any]] = []
+        self.summary: dict[str, Any] = {}
+
+    def fit(self, X: Any, y: Any) -> AutoClassifier:
+        X, y = list(X), list(y)
+        budget = Budget.parse(self.budget)
+        train_config = dataclasses.replace(training_defaults(len(X)), seed=self.seed, **self.train)
+        fit_rows, held = validation_split(y, self.validation, self.seed)
+        split = ([X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held], [y[i] for i in held])
+        search = Search(budget, planned=1 + sum(len(values) - 1 for _, values in STAGES), progress=self.progress,
+                        what="selection")
+        best, tried = dict(START), {}
+        for key, values in [("start", [None])] + STAGES:
+            for value in values:
+                settings = best if key == "start" else dict(best, **{key: value})
+                name = _name(settings)
+                if name in tried:
+                    continue
+                tried[name] = search.run(name, settings, lambda: self._validate(settings, split, train_config),
+                                         estimate=search.seconds())
+                if len(tried) == 1 and tried[name].ok:  # keep time for one refit on all the data
+                    search.reserve = tried[name].seconds / (1 - self.validation)
+            leader = search.best()
+            if leader is not None:
+                best = dict(leader.settings)
+        chosen = search.best()
+        if chosen is None:
+            raise UserError(f"no candidate could be trained within the budget: {search.trials[0].status}")
+        self._refit(X, y, chosen, budget, train_config)
+        self.table = search.table()
+        self.summary = {"chosen": chosen.name, "settings": chosen.settings, "validation_loss": chosen.score,
+                        "validation_accuracy": chosen.result["accuracy"], "epochs": chosen.result["epochs"],
+                        "seeds": len(self.members), "validation_sequences": len(held),
+                        "budget_s": budget.seconds, "seconds": round(budget.spent(), 1)}
+        search.close(f"chosen: {chosen.name} (validation loss {chosen.score:.4g}, accuracy "
+                     f"{chosen.result['accuracy']:.4g}); {len(self.members)} seed(s) refitted on all "
+                     f"{len(X)} sequences in {budget.spent():.0f} s")
+        return self
+
+    def _validate(self, settings: dict[str, Any], split: tuple, train_config: TrainConfig) -> tuple[float, dict]:
+        X_fit, y_fit, X_val, y_val = split
+        model = self._model(settings, X_fit, y_fit, train_config.seed)
+        result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=y_val, train_config=train_config)
+        best = result.history[result.best_epoch - 1]
+        return best["val_loss"], {"accuracy": best["val_accuracy"], "epochs": result.best_epoch}
+
+    def _refit(self, X: list, y: list, chosen: Trial, budget: Budget, train_config: TrainConfig) -> None:
+        """The chosen encoder on all of ``X, y`` for its validation run's best epoch count, seed after seed."""
+        refit = dataclasses.replace(train_config, max_epochs=chosen.result["epochs"], patience=None,
+                                    monitor="train_loss", restore_best=False)
+        self.members, each = [], None
+        for k in range(MAX_SEEDS):
+            if k and not budget.allows(each):
+                break
+            started = budget.spent()
+            model = self._model(chosen.settings, X, y, self.seed + k)
+            fit_sequence_model(model, X, y, train_config=dataclasses.replace(refit, seed=self.seed + k))
+            self.members.append(model.cpu().eval())
+            each = budget.spent() - started
+
+    def _model(self, settings: dict[str, Any], X: list, y: list, seed: int) -> SequenceClassifier:
+        seed_everything(seed)
+        encoder = {"rnn": {"cell": settings["cell"], "hidden_size": settings["hidden_size"], "bidirectional": True},
+                   "pooling": settings["pooling"], "conv_channels": settings["conv_channels"], "conv_kernel": 7}
+        config = config_from_dict(SequenceClassifierConfig, {"encoder": encoder})
+        return SequenceClassifier.for_data(X, y, config, tokenizer=self.tokenizer if _texts(X) else None)
+
+    # --- prediction and the folder -------------------------------------------------------------------------
+
+    @property
+    def labels(self) -> list[Any]:
+        return self._fitted()[0].labels
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The members' metadata (the CLI's input columns)."""
+        return self._fitted()[0].metadata
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(N, classes): the seeds' mean probabilities, classes in the order of ``labels``."""
+        return np.mean([model.predict_proba(X) for model in self._fitted()], axis=0)
+
+    def predict(self, X: Any) -> list[Any]:
+        return [self.labels[i] for i in self.predict_proba(X).argmax(axis=1)]
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """``auto.json`` (the table and summary) and one model folder per seed under ``members/``."""
+        folder = Path(folder)
+        if (folder / "auto.json").exists() and not overwrite:
+            raise UserError(f"{folder} already holds a model; pass overwrite=True to replace it")
+        for k, model in enumerate(self._fitted()):
+            save_model(model, folder / "members" / str(k), overwrite=True)
+        document = {"format_version": FORMAT_VERSION, "members": len(self.members), "summary": self.summary,
+                    "table": self.table}
+        (folder / "auto.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> AutoClassifier:
+        folder = Path(folder)
+        path = folder / "auto.json"
+        if not path.is_file():
+            raise UserError(f"{folder}: no auto.json (not an AutoClassifier folder)")
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("format_version") != FORMAT_VERSION:
+            raise UserError(f"{path}: format_version {document.get('format_version')!r}; this rnnkit reads "
+                            f"{FORMAT_VERSION}")
+        self = cls()
+        self.members = [load_model(folder / "members" / str(k)) for k in range(document["members"])]
+        self.summary, self.table = document["summary"], document["table"]
+        return self
+
+    def _fitted(self) -> list[SequenceClassifier]:
+        if not self.members:
+            raise UserError("this AutoClassifier is not fitted yet: call fit(X, y) first")
+        return self.members
+
+
+def is_auto_folder(folder: str | Path) -> bool:
+    return (Path(folder) / "auto.json").is_file()
+
+
+def _texts(X: list) -> bool:
+    return bool(X) and isinstance(X[0], str)
+
+
+def _name(settings: dict[str, Any]) -> str:
+    conv = f"conv{settings['conv_channels']}" if settings["conv_channels"] else "no conv"
+    return f"{settings['cell']} {settings['hidden_size']} {settings['pooling']} {conv}"

@@ -1,0 +1,83 @@
+"""Combining forecasts: the recurrent ensemble (a median over members and seeds), its combination with the
+classical baselines (a weighted mean), and the space the conformal intervals are measured in.
+
+A ``Combination`` is ``rnn`` (candidate names whose forecasts are pooled by the median) and ``baselines`` (names),
+with ``weights`` for [the recurrent median, *baselines] summing to 1:
+
+    forecast = w_0 median(rnn members) + sum_i w_i baseline_i
+
+Forecast combinations beat their parts on average (Bates & Granger 1969; the M4 competition's leaders were
+combinations, Makridakis et al. 2020); the folds decide whether a combination, and which, beats the ensemble.
+
+Intervals: a series with positive training values is calibrated on ``log y`` (errors in proportion, as its
+forecasts' errors grow with its level), any other on ``y / s`` with ``s`` its in-sample seasonal naive MAE.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from rnnkit.data.timeseries import seasonal_mae
+
+_TINY = 1e-9
+
+
+@dataclasses.dataclass
+class Combination:
+    rnn: list[str]
+    baselines: list[str] = dataclasses.field(default_factory=list)
+    weights: list[float] = dataclasses.field(default_factory=lambda: [1.0])
+
+    @property
+    def name(self) -> str:
+        if not self.baselines:
+            return f"rnn ensemble ({len(self.rnn)})"
+        parts = ["rnn", *self.baselines]
+        if len(set(np.round(self.weights, 6))) == 1:
+            return "mean of " + " + ".join(parts)
+        return "weighted " + " + ".join(f"{w:.2f} {p}" for w, p in zip(self.weights, parts))
+
+    def combine(self, rnn: list[np.ndarray], baselines: dict[str, np.ndarray]) -> np.ndarray:
+        """``rnn``: each recurrent member's forecasts (any seeds), ``baselines`` by name; arrays of one shape."""
+        total = self.weights[0] * np.median(np.stack(rnn), axis=0)
+        for weight, name in zip(self.weights[1:], self.baselines):
+            total = total + weight * baselines[name]
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def candidates(rnn: list[str], baseline_scores: dict[str, float], rnn_score: float) -> list[Combination]:
+    """The combinations tried: the ensemble alone, with each baseline (equal weights), with all (equal, and
+    weighted by inverse fold MASE)."""
+    names = list(baseline_scores)
+    out = [Combination(rnn)]
+    out += [Combination(rnn, [name], [0.5, 0.5]) for name in names]
+    if len(names) > 1:
+        out.append(Combination(rnn, names, [1 / (len(names) + 1)] * (len(names) + 1)))
+        inverse = np.array([1 / rnn_score] + [1 / baseline_scores[name] for name in names])
+        out.append(Combination(rnn, names, (inverse / inverse.sum()).tolist()))
+    return out
+
+
+def to_space(y: np.ndarray, history: np.ndarray, season: int) -> np.ndarray:
+    """``y`` (..., N) in a series' calibration space, decided by its ``history`` (T, N): ``log y`` when every
+    history value is positive, else ``y`` over the history's seasonal naive MAE."""
+    if (history > 0).all():
+        return np.log(np.maximum(y, _TINY))
+    return y / _scale(history, season)
+
+
+def from_space(z: np.ndarray, history: np.ndarray, season: int) -> np.ndarray:
+    if (history > 0).all():
+        return np.exp(z)
+    return z * _scale(history, season)
+
+
+def _scale(history: np.ndarray, season: int) -> np.ndarray:
+    scale = seasonal_mae(history, season)
+    return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)

@@ -1,0 +1,319 @@
+"""``rnnkit.AutoForecaster``: a forecaster chosen, within a wall-time budget, on the training data alone.
+
+    auto = rnnkit.AutoForecaster(target="passengers", time="month", horizon=12, budget="3m")
+    auto.fit(data)                 # the search: backtest folds inside ``data``, nothing after it is read
+    auto.predict()                 # forecast (the chosen model), rnn (the recurrent ensemble alone), quantiles
+    auto.table, auto.summary       # every candidate tried with its fold MASE; what was chosen and why
+    auto.save("runs/air/auto"); auto = rnnkit.AutoForecaster.load("runs/air/auto")
+
+The search (``rnnkit.pipelines.select.folds`` explains the folds; the score is the fold MASE, lower is better):
+
+1. the classical baselines (seasonal naive, Theta, Holt-Winters, the airline SARIMA), cheapest first;
+2. recurrent forecasters by coordinate descent from a small default (16 units, 300 steps, lookback 2 x
+   max(horizon, season), direct decoder): transform (none, log, Box-Cox per series), then the ES-RNN hybrid
+   (``members``), network size, training length, lookback and decoder, each stage keeping the best
+   value so far; a candidate that would not fit in the budget is skipped;
+3. the recurrent ensemble: the median of the best ``ENSEMBLE`` recurrent candidates; then its combinations with
+   the baselines (``rnnkit.pipelines.select.combine``), the lowest fold MASE chosen;
+4. the final fit on all the data: each ensemble member with as many seeds (up to ``MAX_SEEDS``) as the budget
+   left allows, the baselines; conformal intervals (``rnnkit.eval.conformal``) from the chosen combination's
+   fold errors.
+
+Options other than ``budget``, ``folds``, ``windows`` and ``progress`` are ``rnnkit.Forecaster``'s: the columns,
+horizon and frequency, and the starting configuration of the recurrent candidates.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit._config import config_from_dict, config_to_dict
+from rnnkit.data.timeseries import (Panel, forecast_table, future_index, known_steps, pandas, quantile_column,
+                                    season_length)
+from rnnkit.errors import UserError
+from rnnkit.eval.conformal import Calibration
+from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig, _series_from_json, _series_to_json
+from rnnkit.pipelines.select import combine
+from rnnkit.pipelines.select.budget import Budget
+from rnnkit.pipelines.select.folds import Folds, plan_folds
+from rnnkit.pipelines.select.members import BaselineMember, HybridMember, RnnMember, load_member
+from rnnkit.pipelines.select.search import Search, Trial
+
+DEFAULT_BUDGET = "3m"
+BASELINES = ("seasonal_naive", "theta", "holt_winters", "sarima")
+ENSEMBLE = 3  # recurrent candidates in the ensemble
+MAX_SEEDS = 3  # seeds per ensemble member in the final fit
+FORMAT_VERSION = 1
+
+
+class AutoForecaster:
+    """``AutoForecaster(config, budget=...)`` or ``AutoForecaster(budget=..., **forecaster_options)``."""
+
+    def __init__(self, config: ForecasterConfig | None = None, *, budget: str | float | Budget = DEFAULT_BUDGET,
+                 folds: int = 3, windows: int = 4, progress: str = "auto", baselines: tuple[str, ...] = BASELINES,
+                 **options: Any) -> None:
+        Budget.parse(budget)  # checked now
+        self.budget, self.folds, self.windows, self.progress = budget, folds, windows, progress
+        self.baselines = tuple(baselines)
+        self.config = Forecaster(config, **options).config  # checked like a Forecaster's
+        self.members: list[tuple[str, Any]] = []  # (candidate name, fitted member)
+        self.combination: combine.Combination | None = None
+        self.calibration: Calibration | None = None
+        self.tail: Panel | None = None  # the training series (the baselines refit on them to forecast)
+        self.history: list[dict[str, Any]] = []  # no training curves: many fits (the candidates table says more)
+        self.table: list[dict[str, Any]] = []
+        self.summary: dict[str, Any] = {}
+        self.backtest: Any = None  # the fold forecasts of the chosen model, the ensemble, the baselines (a table)
+
+    # --- the search ---------------------------------------------------------------------------------------
+
+    def fit(self, data: Any) -> AutoForecaster:
+        reader = Forecaster(self.config)
+        panel = reader.read(data)  # fixes horizon=None to one season
+        budget = Budget.parse(self.budget)
+        c, season = self.config, season_length(panel.freq)
+        lookback = c.lookback or max(2 * c.horizon, 2 * season)
+        folds = plan_folds(panel, c.horizon, season, need=lookback + c.horizon + c.validation, folds=self.folds,
+                           windows=self.windows)
+        baselines = [name for name in self.baselines if _affordable(name, season)]
+        search = Search(budget, planned=len(baselines) + 10, progress=self.progress, what="selection")
+        self._folds = folds.count
+        for name in baselines:
+            member = BaselineMember(name, c.horizon, max_history=_max_history(season, lookback))
+            search.run(name, {"kind": "baseline"}, lambda: _evaluate(folds, panel, lambda: member),
+                       estimate=search.seconds(lambda t: t.settings.get("kind") == "baseline"))
+        self._search_rnn(search, folds, panel, lookback, season)
+        chosen, rnn_alone = self._combine(search, folds)
+        self._final_fit(search, panel, chosen, lookback)
+        self.calibration = _calibrate(folds, panel, season, chosen, search)
+        self.combination, self.tail, self.table = chosen, panel, search.table()
+        self.backtest = _fold_table(folds, panel, season, {
+            "rnnkit": chosen.name, "rnnkit RNN alone": rnn_alone.name,
+            **{name: name for name in self.baselines}}, search)
+        scores = {t.name: t.score for t in search.trials if t.ok}
+        self.summary = {
+            "chosen": chosen.name, "fold_mase": {"rnn": rnn_alone.score, "chosen": scores[chosen.name]},
+            "why": _why(chosen, rnn_alone, scores), "seeds": self._seeds,
+            "members": [name for name, _ in self.members], "folds": folds.count, "windows_per_fold": folds.windows,
+            "budget_s": budget.seconds, "seconds": round(budget.spent(), 1)}
+        search.close(f"chosen: {chosen.name} (fold MASE {scores[chosen.name]:.4g}; recurrent ensemble alone "
+                     f"{rnn_alone.score:.4g}) in {budget.spent():.0f} s")
+        return self
+
+    def _search_rnn(self, search: Search, folds: Folds, panel: Panel, lookback: int, season: int) -> None:
+        positive = all((s.target > 0).all() for s in panel.series)
+        c = self.config
+        base_steps = c.train.max_steps or 300
+        best = {"kind": "rnn", "transform": "none", "hidden_size": 16, "max_steps": min(base_steps, 300),
+                "lookback": lookback, "decoder": "direct"}
+        stages = [("transform", ["none", "log", "boxcox"] if positive else ["none"]), ("hybrid", [True]),
+                  ("hidden_size", [16, 32, 64]), ("max_steps", [best["max_steps"] // 2, best["max_steps"] * 2]),
+                  ("lookback", [max(c.horizon, season), 3 * max(c.horizon, season)]),
+                  ("decoder", ["autoregressive"])]
+        tried: dict[str, Trial] = {}
+        for key, values in stages:
+            for value in values:
+                settings = dict(best, kind="hybrid", transform="log" if positive else "none") if key == "hybrid" \
+                    else dict(best, **{key: value})
+                name = _name(settings)
+                if name in tried or (key == "hybrid" and season < 2):
+                    continue
+                rnn_seconds = search.seconds(lambda t: t.settings.get("kind") in ("rnn", "hybrid"))
+                estimate = rnn_seconds * settings["max_steps"] / best["max_steps"] if rnn_seconds else None
+                make = self._maker(settings, c.train.seed)
+                tried[name] = search.run(name, settings, lambda: _evaluate(folds, panel, make), estimate=estimate)
+                if rnn_seconds is None and tried[name].ok:  # keep time for the final fit of the ensemble
+                    search.reserve = ENSEMBLE * _final_seconds(tried[name], folds.count)
+            leader = search.best(lambda t: t.settings.get("kind") == "rnn")
+            if leader is not None:
+                best = {k: v for k, v in leader.settings.items()}
+
+    def _maker(self, settings: dict[str, Any], seed: int) -> Any:
+        config = copy.deepcopy(self.config)
+        config.transform, config.lookback = settings["transform"], settings["lookback"]
+        config.model = dataclasses.replace(config.model, output="point", decoder=settings["decoder"],
+                                           rnn=dataclasses.replace(config.model.rnn,
+                                                                   hidden_size=settings["hidden_size"]))
+        config.train = dataclasses.replace(config.train, max_steps=settings["max_steps"], seed=seed)
+        if settings["kind"] == "hybrid":
+            config.calendar = False  # the smoothing took the season out
+            return lambda: HybridMember(config)
+        return lambda: RnnMember(config)
+
+    def _combine(self, search: Search, folds: Folds) -> tuple[combine.Combination, Trial]:
+        ranked = search.ranked(lambda t: t.settings.get("kind") in ("rnn", "hybrid"))[:ENSEMBLE]
+        if not ranked:
+            failures = "; ".join(f"{t.name}: {t.status}" for t in search.trials if t.settings.get("kind") != "baseline")
+            raise UserError(f"no recurrent candidate could be fitted within the budget ({failures or 'none ran'}); "
+                            f"give a larger budget")
+        rnn = [t.name for t in ranked]
+        results = {t.name: t.result for t in search.trials if t.ok}
+        baseline_scores = {t.name: t.score for t in search.trials if t.ok and t.settings["kind"] == "baseline"}
+        combinations = combine.candidates(rnn, baseline_scores, ranked[0].score)
+        trials = []
+        for combination in combinations:  # no fitting: the members' fold forecasts, combined
+            forecasts = combination.combine([results[name] for name in rnn], results)
+            trials.append(search.run(combination.name, {"kind": "combination"},
+                                     lambda: (folds.score(forecasts), forecasts)))
+        best = min(range(len(combinations)), key=lambda k: trials[k].score if trials[k].ok else math.inf)
+        return combinations[best], trials[0]
+
+    def _final_fit(self, search: Search, panel: Panel, chosen: combine.Combination, lookback: int) -> None:
+        trials = {t.name: t for t in search.trials}
+        estimate = sum(_final_seconds(trials[name], self._folds) for name in chosen.rnn)
+        self._seeds = max(1, min(MAX_SEEDS, int(search.budget.left() // max(estimate, 1e-9))))
+        self.members = []
+        for seed in range(self._seeds):
+            for name in chosen.rnn:
+                make = self._maker(trials[name].settings, self.config.train.seed + seed)
+                self.members.append((name, make().fit(panel)))
+        for name in chosen.baselines:
+            member = BaselineMember(name, self.config.horizon, _max_history(season_length(panel.freq), lookback))
+            self.members.append((name, member.fit(panel)))
+
+    # --- forecasting -----------------------------------------------------------------------------------------
+
+    def read(self, data: Any) -> Panel:
+        return Forecaster(self.config).read(data)
+
+    def predict(self, data: Any = None, horizon: int | None = None, quantiles: tuple[float, ...] | None = None
+                ) -> Any:
+        """Forecasts after the end of each series of ``data`` (default: the training data), ``horizon`` steps at
+        most (default: the model's): columns ``id, time, target, forecast`` (the chosen model), ``rnn`` (the
+        recurrent ensemble alone) and one per quantile level (default: the config's)."""
+        if self.combination is None:
+            raise UserError("this AutoForecaster is not fitted yet: call fit(data) first")
+        panel = self.tail if data is None else self.read(data)
+        levels = tuple(quantiles) if quantiles is not None else self.config.model.quantiles
+        season = season_length(panel.freq)
+        if horizon is not None and not 1 <= horizon <= self.config.horizon:
+            raise UserError(f"horizon must be in 1..{self.config.horizon} (the model's horizon), got {horizon}")
+        steps = [known_steps(s, horizon or self.config.horizon) for s in panel.series]
+        for s, count in zip(panel.series, steps):  # known-future covariates: as far as they are given
+            if count == 0 or (horizon is not None and count < horizon):
+                raise UserError(f"series {s.id!r}: known-future covariates {list(self.config.future_covariates)} "
+                                f"are given for {count} step(s) after the last target value, the forecast needs "
+                                f"{horizon or 1}; add future rows (covariates filled, target empty) or ask for "
+                                f"fewer steps")
+        origins = [[len(s)] for s in panel.series]
+        outputs = {}
+        for name, member in self.members:
+            outputs.setdefault(name, []).append(np.stack(member.forecast_from(panel, origins)))  # (S, H, N)
+        rnn = [forecast for name in self.combination.rnn for forecast in outputs[name]]
+        point = self.combination.combine(rnn, {name: outputs[name][0] for name in self.combination.baselines})
+        alone = np.median(np.stack(rnn), axis=0)
+        offsets = self.calibration.offsets(levels)  # (H, N, Q)
+        pd, frames = pandas(), []
+        for i, (s, count) in enumerate(zip(panel.series, steps)):
+            z = combine.to_space(point[i, :count], s.target, season)[..., None] + offsets[:count]  # (H, N, Q)
+            bands = np.moveaxis(combine.from_space(np.moveaxis(z, -1, 0), s.target, season), 0, -1)
+            times = future_index(s, panel.freq, count)
+            columns = {"id": s.id, "time": np.repeat(np.asarray(times), point.shape[2]),
+                       "target": np.tile(np.asarray(self.config.target, dtype=object), count),
+                       "forecast": point[i, :count].reshape(-1), "rnn": alone[i, :count].reshape(-1)}
+            for j, level in enumerate(levels):
+                columns[quantile_column(level)] = bands[:, :, j].reshape(-1)
+            frames.append(pd.DataFrame(columns))
+        return pd.concat(frames, ignore_index=True)
+
+    # --- the folder ------------------------------------------------------------------------------------------
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """``auto.json`` (the search table, the combination, the calibration, the training series) and one
+        model folder per recurrent member under ``members/``."""
+        folder = Path(folder)
+        if (folder / "auto.json").exists() and not overwrite:
+            raise UserError(f"{folder} already holds a model; pass overwrite=True to replace it")
+        members = []
+        for k, (name, member) in enumerate(self.members):
+            members.append({"name": name, **member.save(folder / "members" / str(k))})
+        document = {"format_version": FORMAT_VERSION, "config": config_to_dict(self.config),
+                    "combination": self.combination.to_dict(), "calibration": self.calibration.to_dict(),
+                    "members": members, "summary": self.summary, "table": self.table, "freq": self.tail.freq,
+                    "series": [_series_to_json(s) for s in self.tail.series]}
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "auto.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> AutoForecaster:
+        folder = Path(folder)
+        path = folder / "auto.json"
+        if not path.is_file():
+            raise UserError(f"{folder}: no auto.json (not an AutoForecaster folder)")
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("format_version") != FORMAT_VERSION:
+            raise UserError(f"{path}: format_version {document.get('format_version')!r}; this rnnkit reads "
+                            f"{FORMAT_VERSION}")
+        self = cls(config_from_dict(ForecasterConfig, document["config"], where=str(path)))
+        self.combination = combine.Combination(**document["combination"])
+        self.calibration = Calibration.from_dict(document["calibration"])
+        self.members = [(m["name"], load_member(m, folder / "members" / str(k)))
+                        for k, m in enumerate(document["members"])]
+        self.summary, self.table = document["summary"], document["table"]
+        self.tail = Panel([_series_from_json(s) for s in document["series"]], self.config.columns,
+                          document["freq"])
+        return self
+
+
+def is_auto_folder(folder: str | Path) -> bool:
+    return (Path(folder) / "auto.json").is_file()
+
+
+def _evaluate(folds: Folds, panel: Panel, make: Any) -> tuple[float, np.ndarray]:
+    forecasts = folds.backtest(panel, make)
+    return folds.score(forecasts), forecasts
+
+
+def _calibrate(folds: Folds, panel: Panel, season: int, chosen: combine.Combination, search: Search) -> Calibration:
+    """Conformal calibration on the chosen combination's fold errors, in each series' space."""
+    forecasts = next(t.result for t in search.trials if t.name == chosen.name)
+    residuals = [combine.to_space(folds.actual[i, w], s.target[:o], season)
+                 - combine.to_space(forecasts[i, w], s.target[:o], season)
+                 for i, (s, origins) in enumerate(zip(panel.series, folds.origins)) for w, o in enumerate(origins)]
+    return Calibration.from_residuals(np.stack(residuals))
+
+
+def _fold_table(folds: Folds, panel: Panel, season: int, models: dict[str, str], search: Search) -> Any:
+    """The backtest table (``rnnkit.data.timeseries.forecast_table``) of the fold forecasts of ``models``
+    (label: candidate name) that ran."""
+    results = {t.name: t.result for t in search.trials if t.ok}
+    tables = [forecast_table(label, s, o, panel.columns.target, s.index[o:o + folds.horizon], results[name][i, w],
+                             season)
+              for label, name in models.items() if name in results
+              for i, (s, origins) in enumerate(zip(panel.series, folds.origins)) for w, o in enumerate(origins)]
+    return pandas().concat(tables, ignore_index=True)
+
+
+def _final_seconds(trial: Trial, folds: int) -> float:
+    """A fit on all the data: a fold's fit (the trial's time over its folds), a little longer for more rows."""
+    return 1.3 * trial.seconds / folds
+
+
+def _max_history(season: int, lookback: int) -> int:
+    """Rows the baselines fit on before each origin: 20 seasons (statsmodels slows down on long series)."""
+    return max(20 * season, 4 * lookback)
+
+
+def _affordable(name: str, season: int) -> bool:
+    """Seasonal ARIMA over a season longer than two years of months, or Holt-Winters over more than a year of
+    weeks, take minutes per fit in statsmodels: left out."""
+    return not ((name == "sarima" and season > 24) or (name == "holt_winters" and season > 52))
+
+
+def _name(settings: dict[str, Any]) -> str:
+    return " ".join(f"{key}={value}" if key != "kind" else value for key, value in settings.items())
+
+
+def _why(chosen: combine.Combination, alone: Trial, scores: dict[str, float]) -> str:
+    if not chosen.baselines:
+        return f"no combination with the baselines beat the recurrent ensemble's fold MASE {alone.score:.4g}"
+    return (f"{chosen.name} had the lowest fold MASE, {scores[chosen.name]:.4g}, against {alone.score:.4g} for the "
+            f"recurrent ensemble alone")
