@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit._config import config_from_dict, config_to_dict
-from rnnkit.data.timeseries import (Panel, forecast_table, future_index, known_steps, pandas, quantile_column,
+from rnnkit.data.timeseries import (Panel, forecast_table, future_index, pandas, quantile_column,
                                     season_length)
 from rnnkit.errors import UserError
 from rnnkit.eval.conformal import Calibration
@@ -181,7 +181,13 @@ class AutoForecaster:
     # --- forecasting -----------------------------------------------------------------------------------------
 
     def read(self, data: Any) -> Panel:
-        return Forecaster(self.config).read(data)
+        """``data`` read as the members read it, and refused when its frequency is not the training data's."""
+        return self._reader().read(data)
+
+    def _reader(self) -> Forecaster:
+        reader = Forecaster(self.config)
+        reader.freq = None if self.tail is None else self.tail.freq  # a fitted model: new data at its frequency
+        return reader
 
     def predict(self, data: Any = None, horizon: int | None = None, quantiles: tuple[float, ...] | None = None
                 ) -> Any:
@@ -195,13 +201,9 @@ class AutoForecaster:
         season = season_length(panel.freq)
         if horizon is not None and not 1 <= horizon <= self.config.horizon:
             raise UserError(f"horizon must be in 1..{self.config.horizon} (the model's horizon), got {horizon}")
-        steps = [known_steps(s, horizon or self.config.horizon) for s in panel.series]
-        for s, count in zip(panel.series, steps):  # known-future covariates: as far as they are given
-            if count == 0 or (horizon is not None and count < horizon):
-                raise UserError(f"series {s.id!r}: known-future covariates {list(self.config.future_covariates)} "
-                                f"are given for {count} step(s) after the last target value, the forecast needs "
-                                f"{horizon or 1}; add future rows (covariates filled, target empty) or ask for "
-                                f"fewer steps")
+        reader = self._reader()  # known-future covariates: as far as they are given
+        steps = [reader.check_future(s, horizon or self.config.horizon, exact=horizon is not None)
+                 for s in panel.series]
         origins = [[len(s)] for s in panel.series]
         outputs = {}
         for name, member in self.members:
