@@ -13,6 +13,10 @@ Each cell comes in two parts so a layer can hoist the input matrix product out o
 Weights are PyTorch's, in PyTorch's fused gate order (LSTM: i, f, g, o; GRU: r, z, n), so parameters taken
 from ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` (or their cells) give the same numbers.
 
+Mixed precision: when the weights of the matrix products are in another dtype than the state (bfloat16 copies
+under ``precision="bf16-mixed"``, see ``rnnkit.nn.precision``), each product reads its input in the weights'
+dtype and returns to the state's dtype; biases, gates and states stay in the state's dtype.
+
 Layer normalisation (Ba et al. 2016, placed as in haste's LayerNormLSTM/GRU) is optional: when a norm is given,
 the input and the recurrent products are each normalised before the biases are added,
 ``LN(W_ih x_t) + b_ih + LN(W_hh h_{t-1}) + b_hh``, and the LSTM cell state is normalised before its tanh.
@@ -55,11 +59,18 @@ def _normalise(v: Tensor, norm: Optional[Norm]) -> Tensor:
     return F.layer_norm(v, v.shape[-1:], norm.weight, norm.bias)
 
 
+def _product(v: Tensor, weight: Tensor) -> Tensor:
+    """``W v`` in the weight's dtype, returned in ``v``'s (see mixed precision in the module docstring)."""
+    if weight.dtype == v.dtype:
+        return F.linear(v, weight)
+    return F.linear(v.to(weight.dtype), weight).to(v.dtype)
+
+
 def _affine(v: Tensor, weight: Tensor, bias: Optional[Tensor], norm: Optional[Norm]) -> Tensor:
     """``W v + b``, or ``LN(W v) + b`` when a norm is given (the bias stays outside the norm)."""
-    if norm is None:
+    if norm is None and weight.dtype == v.dtype:
         return F.linear(v, weight, bias)
-    projected = _normalise(F.linear(v, weight), norm)
+    projected = _normalise(_product(v, weight), norm)
     return projected if bias is None else projected + bias
 
 
@@ -117,7 +128,7 @@ def lstm_update(
     c = f * c + i * g  # (B, H)
     h = o * torch.tanh(_normalise(c, w.norm_cell))  # (B, H)
     if w.weight_hr is not None:
-        h = F.linear(h, w.weight_hr)  # (B, P)
+        h = _product(h, w.weight_hr)  # (B, P)
     return h, (h, c)
 
 
@@ -206,11 +217,19 @@ UPDATES = {"LSTM": lstm_update, "GRU": gru_update, "RNN_TANH": _rnn_tanh, "RNN_R
 """mode -> ``update(xi, state, w, h_mask) -> (y_t, state)``: one step given the input projection."""
 
 
-def cell_weights(module: torch.nn.Module, suffix: str = "") -> CellWeights:
-    """Collect one cell's parameters from ``module`` by PyTorch's names plus ``suffix`` (``""``, ``"_l1_reverse"``)."""
+def cell_weights(module: torch.nn.Module, suffix: str = "", product_dtype: Optional[torch.dtype] = None) -> CellWeights:
+    """Collect one cell's parameters from ``module`` by PyTorch's names plus ``suffix`` (``""``, ``"_l1_reverse"``).
+
+    ``product_dtype`` (bfloat16 under mixed precision): the matrix-product weights come as copies in that dtype
+    (gradients flow back through the cast to the parameters); biases and norms stay as they are.
+    """
 
     def get(name: str) -> Optional[Tensor]:
         return getattr(module, name + suffix, None)
+
+    def product_weight(name: str) -> Optional[Tensor]:
+        weight = get(name)
+        return weight if weight is None or product_dtype is None else weight.to(product_dtype)
 
     def norm(name: str, with_bias: bool = False) -> Optional[Norm]:
         weight = get(f"norm_{name}_weight")
@@ -219,11 +238,11 @@ def cell_weights(module: torch.nn.Module, suffix: str = "") -> CellWeights:
         return Norm(weight, get(f"norm_{name}_bias") if with_bias else None)
 
     return CellWeights(
-        weight_ih=get("weight_ih"),
-        weight_hh=get("weight_hh"),
+        weight_ih=product_weight("weight_ih"),
+        weight_hh=product_weight("weight_hh"),
         bias_ih=get("bias_ih"),
         bias_hh=get("bias_hh"),
-        weight_hr=get("weight_hr"),
+        weight_hr=product_weight("weight_hr"),
         norm_ih=norm("ih"),
         norm_hh=norm("hh"),
         norm_cell=norm("cell", with_bias=True),
