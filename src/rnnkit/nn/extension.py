@@ -25,7 +25,7 @@ import torch
 
 CSRC = Path(__file__).parent / "csrc"
 SOURCES = [CSRC / "recurrent.cpp", CSRC / "min_rnn.cpp"]
-HEADERS = [CSRC / "simd.h"]
+HEADERS = [CSRC / "simd.h", CSRC / "bf16_gemm.h"]
 FLAGS = {  # PyTorch's CPU capability -> the instruction sets the build may use
     "AVX512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"],
     "AVX2": ["-mavx2", "-mfma"],
@@ -33,10 +33,15 @@ FLAGS = {  # PyTorch's CPU capability -> the instruction sets the build may use
 log = logging.getLogger(__name__)
 
 
-def _build_flags() -> tuple[str, list[str]]:
+def _builds() -> list[tuple[str, list[str]]]:
+    """(tag, compiler flags) to try in turn: with the bfloat16 kernel where the CPU has AVX-512 BF16 (an old
+    compiler may not know the flag: then without it), else the CPU's vector instructions only."""
     capability = torch.backends.cpu.get_cpu_capability()
     flags = list(FLAGS.get(capability, []))
-    return (capability.lower() if flags else "generic"), flags
+    plain = (capability.lower() if flags else "generic", flags)
+    if capability == "AVX512" and torch.cpu.get_capabilities().get("avx512_bf16"):
+        return [("avx512bf16", [*flags, "-mavx512bf16"]), plain]
+    return [plain]
 
 
 @lru_cache(maxsize=None)
@@ -51,19 +56,20 @@ def unavailable() -> Optional[str]:
 
     if not cpp_extension.is_ninja_available():
         return "rnnkit's C++ extension needs ninja to build (pip install ninja)"
-    tag, flags = _build_flags()
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in SOURCES + HEADERS)).hexdigest()[:10]
     log.info("loading rnnkit's C++ kernels (built once per machine and version: about a minute)")
-    try:
-        cpp_extension.load(
-            name=f"rnnkit_kernels_{tag}_{digest}", sources=[str(source) for source in SOURCES],
-            is_python_module=False, verbose=False,
-            extra_cflags=["-O3", "-std=c++20", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", *flags],
-            extra_ldflags=["-fopenmp"])
-    except Exception as error:  # no compiler, a failed build, a broken cache: fall back, and say why
-        first_line = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
-        return f"rnnkit's C++ extension did not build ({first_line[:200]})"
-    return None
+    failure = ""
+    for tag, flags in _builds():
+        try:
+            cpp_extension.load(
+                name=f"rnnkit_kernels_{tag}_{digest}", sources=[str(source) for source in SOURCES],
+                is_python_module=False, verbose=False,
+                extra_cflags=["-O3", "-std=c++20", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", *flags],
+                extra_ldflags=["-fopenmp"])
+            return None
+        except Exception as error:  # no compiler, a failed build, a broken cache: fall back, and say why
+            failure = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    return f"rnnkit's C++ extension did not build ({failure[:200]})"
 
 
 def ops():

@@ -185,6 +185,71 @@ def gru_step(
     return gru_update(input_projection(x, w), h, w, h_mask)
 
 
+# --- minGRU and minLSTM ----------------------------------------------------------------------------------
+
+
+def min_candidate(k: Tensor) -> Tensor:
+    """``g(k) = k + 1/2`` for ``k >= 0``, ``sigmoid(k)`` below: positive and continuous (Feng et al. 2024, log-space
+    version), so a state that starts at zero stays positive and the log-space scan can run."""
+    return torch.where(k >= 0, k + 0.5, torch.sigmoid(k))
+
+
+def log_min_candidate(k: Tensor) -> Tensor:
+    """``log g(k)``, computed without forming ``g``: ``log(k + 1/2)`` or ``-softplus(-k)``."""
+    return torch.where(k >= 0, torch.log(k.clamp_min(0) + 0.5), -F.softplus(-k))
+
+
+def mingru_coefficients(xi: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""minGRU's step as the linear recurrence :math:`h_t = a_t h_{t-1} + b_t`; ``xi`` (..., 2H) = ``W x_t + b``.
+
+    .. math::
+        z_t = \sigma(k^z_t), \quad \tilde h_t = g(k^h_t), \quad h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
+
+    Returns ``(a, b) = (1 - z, z * h~)``, (..., H) each.
+    """
+    k_z, k_h = xi.chunk(2, dim=-1)
+    z = torch.sigmoid(k_z)
+    return 1 - z, z * min_candidate(k_h)
+
+
+def minlstm_coefficients(xi: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""minLSTM's step as :math:`h_t = a_t h_{t-1} + b_t`; ``xi`` (..., 3H) = ``W x_t + b`` (gates f, i, h).
+
+    .. math::
+        f_t = \sigma(k^f_t), \quad i_t = \sigma(k^i_t), \quad \tilde h_t = g(k^h_t), \quad
+        h_t = \frac{f_t}{f_t + i_t} \odot h_{t-1} + \frac{i_t}{f_t + i_t} \odot \tilde h_t
+
+    The gates are normalised to sum to one, as the paper's minLSTM does, so the state stays on the candidates'
+    scale. Returns ``(a, b)``, (..., H) each.
+    """
+    k_f, k_i, k_h = xi.chunk(3, dim=-1)
+    f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
+    return f / (f + i), i / (f + i) * min_candidate(k_h)
+
+
+def mingru_log_coefficients(xi: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(log a, log b)`` of ``mingru_coefficients``, computed stably in log space (for the log-space scan)."""
+    k_z, k_h = xi.chunk(2, dim=-1)
+    return -F.softplus(k_z), -F.softplus(-k_z) + log_min_candidate(k_h)
+
+
+def minlstm_log_coefficients(xi: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(log a, log b)`` of ``minlstm_coefficients``, computed stably in log space (for the log-space scan)."""
+    k_f, k_i, k_h = xi.chunk(3, dim=-1)
+    log_f, log_i = -F.softplus(-k_f), -F.softplus(-k_i)
+    log_sum = torch.logaddexp(log_f, log_i)
+    return log_f - log_sum, log_i - log_sum + log_min_candidate(k_h)
+
+
+def _min_update(coefficients):
+    def update(xi: Tensor, h: Tensor, w: CellWeights, h_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        a, b = coefficients(xi)
+        h = a * h + b
+        return h, h
+
+    return update
+
+
 # --- dispatch by PyTorch's mode names ---------------------------------------------------------------------
 
 
@@ -213,8 +278,13 @@ def stack_rows(states: list):
     return torch.stack(states)
 
 
-UPDATES = {"LSTM": lstm_update, "GRU": gru_update, "RNN_TANH": _rnn_tanh, "RNN_RELU": _rnn_relu}
+UPDATES = {"LSTM": lstm_update, "GRU": gru_update, "RNN_TANH": _rnn_tanh, "RNN_RELU": _rnn_relu,
+           "MINGRU": _min_update(mingru_coefficients), "MINLSTM": _min_update(minlstm_coefficients)}
 """mode -> ``update(xi, state, w, h_mask) -> (y_t, state)``: one step given the input projection."""
+
+COEFFICIENTS = {"MINGRU": mingru_coefficients, "MINLSTM": minlstm_coefficients}
+LOG_COEFFICIENTS = {"MINGRU": mingru_log_coefficients, "MINLSTM": minlstm_log_coefficients}
+"""mode -> the min cells' step as the linear recurrence ``h_t = a_t h_{t-1} + b_t``: ``(a, b)``, or their logs."""
 
 
 def cell_weights(module: torch.nn.Module, suffix: str = "", product_dtype: Optional[torch.dtype] = None) -> CellWeights:

@@ -43,6 +43,7 @@ from rnnkit.nn import extension
 from rnnkit.nn.functional import UPDATES, input_projection
 from rnnkit.nn.fused import fused_forward
 from rnnkit.nn.init import init_cell_weights, norm_shapes
+from rnnkit.nn.min_rnn import MinGRU, MinLSTM, MinRNN
 from rnnkit.nn.precision import check_precision, product_dtype
 from rnnkit.nn.recurrence import extension_forward
 from rnnkit.nn.reference import reference_forward
@@ -251,12 +252,12 @@ class GRU(RecurrentLayer):
                          **options)
 
 
-LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
 """Layer classes by the short names configs and the CLI use."""
 
 
-def make_layer(cell: str, input_size: int, hidden_size: int, **kwargs: Any) -> RecurrentLayer:
-    """``make_layer("lstm", 8, 64, num_layers=2)``: a layer by its short name (``rnn``, ``lstm``, ``gru``)."""
+def make_layer(cell: str, input_size: int, hidden_size: int, **kwargs: Any) -> RecurrentLayer | MinRNN:
+    """``make_layer("lstm", 8, 64, num_layers=2)``: a layer by its short name (a key of ``LAYERS``)."""
     if cell not in LAYERS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(LAYERS)}")
     return LAYERS[cell](input_size, hidden_size, **kwargs)

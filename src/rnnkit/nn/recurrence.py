@@ -34,23 +34,23 @@ class Recurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, mode: int, xi, h0, c0, w_hh, b_ih, b_hh, batch_sizes: list[int]):
-        output, h_n, c_n, saved = ops().recurrent_forward(mode, xi, h0, c0, w_hh, b_ih, b_hh, batch_sizes, True)
-        ctx.save_for_backward(output, saved, h0, c0, w_hh)
+        output, h_n, c_n, saved, h_prev = ops().recurrent_forward(mode, xi, h0, c0, w_hh, b_ih, b_hh, batch_sizes,
+                                                                  True)
+        ctx.save_for_backward(output, saved, h_prev, h0, c0, w_hh)
         ctx.mode, ctx.batch_sizes = mode, batch_sizes
         return output, h_n, c_n
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output, grad_h_n, grad_c_n):
-        output, saved, h0, c0, w_hh = ctx.saved_tensors
+        output, saved, h_prev, h0, c0, w_hh = ctx.saved_tensors
         if grad_c_n is None or grad_c_n.numel() == 0:
             grad_c_n = torch.zeros_like(c0)
         d_xi, d_gh, d_h0, d_c0 = ops().recurrent_backward(
             ctx.mode, grad_output.contiguous(), grad_h_n.contiguous(), grad_c_n.contiguous(), output, saved, h0,
             c0, w_hh, ctx.batch_sizes)
-        hidden = h0.shape[1]
-        h_prev = torch.cat([h0.unsqueeze(1), output[:, :-1]], dim=1).to(w_hh.dtype)  # (B, T, H): h_{t-1}
-        d_w_hh = d_gh.reshape(-1, d_gh.shape[-1]).t().mm(h_prev.reshape(-1, hidden))  # one product, all steps
+        # One product over all steps: h_prev (B, T, H) holds h_{t-1} as the products read it (zero when padded).
+        d_w_hh = d_gh.reshape(-1, d_gh.shape[-1]).t().mm(h_prev.reshape(-1, h0.shape[1]))
         d_b_ih = d_xi.sum((0, 1), dtype=h0.dtype)
         d_b_hh = d_b_ih if d_gh is d_xi or ctx.mode != MODES["GRU"] else d_gh.sum((0, 1), dtype=h0.dtype)
         d_c0 = d_c0 if ctx.mode == MODES["LSTM"] else None
@@ -73,7 +73,7 @@ def run_cell_over_time(mode: str, x: Tensor, state: Any, weights, batch_sizes: l
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         output, h_n, c_n = Recurrence.apply(*args)
     else:
-        output, h_n, c_n, _ = ops().recurrent_forward(*args, False)
+        output, h_n, c_n, _, _ = ops().recurrent_forward(*args, False)
     return output, ((h_n, c_n) if mode == "LSTM" else h_n)
 
 

@@ -20,6 +20,7 @@
 
 #include <vector>
 
+#include "bf16_gemm.h"
 #include "simd.h"
 
 namespace {
@@ -49,7 +50,7 @@ template <typename F> void for_rows(int64_t n, int64_t hidden, const F& body) {
 // x: W_ih x_t (G*H); r: W_hh h_{t-1} (G*H); bx, bh: the biases; h, c: the state, updated in place; o: output.
 
 template <typename acc_t, typename mm_t, bool SAVE>
-void lstm_row(int64_t H, const mm_t* x, const mm_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* c,
+void lstm_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* c,
               acc_t* o, acc_t* sv) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) {
     using V = decltype(lane);
@@ -72,7 +73,7 @@ void lstm_row(int64_t H, const mm_t* x, const mm_t* r, const acc_t* bx, const ac
 }
 
 template <typename acc_t, typename mm_t, bool SAVE>
-void gru_row(int64_t H, const mm_t* x, const mm_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o,
+void gru_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o,
              acc_t* sv) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) {
     using V = decltype(lane);
@@ -95,7 +96,7 @@ void gru_row(int64_t H, const mm_t* x, const mm_t* r, const acc_t* bx, const acc
 }
 
 template <typename acc_t, typename mm_t, bool RELU>
-void elman_row(int64_t H, const mm_t* x, const mm_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o) {
+void elman_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) {
     using V = decltype(lane);
     using M = Mem<V>;
@@ -116,14 +117,14 @@ void copy_row(int64_t H, const acc_t* from, mm_t* to) {
 // output's gradient. Writes dL/d(W_ih x_t) to dx and dL/d(W_hh h_{t-1}) to dg (the same tensor for LSTM and
 // Elman), and leaves in carry (and dc) the part of dL/dh_{t-1} (dL/dc_{t-1}) that skips W_hh.
 
-template <typename V, typename acc_t, typename mm_t>
-INLINE V incoming(const acc_t* carry, const mm_t* rec, const acc_t* go, int64_t j) {
+template <typename V, typename acc_t>
+INLINE V incoming(const acc_t* carry, const acc_t* rec, const acc_t* go, int64_t j) {
   using M = Mem<V>;
   return rec ? M::load(carry + j) + M::load(rec + j) + M::load(go + j) : M::load(carry + j) + M::load(go + j);
 }
 
 template <typename acc_t, typename mm_t>
-void lstm_row_backward(int64_t H, const acc_t* go, const mm_t* rec, const acc_t* sv, const acc_t* c_prev,
+void lstm_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* c_prev,
                        acc_t* carry, acc_t* dc, mm_t* dx) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) {
     using V = decltype(lane);
@@ -142,7 +143,7 @@ void lstm_row_backward(int64_t H, const acc_t* go, const mm_t* rec, const acc_t*
 }
 
 template <typename acc_t, typename mm_t>
-void gru_row_backward(int64_t H, const acc_t* go, const mm_t* rec, const acc_t* sv, const acc_t* h_prev,
+void gru_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* h_prev,
                       acc_t* carry, mm_t* dx, mm_t* dg) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) {
     using V = decltype(lane);
@@ -163,7 +164,7 @@ void gru_row_backward(int64_t H, const acc_t* go, const mm_t* rec, const acc_t* 
 }
 
 template <typename acc_t, typename mm_t, bool RELU>
-void elman_row_backward(int64_t H, const acc_t* go, const mm_t* rec, const acc_t* h, acc_t* carry, mm_t* dx) {
+void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* h, acc_t* carry, mm_t* dx) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) {
     using V = decltype(lane);
     using M = Mem<V>;
@@ -173,6 +174,42 @@ void elman_row_backward(int64_t H, const acc_t* go, const mm_t* rec, const acc_t
     M::store(carry + j, V{} * 0.0f);
   });
 }
+
+// ---- the recurrent product of one step ------------------------------------------------------------------
+// out[0:n] (acc_t) = in[0:n] (mm_t, row stride lda) * B, B (K x N) given as a view of W_hh (or its transpose).
+// float and double: ATen's GEMM. bfloat16: the packed AVX-512 BF16 kernel (bf16_gemm.h), float32 out; where it
+// is not compiled, ATen's bfloat16 GEMM and a conversion.
+
+template <typename acc_t, typename mm_t> struct StepProduct {
+  at::Tensor b;
+  at::Tensor rounded;  // bfloat16 result of the ATen fallback
+#ifdef RNNKIT_BF16_GEMM
+  PackedB packed;
+#endif
+  StepProduct(const at::Tensor& b_view, bool b_is_w_transposed) : b(b_view) {
+    if constexpr (std::is_same_v<mm_t, c10::BFloat16>) {
+#ifdef RNNKIT_BF16_GEMM
+      packed = b_is_w_transposed ? pack_transposed(b_view.t().contiguous()) : pack_plain(b_view.contiguous());
+#else
+      (void)b_is_w_transposed;
+#endif
+    }
+  }
+  void operator()(const at::Tensor& in, at::Tensor& out) {
+    if constexpr (std::is_same_v<mm_t, c10::BFloat16>) {
+#ifdef RNNKIT_BF16_GEMM
+      bf16_gemm(in.data_ptr<c10::BFloat16>(), in.stride(0), in.size(0), packed, out.data_ptr<float>(), out.stride(0));
+#else
+      if (!rounded.defined() || rounded.size(0) < in.size(0)) rounded = at::empty({in.size(0), b.size(1)}, in.options());
+      at::Tensor part = rounded.narrow(0, 0, in.size(0));
+      at::mm_out(part, in, b);
+      out.copy_(part);
+#endif
+    } else {
+      at::mm_out(out, in, b);
+    }
+  }
+};
 
 // ---- forward --------------------------------------------------------------------------------------------
 
@@ -186,14 +223,15 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const a
   at::Tensor h = h0.clone(), c = mode == LSTM ? c0.clone() : at::empty({0}, acc);
   const bool same = xi.scalar_type() == h0.scalar_type();
   at::Tensor h_mm = same ? h : h.to(xi.scalar_type());  // the state as the products read it
-  at::Tensor gh = at::empty({B, GH}, xi.options());
+  at::Tensor gh = at::empty({B, GH}, acc);  // W_hh h_{t-1}
   at::Tensor out = at::empty({B, T, H}, acc);
   at::Tensor saved = at::empty({B, T, S * H}, acc);
-  const at::Tensor w_t = w_hh.t();
+  at::Tensor h_prev = save ? at::empty({B, T, H}, xi.options()) : at::empty({0}, xi.options());  // for dL/dW_hh
+  StepProduct<acc_t, mm_t> product(w_hh.t(), true);
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
 
   const mm_t* xi_p = xi.data_ptr<mm_t>();
-  const mm_t* gh_p = gh.data_ptr<mm_t>();
+  const acc_t* gh_p = gh.data_ptr<acc_t>();
   const acc_t* bx = b_ih.data_ptr<acc_t>();
   const acc_t* bh = b_hh.data_ptr<acc_t>();
   acc_t* h_p = h.data_ptr<acc_t>();
@@ -201,19 +239,24 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const a
   mm_t* hm_p = h_mm.data_ptr<mm_t>();
   acc_t* out_p = out.data_ptr<acc_t>();
   acc_t* sv_p = saved.data_ptr<acc_t>();
+  mm_t* hp_p = save ? h_prev.data_ptr<mm_t>() : nullptr;
 
   for (int64_t t = 0; t < T; ++t) {
     const int64_t n = alive[t];
-    for (int64_t b = n; b < B; ++b) std::fill_n(out_p + (b * T + t) * H, H, acc_t(0));
+    for (int64_t b = n; b < B; ++b) {
+      std::fill_n(out_p + (b * T + t) * H, H, acc_t(0));
+      if (save) std::fill_n(hp_p + (b * T + t) * H, H, mm_t(0));
+    }
     if (n == 0) continue;
     at::Tensor gh_n = gh.narrow(0, 0, n);
-    at::mm_out(gh_n, h_mm.narrow(0, 0, n), w_t);
+    product(h_mm.narrow(0, 0, n), gh_n);
     for_rows(n, GH, [&](int64_t b) {
       const mm_t* x = xi_p + (b * T + t) * GH;
-      const mm_t* r = gh_p + b * GH;
+      const acc_t* r = gh_p + b * GH;
       acc_t* hb = h_p + b * H;
       acc_t* o = out_p + (b * T + t) * H;
       acc_t* sv = sv_p + (b * T + t) * S * H;
+      if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
       if (mode == LSTM) {
         if (S) lstm_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, c_p + b * H, o, sv);
         else lstm_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, c_p + b * H, o, sv);
@@ -228,7 +271,7 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const a
       if (!same) copy_row<acc_t, mm_t>(H, hb, hm_p + b * H);
     });
   }
-  return {out, h, c, saved};
+  return {out, h, c, saved, h_prev};
 }
 
 // ---- backward -------------------------------------------------------------------------------------------
@@ -243,7 +286,8 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   const auto mm_opts = w_hh.options();
   at::Tensor carry = grad_hn.clone();  // dL/dh_t from outside the recurrent product (final state, GRU's z dh)
   at::Tensor dc = mode == LSTM ? grad_cn.clone() : at::empty({0}, h0.options());
-  at::Tensor rec = at::zeros({B, H}, mm_opts);  // dL/dh_{t-1} through W_hh, from the step after
+  at::Tensor rec = at::zeros({B, H}, h0.options());  // dL/dh_{t-1} through W_hh, from the step after
+  StepProduct<acc_t, mm_t> product(w_hh, false);
   at::Tensor d_xi = at::empty({B, T, GH}, mm_opts);
   at::Tensor dgh = mode == GRU ? at::empty({B, T, GH}, mm_opts) : d_xi;
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
@@ -255,7 +299,7 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   const acc_t* c0_p = mode == LSTM ? c0.data_ptr<acc_t>() : nullptr;
   acc_t* carry_p = carry.data_ptr<acc_t>();
   acc_t* dc_p = mode == LSTM ? dc.data_ptr<acc_t>() : nullptr;
-  const mm_t* rec_p = rec.data_ptr<mm_t>();
+  const acc_t* rec_p = rec.data_ptr<acc_t>();
   mm_t* dxi_p = d_xi.data_ptr<mm_t>();
   mm_t* dgh_p = dgh.data_ptr<mm_t>();
 
@@ -269,7 +313,7 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
     for_rows(n, GH, [&](int64_t b) {
       const acc_t* go = go_p + (b * T + t) * H;
       const acc_t* sv = sv_p + (b * T + t) * S * H;
-      const mm_t* rc = b < n_after ? rec_p + b * H : nullptr;
+      const acc_t* rc = b < n_after ? rec_p + b * H : nullptr;
       acc_t* cy = carry_p + b * H;
       mm_t* dx = dxi_p + (b * T + t) * GH;
       if (mode == LSTM) {
@@ -285,11 +329,11 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
       }
     });
     at::Tensor rec_n = rec.narrow(0, 0, n);
-    at::mm_out(rec_n, dgh.select(1, t).narrow(0, 0, n), w_hh);
+    product(dgh.select(1, t).narrow(0, 0, n), rec_n);
     n_after = n;
   }
   // dL/dh0: what reached the state from outside plus the recurrent gradient of step 0 (all rows ran at step 0).
-  at::Tensor d_h0 = carry + rec.to(carry.scalar_type());
+  at::Tensor d_h0 = carry + rec;
   return {d_xi, dgh, d_h0, dc};
 }
 

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <c10/util/BFloat16.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include <cmath>
 #include <cstdint>
@@ -58,9 +61,21 @@ INLINE float exp_(float x) {
 }
 INLINE double exp_(double x) { return std::exp(x); }
 
-template <typename V> INLINE V sigmoid(V x) { return 1.0f / (1.0f + exp_(-x)); }
+// 1/x: AVX-512's 14-bit reciprocal and one Newton step (float precision) instead of a division, which costs
+// several times more on the CPUs we measured; a plain division elsewhere.
+INLINE vf recip(vf x) {
+#if defined(__AVX512F__)
+  const vf y = (vf)_mm512_rcp14_ps((__m512)x);
+  return y * (2.0f - x * y);
+#else
+  return 1.0f / x;
+#endif
+}
+INLINE float recip(float x) { return 1.0f / x; }
+
+template <typename V> INLINE V sigmoid(V x) { return recip(1.0f + exp_(-x)); }
 INLINE double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-template <typename V> INLINE V tanh_(V x) { return 2.0f / (1.0f + exp_(-2.0f * x)) - 1.0f; }
+template <typename V> INLINE V tanh_(V x) { return 2.0f * recip(1.0f + exp_(-2.0f * x)) - 1.0f; }
 INLINE double tanh_(double x) { return std::tanh(x); }
 
 // Loads and stores of one lane or 16, from float, double or bfloat16 memory (bfloat16 rounded to nearest even).
