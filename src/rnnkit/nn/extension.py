@@ -25,7 +25,7 @@ import torch
 
 CSRC = Path(__file__).parent / "csrc"
 SOURCES = [CSRC / "recurrent.cpp", CSRC / "min_rnn.cpp"]
-HEADERS = [CSRC / "simd.h", CSRC / "bf16_gemm.h"]
+HEADERS = [CSRC / "simd.h", CSRC / "step_gemm.h"]
 FLAGS = {  # PyTorch's CPU capability -> the instruction sets the build may use
     "AVX512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"],
     "AVX2": ["-mavx2", "-mfma"],

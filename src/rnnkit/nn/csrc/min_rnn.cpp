@@ -35,7 +35,7 @@ INLINE double g_grad(double x) { return x >= 0 ? 1.0 : sigmoid(x) * (1.0 - sigmo
 int64_t length_of(c10::IntArrayRef lengths, int64_t b, int64_t steps) { return lengths.empty() ? steps : lengths[b]; }
 
 template <typename acc_t, typename mm_t>
-std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const at::Tensor& h0,
+FLATTEN std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const at::Tensor& h0,
                                      c10::IntArrayRef lengths) {
   const int64_t B = xi.size(0), T = xi.size(1), H = h0.size(1), G = mode == MINGRU ? 2 : 3;
   at::Tensor out = at::zeros({B, T, H}, h0.options());
@@ -51,7 +51,7 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const a
         const mm_t* k = xi_p + (b * T + t) * G * H;
         const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
         acc_t* h = out_p + (b * T + t) * H;
-        over_units<acc_t>(H, [&](auto lane, int64_t j) {
+        over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
           using V = decltype(lane);
           using M = Mem<V>;
           if (mode == MINGRU) {
@@ -71,7 +71,7 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const a
 }
 
 template <typename acc_t, typename mm_t>
-std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
+FLATTEN std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
                                       const at::Tensor& xi, const at::Tensor& out, const at::Tensor& h0,
                                       c10::IntArrayRef lengths) {
   const int64_t B = xi.size(0), T = xi.size(1), H = h0.size(1), G = mode == MINGRU ? 2 : 3;
@@ -91,7 +91,7 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
         mm_t* dk = dxi_p + (b * T + t) * G * H;
         const acc_t* go = go_p + (b * T + t) * H;
         const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
-        over_units<acc_t>(H, [&](auto lane, int64_t j) {
+        over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
           using V = decltype(lane);
           using M = Mem<V>;
           const V dh = M::load(carry + j) + M::load(go + j), hp = M::load(h_prev + j);

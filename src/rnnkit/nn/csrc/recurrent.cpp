@@ -20,7 +20,7 @@
 
 #include <vector>
 
-#include "bf16_gemm.h"
+#include "step_gemm.h"
 #include "simd.h"
 
 namespace {
@@ -50,9 +50,9 @@ template <typename F> void for_rows(int64_t n, int64_t hidden, const F& body) {
 // x: W_ih x_t (G*H); r: W_hh h_{t-1} (G*H); bx, bh: the biases; h, c: the state, updated in place; o: output.
 
 template <typename acc_t, typename mm_t, bool SAVE>
-void lstm_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* c,
+FLATTEN void lstm_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* c,
               acc_t* o, acc_t* sv) {
-  over_units<acc_t>(H, [&](auto lane, int64_t j) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     auto gate = [&](int64_t k) { return M::load(x + k * H + j) + M::load(bx + k * H + j) + M::load(r + k * H + j) + M::load(bh + k * H + j); };
@@ -73,9 +73,9 @@ void lstm_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const a
 }
 
 template <typename acc_t, typename mm_t, bool SAVE>
-void gru_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o,
+FLATTEN void gru_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o,
              acc_t* sv) {
-  over_units<acc_t>(H, [&](auto lane, int64_t j) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     auto part = [&](const auto* p, int64_t k) { return M::load(p + k * H + j); };
@@ -96,8 +96,8 @@ void gru_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const ac
 }
 
 template <typename acc_t, typename mm_t, bool RELU>
-void elman_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o) {
-  over_units<acc_t>(H, [&](auto lane, int64_t j) {
+FLATTEN void elman_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     const V a = M::load(x + j) + M::load(bx + j) + M::load(r + j) + M::load(bh + j);
@@ -108,8 +108,8 @@ void elman_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const 
 }
 
 template <typename acc_t, typename mm_t>
-void copy_row(int64_t H, const acc_t* from, mm_t* to) {
-  over_units<acc_t>(H, [&](auto lane, int64_t j) { Mem<decltype(lane)>::store(to + j, Mem<decltype(lane)>::load(from + j)); });
+FLATTEN void copy_row(int64_t H, const acc_t* from, mm_t* to) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES { Mem<decltype(lane)>::store(to + j, Mem<decltype(lane)>::load(from + j)); });
 }
 
 // The backward pass of one step of one row. carry: dL/dh_t from outside the recurrent product (the final
@@ -124,9 +124,9 @@ INLINE V incoming(const acc_t* carry, const acc_t* rec, const acc_t* go, int64_t
 }
 
 template <typename acc_t, typename mm_t>
-void lstm_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* c_prev,
+FLATTEN void lstm_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* c_prev,
                        acc_t* carry, acc_t* dc, mm_t* dx) {
-  over_units<acc_t>(H, [&](auto lane, int64_t j) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     const V dh = incoming<V>(carry, rec, go, j);
@@ -143,9 +143,9 @@ void lstm_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t
 }
 
 template <typename acc_t, typename mm_t>
-void gru_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* h_prev,
+FLATTEN void gru_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* h_prev,
                       acc_t* carry, mm_t* dx, mm_t* dg) {
-  over_units<acc_t>(H, [&](auto lane, int64_t j) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     const V dh = incoming<V>(carry, rec, go, j);
@@ -164,8 +164,8 @@ void gru_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t*
 }
 
 template <typename acc_t, typename mm_t, bool RELU>
-void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* h, acc_t* carry, mm_t* dx) {
-  over_units<acc_t>(H, [&](auto lane, int64_t j) {
+FLATTEN void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* h, acc_t* carry, mm_t* dx) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     const V dh = incoming<V>(carry, rec, go, j);
@@ -176,35 +176,49 @@ void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_
 }
 
 // ---- the recurrent product of one step ------------------------------------------------------------------
-// out[0:n] (acc_t) = in[0:n] (mm_t, row stride lda) * B, B (K x N) given as a view of W_hh (or its transpose).
-// float and double: ATen's GEMM. bfloat16: the packed AVX-512 BF16 kernel (bf16_gemm.h), float32 out; where it
-// is not compiled, ATen's bfloat16 GEMM and a conversion.
+// out[0:n] (acc_t) = in[0:n] (mm_t, row stride lda) * B, B (K x N) a view of W_hh (or of its transpose).
+// float32 and bfloat16: the packed kernels of step_gemm.h where compiled (float32 out either way); otherwise,
+// and for float64, ATen's GEMM (for bfloat16 a bfloat16 result, then converted).
 
 template <typename acc_t, typename mm_t> struct StepProduct {
   at::Tensor b;
   at::Tensor rounded;  // bfloat16 result of the ATen fallback
-#ifdef RNNKIT_BF16_GEMM
-  PackedB packed;
+  static constexpr bool kBF16 = std::is_same_v<mm_t, c10::BFloat16>;
+#if defined(RNNKIT_BF16_GEMM)
+  static constexpr bool kPacked = std::is_same_v<acc_t, float>;
+#elif defined(RNNKIT_STEP_GEMM)
+  static constexpr bool kPacked = std::is_same_v<acc_t, float> && !kBF16;
+#else
+  static constexpr bool kPacked = false;
 #endif
+#if defined(RNNKIT_STEP_GEMM)
+  Packed packed;
+#endif
+
   StepProduct(const at::Tensor& b_view, bool b_is_w_transposed) : b(b_view) {
-    if constexpr (std::is_same_v<mm_t, c10::BFloat16>) {
-#ifdef RNNKIT_BF16_GEMM
-      packed = b_is_w_transposed ? pack_transposed(b_view.t().contiguous()) : pack_plain(b_view.contiguous());
-#else
-      (void)b_is_w_transposed;
-#endif
+#if defined(RNNKIT_STEP_GEMM)
+    if constexpr (kPacked) {
+      const at::Tensor w = b_is_w_transposed ? b_view.t().contiguous() : b_view.contiguous();
+      packed = b_is_w_transposed ? pack_transposed<mm_t>(w) : pack_plain<mm_t>(w);
     }
-  }
-  void operator()(const at::Tensor& in, at::Tensor& out) {
-    if constexpr (std::is_same_v<mm_t, c10::BFloat16>) {
-#ifdef RNNKIT_BF16_GEMM
-      bf16_gemm(in.data_ptr<c10::BFloat16>(), in.stride(0), in.size(0), packed, out.data_ptr<float>(), out.stride(0));
 #else
+    (void)b_is_w_transposed;
+#endif
+  }
+
+  void operator()(const at::Tensor& in, at::Tensor& out) {
+#if defined(RNNKIT_STEP_GEMM)
+    if constexpr (kPacked) {
+      using Kind = std::conditional_t<kBF16, BF16Kind, F32>;
+      step_gemm<Kind>(in.data_ptr<mm_t>(), in.stride(0), in.size(0), packed, out.data_ptr<float>(), out.stride(0));
+      return;
+    }
+#endif
+    if constexpr (kBF16) {
       if (!rounded.defined() || rounded.size(0) < in.size(0)) rounded = at::empty({in.size(0), b.size(1)}, in.options());
       at::Tensor part = rounded.narrow(0, 0, in.size(0));
       at::mm_out(part, in, b);
       out.copy_(part);
-#endif
     } else {
       at::mm_out(out, in, b);
     }

@@ -24,6 +24,8 @@ typedef uint32_t vu __attribute__((vector_size(64)));
 typedef uint16_t vh __attribute__((vector_size(32)));
 constexpr int64_t kLanes = 16;
 #define INLINE inline __attribute__((always_inline))  // 64-byte vectors must not cross a call
+#define FLATTEN __attribute__((flatten))  // on a row kernel: inline everything it calls
+#define LANES __attribute__((always_inline))  // on the lambda over_units runs for each group of lanes
 
 INLINE vf splat(float v) { return vf{} + v; }
 INLINE vf max_(vf a, vf b) { return a > b ? a : b; }
