@@ -58,7 +58,8 @@ FLATTEN std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi,
             const V z = sigmoid(M::load(k + j)), candidate = g_(M::load(k + H + j));
             M::store(h + j, M::load(h_prev + j) + z * (candidate - M::load(h_prev + j)));
           } else {
-            const V f = sigmoid(M::load(k + j)), i = sigmoid(M::load(k + H + j)), candidate = g_(M::load(k + 2 * H + j));
+            const V f = sigmoid(M::load(k + j)), i = sigmoid(M::load(k + H + j));
+            const V candidate = g_(M::load(k + 2 * H + j));
             M::store(h + j, (f * M::load(h_prev + j) + i * candidate) / (f + i));
           }
         });
@@ -119,22 +120,20 @@ FLATTEN std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& gr
 
 std::vector<at::Tensor> min_rnn_forward(int64_t mode, const at::Tensor& xi, const at::Tensor& h0,
                                         c10::IntArrayRef lengths) {
-  TORCH_CHECK(xi.is_contiguous() && h0.is_contiguous(), "inputs must be contiguous");
-  const auto acc = h0.scalar_type(), mm = xi.scalar_type();
-  if (acc == at::kDouble && mm == at::kDouble) return forward_impl<double, double>(mode, xi, h0, lengths);
-  if (acc == at::kFloat && mm == at::kFloat) return forward_impl<float, float>(mode, xi, h0, lengths);
-  TORCH_CHECK(false, "unsupported dtypes: state ", acc, ", input projection ", mm);
+  TORCH_CHECK(xi.is_contiguous() && h0.is_contiguous() && xi.scalar_type() == h0.scalar_type(),
+              "xi and h0: contiguous, one dtype");
+  return dispatch_dtypes(h0.scalar_type(), xi.scalar_type(), [&](auto acc, auto mm) {
+    return forward_impl<decltype(acc), decltype(mm)>(mode, xi, h0, lengths);
+  });
 }
 
 std::vector<at::Tensor> min_rnn_backward(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
                                          const at::Tensor& xi, const at::Tensor& out, const at::Tensor& h0,
                                          c10::IntArrayRef lengths) {
-  TORCH_CHECK(grad_out.is_contiguous() && grad_hn.is_contiguous() && xi.is_contiguous() && out.is_contiguous(),
-              "inputs must be contiguous");
-  const auto acc = h0.scalar_type(), mm = xi.scalar_type();
-  if (acc == at::kDouble && mm == at::kDouble) return backward_impl<double, double>(mode, grad_out, grad_hn, xi, out, h0, lengths);
-  if (acc == at::kFloat && mm == at::kFloat) return backward_impl<float, float>(mode, grad_out, grad_hn, xi, out, h0, lengths);
-  TORCH_CHECK(false, "unsupported dtypes: state ", acc, ", input projection ", mm);
+  TORCH_CHECK(grad_out.is_contiguous() && grad_hn.is_contiguous() && out.is_contiguous(), "inputs must be contiguous");
+  return dispatch_dtypes(h0.scalar_type(), xi.scalar_type(), [&](auto acc, auto mm) {
+    return backward_impl<decltype(acc), decltype(mm)>(mode, grad_out, grad_hn, xi, out, h0, lengths);
+  });
 }
 
 }  // namespace

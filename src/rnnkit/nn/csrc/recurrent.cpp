@@ -2,9 +2,11 @@
 // step fused into one pass. Built at first use by rnnkit.nn.extension; the equations are rnnkit.nn.functional's.
 //
 // The input projection W_ih x_t of every step is computed before the loop as one matrix product (by the
-// caller); each step here is one matrix product h_{t-1} W_hh^T (ATen's, so MKL or oneDNN) and one pass over
-// the gates. Products run in the dtype of W_hh ("mm_t": the state's dtype, or bfloat16 for bf16-mixed);
-// everything else (gates, cell state, h) runs in the state's dtype ("acc_t": float or double).
+// caller); each step here is one matrix product h_{t-1} W_hh^T (the packed kernels of step_gemm.h) and one pass
+// over the gates (simd.h). Products run in the dtype of W_hh ("mm_t": the state's dtype, or bfloat16 for
+// bf16-mixed); everything else (gates, cell state, h) runs in the state's dtype ("acc_t": float or double).
+// The backward pass runs the steps in reverse the same way; dL/dW_hh is one product over all steps, by the
+// caller, from the h_{t-1} the forward pass records.
 //
 // Variable lengths: the batch is sorted by length (longest first) and batch_sizes[t] sequences are still
 // running at step t, so step t touches rows 0 .. batch_sizes[t]-1 only; the other rows keep their state and
@@ -50,12 +52,15 @@ template <typename F> void for_rows(int64_t n, int64_t hidden, const F& body) {
 // x: W_ih x_t (G*H); r: W_hh h_{t-1} (G*H); bx, bh: the biases; h, c: the state, updated in place; o: output.
 
 template <typename acc_t, typename mm_t, bool SAVE>
-FLATTEN void lstm_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* c,
-              acc_t* o, acc_t* sv) {
+FLATTEN void lstm_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h,
+                      acc_t* c, acc_t* o, acc_t* sv) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
-    auto gate = [&](int64_t k) { return M::load(x + k * H + j) + M::load(bx + k * H + j) + M::load(r + k * H + j) + M::load(bh + k * H + j); };
+    auto gate = [&](int64_t k) {
+      const int64_t at = k * H + j;
+      return M::load(x + at) + M::load(bx + at) + M::load(r + at) + M::load(bh + at);
+    };
     const V i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = tanh_(gate(2)), og = sigmoid(gate(3));
     const V cn = f * M::load(c + j) + i * g;
     const V hn = og * tanh_(cn);
@@ -109,7 +114,10 @@ FLATTEN void elman_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx
 
 template <typename acc_t, typename mm_t>
 FLATTEN void copy_row(int64_t H, const acc_t* from, mm_t* to) {
-  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES { Mem<decltype(lane)>::store(to + j, Mem<decltype(lane)>::load(from + j)); });
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using M = Mem<decltype(lane)>;
+    M::store(to + j, M::load(from + j));
+  });
 }
 
 // The backward pass of one step of one row. carry: dL/dh_t from outside the recurrent product (the final
@@ -210,12 +218,15 @@ template <typename acc_t, typename mm_t> struct StepProduct {
 #if defined(RNNKIT_STEP_GEMM)
     if constexpr (kPacked) {
       using Kind = std::conditional_t<kBF16, BF16Kind, F32>;
-      step_gemm<Kind>(in.data_ptr<mm_t>(), in.stride(0), in.size(0), packed, out.data_ptr<float>(), out.stride(0));
+      step_gemm<Kind>(in.data_ptr<mm_t>(), in.stride(0), in.size(0), packed, out.data_ptr<float>(),
+                      out.stride(0));
       return;
     }
 #endif
     if constexpr (kBF16) {
-      if (!rounded.defined() || rounded.size(0) < in.size(0)) rounded = at::empty({in.size(0), b.size(1)}, in.options());
+      if (!rounded.defined() || rounded.size(0) < in.size(0)) {
+        rounded = at::empty({in.size(0), b.size(1)}, in.options());
+      }
       at::Tensor part = rounded.narrow(0, 0, in.size(0));
       at::mm_out(part, in, b);
       out.copy_(part);
@@ -353,21 +364,15 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
 
 // ---- dispatch -------------------------------------------------------------------------------------------
 
-void check(const at::Tensor& xi, const at::Tensor& h0, const at::Tensor& w_hh) {
-  TORCH_CHECK(xi.device().is_cpu(), "rnnkit's recurrence extension runs on the CPU");
-  TORCH_CHECK(xi.is_contiguous() && h0.is_contiguous() && w_hh.is_contiguous(), "inputs must be contiguous");
-  TORCH_CHECK(xi.scalar_type() == w_hh.scalar_type(), "xi and w_hh must share the product dtype");
-}
-
 std::vector<at::Tensor> recurrent_forward(int64_t mode, const at::Tensor& xi, const at::Tensor& h0,
                                           const at::Tensor& c0, const at::Tensor& w_hh, const at::Tensor& b_ih,
                                           const at::Tensor& b_hh, c10::IntArrayRef batch_sizes, bool save) {
-  check(xi, h0, w_hh);
-  const auto acc = h0.scalar_type(), mm = xi.scalar_type();
-  if (acc == at::kDouble && mm == at::kDouble) return forward_impl<double, double>(mode, xi, h0, c0, w_hh, b_ih, b_hh, batch_sizes, save);
-  if (acc == at::kFloat && mm == at::kFloat) return forward_impl<float, float>(mode, xi, h0, c0, w_hh, b_ih, b_hh, batch_sizes, save);
-  if (acc == at::kFloat && mm == at::kBFloat16) return forward_impl<float, c10::BFloat16>(mode, xi, h0, c0, w_hh, b_ih, b_hh, batch_sizes, save);
-  TORCH_CHECK(false, "unsupported dtypes: state ", acc, ", products ", mm);
+  TORCH_CHECK(xi.device().is_cpu(), "rnnkit's recurrence extension runs on the CPU");
+  TORCH_CHECK(xi.is_contiguous() && h0.is_contiguous() && w_hh.is_contiguous(), "inputs must be contiguous");
+  TORCH_CHECK(xi.scalar_type() == w_hh.scalar_type(), "xi and w_hh must share the product dtype");
+  return dispatch_dtypes(h0.scalar_type(), xi.scalar_type(), [&](auto acc, auto mm) {
+    return forward_impl<decltype(acc), decltype(mm)>(mode, xi, h0, c0, w_hh, b_ih, b_hh, batch_sizes, save);
+  });
 }
 
 std::vector<at::Tensor> recurrent_backward(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
@@ -375,11 +380,10 @@ std::vector<at::Tensor> recurrent_backward(int64_t mode, const at::Tensor& grad_
                                            const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& w_hh,
                                            c10::IntArrayRef batch_sizes) {
   TORCH_CHECK(grad_out.is_contiguous() && out.is_contiguous() && saved.is_contiguous(), "inputs must be contiguous");
-  const auto acc = h0.scalar_type(), mm = w_hh.scalar_type();
-  if (acc == at::kDouble && mm == at::kDouble) return backward_impl<double, double>(mode, grad_out, grad_hn, grad_cn, out, saved, h0, c0, w_hh, batch_sizes);
-  if (acc == at::kFloat && mm == at::kFloat) return backward_impl<float, float>(mode, grad_out, grad_hn, grad_cn, out, saved, h0, c0, w_hh, batch_sizes);
-  if (acc == at::kFloat && mm == at::kBFloat16) return backward_impl<float, c10::BFloat16>(mode, grad_out, grad_hn, grad_cn, out, saved, h0, c0, w_hh, batch_sizes);
-  TORCH_CHECK(false, "unsupported dtypes: state ", acc, ", products ", mm);
+  return dispatch_dtypes(h0.scalar_type(), w_hh.scalar_type(), [&](auto acc, auto mm) {
+    return backward_impl<decltype(acc), decltype(mm)>(mode, grad_out, grad_hn, grad_cn, out, saved, h0, c0, w_hh,
+                                                      batch_sizes);
+  });
 }
 
 }  // namespace

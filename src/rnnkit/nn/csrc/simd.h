@@ -2,7 +2,9 @@
 // type V, and runs 16 float lanes at a time (vf) or one lane (float, double).
 #pragma once
 
+#include <c10/core/ScalarType.h>
 #include <c10/util/BFloat16.h>
+#include <c10/util/Exception.h>
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -128,6 +130,15 @@ template <typename acc_t, typename F> INLINE void over_units(int64_t H, const F&
     for (; j + kLanes <= H; j += kLanes) body(vf{}, j);
   }
   for (; j < H; ++j) body(acc_t{}, j);
+}
+
+// Calls f(acc_t{}, mm_t{}) for the state's dtype (acc_t) and the products' dtype (mm_t) the kernels support:
+// double/double (gradient checks), float/float, float/bfloat16 (bf16-mixed).
+template <typename F> auto dispatch_dtypes(c10::ScalarType acc, c10::ScalarType mm, const F& f) {
+  if (acc == c10::kDouble && mm == c10::kDouble) return f(double{}, double{});
+  if (acc == c10::kFloat && mm == c10::kFloat) return f(float{}, float{});
+  TORCH_CHECK(acc == c10::kFloat && mm == c10::kBFloat16, "unsupported dtypes: state ", acc, ", products ", mm);
+  return f(float{}, c10::BFloat16{});
 }
 
 }  // namespace rnnkit
