@@ -9,7 +9,7 @@ import torch
 from torch.autograd import gradcheck
 
 import rnnkit.nn as rn
-from rnnkit.nn import extension
+from rnnkit.nn import extension, precision
 
 needs_extension = pytest.mark.skipif(bool(extension.unavailable()), reason=str(extension.unavailable()))
 
@@ -31,13 +31,18 @@ def test_gradcheck_with_initial_state(mode):
 
 @needs_extension
 def test_auto_takes_the_fastest_measured_path():
-    """On the CPU: the extension wherever gradients are needed, oneDNN's kernel for LSTM inference."""
-    gru, lstm = rn.GRU(3, 4), rn.LSTM(3, 4)
+    """On the CPU: the extension for GRU and RNN, and for bf16-mixed LSTM training; oneDNN for other LSTM calls."""
+    gru, rnn, lstm = rn.GRU(3, 4), rn.RNN(3, 4), rn.LSTM(3, 4)
     x = torch.randn(2, 5, 3)
-    assert gru._path(x) == "extension" and lstm._path(x) == "extension"
+    assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "fused")
     with torch.no_grad():
-        assert gru._path(x) == "extension" and lstm._path(x) == "fused"
+        assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "fused")
     assert lstm.fast_path_reason is None
+    if precision.bf16_unsupported() is None:
+        mixed = rn.LSTM(3, 4, precision="bf16-mixed")
+        assert mixed._path(x) == "extension"
+        with torch.no_grad():
+            assert mixed._path(x) == "fused"
 
 
 def test_without_the_extension_auto_falls_back_and_says_why(monkeypatch):
@@ -54,9 +59,10 @@ def test_without_the_extension_auto_falls_back_and_says_why(monkeypatch):
 
 @needs_extension
 def test_what_the_extension_cannot_do_goes_elsewhere_with_a_reason():
-    projected = rn.LSTM(3, 4, proj_size=2)
-    output, _ = projected(torch.randn(2, 5, 3))
-    assert output.shape == (2, 5, 2) and "proj_size" in projected.fast_path_reason
+    if precision.bf16_unsupported() is None:  # bf16-mixed LSTM training prefers the extension
+        projected = rn.LSTM(3, 4, proj_size=2, precision="bf16-mixed")
+        output, _ = projected(torch.randn(2, 5, 3))
+        assert output.shape == (2, 5, 2) and "proj_size" in projected.fast_path_reason
     normed = rn.GRU(3, 4, layer_norm=True)
     normed(torch.randn(2, 5, 3))
     assert "layer_norm" in normed.fast_path_reason

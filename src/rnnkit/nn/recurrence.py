@@ -62,7 +62,8 @@ def run_cell_over_time(mode: str, x: Tensor, state: Any, weights, batch_sizes: l
     """One cell over ``x`` (B, T, I) from ``state`` ((B, H), or (h, c)); x sorted by length when ragged."""
     h0, c0 = state if mode == "LSTM" else (state, state.new_zeros(0))
     dtype = product_dtype or x.dtype
-    xi = torch_functional.linear(x.to(dtype), weights.weight_ih.to(dtype)).contiguous()  # (B, T, G*H)
+    # (B, T, G*H); .to(dtype) again: under torch.autocast the product may come back in autocast's dtype
+    xi = torch_functional.linear(x.to(dtype), weights.weight_ih.to(dtype)).to(dtype).contiguous()
     gate_size = weights.weight_ih.shape[0]
     zeros = h0.new_zeros(gate_size)
     b_ih = zeros if weights.bias_ih is None else weights.bias_ih
