@@ -1,16 +1,18 @@
 """Speed of rnnkit against torch.nn float32 on the CPU, in one process: interleaved rounds, medians of repeats.
 
-Four tables, each ratio the median over rounds of (torch.nn time / rnnkit time) measured in the same round
+Five tables, each ratio the median over rounds of (torch.nn time / rnnkit time) measured in the same round
 (>= 1: rnnkit is faster); each rnnkit row runs with ``impl="auto"`` and shows the path auto took:
 
 1. layers: a training step (forward, backward, AdamW) and inference (no grad) for LSTM, GRU and RNN at the
    layer bench's shapes (bench/bench_layers.py), rnnkit at precision fp32 and bf16-mixed; and the fraction of
    the machine's GEMM peak each reaches (its matrix-product FLOPs over its time, against the rate measured for
    a 2048 x 2048 product here, float32 or bfloat16 as the row's products run);
-2. ragged: variable lengths, torch.nn packed (pack_padded_sequence) against rnnkit's ``lengths=``;
-3. long: sequences of T = 1,024 and 4,096 (16,384 with --longest): torch.nn.LSTM against minGRU and minLSTM
+2. paths: what auto chooses from, at the first shape: rnnkit's fused (PyTorch's kernels) and extension paths
+   for each cell and precision, training and inference;
+3. ragged: variable lengths, torch.nn packed (pack_padded_sequence) against rnnkit's ``lengths=``;
+4. long: sequences of T = 1,024 and 4,096 (16,384 with --longest): torch.nn.LSTM against minGRU and minLSTM
    (the extension's fused scan, PyTorch ops' chunked scan, Heinsen's log-space scan), training steps;
-4. peak: the GEMM rates themselves.
+5. peak: the GEMM rates themselves (printed first).
 
     python bench/bench_speed.py [--repeats 5] [--threads 2] [--sections layers ragged long] [--json out.json]
 """
@@ -143,6 +145,44 @@ def layers_table(args, peaks, rows):
                       + " | ".join(cells[1:]) + " |", flush=True)
 
 
+def paths_table(args, rows):
+    precisions = ["fp32"] + ([] if bf16_unsupported() else ["bf16-mixed"])
+    batch, steps, input_size, hidden, layers = CONFIGS[0]
+    print(f"\n## paths at {batch},{steps},{input_size},{hidden},{layers}: ratio to torch.nn float32 of each "
+          "explicit impl (what impl=auto chooses from)\n")
+    print("| layer | precision | what | fused | extension | auto takes |\n|---|---|---|---|---|---|")
+    x, target = torch.randn(batch, steps, input_size), torch.randn(batch, steps, hidden)
+    for mode in args.modes:
+        torch.manual_seed(0)
+        theirs = TORCH[mode](input_size, hidden, num_layers=layers, batch_first=True)
+        for precision in precisions:
+            layers_by_impl = {}
+            for impl in ("fused", "extension", "auto"):
+                try:
+                    layer = getattr(rn, mode)(input_size, hidden, num_layers=layers, impl=impl, precision=precision)
+                except ValueError:
+                    continue
+                layer.load_state_dict(theirs.state_dict())
+                layers_by_impl[impl] = layer
+            for what in ("train", "infer"):
+                training = what == "train"
+                make = (lambda layer: train_job(layer, x, target)) if training else (lambda layer: infer_job(layer, x))
+                jobs = {"torch.nn": make(theirs)}
+                for impl in ("fused", "extension"):
+                    try:
+                        with torch.set_grad_enabled(training):
+                            layers_by_impl[impl]._path(x)  # refuses what the path cannot compute
+                    except (KeyError, RuntimeError):
+                        continue
+                    jobs[impl] = make(layers_by_impl[impl])
+                result = interleaved(jobs, args.repeats, args.min_seconds)
+                cells = [f"{result[impl][1]:.2f}" if impl in result else "-" for impl in ("fused", "extension")]
+                chosen = path_of(layers_by_impl["auto"], x, training)
+                rows.append(dict(table="paths", mode=mode, precision=precision, what=what, chosen=chosen,
+                                 **{impl: result[impl][1] for impl in ("fused", "extension") if impl in result}))
+                print(f"| {mode} | {precision} | {what} | {cells[0]} | {cells[1]} | {chosen} |", flush=True)
+
+
 def ragged_table(args, rows):
     print("\n## ragged batches: torch.nn packed against rnnkit lengths= (training steps, float32)\n")
     print("| layer | B,T,I,H | torch.nn packed ms | rnnkit ms | ratio | rnnkit path |")
@@ -196,8 +236,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--min-seconds", type=float, default=0.1, help="length of one timed sample")
     parser.add_argument("--modes", nargs="+", default=["LSTM", "GRU", "RNN"], choices=sorted(TORCH))
-    parser.add_argument("--sections", nargs="+", default=["layers", "ragged", "long"],
-                        choices=["layers", "ragged", "long"])
+    parser.add_argument("--sections", nargs="+", default=["layers", "paths", "ragged", "long"],
+                        choices=["layers", "paths", "ragged", "long"])
     parser.add_argument("--longest", action="store_true", help="add T = 16,384 to the long-sequence table")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
@@ -212,6 +252,8 @@ def main():
     rows = [dict(table="peak", **peaks)]
     if "layers" in args.sections:
         layers_table(args, peaks, rows)
+    if "paths" in args.sections:
+        paths_table(args, rows)
     if "ragged" in args.sections:
         ragged_table(args, rows)
     if "long" in args.sections:

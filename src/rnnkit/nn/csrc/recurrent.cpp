@@ -12,6 +12,9 @@
 // running at step t, so step t touches rows 0 .. batch_sizes[t]-1 only; the other rows keep their state and
 // their outputs are zero (PyTorch's PackedSequence convention).
 //
+// Threads: each sequence's recurrence is its own, so the batch is dealt to the threads once (rows k, k + P,
+// ...) and each runs the whole loop over time on its rows: no thread waits for another inside the loop.
+//
 // Shapes (B batch, T steps, H hidden, G gates: LSTM 4 (i, f, g, o), GRU 3 (r, z, n), Elman 1):
 //   xi (B, T, G*H) mm_t: W_ih x_t without bias;   w_hh (G*H, H) mm_t;   b_ih, b_hh (G*H) acc_t;
 //   h0, c0 (B, H) acc_t;   out (B, T, H) acc_t;   saved (B, T, S*H) acc_t, what the backward pass reads:
@@ -38,14 +41,6 @@ std::vector<int64_t> running(c10::IntArrayRef batch_sizes, int64_t batch, int64_
   if (batch_sizes.empty()) return std::vector<int64_t>(steps, batch);
   TORCH_CHECK(static_cast<int64_t>(batch_sizes.size()) == steps, "batch_sizes must have one entry per step");
   return batch_sizes.vec();
-}
-
-// Rows [0, n) of one step, split between threads when there is enough work.
-template <typename F> void for_rows(int64_t n, int64_t hidden, const F& body) {
-  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(hidden, 1));
-  at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) body(b);
-  });
 }
 
 // ---- one step of one sequence (row b), in one pass over its G*H gates ------------------------------------
@@ -184,13 +179,12 @@ FLATTEN void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, co
 }
 
 // ---- the recurrent product of one step ------------------------------------------------------------------
-// out[0:n] (acc_t) = in[0:n] (mm_t, row stride lda) * B, B (K x N) a view of W_hh (or of its transpose).
-// float32 and bfloat16: the packed kernels of step_gemm.h where compiled (float32 out either way); otherwise,
-// and for float64, ATen's GEMM (for bfloat16 a bfloat16 result, then converted).
+// C[0:n] (acc_t, row stride ldc) = A[0:n] (mm_t, row stride lda) * B, B (K x N) a view of W_hh (or of its
+// transpose). float32 and bfloat16: the packed kernels of step_gemm.h where compiled (float32 out either way);
+// otherwise, and for float64, ATen's GEMM (for bfloat16 a bfloat16 result, then converted).
 
 template <typename acc_t, typename mm_t> struct StepProduct {
   at::Tensor b;
-  at::Tensor rounded;  // bfloat16 result of the ATen fallback
   static constexpr bool kBF16 = std::is_same_v<mm_t, c10::BFloat16>;
 #if defined(RNNKIT_BF16_GEMM)
   static constexpr bool kPacked = std::is_same_v<acc_t, float>;
@@ -214,27 +208,45 @@ template <typename acc_t, typename mm_t> struct StepProduct {
 #endif
   }
 
-  void operator()(const at::Tensor& in, at::Tensor& out) {
+  // How many row groups run the loop over time side by side: one per thread with the packed kernels (each
+  // sequence's recurrence is its own, so the groups never wait for each other); else one, and ATen's GEMM
+  // uses the threads within each step.
+  int64_t groups(int64_t batch) const {
+    return kPacked ? std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), batch)) : 1;
+  }
+
+  void operator()(const mm_t* A, int64_t lda, int64_t n, acc_t* C, int64_t ldc) const {
 #if defined(RNNKIT_STEP_GEMM)
     if constexpr (kPacked) {
       using Kind = std::conditional_t<kBF16, BF16Kind, F32>;
-      step_gemm<Kind>(in.data_ptr<mm_t>(), in.stride(0), in.size(0), packed, out.data_ptr<float>(),
-                      out.stride(0));
+      step_gemm<Kind>(A, lda, n, packed, C, ldc);
       return;
     }
 #endif
+    const at::Tensor in = at::from_blob(const_cast<mm_t*>(A), {n, b.size(0)}, {lda, 1}, b.options());
+    const auto acc = b.options().dtype(c10::CppTypeToScalarType<acc_t>::value);
+    at::Tensor out = at::from_blob(C, {n, b.size(1)}, {ldc, 1}, acc);
     if constexpr (kBF16) {
-      if (!rounded.defined() || rounded.size(0) < in.size(0)) {
-        rounded = at::empty({in.size(0), b.size(1)}, in.options());
-      }
-      at::Tensor part = rounded.narrow(0, 0, in.size(0));
-      at::mm_out(part, in, b);
-      out.copy_(part);
+      out.copy_(at::mm(in, b));
     } else {
       at::mm_out(out, in, b);
     }
   }
 };
+
+// Row group k of P: batch rows k, k + P, k + 2P, ...; own(n) of them are among the first n rows.
+struct RowGroup {
+  int64_t k, P, rows;
+  RowGroup(int64_t k_, int64_t P_, int64_t B) : k(k_), P(P_), rows(k_ < B ? (B - k_ + P_ - 1) / P_ : 0) {}
+  int64_t own(int64_t n) const { return n > k ? (n - k + P - 1) / P : 0; }
+  int64_t row(int64_t i) const { return k + i * P; }
+};
+
+template <typename F> void for_groups(int64_t P, int64_t B, const F& body) {
+  at::parallel_for(0, P, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) body(RowGroup(k, P, B));
+  });
+}
 
 // ---- forward --------------------------------------------------------------------------------------------
 
@@ -252,11 +264,11 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const a
   at::Tensor out = at::empty({B, T, H}, acc);
   at::Tensor saved = at::empty({B, T, S * H}, acc);
   at::Tensor h_prev = save ? at::empty({B, T, H}, xi.options()) : at::empty({0}, xi.options());  // for dL/dW_hh
-  StepProduct<acc_t, mm_t> product(w_hh.t(), true);
+  const StepProduct<acc_t, mm_t> product(w_hh.t(), true);
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
 
   const mm_t* xi_p = xi.data_ptr<mm_t>();
-  const acc_t* gh_p = gh.data_ptr<acc_t>();
+  acc_t* gh_p = gh.data_ptr<acc_t>();
   const acc_t* bx = b_ih.data_ptr<acc_t>();
   const acc_t* bh = b_hh.data_ptr<acc_t>();
   acc_t* h_p = h.data_ptr<acc_t>();
@@ -266,36 +278,39 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const a
   acc_t* sv_p = saved.data_ptr<acc_t>();
   mm_t* hp_p = save ? h_prev.data_ptr<mm_t>() : nullptr;
 
-  for (int64_t t = 0; t < T; ++t) {
-    const int64_t n = alive[t];
-    for (int64_t b = n; b < B; ++b) {
-      std::fill_n(out_p + (b * T + t) * H, H, acc_t(0));
-      if (save) std::fill_n(hp_p + (b * T + t) * H, H, mm_t(0));
-    }
-    if (n == 0) continue;
-    at::Tensor gh_n = gh.narrow(0, 0, n);
-    product(h_mm.narrow(0, 0, n), gh_n);
-    for_rows(n, GH, [&](int64_t b) {
-      const mm_t* x = xi_p + (b * T + t) * GH;
-      const acc_t* r = gh_p + b * GH;
-      acc_t* hb = h_p + b * H;
-      acc_t* o = out_p + (b * T + t) * H;
-      acc_t* sv = sv_p + (b * T + t) * S * H;
-      if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
-      if (mode == LSTM) {
-        if (S) lstm_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, c_p + b * H, o, sv);
-        else lstm_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, c_p + b * H, o, sv);
-      } else if (mode == GRU) {
-        if (S) gru_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, o, sv);
-        else gru_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, o, sv);
-      } else if (mode == RNN_RELU) {
-        elman_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, o);
-      } else {
-        elman_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, o);
+  for_groups(product.groups(B), B, [&](const RowGroup& group) {
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t n = group.own(alive[t]);
+      for (int64_t i = n; i < group.rows; ++i) {  // sequences already ended: output zero
+        const int64_t b = group.row(i);
+        std::fill_n(out_p + (b * T + t) * H, H, acc_t(0));
+        if (save) std::fill_n(hp_p + (b * T + t) * H, H, mm_t(0));
       }
-      if (!same) copy_row<acc_t, mm_t>(H, hb, hm_p + b * H);
-    });
-  }
+      if (n == 0) continue;
+      product(hm_p + group.k * H, group.P * H, n, gh_p + group.k * GH, group.P * GH);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t b = group.row(i);
+        const mm_t* x = xi_p + (b * T + t) * GH;
+        const acc_t* r = gh_p + b * GH;
+        acc_t* hb = h_p + b * H;
+        acc_t* o = out_p + (b * T + t) * H;
+        acc_t* sv = sv_p + (b * T + t) * S * H;
+        if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
+        if (mode == LSTM) {
+          if (S) lstm_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, c_p + b * H, o, sv);
+          else lstm_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, c_p + b * H, o, sv);
+        } else if (mode == GRU) {
+          if (S) gru_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, o, sv);
+          else gru_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, o, sv);
+        } else if (mode == RNN_RELU) {
+          elman_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, o);
+        } else {
+          elman_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, o);
+        }
+        if (!same) copy_row<acc_t, mm_t>(H, hb, hm_p + b * H);
+      }
+    }
+  });
   return {out, h, c, saved, h_prev};
 }
 
@@ -312,7 +327,7 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   at::Tensor carry = grad_hn.clone();  // dL/dh_t from outside the recurrent product (final state, GRU's z dh)
   at::Tensor dc = mode == LSTM ? grad_cn.clone() : at::empty({0}, h0.options());
   at::Tensor rec = at::zeros({B, H}, h0.options());  // dL/dh_{t-1} through W_hh, from the step after
-  StepProduct<acc_t, mm_t> product(w_hh, false);
+  const StepProduct<acc_t, mm_t> product(w_hh, false);
   at::Tensor d_xi = at::empty({B, T, GH}, mm_opts);
   at::Tensor dgh = mode == GRU ? at::empty({B, T, GH}, mm_opts) : d_xi;
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
@@ -324,39 +339,44 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   const acc_t* c0_p = mode == LSTM ? c0.data_ptr<acc_t>() : nullptr;
   acc_t* carry_p = carry.data_ptr<acc_t>();
   acc_t* dc_p = mode == LSTM ? dc.data_ptr<acc_t>() : nullptr;
-  const acc_t* rec_p = rec.data_ptr<acc_t>();
+  acc_t* rec_p = rec.data_ptr<acc_t>();
   mm_t* dxi_p = d_xi.data_ptr<mm_t>();
   mm_t* dgh_p = dgh.data_ptr<mm_t>();
 
-  int64_t n_after = 0;  // rows that ran at step t+1: only they received a recurrent gradient
-  for (int64_t t = T - 1; t >= 0; --t) {
-    const int64_t n = alive[t];
-    for (int64_t b = n; b < B; ++b) {
-      std::fill_n(dxi_p + (b * T + t) * GH, GH, mm_t(0));
-      if (mode == GRU) std::fill_n(dgh_p + (b * T + t) * GH, GH, mm_t(0));
-    }
-    for_rows(n, GH, [&](int64_t b) {
-      const acc_t* go = go_p + (b * T + t) * H;
-      const acc_t* sv = sv_p + (b * T + t) * S * H;
-      const acc_t* rc = b < n_after ? rec_p + b * H : nullptr;
-      acc_t* cy = carry_p + b * H;
-      mm_t* dx = dxi_p + (b * T + t) * GH;
-      if (mode == LSTM) {
-        const acc_t* c_prev = t > 0 ? sv_p + (b * T + t - 1) * S * H + 4 * H : c0_p + b * H;
-        lstm_row_backward<acc_t, mm_t>(H, go, rc, sv, c_prev, cy, dc_p + b * H, dx);
-      } else if (mode == GRU) {
-        const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
-        gru_row_backward<acc_t, mm_t>(H, go, rc, sv, h_prev, cy, dx, dgh_p + (b * T + t) * GH);
-      } else if (mode == RNN_RELU) {
-        elman_row_backward<acc_t, mm_t, true>(H, go, rc, out_p + (b * T + t) * H, cy, dx);
-      } else {
-        elman_row_backward<acc_t, mm_t, false>(H, go, rc, out_p + (b * T + t) * H, cy, dx);
+  for_groups(product.groups(B), B, [&](const RowGroup& group) {
+    int64_t n_after = 0;  // own rows that ran at step t+1: only they received a recurrent gradient
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const int64_t n = group.own(alive[t]);
+      for (int64_t i = n; i < group.rows; ++i) {
+        const int64_t b = group.row(i);
+        std::fill_n(dxi_p + (b * T + t) * GH, GH, mm_t(0));
+        if (mode == GRU) std::fill_n(dgh_p + (b * T + t) * GH, GH, mm_t(0));
       }
-    });
-    at::Tensor rec_n = rec.narrow(0, 0, n);
-    product(dgh.select(1, t).narrow(0, 0, n), rec_n);
-    n_after = n;
-  }
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t b = group.row(i);
+        const acc_t* go = go_p + (b * T + t) * H;
+        const acc_t* sv = sv_p + (b * T + t) * S * H;
+        const acc_t* rc = i < n_after ? rec_p + b * H : nullptr;
+        acc_t* cy = carry_p + b * H;
+        mm_t* dx = dxi_p + (b * T + t) * GH;
+        if (mode == LSTM) {
+          const acc_t* c_prev = t > 0 ? sv_p + (b * T + t - 1) * S * H + 4 * H : c0_p + b * H;
+          lstm_row_backward<acc_t, mm_t>(H, go, rc, sv, c_prev, cy, dc_p + b * H, dx);
+        } else if (mode == GRU) {
+          const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
+          gru_row_backward<acc_t, mm_t>(H, go, rc, sv, h_prev, cy, dx, dgh_p + (b * T + t) * GH);
+        } else if (mode == RNN_RELU) {
+          elman_row_backward<acc_t, mm_t, true>(H, go, rc, out_p + (b * T + t) * H, cy, dx);
+        } else {
+          elman_row_backward<acc_t, mm_t, false>(H, go, rc, out_p + (b * T + t) * H, cy, dx);
+        }
+      }
+      if (n > 0) {
+        product(dgh_p + (group.k * T + t) * GH, group.P * T * GH, n, rec_p + group.k * H, group.P * H);
+      }
+      n_after = n;
+    }
+  });
   // dL/dh0: what reached the state from outside plus the recurrent gradient of step 0 (all rows ran at step 0).
   at::Tensor d_h0 = carry + rec;
   return {d_xi, dgh, d_h0, dc};
