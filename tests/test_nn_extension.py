@@ -30,6 +30,25 @@ def test_gradcheck_with_initial_state(mode):
 
 
 @needs_extension
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_sequence_gets_the_same_numbers_in_any_batch(mode, threads):
+    """Row by row, bit for bit: alone, in a subset, in a ragged batch, on any number of threads."""
+    layer = getattr(rn, mode)(3, 20, num_layers=2, impl="extension")
+    x, lengths = torch.randn(13, 9, 3), torch.randint(1, 10, (13,))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            output, _ = layer(x, lengths=lengths)
+            for rows in (torch.arange(0, 13, 3), torch.tensor([5])):
+                subset, _ = layer(x[rows, : int(lengths[rows].max())], lengths=lengths[rows])
+                assert torch.equal(subset, output[rows, : subset.shape[1]])
+    finally:
+        torch.set_num_threads(before)
+
+
+@needs_extension
 def test_auto_takes_the_fastest_measured_path():
     """On the CPU: the extension for GRU and RNN, and for bf16-mixed LSTM training; oneDNN for other LSTM calls."""
     gru, rnn, lstm = rn.GRU(3, 4), rn.RNN(3, 4), rn.LSTM(3, 4)

@@ -1,9 +1,9 @@
 // rnnkit's CPU recurrence: the loop over time of an LSTM, GRU or Elman layer with the gate arithmetic of each
 // step fused into one pass. Built at first use by rnnkit.nn.extension; the equations are rnnkit.nn.functional's.
 //
-// The input projection W_ih x_t of every step is computed before the loop as one matrix product (by the
-// caller); each step here is one matrix product h_{t-1} W_hh^T (the packed kernels of step_gemm.h) and one pass
-// over the gates (simd.h). Products run in the dtype of W_hh ("mm_t": the state's dtype, or bfloat16 for
+// The input projection W_ih x_t of every step is computed before the loop as one matrix product; each step is
+// one matrix product h_{t-1} W_hh^T (both by the packed kernels of step_gemm.h) and one pass over the gates
+// (simd.h). Products run in the dtype of W_hh ("mm_t": the state's dtype, or bfloat16 for
 // bf16-mixed); everything else (gates, cell state, h) runs in the state's dtype ("acc_t": float or double).
 // The backward pass runs the steps in reverse the same way; dL/dW_hh is one product over all steps, by the
 // caller, from the h_{t-1} the forward pass records.
@@ -15,8 +15,8 @@
 // Threads: each sequence's recurrence is its own, so the batch is dealt to the threads once (rows k, k + P,
 // ...) and each runs the whole loop over time on its rows: no thread waits for another inside the loop.
 //
-// Shapes (B batch, T steps, H hidden, G gates: LSTM 4 (i, f, g, o), GRU 3 (r, z, n), Elman 1):
-//   xi (B, T, G*H) mm_t: W_ih x_t without bias;   w_hh (G*H, H) mm_t;   b_ih, b_hh (G*H) acc_t;
+// Shapes (B batch, T steps, I input, H hidden, G gates: LSTM 4 (i, f, g, o), GRU 3 (r, z, n), Elman 1):
+//   x (B, T, I) mm_t;   w_ih (G*H, I) mm_t;   w_hh (G*H, H) mm_t;   b_ih, b_hh (G*H) acc_t;
 //   h0, c0 (B, H) acc_t;   out (B, T, H) acc_t;   saved (B, T, S*H) acc_t, what the backward pass reads:
 //   LSTM i, f, g, o, c (S = 5); GRU r, z, n, W_hn h + b_hn (S = 4); Elman nothing (h_t is in out).
 #include <ATen/ATen.h>
@@ -47,7 +47,7 @@ std::vector<int64_t> running(c10::IntArrayRef batch_sizes, int64_t batch, int64_
 // x: W_ih x_t (G*H); r: W_hh h_{t-1} (G*H); bx, bh: the biases; h, c: the state, updated in place; o: output.
 
 template <typename acc_t, typename mm_t, bool SAVE>
-FLATTEN void lstm_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h,
+FLATTEN void lstm_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h,
                       acc_t* c, acc_t* o, acc_t* sv) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
@@ -73,7 +73,7 @@ FLATTEN void lstm_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx,
 }
 
 template <typename acc_t, typename mm_t, bool SAVE>
-FLATTEN void gru_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o,
+FLATTEN void gru_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o,
              acc_t* sv) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
@@ -96,7 +96,8 @@ FLATTEN void gru_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, 
 }
 
 template <typename acc_t, typename mm_t, bool RELU>
-FLATTEN void elman_row(int64_t H, const mm_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o) {
+FLATTEN void elman_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h,
+                       acc_t* o) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
@@ -251,23 +252,27 @@ template <typename F> void for_groups(int64_t P, int64_t B, const F& body) {
 // ---- forward --------------------------------------------------------------------------------------------
 
 template <typename acc_t, typename mm_t>
-std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const at::Tensor& h0, const at::Tensor& c0,
-                                     const at::Tensor& w_hh, const at::Tensor& b_ih, const at::Tensor& b_hh,
-                                     c10::IntArrayRef batch_sizes, bool save) {
-  const int64_t B = xi.size(0), T = xi.size(1), H = h0.size(1), GH = gates_of(mode) * H;
+std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& h0,
+                                     const at::Tensor& c0, const at::Tensor& w_hh, const at::Tensor& b_ih,
+                                     const at::Tensor& b_hh, c10::IntArrayRef batch_sizes, bool save) {
+  const int64_t B = x.size(0), T = x.size(1), H = h0.size(1), GH = gates_of(mode) * H;
   const int64_t S = save ? saved_of(mode) : 0;
   const auto acc = h0.options();
+  // W_ih x_t for every step at once, by the same kernel as the steps: each row's numbers never depend on the
+  // other rows of the batch (a sequence predicts the same alone or in any batch).
+  at::Tensor xi = at::empty({B, T, GH}, acc);
+  StepProduct<acc_t, mm_t>(w_ih.t(), true)(x.data_ptr<mm_t>(), x.size(2), B * T, xi.data_ptr<acc_t>(), GH);
   at::Tensor h = h0.clone(), c = mode == LSTM ? c0.clone() : at::empty({0}, acc);
-  const bool same = xi.scalar_type() == h0.scalar_type();
-  at::Tensor h_mm = same ? h : h.to(xi.scalar_type());  // the state as the products read it
+  const bool same = x.scalar_type() == h0.scalar_type();
+  at::Tensor h_mm = same ? h : h.to(x.scalar_type());  // the state as the products read it
   at::Tensor gh = at::empty({B, GH}, acc);  // W_hh h_{t-1}
   at::Tensor out = at::empty({B, T, H}, acc);
   at::Tensor saved = at::empty({B, T, S * H}, acc);
-  at::Tensor h_prev = save ? at::empty({B, T, H}, xi.options()) : at::empty({0}, xi.options());  // for dL/dW_hh
+  at::Tensor h_prev = at::empty({save ? B : 0, T, H}, x.options());  // h_{t-1} as read, for dL/dW_hh
   const StepProduct<acc_t, mm_t> product(w_hh.t(), true);
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
 
-  const mm_t* xi_p = xi.data_ptr<mm_t>();
+  const acc_t* xi_p = xi.data_ptr<acc_t>();
   acc_t* gh_p = gh.data_ptr<acc_t>();
   const acc_t* bx = b_ih.data_ptr<acc_t>();
   const acc_t* bh = b_hh.data_ptr<acc_t>();
@@ -290,22 +295,22 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const a
       product(hm_p + group.k * H, group.P * H, n, gh_p + group.k * GH, group.P * GH);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t b = group.row(i);
-        const mm_t* x = xi_p + (b * T + t) * GH;
+        const acc_t* xb = xi_p + (b * T + t) * GH;
         const acc_t* r = gh_p + b * GH;
         acc_t* hb = h_p + b * H;
         acc_t* o = out_p + (b * T + t) * H;
         acc_t* sv = sv_p + (b * T + t) * S * H;
         if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
         if (mode == LSTM) {
-          if (S) lstm_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, c_p + b * H, o, sv);
-          else lstm_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, c_p + b * H, o, sv);
+          if (S) lstm_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, c_p + b * H, o, sv);
+          else lstm_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, c_p + b * H, o, sv);
         } else if (mode == GRU) {
-          if (S) gru_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, o, sv);
-          else gru_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, o, sv);
+          if (S) gru_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, o, sv);
+          else gru_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, o, sv);
         } else if (mode == RNN_RELU) {
-          elman_row<acc_t, mm_t, true>(H, x, r, bx, bh, hb, o);
+          elman_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, o);
         } else {
-          elman_row<acc_t, mm_t, false>(H, x, r, bx, bh, hb, o);
+          elman_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, o);
         }
         if (!same) copy_row<acc_t, mm_t>(H, hb, hm_p + b * H);
       }
@@ -384,14 +389,17 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
 
 // ---- dispatch -------------------------------------------------------------------------------------------
 
-std::vector<at::Tensor> recurrent_forward(int64_t mode, const at::Tensor& xi, const at::Tensor& h0,
-                                          const at::Tensor& c0, const at::Tensor& w_hh, const at::Tensor& b_ih,
-                                          const at::Tensor& b_hh, c10::IntArrayRef batch_sizes, bool save) {
-  TORCH_CHECK(xi.device().is_cpu(), "rnnkit's recurrence extension runs on the CPU");
-  TORCH_CHECK(xi.is_contiguous() && h0.is_contiguous() && w_hh.is_contiguous(), "inputs must be contiguous");
-  TORCH_CHECK(xi.scalar_type() == w_hh.scalar_type(), "xi and w_hh must share the product dtype");
-  return dispatch_dtypes(h0.scalar_type(), xi.scalar_type(), [&](auto acc, auto mm) {
-    return forward_impl<decltype(acc), decltype(mm)>(mode, xi, h0, c0, w_hh, b_ih, b_hh, batch_sizes, save);
+std::vector<at::Tensor> recurrent_forward(int64_t mode, const at::Tensor& x, const at::Tensor& w_ih,
+                                          const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& w_hh,
+                                          const at::Tensor& b_ih, const at::Tensor& b_hh, c10::IntArrayRef batch_sizes,
+                                          bool save) {
+  TORCH_CHECK(x.device().is_cpu(), "rnnkit's recurrence extension runs on the CPU");
+  TORCH_CHECK(x.is_contiguous() && h0.is_contiguous() && w_hh.is_contiguous() && w_ih.is_contiguous(),
+              "inputs must be contiguous");
+  TORCH_CHECK(x.scalar_type() == w_hh.scalar_type() && x.scalar_type() == w_ih.scalar_type(),
+              "x, w_ih and w_hh must share the product dtype");
+  return dispatch_dtypes(h0.scalar_type(), x.scalar_type(), [&](auto acc, auto mm) {
+    return forward_impl<decltype(acc), decltype(mm)>(mode, x, w_ih, h0, c0, w_hh, b_ih, b_hh, batch_sizes, save);
   });
 }
 
@@ -409,8 +417,8 @@ std::vector<at::Tensor> recurrent_backward(int64_t mode, const at::Tensor& grad_
 }  // namespace
 
 TORCH_LIBRARY(rnnkit, m) {
-  m.def("recurrent_forward(int mode, Tensor xi, Tensor h0, Tensor c0, Tensor w_hh, Tensor b_ih, Tensor b_hh, "
-        "int[] batch_sizes, bool save) -> Tensor[]");
+  m.def("recurrent_forward(int mode, Tensor x, Tensor w_ih, Tensor h0, Tensor c0, Tensor w_hh, Tensor b_ih, "
+        "Tensor b_hh, int[] batch_sizes, bool save) -> Tensor[]");
   m.def("recurrent_backward(int mode, Tensor grad_out, Tensor grad_hn, Tensor grad_cn, Tensor out, Tensor saved, "
         "Tensor h0, Tensor c0, Tensor w_hh, int[] batch_sizes) -> Tensor[]");
 }
