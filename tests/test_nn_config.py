@@ -17,7 +17,7 @@ def test_defaults():
     config = RecurrentConfig()
     assert config_to_dict(config) == {
         "cell": "lstm", "hidden_size": 64, "num_layers": 1, "bidirectional": False, "dropout": 0.0,
-        "recurrent_dropout": 0.0, "layer_norm": False, "chrono_lag": 0, "impl": "auto"}
+        "recurrent_dropout": 0.0, "layer_norm": False, "chrono_lag": 0, "impl": "auto", "precision": "fp32"}
     assert (config.directions, config.output_size) == (1, 64)
     assert RecurrentConfig(hidden_size=8, bidirectional=True).output_size == 16
 
@@ -26,8 +26,9 @@ def test_every_field_has_help_and_closed_fields_list_their_choices():
     """The CLI generates its flags from these: one help text per field, choices where the values are fixed."""
     fields = {f.name: f for f in dataclasses.fields(RecurrentConfig)}
     assert all(f.metadata.get("help") for f in fields.values())
-    assert fields["cell"].metadata["choices"] == ("rnn", "lstm", "gru")
-    assert fields["impl"].metadata["choices"] == ("auto", "fused", "reference")
+    assert fields["cell"].metadata["choices"] == ("rnn", "lstm", "gru", "mingru", "minlstm")
+    assert fields["impl"].metadata["choices"] == ("auto", "fused", "extension", "reference")
+    assert fields["precision"].metadata["choices"] == ("fp32", "bf16-mixed")
 
 
 @pytest.mark.parametrize("values,field", [

@@ -5,6 +5,7 @@ import torch
 from torch.autograd import gradcheck
 
 import rnnkit.nn as rn
+from rnnkit.nn import extension
 
 
 @pytest.mark.parametrize("cls,kwargs", [
@@ -39,9 +40,15 @@ def _as_list(state):
     lambda: rn.LSTM(2, 4, proj_size=2, bidirectional=True, dtype=torch.float64, impl="reference"),
     lambda: rn.LSTM(2, 3, num_layers=2, bidirectional=True, dtype=torch.float64, impl="fused"),
     lambda: rn.RNN(2, 3, bidirectional=True, dtype=torch.float64, impl="reference"),
+    lambda: rn.LSTM(2, 3, num_layers=2, bidirectional=True, dtype=torch.float64, impl="extension"),
+    lambda: rn.GRU(2, 3, num_layers=2, bidirectional=True, dtype=torch.float64, impl="extension"),
+    lambda: rn.RNN(2, 3, nonlinearity="relu", bidirectional=True, dtype=torch.float64, impl="extension"),
+    lambda: rn.GRU(2, 3, bias=False, dtype=torch.float64, impl="extension"),
 ])
 def test_layers_with_lengths(layer):
     module = layer()
+    if module.impl == "extension" and extension.unavailable():
+        pytest.skip(extension.unavailable())
     x = torch.randn(3, 5, 2, dtype=torch.float64, requires_grad=True)
     lengths = torch.tensor([5, 2, 4])
     names = [n for n, _ in module.named_parameters()]

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rnnkit.nn as rn
-from rnnkit.nn import fused
+from rnnkit.nn import extension, fused
 from nn_reference import as_tuple, make_pair, run_torch
 
 ATOL = 1e-5
@@ -40,10 +40,15 @@ def _assert_close(ours, theirs, what):
     assert torch.allclose(ours, theirs, atol=ATOL, rtol=RTOL), f"{what}: max diff {(ours - theirs).abs().max()}"
 
 
-@pytest.mark.parametrize("impl,route", [("fused", "segments"), ("fused", "packed"), ("reference", None)])
+@pytest.mark.parametrize("impl,route", [("fused", "segments"), ("fused", "packed"), ("reference", None),
+                                        ("extension", None)])
 @given(config=configurations())
 def test_layer_matches_torch(impl, route, config):
-    """Every configuration on both paths (and both routes the fused path has for variable lengths)."""
+    """Every configuration on every path (and both routes the fused path has for variable lengths)."""
+    if impl == "extension":
+        if extension.unavailable():
+            pytest.skip(extension.unavailable())
+        config = dict(config, proj_size=0)  # the extension has no LSTM projection (auto takes the fused path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fused, "default_route", lambda x: route)
         _check_layer_matches_torch(impl, config)

@@ -13,12 +13,15 @@ from rnnkit.adapters.sklearn import RNNClassifier, RNNRegressor  # noqa: E402
 # Small and quick, yet able to fit scikit-learn's toy problems (blobs, make_regression) to the checks' thresholds.
 SMALL = dict(cell="gru", hidden_size=16, max_epochs=25, batch_size=32, lr=0.02, random_state=0)
 
-# float32 matrix kernels round differently with the batch's size: predicting a subset changes outputs by ~1e-7
-# absolute (measured 1.8e-7 absolute, 3.6e-6 relative on an output near 0), above this check's rtol=1e-7.
+# float32 matrix kernels (MKL's, in the models' linear heads) round differently with the batch's size: predicting
+# a subset changes outputs by ~1e-7 absolute (measured 1.8e-7 absolute, 3.6e-6 relative on an output near 0;
+# the classifier's probabilities 1.6e-7), above this check's rtol=1e-7. The recurrent layers themselves give
+# every sequence the same numbers in any batch (tests/test_nn_extension.py); whether the heads' noise crosses
+# the line depends on the weights the recurrent path trains, so both estimators may fail this one check.
 _BATCH_ROUNDING = ("float32 kernels round differently with batch size (~1e-7 absolute), "
                    "above check_methods_subset_invariance's rtol=1e-7")
-# The classifier's argmax and rounded probabilities absorb that noise; the regressor's raw outputs do not.
-EXPECTED_FAILURES = {"RNNRegressor": {"check_methods_subset_invariance": _BATCH_ROUNDING}}
+EXPECTED_FAILURES = {name: {"check_methods_subset_invariance": _BATCH_ROUNDING}
+                     for name in ("RNNClassifier", "RNNRegressor")}
 
 
 

@@ -17,16 +17,21 @@ from dataclasses import dataclass, field
 from rnnkit.errors import UserError
 from rnnkit.nn.init import chrono_init_
 from rnnkit.nn.layers import IMPLS, LAYERS, RecurrentLayer
+from rnnkit.nn.min_rnn import MinRNN
+from rnnkit.nn.precision import PRECISIONS, bf16_unsupported
 
-CELLS = tuple(LAYERS)  # "rnn", "lstm", "gru"
-GATED_CELLS = ("lstm", "gru")
+CELLS = tuple(LAYERS)  # "rnn", "lstm", "gru", "mingru", "minlstm"
+GATED_CELLS = ("lstm", "gru", "mingru", "minlstm")
+MIN_CELLS = ("mingru", "minlstm")  # gates that read the input only: parallel over time (Feng et al. 2024)
 
 
 @dataclass
 class RecurrentConfig:
     """Cell, size and regularisation of a recurrent stack. ``RecurrentConfig(cell="gru", hidden_size=128)``."""
 
-    cell: str = field(default="lstm", metadata={"help": "recurrent cell", "choices": CELLS})
+    cell: str = field(default="lstm", metadata={
+        "help": "recurrent cell (mingru, minlstm: Feng et al. 2024, gates from the input only, parallel over time)",
+        "choices": CELLS})
     hidden_size: int = field(default=64, metadata={"help": "units per layer and direction"})
     num_layers: int = field(default=1, metadata={"help": "stacked recurrent layers"})
     bidirectional: bool = field(default=False, metadata={"help": "read each sequence both ways (encoders only)"})
@@ -36,9 +41,13 @@ class RecurrentConfig:
         "help": "variational dropout on the state inside each layer (Gal & Ghahramani 2016)"})
     layer_norm: bool = field(default=False, metadata={"help": "layer normalisation inside the cells"})
     chrono_lag: int = field(default=0, metadata={
-        "help": "chrono initialisation of the gates for time lags up to this (LSTM, GRU; 0: off)"})
+        "help": "chrono initialisation of the gates for time lags up to this (gated cells; 0: off)"})
     impl: str = field(default="auto", metadata={
-        "help": "fused (PyTorch's kernels), reference (readable loop) or auto", "choices": IMPLS})
+        "help": "auto (the fastest measured), fused (PyTorch's kernels; min cells: PyTorch ops), extension "
+                "(rnnkit's C++ kernels, built on first use) or reference (readable loop)", "choices": IMPLS})
+    precision: str = field(default="fp32", metadata={
+        "help": "fp32, or bf16-mixed: float32 weights and states, bfloat16 matrix products (CPUs with AVX-512 "
+                "BF16 or AMX)", "choices": PRECISIONS})
 
     def __post_init__(self) -> None:
         problems = []
@@ -62,6 +71,13 @@ class RecurrentConfig:
         elif self.impl == "fused" and (self.layer_norm or self.recurrent_dropout):
             problems.append("impl='fused' (PyTorch's kernels) has no layer_norm or recurrent_dropout; "
                             "use impl='auto' or 'reference'")
+        for name in ("layer_norm", "recurrent_dropout"):
+            if self.cell in MIN_CELLS and getattr(self, name):
+                problems.append(f"{name} is not available for cell={self.cell!r} (its gates read the input only)")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
+        elif self.precision == "bf16-mixed" and bf16_unsupported() is not None:
+            problems.append(f"precision='bf16-mixed' is refused: {bf16_unsupported()}; use precision='fp32'")
         if problems:
             raise UserError("RecurrentConfig: " + "; ".join(problems))
 
@@ -85,12 +101,14 @@ class RecurrentConfig:
             raise UserError(f"{where} steps through time one call at a time: recurrent_dropout is not supported")
 
 
-def make_recurrent(config: RecurrentConfig, input_size: int) -> RecurrentLayer:
+def make_recurrent(config: RecurrentConfig, input_size: int) -> RecurrentLayer | MinRNN:
     """The recurrent layer (batch first) that ``config`` describes, reading ``input_size`` features per step."""
+    options = {} if config.cell in MIN_CELLS else {
+        "recurrent_dropout": config.recurrent_dropout, "layer_norm": config.layer_norm}
     layer = LAYERS[config.cell](
         input_size, config.hidden_size, num_layers=config.num_layers, bidirectional=config.bidirectional,
-        dropout=config.dropout if config.num_layers > 1 else 0.0, recurrent_dropout=config.recurrent_dropout,
-        layer_norm=config.layer_norm, impl=config.impl)
+        dropout=config.dropout if config.num_layers > 1 else 0.0, impl=config.impl, precision=config.precision,
+        **options)
     if config.chrono_lag:
         chrono_init_(layer, config.chrono_lag)
     return layer

@@ -13,6 +13,10 @@ Each cell comes in two parts so a layer can hoist the input matrix product out o
 Weights are PyTorch's, in PyTorch's fused gate order (LSTM: i, f, g, o; GRU: r, z, n), so parameters taken
 from ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` (or their cells) give the same numbers.
 
+Mixed precision: when the weights of the matrix products are in another dtype than the state (bfloat16 copies
+under ``precision="bf16-mixed"``, see ``rnnkit.nn.precision``), each product reads its input in the weights'
+dtype and returns to the state's dtype; biases, gates and states stay in the state's dtype.
+
 Layer normalisation (Ba et al. 2016, placed as in haste's LayerNormLSTM/GRU) is optional: when a norm is given,
 the input and the recurrent products are each normalised before the biases are added,
 ``LN(W_ih x_t) + b_ih + LN(W_hh h_{t-1}) + b_hh``, and the LSTM cell state is normalised before its tanh.
@@ -55,11 +59,18 @@ def _normalise(v: Tensor, norm: Optional[Norm]) -> Tensor:
     return F.layer_norm(v, v.shape[-1:], norm.weight, norm.bias)
 
 
+def _product(v: Tensor, weight: Tensor) -> Tensor:
+    """``W v`` in the weight's dtype, returned in ``v``'s (see mixed precision in the module docstring)."""
+    if weight.dtype == v.dtype:
+        return F.linear(v, weight)
+    return F.linear(v.to(weight.dtype), weight).to(v.dtype)
+
+
 def _affine(v: Tensor, weight: Tensor, bias: Optional[Tensor], norm: Optional[Norm]) -> Tensor:
     """``W v + b``, or ``LN(W v) + b`` when a norm is given (the bias stays outside the norm)."""
-    if norm is None:
+    if norm is None and weight.dtype == v.dtype:
         return F.linear(v, weight, bias)
-    projected = _normalise(F.linear(v, weight), norm)
+    projected = _normalise(_product(v, weight), norm)
     return projected if bias is None else projected + bias
 
 
@@ -117,7 +128,7 @@ def lstm_update(
     c = f * c + i * g  # (B, H)
     h = o * torch.tanh(_normalise(c, w.norm_cell))  # (B, H)
     if w.weight_hr is not None:
-        h = F.linear(h, w.weight_hr)  # (B, P)
+        h = _product(h, w.weight_hr)  # (B, P)
     return h, (h, c)
 
 
@@ -174,6 +185,71 @@ def gru_step(
     return gru_update(input_projection(x, w), h, w, h_mask)
 
 
+# --- minGRU and minLSTM ----------------------------------------------------------------------------------
+
+
+def min_candidate(k: Tensor) -> Tensor:
+    """``g(k) = k + 1/2`` for ``k >= 0``, ``sigmoid(k)`` below: positive and continuous (Feng et al. 2024, log-space
+    version), so a state that starts at zero stays positive and the log-space scan can run."""
+    return torch.where(k >= 0, k + 0.5, torch.sigmoid(k))
+
+
+def log_min_candidate(k: Tensor) -> Tensor:
+    """``log g(k)``, computed without forming ``g``: ``log(k + 1/2)`` or ``-softplus(-k)``."""
+    return torch.where(k >= 0, torch.log(k.clamp_min(0) + 0.5), -F.softplus(-k))
+
+
+def mingru_coefficients(xi: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""minGRU's step as the linear recurrence :math:`h_t = a_t h_{t-1} + b_t`; ``xi`` (..., 2H) = ``W x_t + b``.
+
+    .. math::
+        z_t = \sigma(k^z_t), \quad \tilde h_t = g(k^h_t), \quad h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
+
+    Returns ``(a, b) = (1 - z, z * h~)``, (..., H) each.
+    """
+    k_z, k_h = xi.chunk(2, dim=-1)
+    z = torch.sigmoid(k_z)
+    return 1 - z, z * min_candidate(k_h)
+
+
+def minlstm_coefficients(xi: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""minLSTM's step as :math:`h_t = a_t h_{t-1} + b_t`; ``xi`` (..., 3H) = ``W x_t + b`` (gates f, i, h).
+
+    .. math::
+        f_t = \sigma(k^f_t), \quad i_t = \sigma(k^i_t), \quad \tilde h_t = g(k^h_t), \quad
+        h_t = \frac{f_t}{f_t + i_t} \odot h_{t-1} + \frac{i_t}{f_t + i_t} \odot \tilde h_t
+
+    The gates are normalised to sum to one, as the paper's minLSTM does, so the state stays on the candidates'
+    scale. Returns ``(a, b)``, (..., H) each.
+    """
+    k_f, k_i, k_h = xi.chunk(3, dim=-1)
+    f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
+    return f / (f + i), i / (f + i) * min_candidate(k_h)
+
+
+def mingru_log_coefficients(xi: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(log a, log b)`` of ``mingru_coefficients``, computed stably in log space (for the log-space scan)."""
+    k_z, k_h = xi.chunk(2, dim=-1)
+    return -F.softplus(k_z), -F.softplus(-k_z) + log_min_candidate(k_h)
+
+
+def minlstm_log_coefficients(xi: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(log a, log b)`` of ``minlstm_coefficients``, computed stably in log space (for the log-space scan)."""
+    k_f, k_i, k_h = xi.chunk(3, dim=-1)
+    log_f, log_i = -F.softplus(-k_f), -F.softplus(-k_i)
+    log_sum = torch.logaddexp(log_f, log_i)
+    return log_f - log_sum, log_i - log_sum + log_min_candidate(k_h)
+
+
+def _min_update(coefficients):
+    def update(xi: Tensor, h: Tensor, w: CellWeights, h_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        a, b = coefficients(xi)
+        h = a * h + b
+        return h, h
+
+    return update
+
+
 # --- dispatch by PyTorch's mode names ---------------------------------------------------------------------
 
 
@@ -202,15 +278,28 @@ def stack_rows(states: list):
     return torch.stack(states)
 
 
-UPDATES = {"LSTM": lstm_update, "GRU": gru_update, "RNN_TANH": _rnn_tanh, "RNN_RELU": _rnn_relu}
+UPDATES = {"LSTM": lstm_update, "GRU": gru_update, "RNN_TANH": _rnn_tanh, "RNN_RELU": _rnn_relu,
+           "MINGRU": _min_update(mingru_coefficients), "MINLSTM": _min_update(minlstm_coefficients)}
 """mode -> ``update(xi, state, w, h_mask) -> (y_t, state)``: one step given the input projection."""
 
+COEFFICIENTS = {"MINGRU": mingru_coefficients, "MINLSTM": minlstm_coefficients}
+LOG_COEFFICIENTS = {"MINGRU": mingru_log_coefficients, "MINLSTM": minlstm_log_coefficients}
+"""mode -> the min cells' step as the linear recurrence ``h_t = a_t h_{t-1} + b_t``: ``(a, b)``, or their logs."""
 
-def cell_weights(module: torch.nn.Module, suffix: str = "") -> CellWeights:
-    """Collect one cell's parameters from ``module`` by PyTorch's names plus ``suffix`` (``""``, ``"_l1_reverse"``)."""
+
+def cell_weights(module: torch.nn.Module, suffix: str = "", product_dtype: Optional[torch.dtype] = None) -> CellWeights:
+    """Collect one cell's parameters from ``module`` by PyTorch's names plus ``suffix`` (``""``, ``"_l1_reverse"``).
+
+    ``product_dtype`` (bfloat16 under mixed precision): the matrix-product weights come as copies in that dtype
+    (gradients flow back through the cast to the parameters); biases and norms stay as they are.
+    """
 
     def get(name: str) -> Optional[Tensor]:
         return getattr(module, name + suffix, None)
+
+    def product_weight(name: str) -> Optional[Tensor]:
+        weight = get(name)
+        return weight if weight is None or product_dtype is None else weight.to(product_dtype)
 
     def norm(name: str, with_bias: bool = False) -> Optional[Norm]:
         weight = get(f"norm_{name}_weight")
@@ -219,11 +308,11 @@ def cell_weights(module: torch.nn.Module, suffix: str = "") -> CellWeights:
         return Norm(weight, get(f"norm_{name}_bias") if with_bias else None)
 
     return CellWeights(
-        weight_ih=get("weight_ih"),
-        weight_hh=get("weight_hh"),
+        weight_ih=product_weight("weight_ih"),
+        weight_hh=product_weight("weight_hh"),
         bias_ih=get("bias_ih"),
         bias_hh=get("bias_hh"),
-        weight_hr=get("weight_hr"),
+        weight_hr=product_weight("weight_hr"),
         norm_ih=norm("ih"),
         norm_hh=norm("hh"),
         norm_cell=norm("cell", with_bias=True),

@@ -11,6 +11,10 @@ lengths runs at ``torch.nn``'s speed. Variable lengths take one of two routes:
   on the sequences still running, carrying the state, for each cell of the stack (``rnnkit.nn.stack``). The
   reverse direction runs on each sequence reversed within its own length. Same numbers as packing (tested), a
   fraction of the time.
+
+Under ``precision="bf16-mixed"`` (LSTM on the CPU only) the kernel gets bfloat16 copies of the input, of h and
+of the weight matrices, and the float32 biases and cell state: oneDNN's bfloat16 LSTM keeps the cell state in
+float32. Outputs come back in the layer's dtype.
 """
 
 from __future__ import annotations
@@ -46,6 +50,19 @@ def default_route(x: Tensor) -> str:
     return "packed" if x.is_cuda or torch.onnx.is_in_onnx_export() else "segments"
 
 
+def _to_products(x: Tensor, state: Any, dtype: Optional[torch.dtype]) -> tuple[Tensor, Any]:
+    """Input and h in the product dtype (bf16-mixed); the LSTM's cell state stays as it is."""
+    if dtype is None:
+        return x, state
+    if isinstance(state, tuple):
+        return x.to(dtype), (state[0].to(dtype), state[1])
+    return x.to(dtype), state.to(dtype)
+
+
+def _from_products(output: Tensor, final: list[Tensor], like: Tensor, mode: str) -> tuple[Tensor, Any]:
+    return output.to(like.dtype), _as_state([f.to(like.dtype) for f in final], mode)
+
+
 def fused_forward(
     layer: Any, x: Tensor, state: Any, lengths: Optional[Tensor], route: Optional[str] = None
 ) -> tuple[Tensor, Any]:
@@ -56,19 +73,24 @@ def fused_forward(
     layer._update_flat_weights()
     kernel = KERNELS[layer.mode]
     hyper = (layer.bias, layer.num_layers, layer.dropout, layer.training, layer.bidirectional)
+    dtype = layer.product_dtype
+    weights = layer._flat_weights
+    if dtype is not None:
+        weights = [w.to(dtype) if w.dim() == 2 else w for w in weights]
     if lengths is None:
-        output, *final = kernel(x, state, layer._flat_weights, *hyper, True)
-        return output, _as_state(final, layer.mode)
+        output, *final = kernel(*_to_products(x, state, dtype), weights, *hyper, True)
+        return _from_products(output, final, x, layer.mode)
     route = route or default_route(x)
     if route == "segments":
         return _segments_forward(layer, x, state, lengths)
 
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    state = _select(state, packed.sorted_indices)
-    output, *final = kernel(packed.data, packed.batch_sizes, state, layer._flat_weights, *hyper)
+    data, state = _to_products(packed.data, _select(state, packed.sorted_indices), dtype)
+    output, *final = kernel(data, packed.batch_sizes, state, weights, *hyper)
+    output, final = _from_products(output, final, x, layer.mode)
     output = PackedSequence(output, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
     output, _ = pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])
-    return output, _select(_as_state(final, layer.mode), packed.unsorted_indices)
+    return output, _select(final, packed.unsorted_indices)
 
 
 def _segments_forward(layer: Any, x: Tensor, state: Any, lengths: Tensor) -> tuple[Tensor, Any]:
@@ -104,10 +126,13 @@ def _run_segments(
 ) -> tuple[Tensor, list[Tensor]]:
     """One layer, one direction over length-sorted ``x``; sequences past their end keep their final state."""
     kernel = KERNELS[layer.mode]
+    dtype = layer.product_dtype
     pieces = []
     for start, end, alive in segments:
         hx = tuple(s[:, :alive] for s in state) if len(state) == 2 else state[0][:, :alive]
-        output, *final = kernel(x[:alive, start:end], hx, weights, layer.bias, 1, 0.0, layer.training, False, True)
+        source, hx = _to_products(x[:alive, start:end], hx, dtype)
+        output, *final = kernel(source, hx, weights, layer.bias, 1, 0.0, layer.training, False, True)
+        output, final = output.to(x.dtype), [f.to(x.dtype) for f in final]
         state = [torch.cat([new, old[:, alive:]], dim=1) for new, old in zip(final, state)]
         pieces.append(torch_functional.pad(output, (0, 0, 0, 0, 0, batch - alive)))  # zeros for ended rows
     output = torch.cat(pieces, dim=1)

@@ -18,7 +18,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1, "MINGRU": 2, "MINLSTM": 3}
 FORGET_GATE = 1  # LSTM gate order i, f, g, o
 
 
@@ -55,6 +55,12 @@ def norm_shapes(mode: str, hidden_size: int) -> dict[str, tuple[int, float]]:
     return shapes
 
 
+# mode -> (index of the gate block whose bias sets the memory, its sign, index of the input gate or None): the
+# bias is sign * log(u). LSTM i, f, g, o and GRU r, z, n keep through their second gate; minLSTM f, i, h keeps
+# through f; minGRU z, h keeps through 1 - z, so its z bias is -log(u).
+CHRONO_GATES = {"LSTM": (1, 1.0, 0), "GRU": (1, 1.0, None), "MINLSTM": (0, 1.0, 1), "MINGRU": (0, -1.0, None)}
+
+
 @torch.no_grad()
 def chrono_init_(layer: nn.Module, max_lag: int, generator: Optional[torch.Generator] = None) -> nn.Module:
     """Chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?").
@@ -63,25 +69,28 @@ def chrono_init_(layer: nn.Module, max_lag: int, generator: Optional[torch.Gener
     gate's bias as ``log(u)``, ``u ~ Uniform(1, max_lag - 1)``, spreads the units' memory time scales over
     1..max_lag instead of the ~4 steps a forget bias of 1 gives, so gradients reach back ``max_lag`` steps from
     the first update. LSTM: forget bias ``log(u)`` and input bias ``-log(u)``; GRU: update-gate (z) bias
-    ``log(u)``, z being the GRU's keep gate. Works on cells and layers; the Elman RNN has no gate to set.
+    ``log(u)``, z being the GRU's keep gate; minLSTM: f bias ``log(u)``, i bias ``-log(u)``; minGRU: z bias
+    ``-log(u)`` (it keeps 1 - z). Works on cells and layers; the Elman RNN has no gate to set.
     """
     mode = getattr(layer, "mode", None)
-    if mode not in ("LSTM", "GRU"):
-        raise ValueError(f"chrono initialisation needs gates (LSTM or GRU), got {type(layer).__name__}")
+    if mode not in CHRONO_GATES:
+        raise ValueError(f"chrono initialisation needs gates (LSTM, GRU, minGRU, minLSTM), got {type(layer).__name__}")
     if max_lag < 3:
         raise ValueError(f"max_lag must be >= 3, got {max_lag}")
-    gates, keep = GATES[mode], 1  # LSTM order i, f, g, o; GRU order r, z, n: the keep gate is second in both
+    gates, (keep, sign, input_gate) = GATES[mode], CHRONO_GATES[mode]
     suffixes = [name.removeprefix("bias_ih") for name, _ in layer.named_parameters() if name.startswith("bias_ih")]
     if not suffixes:
         raise ValueError("chrono initialisation needs biases (bias=True)")
     for suffix in suffixes:
-        bias_ih, bias_hh = getattr(layer, "bias_ih" + suffix), getattr(layer, "bias_hh" + suffix)
+        bias_ih, bias_hh = getattr(layer, "bias_ih" + suffix), getattr(layer, "bias_hh" + suffix, None)
         hidden = bias_ih.shape[0] // gates
         time_scale = torch.empty(hidden, dtype=torch.float64).uniform_(1, max_lag - 1, generator=generator)
         bias = torch.log(time_scale).to(bias_ih.dtype)
-        bias_ih.chunk(gates)[keep].copy_(bias)
-        bias_hh.chunk(gates)[keep].zero_()
-        if mode == "LSTM":
-            bias_ih.chunk(gates)[0].copy_(-bias)
-            bias_hh.chunk(gates)[0].zero_()
+        bias_ih.chunk(gates)[keep].copy_(sign * bias)
+        if bias_hh is not None:
+            bias_hh.chunk(gates)[keep].zero_()
+        if input_gate is not None:
+            bias_ih.chunk(gates)[input_gate].copy_(-bias)
+            if bias_hh is not None:
+                bias_hh.chunk(gates)[input_gate].zero_()
     return layer

@@ -13,10 +13,24 @@ into ``rnnkit.nn.LSTM`` and back unchanged. Differences from ``torch.nn``, all d
 - ``layer_norm``: layer normalisation inside the cells (as in haste); see ``rnnkit.nn.functional``.
 - initialisation: orthogonal recurrent weights and LSTM forget-gate bias 1 (see ``rnnkit.nn.init``).
 
-Two paths, one truth: ``impl="fused"`` hands the parameters to PyTorch's fused kernels (oneDNN/cuDNN);
-``impl="reference"`` runs the readable loop in ``rnnkit.nn.reference``. ``impl="auto"`` takes the fused path
-whenever the configuration allows and records in ``fast_path_reason`` why it did not. The loop over layers and
-directions is ``rnnkit.nn.stack.run_stack``, shared by both paths (for variable lengths) and by ``step``.
+Three paths, one truth (parity tests hold them together):
+
+- ``impl="fused"``: the parameters handed to PyTorch's fused kernels (oneDNN on CPU, cuDNN on GPU);
+- ``impl="extension"``: rnnkit's C++ loop (``rnnkit.nn.recurrence``; CPU; built on first use): one fused pass
+  over the gates per step, forward and backward. ``torch.nn.GRU`` and ``RNN`` have no oneDNN kernel on the CPU
+  and the LSTM's oneDNN backward is slow, so this path trains all three faster than ``torch.nn``;
+- ``impl="reference"``: the readable loop in ``rnnkit.nn.reference``; the only one with layer normalisation and
+  recurrent dropout.
+
+``impl="auto"`` takes the path measured fastest for the cell, the precision and whether gradients are needed
+(``bench/bench_speed.py``): on the CPU the extension for GRU and RNN and for bf16-mixed LSTM training, oneDNN's
+kernel for the other LSTM calls; on GPUs the fused kernels. When it cannot take that path it records why in
+``fast_path_reason``.
+
+``precision="bf16-mixed"`` runs the matrix products in bfloat16 with float32 weights and states (see
+``rnnkit.nn.precision``); refused with the reason on CPUs without bfloat16 instructions.
+
+The loop over layers and directions is ``rnnkit.nn.stack.run_stack``, shared by every path and by ``step``.
 """
 
 from __future__ import annotations
@@ -26,19 +40,25 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from rnnkit.nn.functional import UPDATES, input_projection, map_state
+from rnnkit.nn import extension
+from rnnkit.nn.functional import UPDATES, input_projection
 from rnnkit.nn.fused import fused_forward
 from rnnkit.nn.init import init_cell_weights, norm_shapes
-from rnnkit.nn.padding import Lengths, check_lengths, first_nonfinite, left_to_right, right_to_left, valid_mask
+from rnnkit.nn.min_rnn import MinGRU, MinLSTM, MinRNN
+from rnnkit.nn.precision import check_precision, product_dtype
+from rnnkit.nn.recurrence import extension_forward
 from rnnkit.nn.reference import reference_forward
-from rnnkit.nn.stack import StackCell, run_stack
+from rnnkit.nn.sequence_layer import SequenceLayer
+from rnnkit.nn.stack import StackCell
 
-IMPLS = ("auto", "fused", "reference")
+IMPLS = ("auto", "fused", "extension", "reference")
+FORWARDS = {"fused": fused_forward, "extension": extension_forward, "reference": reference_forward}
 
 
-class RecurrentLayer(nn.RNNBase):
+class RecurrentLayer(SequenceLayer, nn.RNNBase):
     """The shared layer; use ``RNN``, ``LSTM`` or ``GRU``. Built on ``torch.nn.RNNBase``, which owns the
-    parameter layout (and cuDNN's weight flattening) so that both paths see the very same tensors."""
+    parameter layout (and cuDNN's weight flattening) so that every path sees the very same tensors;
+    ``SequenceLayer`` gives it ``forward``, ``step`` and ``cells``."""
 
     def __init__(
         self,
@@ -55,6 +75,7 @@ class RecurrentLayer(nn.RNNBase):
         recurrent_dropout: float = 0.0,
         layer_norm: bool = False,
         impl: str = "auto",
+        precision: str = "fp32",
         check_finite: bool = False,
         device: Any = None,
         dtype: Optional[torch.dtype] = None,
@@ -65,6 +86,7 @@ class RecurrentLayer(nn.RNNBase):
             raise ValueError(f"recurrent_dropout must be in [0, 1), got {recurrent_dropout}")
         if proj_size and mode != "LSTM":
             raise ValueError("proj_size is supported by LSTM only")
+        check_precision(precision, device)
         if dropout > 0 and num_layers == 1:
             raise ValueError(
                 f"dropout={dropout} applies between stacked layers, but num_layers=1; "
@@ -75,6 +97,7 @@ class RecurrentLayer(nn.RNNBase):
         self.recurrent_dropout = float(recurrent_dropout)
         self.layer_norm = layer_norm
         self.impl = impl
+        self.precision = precision
         self.check_finite = check_finite
         self.fast_path_reason: Optional[str] = None
         if layer_norm:
@@ -103,158 +126,88 @@ class RecurrentLayer(nn.RNNBase):
 
     # --- the path taken ----------------------------------------------------------------------------------
 
-    def _fused_blocker(self) -> Optional[str]:
-        """Why the fused kernels cannot compute this configuration (None when they can)."""
+    @property
+    def product_dtype(self) -> Optional[torch.dtype]:
+        """The dtype of the matrix products (bfloat16 under ``precision="bf16-mixed"``); None: the weights'."""
+        return product_dtype(self.precision)
+
+    def _reference_only(self) -> Optional[str]:
         if self.layer_norm:
-            return "layer_norm=True: PyTorch's fused kernels have no layer normalisation"
+            return "layer_norm=True: only the reference path has layer normalisation"
         if self.recurrent_dropout > 0 and self.training:
-            return "recurrent_dropout > 0 in training mode: the fused kernels have no variational dropout"
+            return "recurrent_dropout > 0 in training mode: only the reference path has variational dropout"
         return None
 
-    def _use_fused(self) -> bool:
-        if self.impl == "reference":
-            self.fast_path_reason = "impl='reference' was requested"
-            return False
-        self.fast_path_reason = self._fused_blocker()
-        if self.fast_path_reason is not None and self.impl == "fused":
-            raise RuntimeError(f"impl='fused' is not possible: {self.fast_path_reason}")
-        return self.fast_path_reason is None
+    def _fused_blocker(self, x: Optional[Tensor] = None) -> Optional[str]:
+        """Why PyTorch's fused kernels cannot compute this configuration (None when they can)."""
+        reason = self._reference_only()
+        if reason is not None:
+            return reason.replace("only the reference path has", "PyTorch's fused kernels have no")
+        if self.product_dtype is not None:
+            if self.mode != "LSTM":
+                return "bf16-mixed: PyTorch's fused GRU and RNN kernels would keep the state in bfloat16"
+            if self.proj_size or (x is not None and x.device.type != "cpu"):
+                return "bf16-mixed: only oneDNN's LSTM kernel (CPU, no proj_size) keeps the cell state in float32"
+        return None
 
-    # --- forward -----------------------------------------------------------------------------------------
+    def _extension_blocker(self, x: Tensor) -> Optional[str]:
+        """Why rnnkit's C++ extension cannot compute this call (None when it can)."""
+        reason = self._reference_only()
+        if reason is not None:
+            return reason
+        if x.device.type != "cpu":
+            return f"rnnkit's C++ extension runs on the CPU, not {x.device.type}"
+        if x.dtype not in (torch.float32, torch.float64) or (x.dtype == torch.float64 and self.product_dtype):
+            return f"rnnkit's C++ extension computes in float32 or float64 (bf16-mixed: float32), not {x.dtype}"
+        if self.proj_size:
+            return "proj_size > 0: rnnkit's C++ extension has no LSTM projection"
+        return extension.unavailable()
 
-    def forward(
-        self,
-        input: Tensor,
-        state: Any = None,
-        lengths: Optional[Lengths] = None,
-        padding_side: str = "right",
-    ) -> tuple[Tensor, Any]:
-        """Run the layer over whole sequences.
+    def _preferred(self, x: Tensor) -> str:
+        """The path measured fastest for this call (bench/bench_speed.py, "paths" table).
 
-        Args:
-            input: (B, T, I) (or (T, B, I) with ``batch_first=False``), or one unbatched sequence (T, I).
-            state: initial state, zeros if None: (L*D, B, H_out), or (h_0, c_0) for the LSTM with
-                c_0 (L*D, B, H). Unbatched: without the B dimension.
-            lengths: (B,) true lengths of a padded batch, each in 1..T; None means all are T.
-            padding_side: "right" (data first, padding after) or "left" (padding first).
-
-        Returns:
-            ``(output, final_state)``: output (B, T, D*H_out) in the input's layout, zero at padded steps;
-            final_state in the layout of ``state``.
+        On the CPU: GRU and RNN, the extension (``torch.nn`` has no oneDNN kernel for them); the LSTM, oneDNN's
+        kernel (``fused``), except bf16-mixed training, where the extension's backward pass is faster. In float32
+        the two LSTM paths train within a few percent of each other, and the fused one keeps ``torch.nn``'s
+        numbers exactly.
         """
-        if padding_side not in ("right", "left"):
-            raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
-        if input.dim() not in (2, 3):
-            raise ValueError(f"{self._name()}: expected input of rank 3 (batch, time, features) or 2 "
-                             f"(time, features), got shape {tuple(input.shape)}")
-        if input.shape[-1] != self.input_size:
-            raise ValueError(f"{self._name()}: expected {self.input_size} input features (input_size), "
-                             f"got {input.shape[-1]} in input of shape {tuple(input.shape)}")
-        unbatched = input.dim() == 2
-        x = input.unsqueeze(0) if unbatched else (input if self.batch_first else input.transpose(0, 1))
-        batch, steps = x.shape[0], x.shape[1]
-        if steps == 0:
-            raise ValueError(f"{self._name()}: input has no time steps (shape {tuple(input.shape)})")
-        if unbatched and state is not None:
-            state = map_state(state, lambda s: s.unsqueeze(1))
-        state = self._check_state(state, batch, x)
+        if x.device.type != "cpu":
+            return "fused"  # cuDNN
+        if self.mode != "LSTM":
+            return "extension"
+        wants_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        return "extension" if self.product_dtype is not None and wants_grad else "fused"
 
-        if lengths is not None:
-            lengths = check_lengths(lengths, batch, steps, x.device)
-            if bool((lengths == steps).all()):
-                lengths = None  # nothing is padded: skip masking and packing
-            elif padding_side == "left":
-                x = left_to_right(x, lengths)
-        if self.check_finite:
-            self._check_finite(x, lengths)
+    def _path(self, x: Tensor) -> str:
+        """The path this call takes (a key of ``FORWARDS``); records in ``fast_path_reason`` why not a faster one."""
+        blockers = {"fused": lambda: self._fused_blocker(x), "extension": lambda: self._extension_blocker(x),
+                    "reference": lambda: None}
+        if self.impl != "auto":
+            reason = blockers[self.impl]()
+            if reason is not None:
+                raise RuntimeError(f"impl={self.impl!r} is not possible: {reason}")
+            self.fast_path_reason = f"impl={self.impl!r} was requested" if self.impl != self._preferred(x) else None
+            return self.impl
+        preferred = self._preferred(x)
+        self.fast_path_reason = blockers[preferred]()
+        if self.fast_path_reason is None:
+            return preferred
+        fallback = "extension" if preferred == "fused" else "fused"
+        return fallback if blockers[fallback]() is None else "reference"
 
-        if self._use_fused():
-            output, final = fused_forward(self, x, state, lengths)
-        else:
-            output, final = reference_forward(self, x, state, lengths)
+    # --- what SequenceLayer asks of a layer --------------------------------------------------------------
 
-        if lengths is not None and padding_side == "left":
-            output = right_to_left(output, lengths)
-        if unbatched:
-            return output.squeeze(0), map_state(final, lambda s: s.squeeze(1))
-        return (output if self.batch_first else output.transpose(0, 1)), final
+    def _run(self, x: Tensor, state: Any, lengths: Optional[Tensor]) -> tuple[Tensor, Any]:
+        return FORWARDS[self._path(x)](self, x, state, lengths)
 
-    def step(self, input: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """One time step of a unidirectional layer: ``input`` (B, I) or (I,) -> ``(output (B, H_out), state)``.
-
-        The same numbers as ``forward`` on a one-step sequence (tests hold them equal), through the cells'
-        equations and the stack's loop (``rnnkit.nn.stack``): for one step a fused kernel's set-up costs more than
-        the arithmetic. Dropout between layers applies in training, as in ``forward``. Everything that runs one
-        step at a time (generation, decoders, streaming) calls this, never a loop of its own.
-        ``state`` as in ``forward``: (L, B, H_out), or (h, c) for the LSTM; None starts from zeros.
-        """
-        if self.bidirectional:
-            raise ValueError(f"{self._name()}.step: a bidirectional layer reads the whole sequence; use forward")
-        if self.training and self.recurrent_dropout > 0:
-            raise ValueError(f"{self._name()}.step: recurrent_dropout masks span a whole sequence; in training "
-                             "use forward")
-        if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{self._name()}.step: expected input (batch, {self.input_size}) or "
-                             f"({self.input_size},), got shape {tuple(input.shape)}")
-        unbatched = input.dim() == 1
-        x = input.unsqueeze(0) if unbatched else input
-        if unbatched and state is not None:
-            state = map_state(state, lambda s: s.unsqueeze(1))
-        state = self._check_state(state, x.shape[0], x)
-        update = UPDATES[self.mode]
-
-        def run_cell(layer_input: Tensor, cell: StackCell) -> tuple[Tensor, Any]:  # (B, I) -> (B, H_out)
-            return update(input_projection(layer_input, cell.weights), cell.state, cell.weights)
-
-        output, final_state = run_stack(self, x, state, run_cell)
-        if unbatched:
-            return output.squeeze(0), map_state(final_state, lambda s: s.squeeze(1))
-        return output, final_state
-
-    def cells(self) -> list[tuple[int, int, str]]:
-        """``(layer, direction, parameter suffix)`` of every cell, in the row order of the state (L*D, B, H)."""
-        directions = 2 if self.bidirectional else 1
-        return [(index, direction, f"_l{index}" + ("_reverse" if direction else ""))
-                for index in range(self.num_layers) for direction in range(directions)]
-
-    # --- checks ------------------------------------------------------------------------------------------
-
-    def _name(self) -> str:
-        return type(self).__name__
-
-    def _state_shapes(self, batch: int) -> list[tuple[int, int, int]]:
-        rows = self.num_layers * (2 if self.bidirectional else 1)
-        h_size = self.proj_size or self.hidden_size
-        if self.mode == "LSTM":
-            return [(rows, batch, h_size), (rows, batch, self.hidden_size)]
-        return [(rows, batch, h_size)]
-
-    def _check_state(self, state: Any, batch: int, x: Tensor) -> Any:
-        shapes = self._state_shapes(batch)
-        if state is None:
-            zeros = [torch.zeros(shape, dtype=x.dtype, device=x.device) for shape in shapes]
-            return tuple(zeros) if self.mode == "LSTM" else zeros[0]
-        given = list(state) if self.mode == "LSTM" else [state]
-        if self.mode == "LSTM" and not (isinstance(state, (tuple, list)) and len(state) == 2):
-            raise ValueError(f"{self._name()}: state must be a pair (h_0, c_0)")
-        for name, tensor, shape in zip(("h_0", "c_0"), given, shapes):
-            if not isinstance(tensor, Tensor) or tuple(tensor.shape) != shape:
-                got = tuple(tensor.shape) if isinstance(tensor, Tensor) else type(tensor).__name__
-                raise ValueError(f"{self._name()}: {name} must have shape (num_layers * num_directions, batch, "
-                                 f"hidden) = {shape}, got {got}")
-        return tuple(given) if self.mode == "LSTM" else given[0]
-
-    def _check_finite(self, x: Tensor, lengths: Optional[Tensor]) -> None:
-        mask = None if lengths is None else valid_mask(lengths, x.shape[1])
-        where = first_nonfinite(x, mask)
-        if where is not None:
-            b, t, f = where
-            raise ValueError(f"{self._name()}: input holds NaN or Inf at sequence {b}, step {t}, feature {f} "
-                             f"(value {x[b, t, f].item()})")
+    def _step_cell(self, layer_input: Tensor, cell: StackCell) -> tuple[Tensor, Any]:
+        """One step of one cell, through the cells' equations: (B, I) -> (B, H_out)."""
+        return UPDATES[self.mode](input_projection(layer_input, cell.weights), cell.state, cell.weights)
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
-        for name, default in (("recurrent_dropout", 0.0), ("layer_norm", False), ("impl", "auto")):
+        for name, default in (("recurrent_dropout", 0.0), ("layer_norm", False), ("impl", "auto"),
+                              ("precision", "fp32")):
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)!r}"
         return text
@@ -306,12 +259,12 @@ class GRU(RecurrentLayer):
                          **options)
 
 
-LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
 """Layer classes by the short names configs and the CLI use."""
 
 
-def make_layer(cell: str, input_size: int, hidden_size: int, **kwargs: Any) -> RecurrentLayer:
-    """``make_layer("lstm", 8, 64, num_layers=2)``: a layer by its short name (``rnn``, ``lstm``, ``gru``)."""
+def make_layer(cell: str, input_size: int, hidden_size: int, **kwargs: Any) -> RecurrentLayer | MinRNN:
+    """``make_layer("lstm", 8, 64, num_layers=2)``: a layer by its short name (a key of ``LAYERS``)."""
     if cell not in LAYERS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(LAYERS)}")
     return LAYERS[cell](input_size, hidden_size, **kwargs)

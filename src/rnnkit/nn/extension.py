@@ -1,0 +1,77 @@
+"""rnnkit's C++ kernels (``csrc/``: the classic cells' loop, the min-RNN scan), compiled on first use and cached.
+
+``torch.utils.cpp_extension.load`` builds it from the source shipped in the package the first time a layer
+needs it (about half a minute, once per machine and PyTorch version; the build lands in PyTorch's extension
+cache, ``TORCH_EXTENSIONS_DIR`` or ``~/.cache/torch_extensions``). The build needs a C++ compiler and ninja
+(``pip install ninja``); where either is missing, or the build fails, ``unavailable()`` says why and the layers
+run PyTorch's kernels instead, recording the reason in ``fast_path_reason``. ``RNNKIT_EXTENSION=0`` turns the
+extension off.
+
+Compiler flags follow the instruction set PyTorch itself detected on this CPU, and that name is part of the
+extension's, as is a hash of the sources and headers (PyTorch's own check does not see headers), so a cache
+shared by different machines, or by different versions of rnnkit, never hands one a build it cannot run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+CSRC = Path(__file__).parent / "csrc"
+SOURCES = [CSRC / "recurrent.cpp", CSRC / "min_rnn.cpp"]
+HEADERS = [CSRC / "simd.h", CSRC / "step_gemm.h"]
+FLAGS = {  # PyTorch's CPU capability -> the instruction sets the build may use
+    "AVX512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"],
+    "AVX2": ["-mavx2", "-mfma"],
+}
+log = logging.getLogger(__name__)
+
+
+def _builds() -> list[tuple[str, list[str]]]:
+    """(tag, compiler flags) to try in turn: with the bfloat16 kernel where the CPU has AVX-512 BF16 (an old
+    compiler may not know the flag: then without it), else the CPU's vector instructions only."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    flags = list(FLAGS.get(capability, []))
+    plain = (capability.lower() if flags else "generic", flags)
+    if capability == "AVX512" and torch.cpu.get_capabilities().get("avx512_bf16"):
+        return [("avx512bf16", [*flags, "-mavx512bf16"]), plain]
+    return [plain]
+
+
+@lru_cache(maxsize=None)
+def unavailable() -> Optional[str]:
+    """Build or load the extension; None when its ops (``torch.ops.rnnkit``) are ready, else the reason."""
+    if os.environ.get("RNNKIT_EXTENSION", "1") == "0":
+        return "RNNKIT_EXTENSION=0 turns rnnkit's C++ extension off"
+    missing = [path.name for path in SOURCES + HEADERS if not path.exists()]
+    if missing:
+        return f"the extension's sources are not installed: {', '.join(missing)}"
+    from torch.utils import cpp_extension
+
+    if not cpp_extension.is_ninja_available():
+        return "rnnkit's C++ extension needs ninja to build (pip install ninja)"
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in SOURCES + HEADERS)).hexdigest()[:10]
+    log.info("loading rnnkit's C++ kernels (built once per machine and version: about a minute)")
+    failure = ""
+    for tag, flags in _builds():
+        try:
+            cpp_extension.load(
+                name=f"rnnkit_kernels_{tag}_{digest}", sources=[str(source) for source in SOURCES],
+                is_python_module=False, verbose=False,
+                extra_cflags=["-O3", "-std=c++20", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", *flags],
+                extra_ldflags=["-fopenmp"])
+            return None
+        except Exception as error:  # no compiler, a failed build, a broken cache: fall back, and say why
+            failure = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    return f"rnnkit's C++ extension did not build ({failure[:200]})"
+
+
+def ops():
+    """``torch.ops.rnnkit``: ``recurrent_*`` and ``min_rnn_*`` (forward, backward); call ``unavailable()`` first."""
+    return torch.ops.rnnkit

@@ -1,0 +1,100 @@
+"""The C++ extension path: which path ``impl="auto"`` takes and why, state gradients, a clean build."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch.autograd import gradcheck
+
+import rnnkit.nn as rn
+from rnnkit.nn import extension, precision
+
+needs_extension = pytest.mark.skipif(bool(extension.unavailable()), reason=str(extension.unavailable()))
+
+
+@needs_extension
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+def test_gradcheck_with_initial_state(mode):
+    layer = getattr(rn, mode)(2, 3, num_layers=2, dtype=torch.float64, impl="extension")
+    x = torch.randn(3, 4, 2, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, 3, 3, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(2, 3, 3, dtype=torch.float64, requires_grad=True)
+
+    def run(x, h0, c0):
+        output, final = layer(x, (h0, c0) if mode == "LSTM" else h0, lengths=[4, 1, 3])
+        return (output, *final) if mode == "LSTM" else (output, final)
+
+    assert gradcheck(run, (x, h0, c0) if mode == "LSTM" else (x, h0, c0.detach()))
+
+
+@needs_extension
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_sequence_gets_the_same_numbers_in_any_batch(mode, threads):
+    """Row by row, bit for bit: alone, in a subset, in a ragged batch, on any number of threads."""
+    layer = getattr(rn, mode)(3, 20, num_layers=2, impl="extension")
+    x, lengths = torch.randn(13, 9, 3), torch.randint(1, 10, (13,))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            output, _ = layer(x, lengths=lengths)
+            for rows in (torch.arange(0, 13, 3), torch.tensor([5])):
+                subset, _ = layer(x[rows, : int(lengths[rows].max())], lengths=lengths[rows])
+                assert torch.equal(subset, output[rows, : subset.shape[1]])
+    finally:
+        torch.set_num_threads(before)
+
+
+@needs_extension
+def test_auto_takes_the_fastest_measured_path():
+    """On the CPU: the extension for GRU and RNN, and for bf16-mixed LSTM training; oneDNN for other LSTM calls."""
+    gru, rnn, lstm = rn.GRU(3, 4), rn.RNN(3, 4), rn.LSTM(3, 4)
+    x = torch.randn(2, 5, 3)
+    assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "fused")
+    with torch.no_grad():
+        assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "fused")
+    assert lstm.fast_path_reason is None
+    if precision.bf16_unsupported() is None:
+        mixed = rn.LSTM(3, 4, precision="bf16-mixed")
+        assert mixed._path(x) == "extension"
+        with torch.no_grad():
+            assert mixed._path(x) == "fused"
+
+
+def test_without_the_extension_auto_falls_back_and_says_why(monkeypatch):
+    monkeypatch.setattr(extension, "unavailable", lambda: "no C++ compiler")
+    gru, reference = rn.GRU(3, 4), rn.GRU(3, 4, impl="reference")
+    reference.load_state_dict(gru.state_dict())
+    x = torch.randn(2, 5, 3)
+    output, _ = gru(x)
+    assert gru.fast_path_reason == "no C++ compiler" and gru._path(x) == "fused"
+    torch.testing.assert_close(output, reference(x)[0])
+    with pytest.raises(RuntimeError, match=r"impl=.extension. is not possible: no C\+\+ compiler"):
+        rn.GRU(3, 4, impl="extension")(x)
+
+
+@needs_extension
+def test_what_the_extension_cannot_do_goes_elsewhere_with_a_reason():
+    if precision.bf16_unsupported() is None:  # bf16-mixed LSTM training prefers the extension
+        projected = rn.LSTM(3, 4, proj_size=2, precision="bf16-mixed")
+        output, _ = projected(torch.randn(2, 5, 3))
+        assert output.shape == (2, 5, 2) and "proj_size" in projected.fast_path_reason
+    normed = rn.GRU(3, 4, layer_norm=True)
+    normed(torch.randn(2, 5, 3))
+    assert "layer_norm" in normed.fast_path_reason
+    with pytest.raises(RuntimeError, match="impl='extension' is not possible: proj_size"):
+        rn.LSTM(3, 4, proj_size=2, impl="extension")(torch.randn(2, 5, 3))
+
+
+@pytest.mark.slow
+def test_the_extension_builds_from_a_clean_cache(tmp_path):
+    """What a fresh machine does on first use: build from the package's sources into an empty cache."""
+    environment = dict(os.environ, TORCH_EXTENSIONS_DIR=str(tmp_path))
+    script = "from rnnkit.nn import extension; print(extension.unavailable())"
+    result = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True,
+                            timeout=900)
+    assert result.stdout.strip() == "None", result.stdout + result.stderr
+    assert any(tmp_path.iterdir())
