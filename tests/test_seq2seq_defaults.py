@@ -16,14 +16,17 @@ from rnnkit.train import TrainConfig, Trainer
 
 
 def learn(train, validation, test, **budget):
-    """Train a default Seq2Seq on ``train`` (early stopping on ``validation``); greedy exact match on ``test``."""
+    """Train a default Seq2Seq on ``train`` (early stopping on ``validation``); greedy exact match on ``test``,
+    after checking that the length cap cut no output that was on its way to the reference."""
     sources, targets = [s for s, _ in train], [t for _, t in train]
     model = Seq2Seq.for_data(sources, targets)
     config = TrainConfig(**{**TRAINING_DEFAULTS, **budget}, progress="none", device="cpu")
     Trainer(model, config).fit(model.dataset(sources, targets), model.dataset(*zip(*validation)),
                                collate_fn=pair_collate)
     outputs, details = model.translate([s for s, _ in test], return_details=True)
-    assert not any(d["capped"] for d in details)  # every output ended before the cap
+    cut = [(o, t) for o, (_, t), d in zip(outputs, test, details) if d["capped"]]
+    # a cut output ran past its reference (a model that did not stop), never short of it
+    assert all(len(o) > len(t) for o, t in cut) and len(cut) <= 0.01 * len(test), cut[:3]
     return sum(o == t for o, t in zip(outputs, [t for _, t in test])) / len(test)
 
 
