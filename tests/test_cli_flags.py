@@ -40,7 +40,7 @@ def test_every_field_with_help_is_one_flag_showing_its_default():
     assert {"max_epochs", "batch_size", "lr", "patience", "seed"} <= {f.name for f in exposed}
     assert len(flags_of(parser)) == len(exposed) + 2  # the booleans' --no-x
     text = parser.format_help()
-    assert "--epochs EPOCHS" in text and "--hidden-size HIDDEN_SIZE" in text and "--cell {rnn,lstm,gru}" in text
+    assert "--epochs EPOCHS" in text and "--hidden-size HIDDEN_SIZE" in text and "--cell {rnn,lstm,gru,mingru,minlstm}" in text
     assert text.count("(default:") == len(exposed)
     assert "(default: --no-bidirectional)" in " ".join(text.split())
 
