@@ -118,6 +118,6 @@ def test_a_command_may_leave_settings_out():
     add_config_flags(parser, Options, skip=skip)
     assert flags_of(parser) == {"--label", "--level", "--cell", "--hidden-size", "--num-layers", "--bidirectional",
                                 "--no-bidirectional", "--dropout", "--recurrent-dropout", "--layer-norm",
-                                "--no-layer-norm", "--chrono-lag"}
+                                "--no-layer-norm", "--chrono-lag", "--precision"}
     options = config_from_args(parser.parse_args(["d.csv", "--label", "y"]), Options, skip=skip)
     assert options == Options(label="y", data="d.csv")
