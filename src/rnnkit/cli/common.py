@@ -82,6 +82,9 @@ def add_train_options(parser: argparse.ArgumentParser, recipe: Any, settings: ty
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out where it stopped (the folder must be one this command made, "
                         "with the same settings)")
+    parser.add_argument("--nproc", type=positive_int, default=1, metavar="N",
+                        help="train in N processes on this machine (distributed data parallel under torchrun; "
+                        "--batch-size is the global batch)")
     parser.set_defaults(func=_run_training, recipe=recipe, settings_class=settings, skip=skip, tie=tie)
 
 
@@ -135,16 +138,38 @@ def use_threads(count: int) -> None:
     torch.set_num_threads(count)
 
 
-def _run_training(args: argparse.Namespace) -> int:
-    from rnnkit.pipelines.driver import summarise, train
+# The arguments the running ``rnnkit`` was given (``main`` sets them): ``--nproc N`` re-runs them under torchrun.
+ARGV: list[str] = []
 
+
+def _run_training(args: argparse.Namespace) -> int:
+    from rnnkit.pipelines.driver import is_main_process, summarise, train
+    from rnnkit.train.distributed import in_worker, launch
+
+    if getattr(args, "nproc", 1) > 1 and not in_worker():
+        return launch(["-m", "rnnkit.cli.main", *_without_nproc(ARGV)], args.nproc, threads=args.threads)
     settings = flags.config_from_args(args, args.settings_class, skip=args.skip)
     if args.tie is not None:
         settings = args.tie(settings)
     metrics = train(args.recipe, settings, args.out, resume=args.resume, force=args.force)
-    print(summarise(args.recipe, metrics))
-    print(f"wrote {args.out}")
+    if is_main_process():
+        print(summarise(args.recipe, metrics))
+        print(f"wrote {args.out}")
     return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` less ``--nproc N`` (the workers train; torchrun's own parser would take ``--nproc`` as an ambiguous
+    abbreviation of its ``--nproc-per-node``)."""
+    kept, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--nproc":
+            skip = True
+        elif not word.startswith("--nproc="):
+            kept.append(word)
+    return kept
 
 
 def positive_int(text: str) -> int:

@@ -57,6 +57,8 @@ def build_parser(subcommands: Sequence[Register] | None = None) -> argparse.Argu
 
 def main(argv: Sequence[str] | None = None, *, subcommands: Sequence[Register] | None = None) -> int:
     """Run ``rnnkit`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code; never calls exit."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    common.ARGV[:] = argv
     try:
         try:
             args = build_parser(subcommands).parse_args(argv)

@@ -154,14 +154,18 @@ def summarise(recipe: Recipe, metrics: dict[str, Any]) -> str:
 def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = False, force: bool = False
           ) -> dict[str, Any]:
     """Run ``recipe`` with ``settings`` into the run folder ``out``; returns the metrics (also in
-    ``out/metrics.json``). ``resume``: continue the run in ``out``; ``force``: write into a non-empty ``out``."""
-    document = config_to_dict(settings)
-    open_run(out, recipe.command, document, resume=resume, force=force, writes=recipe.outputs, check_only=True)
+    ``out/metrics.json``; ``{}`` on a torchrun rank other than 0). ``resume``: continue the run in ``out``; ``force``: write into a non-empty ``out``."""
+    document, main = config_to_dict(settings), is_main_process()
+    if main:  # under torchrun rank 0 alone prepares and writes the run folder; every rank trains
+        open_run(out, recipe.command, document, resume=resume, force=force, writes=recipe.outputs, check_only=True)
     splits = recipe.split(recipe.read(settings), settings)  # every input read and checked before a file is written
-    out = open_run(out, recipe.command, document, resume=resume, force=force, writes=recipe.outputs)
+    out = (open_run(out, recipe.command, document, resume=resume, force=force, writes=recipe.outputs) if main
+           else Path(out))
     config = run_config(recipe.train_config(settings), out)
     fit = recipe.fit or (lambda *args: fit_built(recipe, *args))
     model, result = fit(splits, settings, config, resume)
+    if not main:
+        return {}
     recipe.save(model, out / MODEL)
     write_history(out, result.history)
     metrics, report = recipe.score(TrainedRun(model, settings, out, splits, result, recipe.unit))
@@ -171,6 +175,11 @@ def train(recipe: Recipe, settings: Any, out: str | Path, *, resume: bool = Fals
         metrics["warnings"] = warnings(sticks)
     write_results(out, metrics, report)
     return metrics
+
+
+def is_main_process() -> bool:
+    """False in a torchrun worker other than rank 0 (which alone writes the run folder and prints)."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def fit_built(recipe: Recipe, splits: Splits, settings: Any, config: TrainConfig, resume: bool
