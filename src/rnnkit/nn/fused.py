@@ -60,6 +60,8 @@ def _to_products(x: Tensor, state: Any, dtype: Optional[torch.dtype]) -> tuple[T
 
 
 def _from_products(output: Tensor, final: list[Tensor], like: Tensor, mode: str) -> tuple[Tensor, Any]:
+    if output.dtype == like.dtype:  # float32: no cast, which an ONNX trace would put between pack and unpack
+        return output, _as_state(final, mode)
     return output.to(like.dtype), _as_state([f.to(like.dtype) for f in final], mode)
 
 

@@ -171,8 +171,8 @@ class RecurrentLayer(SequenceLayer, nn.RNNBase):
         the two LSTM paths train within a few percent of each other, and the fused one keeps ``torch.nn``'s
         numbers exactly.
         """
-        if x.device.type != "cpu":
-            return "fused"  # cuDNN
+        if x.device.type != "cpu" or torch.onnx.is_in_onnx_export():
+            return "fused"  # cuDNN; an ONNX export writes PyTorch's recurrent ops, not the extension's
         if self.mode != "LSTM":
             return "extension"
         wants_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
