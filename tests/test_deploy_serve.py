@@ -94,11 +94,13 @@ def test_every_task_answers_its_endpoint(folders):
         assert answer["transcripts"] == rnnkit.load(folders["recognizer"]).recognize(numeric(2), beam=2)
     with running(folders["seq2seq"]) as client:
         answer = client.post("/translate", json={"inputs": ["cat", "dog"]}).json()
-        assert answer["outputs"] == rnnkit.load(folders["seq2seq"]).translate(["cat", "dog"])
+        outputs, details = rnnkit.load(folders["seq2seq"]).translate(["cat", "dog"], return_details=True)
+        assert answer["outputs"] == outputs and answer["capped"] == [bool(d["capped"]) for d in details]
     images, _ = make_shapes(2, seed=3)
     with running(folders["captioner"]) as client:
         answer = client.post("/caption", json={"images": images.tolist()}).json()
-        assert answer["captions"] == rnnkit.load(folders["captioner"]).caption(images)
+        captions, details = rnnkit.load(folders["captioner"]).caption(images, return_details=True)
+        assert answer["captions"] == captions and answer["capped"] == [bool(d["capped"]) for d in details]
     with running(folders["forecaster"]) as client:
         forecast = client.post("/forecast", json={"horizon": 2}).json()["forecast"]
         assert [row["time"][:10] for row in forecast] == ["2004-01-01", "2004-02-01"]

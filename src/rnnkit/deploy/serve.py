@@ -205,7 +205,8 @@ def _translate(served: Served) -> None:
     async def translate(body: bodies.TranslateRequest) -> dict[str, Any]:
         texts = checks.sequences(body.inputs, limits)
         checks.check_beam(body.beam, limits)
-        return {"outputs": await run(lambda: model.translate(texts, beam=body.beam))}
+        outputs, details = await run(lambda: model.translate(texts, beam=body.beam, return_details=True))
+        return {"outputs": outputs, "capped": _capped(details)}
 
 
 def _caption(served: Served) -> None:
@@ -215,7 +216,13 @@ def _caption(served: Served) -> None:
     async def caption(body: bodies.CaptionRequest) -> dict[str, Any]:
         images = checks.images(body.images, limits)
         checks.check_beam(body.beam, limits)
-        return {"captions": await run(lambda: model.caption(images, beam=body.beam))}
+        captions, details = await run(lambda: model.caption(images, beam=body.beam, return_details=True))
+        return {"captions": captions, "capped": _capped(details)}
+
+
+def _capped(details: list[dict[str, Any]]) -> list[bool]:
+    """Per output, whether decoding stopped at the length cap (a server answers it; it does not warn)."""
+    return [bool(detail["capped"]) for detail in details]
 
 
 def _forecast(served: Served) -> None:
