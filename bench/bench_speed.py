@@ -221,7 +221,9 @@ def long_table(args, rows):
     variants = {"minGRU": (rn.MinGRU, {}), "minLSTM": (rn.MinLSTM, {}),
                 "minGRU chunked": (rn.MinGRU, {"impl": "fused"}),
                 "minGRU log-space": (rn.MinGRU, {"impl": "fused", "scan": "log-space"})}
-    print(f"\n## long sequences: training steps (float32), B={batch} I={input_size} H={hidden}; "
+    if not bf16_unsupported():
+        variants["minGRU bf16-mixed"] = (rn.MinGRU, {"precision": "bf16-mixed"})
+    print(f"\n## long sequences: training steps (float32 unless named), B={batch} I={input_size} H={hidden}; "
           "ratio = torch.nn.LSTM time / time\n")
     print("| T | torch.nn.LSTM ms | " + " | ".join(f"{name} ms | ratio" for name in variants) + " |")
     print("|" + "---|" * (2 + 2 * len(variants)))
