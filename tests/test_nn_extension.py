@@ -50,18 +50,15 @@ def test_a_sequence_gets_the_same_numbers_in_any_batch(mode, threads):
 
 @needs_extension
 def test_auto_takes_the_fastest_measured_path():
-    """On the CPU: the extension for GRU and RNN, and for bf16-mixed LSTM training; oneDNN for other LSTM calls."""
-    gru, rnn, lstm = rn.GRU(3, 4), rn.RNN(3, 4), rn.LSTM(3, 4)
+    """On the CPU: the extension, except LSTM inference (oneDNN's kernel), in either precision."""
+    precisions = ["fp32"] + ([] if precision.bf16_unsupported() else ["bf16-mixed"])
     x = torch.randn(2, 5, 3)
-    assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "fused")
-    with torch.no_grad():
-        assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "fused")
-    assert lstm.fast_path_reason is None
-    if precision.bf16_unsupported() is None:
-        mixed = rn.LSTM(3, 4, precision="bf16-mixed")
-        assert mixed._path(x) == "extension"
+    for name in precisions:
+        gru, rnn, lstm = (cls(3, 4, precision=name) for cls in (rn.GRU, rn.RNN, rn.LSTM))
+        assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "extension")
         with torch.no_grad():
-            assert mixed._path(x) == "fused"
+            assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "fused")
+        assert lstm.fast_path_reason is None
 
 
 def test_without_the_extension_auto_falls_back_and_says_why(monkeypatch):
@@ -78,10 +75,9 @@ def test_without_the_extension_auto_falls_back_and_says_why(monkeypatch):
 
 @needs_extension
 def test_what_the_extension_cannot_do_goes_elsewhere_with_a_reason():
-    if precision.bf16_unsupported() is None:  # bf16-mixed LSTM training prefers the extension
-        projected = rn.LSTM(3, 4, proj_size=2, precision="bf16-mixed")
-        output, _ = projected(torch.randn(2, 5, 3))
-        assert output.shape == (2, 5, 2) and "proj_size" in projected.fast_path_reason
+    projected = rn.LSTM(3, 4, proj_size=2)
+    output, _ = projected(torch.randn(2, 5, 3))
+    assert output.shape == (2, 5, 2) and "proj_size" in projected.fast_path_reason
     normed = rn.GRU(3, 4, layer_norm=True)
     normed(torch.randn(2, 5, 3))
     assert "layer_norm" in normed.fast_path_reason

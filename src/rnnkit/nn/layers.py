@@ -22,10 +22,9 @@ Three paths, one truth (parity tests hold them together):
 - ``impl="reference"``: the readable loop in ``rnnkit.nn.reference``; the only one with layer normalisation and
   recurrent dropout.
 
-``impl="auto"`` takes the path measured fastest for the cell, the precision and whether gradients are needed
-(``bench/bench_speed.py``): on the CPU the extension for GRU and RNN and for bf16-mixed LSTM training, oneDNN's
-kernel for the other LSTM calls; on GPUs the fused kernels. When it cannot take that path it records why in
-``fast_path_reason``.
+``impl="auto"`` takes the path measured fastest for the cell and whether gradients are needed
+(``bench/bench_speed.py``): on the CPU the extension, except LSTM inference, where oneDNN's forward kernel is as
+fast or faster; on GPUs the fused kernels. When it cannot take that path it records why in ``fast_path_reason``.
 
 ``precision="bf16-mixed"`` runs the matrix products in bfloat16 with float32 weights and states (see
 ``rnnkit.nn.precision``); refused with the reason on CPUs without bfloat16 instructions.
@@ -166,17 +165,15 @@ class RecurrentLayer(SequenceLayer, nn.RNNBase):
     def _preferred(self, x: Tensor) -> str:
         """The path measured fastest for this call (bench/bench_speed.py, "paths" table).
 
-        On the CPU: GRU and RNN, the extension (``torch.nn`` has no oneDNN kernel for them); the LSTM, oneDNN's
-        kernel (``fused``), except bf16-mixed training, where the extension's backward pass is faster. In float32
-        the two LSTM paths train within a few percent of each other, and the fused one keeps ``torch.nn``'s
-        numbers exactly.
+        On the CPU the extension, except LSTM inference, where oneDNN's forward kernel (``fused``) is as fast or
+        faster: ``torch.nn`` has no oneDNN kernel for GRU and RNN, and oneDNN's LSTM backward is slow.
         """
         if x.device.type != "cpu" or torch.onnx.is_in_onnx_export():
             return "fused"  # cuDNN; an ONNX export writes PyTorch's recurrent ops, not the extension's
         if self.mode != "LSTM":
             return "extension"
         wants_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
-        return "extension" if self.product_dtype is not None and wants_grad else "fused"
+        return "extension" if wants_grad else "fused"
 
     def _path(self, x: Tensor) -> str:
         """The path this call takes (a key of ``FORWARDS``); records in ``fast_path_reason`` why not a faster one."""

@@ -44,7 +44,7 @@ class Recurrence(torch.autograd.Function):
         x, w_ih, output, saved, h_prev, h0, c0, w_hh = ctx.saved_tensors
         if grad_c_n is None or grad_c_n.numel() == 0:
             grad_c_n = torch.zeros_like(c0)
-        d_xi, d_gh, d_h0, d_c0 = ops().recurrent_backward(
+        d_xi, d_gh, d_h0, d_c0, d_b_ih, d_b_hh = ops().recurrent_backward(
             ctx.mode, grad_output.contiguous(), grad_h_n.contiguous(), grad_c_n.contiguous(), output, saved, h0,
             c0, w_hh, ctx.batch_sizes)
         gate_size = d_xi.shape[-1]
@@ -53,8 +53,6 @@ class Recurrence(torch.autograd.Function):
         d_x = d_xi.matmul(w_ih) if ctx.needs_input_grad[1] else None
         d_w_ih = d_xi.reshape(-1, gate_size).t().mm(x.reshape(-1, x.shape[-1]))
         d_w_hh = d_gh.reshape(-1, gate_size).t().mm(h_prev.reshape(-1, h0.shape[1]))
-        d_b_ih = d_xi.sum((0, 1), dtype=h0.dtype)
-        d_b_hh = d_b_ih if d_gh is d_xi or ctx.mode != MODES["GRU"] else d_gh.sum((0, 1), dtype=h0.dtype)
         d_c0 = d_c0 if ctx.mode == MODES["LSTM"] else None
         return None, d_x, d_w_ih, d_h0, d_c0, d_w_hh, d_b_ih, d_b_hh, None
 

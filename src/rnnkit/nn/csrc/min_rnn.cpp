@@ -38,7 +38,7 @@ template <typename acc_t, typename mm_t>
 FLATTEN std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const at::Tensor& h0,
                                      c10::IntArrayRef lengths) {
   const int64_t B = xi.size(0), T = xi.size(1), H = h0.size(1), G = mode == MINGRU ? 2 : 3;
-  at::Tensor out = at::zeros({B, T, H}, h0.options());
+  at::Tensor out = at::empty({B, T, H}, h0.options());
   at::Tensor h_n = at::empty({B, H}, h0.options());
   const mm_t* xi_p = xi.data_ptr<mm_t>();
   const acc_t* h0_p = h0.data_ptr<acc_t>();
@@ -47,6 +47,7 @@ FLATTEN std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi,
   at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       const int64_t steps = length_of(lengths, b, T);
+      std::fill(out_p + (b * T + steps) * H, out_p + (b + 1) * T * H, acc_t(0));  // padded steps: zero
       for (int64_t t = 0; t < steps; ++t) {
         const mm_t* k = xi_p + (b * T + t) * G * H;
         const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
@@ -76,7 +77,7 @@ FLATTEN std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& gr
                                       const at::Tensor& xi, const at::Tensor& out, const at::Tensor& h0,
                                       c10::IntArrayRef lengths) {
   const int64_t B = xi.size(0), T = xi.size(1), H = h0.size(1), G = mode == MINGRU ? 2 : 3;
-  at::Tensor d_xi = at::zeros({B, T, G * H}, xi.options());
+  at::Tensor d_xi = at::empty({B, T, G * H}, xi.options());
   at::Tensor d_h0 = grad_hn.clone();  // dL/dh_t, carried backwards through time; ends as dL/dh0
   const acc_t* go_p = grad_out.data_ptr<acc_t>();
   const mm_t* xi_p = xi.data_ptr<mm_t>();
@@ -87,7 +88,9 @@ FLATTEN std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& gr
   at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       acc_t* carry = dh_p + b * H;
-      for (int64_t t = length_of(lengths, b, T) - 1; t >= 0; --t) {
+      const int64_t steps = length_of(lengths, b, T);
+      std::fill(dxi_p + (b * T + steps) * G * H, dxi_p + (b + 1) * T * G * H, mm_t(0));  // padded steps: zero
+      for (int64_t t = steps - 1; t >= 0; --t) {
         const mm_t* k = xi_p + (b * T + t) * G * H;
         mm_t* dk = dxi_p + (b * T + t) * G * H;
         const acc_t* go = go_p + (b * T + t) * H;

@@ -1,12 +1,12 @@
 // rnnkit's CPU recurrence: the loop over time of an LSTM, GRU or Elman layer with the gate arithmetic of each
 // step fused into one pass. Built at first use by rnnkit.nn.extension; the equations are rnnkit.nn.functional's.
 //
-// The input projection W_ih x_t of every step is computed before the loop as one matrix product; each step is
-// one matrix product h_{t-1} W_hh^T (both by the packed kernels of step_gemm.h) and one pass over the gates
-// (simd.h). Products run in the dtype of W_hh ("mm_t": the state's dtype, or bfloat16 for
-// bf16-mixed); everything else (gates, cell state, h) runs in the state's dtype ("acc_t": float or double).
-// The backward pass runs the steps in reverse the same way; dL/dW_hh is one product over all steps, by the
-// caller, from the h_{t-1} the forward pass records.
+// Each step is the products x_t W_ih^T and h_{t-1} W_hh^T of the running rows (the packed kernels of
+// step_gemm.h, accumulating into one buffer that stays in cache) and one pass over the gates (simd.h).
+// Products run in the dtype of the weights ("mm_t": the state's dtype, or bfloat16 for bf16-mixed); everything
+// else (gates, cell state, h) in the state's dtype ("acc_t": float or double). The backward pass runs the
+// steps in reverse the same way; the weight gradients are one product each over all steps, by the caller, from
+// the inputs and the h_{t-1} the forward pass records.
 //
 // Variable lengths: the batch is sorted by length (longest first) and batch_sizes[t] sequences are still
 // running at step t, so step t touches rows 0 .. batch_sizes[t]-1 only; the other rows keep their state and
@@ -44,17 +44,18 @@ std::vector<int64_t> running(c10::IntArrayRef batch_sizes, int64_t batch, int64_
 }
 
 // ---- one step of one sequence (row b), in one pass over its G*H gates ------------------------------------
-// x: W_ih x_t (G*H); r: W_hh h_{t-1} (G*H); bx, bh: the biases; h, c: the state, updated in place; o: output.
+// r: W_ih x_t + W_hh h_{t-1} (G*H); the GRU keeps x: W_ih x_t and r: W_hh h_{t-1} apart (its reset gate scales
+// the second only); bx, bh: the biases; h, c: the state, updated in place; o: output.
 
 template <typename acc_t, typename mm_t, bool SAVE>
-FLATTEN void lstm_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h,
-                      acc_t* c, acc_t* o, acc_t* sv) {
+FLATTEN void lstm_row(int64_t H, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* c, acc_t* o,
+                      acc_t* sv) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     auto gate = [&](int64_t k) {
       const int64_t at = k * H + j;
-      return M::load(x + at) + M::load(bx + at) + M::load(r + at) + M::load(bh + at);
+      return M::load(r + at) + M::load(bx + at) + M::load(bh + at);
     };
     const V i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = tanh_(gate(2)), og = sigmoid(gate(3));
     const V cn = f * M::load(c + j) + i * g;
@@ -96,12 +97,11 @@ FLATTEN void gru_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx,
 }
 
 template <typename acc_t, typename mm_t, bool RELU>
-FLATTEN void elman_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h,
-                       acc_t* o) {
+FLATTEN void elman_row(int64_t H, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
-    const V a = M::load(x + j) + M::load(bx + j) + M::load(r + j) + M::load(bh + j);
+    const V a = M::load(r + j) + M::load(bx + j) + M::load(bh + j);
     const V hn = RELU ? relu(a) : tanh_(a);
     M::store(h + j, hn);
     M::store(o + j, hn);
@@ -119,7 +119,8 @@ FLATTEN void copy_row(int64_t H, const acc_t* from, mm_t* to) {
 // The backward pass of one step of one row. carry: dL/dh_t from outside the recurrent product (the final
 // state's gradient, the GRU's z dh_{t+1}); rec: dL/dh_t through W_hh from step t+1 (null if none); go: the
 // output's gradient. Writes dL/d(W_ih x_t) to dx and dL/d(W_hh h_{t-1}) to dg (the same tensor for LSTM and
-// Elman), and leaves in carry (and dc) the part of dL/dh_{t-1} (dL/dc_{t-1}) that skips W_hh.
+// Elman), adds them to the bias gradients bx and bh (float, the row group's own), and leaves in carry (and dc)
+// the part of dL/dh_{t-1} (dL/dc_{t-1}) that skips W_hh.
 
 template <typename V, typename acc_t>
 INLINE V incoming(const acc_t* carry, const acc_t* rec, const acc_t* go, int64_t j) {
@@ -127,9 +128,16 @@ INLINE V incoming(const acc_t* carry, const acc_t* rec, const acc_t* go, int64_t
   return rec ? M::load(carry + j) + M::load(rec + j) + M::load(go + j) : M::load(carry + j) + M::load(go + j);
 }
 
+// d[at] = v (in the products' dtype) and bias[at] += v (in the state's).
+template <typename V, typename acc_t, typename mm_t>
+INLINE void put(mm_t* d, acc_t* bias, int64_t at, V v) {
+  Mem<V>::store(d + at, v);
+  Mem<V>::store(bias + at, Mem<V>::load(bias + at) + v);
+}
+
 template <typename acc_t, typename mm_t>
 FLATTEN void lstm_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* c_prev,
-                       acc_t* carry, acc_t* dc, mm_t* dx) {
+                               acc_t* carry, acc_t* dc, mm_t* dx, acc_t* bx) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
@@ -137,10 +145,10 @@ FLATTEN void lstm_row_backward(int64_t H, const acc_t* go, const acc_t* rec, con
     const V i = M::load(sv + j), f = M::load(sv + H + j), g = M::load(sv + 2 * H + j);
     const V o = M::load(sv + 3 * H + j), tc = tanh_(M::load(sv + 4 * H + j));
     const V dct = M::load(dc + j) + dh * o * (1.0f - tc * tc);
-    M::store(dx + j, dct * g * i * (1.0f - i));
-    M::store(dx + H + j, dct * M::load(c_prev + j) * f * (1.0f - f));
-    M::store(dx + 2 * H + j, dct * i * (1.0f - g * g));
-    M::store(dx + 3 * H + j, dh * tc * o * (1.0f - o));
+    put(dx, bx, j, dct * g * i * (1.0f - i));
+    put(dx, bx, H + j, dct * M::load(c_prev + j) * f * (1.0f - f));
+    put(dx, bx, 2 * H + j, dct * i * (1.0f - g * g));
+    put(dx, bx, 3 * H + j, dh * tc * o * (1.0f - o));
     M::store(dc + j, dct * f);
     M::store(carry + j, V{} * 0.0f);
   });
@@ -148,33 +156,35 @@ FLATTEN void lstm_row_backward(int64_t H, const acc_t* go, const acc_t* rec, con
 
 template <typename acc_t, typename mm_t>
 FLATTEN void gru_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* sv, const acc_t* h_prev,
-                      acc_t* carry, mm_t* dx, mm_t* dg) {
+                              acc_t* carry, mm_t* dx, mm_t* dg, acc_t* bx, acc_t* bh) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     const V dh = incoming<V>(carry, rec, go, j);
-    const V r = M::load(sv + j), z = M::load(sv + H + j), nn = M::load(sv + 2 * H + j), hn_ = M::load(sv + 3 * H + j);
+    const V r = M::load(sv + j), z = M::load(sv + H + j), nn = M::load(sv + 2 * H + j);
+    const V hn_ = M::load(sv + 3 * H + j);
     const V dn = dh * (1.0f - z) * (1.0f - nn * nn);
     const V dr = dn * hn_ * r * (1.0f - r);
     const V dz = dh * (M::load(h_prev + j) - nn) * z * (1.0f - z);
-    M::store(dx + j, dr);
-    M::store(dx + H + j, dz);
-    M::store(dx + 2 * H + j, dn);
-    M::store(dg + j, dr);
-    M::store(dg + H + j, dz);
-    M::store(dg + 2 * H + j, dn * r);
+    put(dx, bx, j, dr);
+    put(dx, bx, H + j, dz);
+    put(dx, bx, 2 * H + j, dn);
+    put(dg, bh, j, dr);
+    put(dg, bh, H + j, dz);
+    put(dg, bh, 2 * H + j, dn * r);
     M::store(carry + j, dh * z);
   });
 }
 
 template <typename acc_t, typename mm_t, bool RELU>
-FLATTEN void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* h, acc_t* carry, mm_t* dx) {
+FLATTEN void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, const acc_t* h, acc_t* carry, mm_t* dx,
+                                acc_t* bx) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     const V dh = incoming<V>(carry, rec, go, j);
     const V hb = M::load(h + j);
-    M::store(dx + j, RELU ? positive_part(hb, dh) : dh * (1.0f - hb * hb));
+    put(dx, bx, j, RELU ? positive_part(hb, dh) : dh * (1.0f - hb * hb));
     M::store(carry + j, V{} * 0.0f);
   });
 }
@@ -216,18 +226,21 @@ template <typename acc_t, typename mm_t> struct StepProduct {
     return kPacked ? std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), batch)) : 1;
   }
 
-  void operator()(const mm_t* A, int64_t lda, int64_t n, acc_t* C, int64_t ldc) const {
+  // C = A B, or C += A B with `accumulate`.
+  void operator()(const mm_t* A, int64_t lda, int64_t n, acc_t* C, int64_t ldc, bool accumulate = false) const {
 #if defined(RNNKIT_STEP_GEMM)
     if constexpr (kPacked) {
       using Kind = std::conditional_t<kBF16, BF16Kind, F32>;
-      step_gemm<Kind>(A, lda, n, packed, C, ldc);
+      step_gemm<Kind>(A, lda, n, packed, C, ldc, accumulate);
       return;
     }
 #endif
     const at::Tensor in = at::from_blob(const_cast<mm_t*>(A), {n, b.size(0)}, {lda, 1}, b.options());
     const auto acc = b.options().dtype(c10::CppTypeToScalarType<acc_t>::value);
     at::Tensor out = at::from_blob(C, {n, b.size(1)}, {ldc, 1}, acc);
-    if constexpr (kBF16) {
+    if (accumulate) {
+      out.add_(at::mm(in, b));
+    } else if constexpr (kBF16) {
       out.copy_(at::mm(in, b));
     } else {
       at::mm_out(out, in, b);
@@ -256,24 +269,23 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const at
                                      const at::Tensor& c0, const at::Tensor& w_hh, const at::Tensor& b_ih,
                                      const at::Tensor& b_hh, c10::IntArrayRef batch_sizes, bool save) {
   const int64_t B = x.size(0), T = x.size(1), H = h0.size(1), GH = gates_of(mode) * H;
-  const int64_t S = save ? saved_of(mode) : 0;
+  const int64_t S = save ? saved_of(mode) : 0, I = x.size(2);
   const auto acc = h0.options();
-  // W_ih x_t for every step at once, by the same kernel as the steps: each row's numbers never depend on the
-  // other rows of the batch (a sequence predicts the same alone or in any batch).
-  at::Tensor xi = at::empty({B, T, GH}, acc);
-  StepProduct<acc_t, mm_t>(w_ih.t(), true)(x.data_ptr<mm_t>(), x.size(2), B * T, xi.data_ptr<acc_t>(), GH);
   at::Tensor h = h0.clone(), c = mode == LSTM ? c0.clone() : at::empty({0}, acc);
   const bool same = x.scalar_type() == h0.scalar_type();
   at::Tensor h_mm = same ? h : h.to(x.scalar_type());  // the state as the products read it
-  at::Tensor gh = at::empty({B, GH}, acc);  // W_hh h_{t-1}
+  // Per step, the products of the running rows: W_ih x_t + W_hh h_{t-1} into gh (the GRU: W_ih x_t into gx).
+  // The same kernel for every row and step: a sequence's numbers never depend on the other rows of its batch.
+  at::Tensor gh = at::empty({B, GH}, acc), gx = at::empty({mode == GRU ? B : 0, GH}, acc);
   at::Tensor out = at::empty({B, T, H}, acc);
   at::Tensor saved = at::empty({B, T, S * H}, acc);
   at::Tensor h_prev = at::empty({save ? B : 0, T, H}, x.options());  // h_{t-1} as read, for dL/dW_hh
-  const StepProduct<acc_t, mm_t> product(w_hh.t(), true);
+  const StepProduct<acc_t, mm_t> input_product(w_ih.t(), true), product(w_hh.t(), true);
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
 
-  const acc_t* xi_p = xi.data_ptr<acc_t>();
+  const mm_t* x_p = x.data_ptr<mm_t>();
   acc_t* gh_p = gh.data_ptr<acc_t>();
+  acc_t* gx_p = mode == GRU ? gx.data_ptr<acc_t>() : gh_p;
   const acc_t* bx = b_ih.data_ptr<acc_t>();
   const acc_t* bh = b_hh.data_ptr<acc_t>();
   acc_t* h_p = h.data_ptr<acc_t>();
@@ -292,25 +304,25 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const at
         if (save) std::fill_n(hp_p + (b * T + t) * H, H, mm_t(0));
       }
       if (n == 0) continue;
-      product(hm_p + group.k * H, group.P * H, n, gh_p + group.k * GH, group.P * GH);
+      input_product(x_p + (group.k * T + t) * I, group.P * T * I, n, gx_p + group.k * GH, group.P * GH);
+      product(hm_p + group.k * H, group.P * H, n, gh_p + group.k * GH, group.P * GH, mode != GRU);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t b = group.row(i);
-        const acc_t* xb = xi_p + (b * T + t) * GH;
         const acc_t* r = gh_p + b * GH;
         acc_t* hb = h_p + b * H;
         acc_t* o = out_p + (b * T + t) * H;
         acc_t* sv = sv_p + (b * T + t) * S * H;
         if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
         if (mode == LSTM) {
-          if (S) lstm_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, c_p + b * H, o, sv);
-          else lstm_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, c_p + b * H, o, sv);
+          if (S) lstm_row<acc_t, mm_t, true>(H, r, bx, bh, hb, c_p + b * H, o, sv);
+          else lstm_row<acc_t, mm_t, false>(H, r, bx, bh, hb, c_p + b * H, o, sv);
         } else if (mode == GRU) {
-          if (S) gru_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, o, sv);
-          else gru_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, o, sv);
+          if (S) gru_row<acc_t, mm_t, true>(H, gx_p + b * GH, r, bx, bh, hb, o, sv);
+          else gru_row<acc_t, mm_t, false>(H, gx_p + b * GH, r, bx, bh, hb, o, sv);
         } else if (mode == RNN_RELU) {
-          elman_row<acc_t, mm_t, true>(H, xb, r, bx, bh, hb, o);
+          elman_row<acc_t, mm_t, true>(H, r, bx, bh, hb, o);
         } else {
-          elman_row<acc_t, mm_t, false>(H, xb, r, bx, bh, hb, o);
+          elman_row<acc_t, mm_t, false>(H, r, bx, bh, hb, o);
         }
         if (!same) copy_row<acc_t, mm_t>(H, hb, hm_p + b * H);
       }
@@ -336,6 +348,8 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   at::Tensor d_xi = at::empty({B, T, GH}, mm_opts);
   at::Tensor dgh = mode == GRU ? at::empty({B, T, GH}, mm_opts) : d_xi;
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
+  const int64_t P = product.groups(B);
+  at::Tensor bias_grads = at::zeros({P, 2, GH}, h0.options());  // per row group: dL/db_ih, dL/db_hh (GRU)
 
   const acc_t* go_p = grad_out.data_ptr<acc_t>();
   const acc_t* out_p = out.data_ptr<acc_t>();
@@ -348,7 +362,9 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   mm_t* dxi_p = d_xi.data_ptr<mm_t>();
   mm_t* dgh_p = dgh.data_ptr<mm_t>();
 
-  for_groups(product.groups(B), B, [&](const RowGroup& group) {
+  for_groups(P, B, [&](const RowGroup& group) {
+    acc_t* bx = bias_grads.data_ptr<acc_t>() + group.k * 2 * GH;
+    acc_t* bh = bx + GH;
     int64_t n_after = 0;  // own rows that ran at step t+1: only they received a recurrent gradient
     for (int64_t t = T - 1; t >= 0; --t) {
       const int64_t n = group.own(alive[t]);
@@ -366,14 +382,14 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
         mm_t* dx = dxi_p + (b * T + t) * GH;
         if (mode == LSTM) {
           const acc_t* c_prev = t > 0 ? sv_p + (b * T + t - 1) * S * H + 4 * H : c0_p + b * H;
-          lstm_row_backward<acc_t, mm_t>(H, go, rc, sv, c_prev, cy, dc_p + b * H, dx);
+          lstm_row_backward<acc_t, mm_t>(H, go, rc, sv, c_prev, cy, dc_p + b * H, dx, bx);
         } else if (mode == GRU) {
           const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
-          gru_row_backward<acc_t, mm_t>(H, go, rc, sv, h_prev, cy, dx, dgh_p + (b * T + t) * GH);
+          gru_row_backward<acc_t, mm_t>(H, go, rc, sv, h_prev, cy, dx, dgh_p + (b * T + t) * GH, bx, bh);
         } else if (mode == RNN_RELU) {
-          elman_row_backward<acc_t, mm_t, true>(H, go, rc, out_p + (b * T + t) * H, cy, dx);
+          elman_row_backward<acc_t, mm_t, true>(H, go, rc, out_p + (b * T + t) * H, cy, dx, bx);
         } else {
-          elman_row_backward<acc_t, mm_t, false>(H, go, rc, out_p + (b * T + t) * H, cy, dx);
+          elman_row_backward<acc_t, mm_t, false>(H, go, rc, out_p + (b * T + t) * H, cy, dx, bx);
         }
       }
       if (n > 0) {
@@ -384,7 +400,9 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   });
   // dL/dh0: what reached the state from outside plus the recurrent gradient of step 0 (all rows ran at step 0).
   at::Tensor d_h0 = carry + rec;
-  return {d_xi, dgh, d_h0, dc};
+  at::Tensor d_b_ih = bias_grads.select(1, 0).sum(0);
+  at::Tensor d_b_hh = mode == GRU ? bias_grads.select(1, 1).sum(0) : d_b_ih;
+  return {d_xi, dgh, d_h0, dc, d_b_ih, d_b_hh};
 }
 
 // ---- dispatch -------------------------------------------------------------------------------------------

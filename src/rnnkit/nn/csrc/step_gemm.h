@@ -102,12 +102,21 @@ struct BF16Kind : F32 {};  // never used: callers check RNNKIT_BF16_GEMM
 #endif
 
 // Rows [r0, r0 + MR) times column blocks [nb0, nb0 + NB): MR x NB accumulators of 16 floats.
+inline __mmask16 columns_left(const Packed& B, int64_t n) {
+  const int64_t left = B.N - n;
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+// C = A B, or C += A B with `accumulate`.
 template <typename Kind, int MR, int NB>
 inline void tile(const typename Kind::scalar* A, int64_t lda, const Packed& B, int64_t r0, int64_t nb0, float* C,
-                 int64_t ldc) {
+                 int64_t ldc, bool accumulate) {
   __m512 acc[MR][NB];
   for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_setzero_ps();
+    for (int j = 0; j < NB; ++j) {
+      const int64_t n = (nb0 + j) * 16;
+      acc[r][j] = accumulate ? _mm512_maskz_loadu_ps(columns_left(B, n), C + (r0 + r) * ldc + n) : _mm512_setzero_ps();
+    }
   const void* blocks[NB];
   for (int j = 0; j < NB; ++j) blocks[j] = B.block(nb0 + j, Kind::width);
   const typename Kind::scalar* rows[MR];
@@ -134,42 +143,41 @@ inline void tile(const typename Kind::scalar* A, int64_t lda, const Packed& B, i
   }
   for (int r = 0; r < MR; ++r)
     for (int j = 0; j < NB; ++j) {
-      const int64_t n = (nb0 + j) * 16, left = B.N - n;
-      float* out = C + (r0 + r) * ldc + n;
-      if (left >= 16) _mm512_storeu_ps(out, acc[r][j]);
-      else _mm512_mask_storeu_ps(out, static_cast<__mmask16>((1u << left) - 1), acc[r][j]);
+      const int64_t n = (nb0 + j) * 16;
+      _mm512_mask_storeu_ps(C + (r0 + r) * ldc + n, columns_left(B, n), acc[r][j]);
     }
 }
 
 template <typename Kind, int NB>
 inline void tile_rows(const typename Kind::scalar* A, int64_t lda, const Packed& B, int64_t n_rows, int64_t nb0,
-                      float* C, int64_t ldc) {
+                      float* C, int64_t ldc, bool accumulate) {
   int64_t r = 0;
-  for (; r + 6 <= n_rows; r += 6) tile<Kind, 6, NB>(A, lda, B, r, nb0, C, ldc);
+  for (; r + 6 <= n_rows; r += 6) tile<Kind, 6, NB>(A, lda, B, r, nb0, C, ldc, accumulate);
   switch (n_rows - r) {
-    case 5: tile<Kind, 5, NB>(A, lda, B, r, nb0, C, ldc); break;
-    case 4: tile<Kind, 4, NB>(A, lda, B, r, nb0, C, ldc); break;
-    case 3: tile<Kind, 3, NB>(A, lda, B, r, nb0, C, ldc); break;
-    case 2: tile<Kind, 2, NB>(A, lda, B, r, nb0, C, ldc); break;
-    case 1: tile<Kind, 1, NB>(A, lda, B, r, nb0, C, ldc); break;
+    case 5: tile<Kind, 5, NB>(A, lda, B, r, nb0, C, ldc, accumulate); break;
+    case 4: tile<Kind, 4, NB>(A, lda, B, r, nb0, C, ldc, accumulate); break;
+    case 3: tile<Kind, 3, NB>(A, lda, B, r, nb0, C, ldc, accumulate); break;
+    case 2: tile<Kind, 2, NB>(A, lda, B, r, nb0, C, ldc, accumulate); break;
+    case 1: tile<Kind, 1, NB>(A, lda, B, r, nb0, C, ldc, accumulate); break;
     default: break;
   }
 }
 
-// C[0:n, 0:N] = A[0:n, 0:K] * B; A with row stride lda, C (float32) with row stride ldc.
-// Threads split the 64-column groups: each reads all of A (small) and its share of B.
+// C[0:n, 0:N] = A[0:n, 0:K] * B (or += with `accumulate`); A with row stride lda, C (float32) with row stride
+// ldc. Threads split the 64-column groups: each reads all of A (small) and its share of B.
 template <typename Kind>
-void step_gemm(const typename Kind::scalar* A, int64_t lda, int64_t n, const Packed& B, float* C, int64_t ldc) {
+void step_gemm(const typename Kind::scalar* A, int64_t lda, int64_t n, const Packed& B, float* C, int64_t ldc,
+               bool accumulate = false) {
   const int64_t groups = (B.blocks + 3) / 4;
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, n * B.steps * 64));
   at::parallel_for(0, groups, grain, [&](int64_t begin, int64_t end) {
     for (int64_t g = begin; g < end; ++g) {
       const int64_t nb0 = g * 4;
       switch (std::min<int64_t>(4, B.blocks - nb0)) {
-        case 4: tile_rows<Kind, 4>(A, lda, B, n, nb0, C, ldc); break;
-        case 3: tile_rows<Kind, 3>(A, lda, B, n, nb0, C, ldc); break;
-        case 2: tile_rows<Kind, 2>(A, lda, B, n, nb0, C, ldc); break;
-        default: tile_rows<Kind, 1>(A, lda, B, n, nb0, C, ldc); break;
+        case 4: tile_rows<Kind, 4>(A, lda, B, n, nb0, C, ldc, accumulate); break;
+        case 3: tile_rows<Kind, 3>(A, lda, B, n, nb0, C, ldc, accumulate); break;
+        case 2: tile_rows<Kind, 2>(A, lda, B, n, nb0, C, ldc, accumulate); break;
+        default: tile_rows<Kind, 1>(A, lda, B, n, nb0, C, ldc, accumulate); break;
       }
     }
   });
