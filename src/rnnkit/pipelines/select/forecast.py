@@ -79,9 +79,7 @@ class AutoForecaster:
         panel = reader.read(data)  # fixes horizon=None to one season
         budget = Budget.parse(self.budget)
         c, season = self.config, season_length(panel.freq)
-        lookback = c.lookback or max(2 * c.horizon, 2 * season)
-        folds = plan_folds(panel, c.horizon, season, need=lookback + c.horizon + c.validation, folds=self.folds,
-                           windows=self.windows)
+        lookback, folds = self._plan(panel, season)
         baselines = [name for name in self.baselines if _affordable(name, season)]
         search = Search(budget, planned=len(baselines) + 10, progress=self.progress, what="selection")
         self._folds = folds.count
@@ -107,6 +105,21 @@ class AutoForecaster:
                      f"{rnn_alone.score:.4g}) in {budget.spent():.0f} s")
         return self
 
+    def _plan(self, panel: Panel, season: int) -> tuple[int, Folds]:
+        """The base lookback, 2 x max(horizon, season), and the folds it leaves room for; a short series gets
+        max(horizon, season) when that leaves more backtest windows (more to choose and calibrate on)."""
+        c, short = self.config, max(self.config.horizon, season)
+        plans, problem = [], None
+        for lookback in [c.lookback] if c.lookback else [2 * short, short]:
+            try:
+                plans.append((lookback, plan_folds(panel, c.horizon, season, need=lookback + c.horizon + c.validation,
+                                                   folds=self.folds, windows=self.windows)))
+            except UserError as error:
+                problem = error
+        if not plans:
+            raise problem
+        return max(plans, key=lambda plan: len(plan[1].origins[0]))  # ties: the longer lookback
+
     def _search_rnn(self, search: Search, folds: Folds, panel: Panel, lookback: int, season: int) -> None:
         positive = all((s.target > 0).all() for s in panel.series)
         c = self.config
@@ -115,7 +128,7 @@ class AutoForecaster:
                 "lookback": lookback, "decoder": "direct"}
         stages = [("transform", ["none", "log", "boxcox"] if positive else ["none"]), ("hybrid", [True]),
                   ("hidden_size", [16, 32, 64]), ("max_steps", [best["max_steps"] // 2, best["max_steps"] * 2]),
-                  ("lookback", [max(c.horizon, season), 3 * max(c.horizon, season)]),
+                  ("lookback", [k * max(c.horizon, season) for k in (1, 2, 3)]),
                   ("decoder", ["autoregressive"])]
         tried: dict[str, Trial] = {}
         for key, values in stages:
