@@ -33,6 +33,14 @@ def test_per_step_widths_and_nominal_coverage_on_exchangeable_errors():
     assert np.array_equal(Calibration.from_dict(document).errors, calibration.errors)
 
 
+def test_few_windows_borrow_a_width_from_the_other_steps():
+    """One window, unshrunk, would normalise every error to exactly 1: the interval would be that window's error."""
+    calibration = Calibration.from_residuals(np.array([1.0, -3.0] * 6).reshape(1, 12, 1))
+    odd, even = calibration.scale[0::2, 0], calibration.scale[1::2, 0]
+    assert (1 < odd).all() and (odd < 2).all() and (2 < even).all() and (even < 3).all()  # shrunk towards ~2
+    assert calibration.errors.min() < 0.9 and calibration.errors.max() > 1.1
+
+
 def test_calibration_origins_shrink_for_short_series():
     assert calibration_origins(100, 12, need=36, windows=13) == (76, list(range(76, 89)))
     assert calibration_origins(50, 12, need=36, windows=13) == (36, [36, 37, 38])

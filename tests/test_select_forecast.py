@@ -51,13 +51,17 @@ def test_the_selection_tries_each_kind_and_reports_the_ensemble_beside_the_choic
     assert kinds == {"baseline", "rnn", "hybrid", "combination"}
     transforms = {row["transform"] for row in auto.table if row["kind"] == "rnn"}
     assert transforms == {"none", "log", "boxcox"}
-    failed = [row["candidate"] for row in auto.table if row["status"] != "ok"]
-    assert failed == ["rnn transform=log hidden_size=32 max_steps=30 lookback=36 decoder=direct"]  # 84 rows: too
-    # short to fit the earliest fold with a 36-month lookback (the table says so)
+    failed = [row for row in auto.table if row["status"] != "ok"]
+    assert [row["lookback"] for row in failed] == [36]  # 84 rows: too short to fit the earliest fold with a 36-month
+    assert "training needs at least" in failed[0]["status"]  # lookback (the table says so)
     scores = {row["candidate"]: row["score"] for row in auto.table}
-    assert auto.summary["fold_mase"]["chosen"] == min(scores[name] for name in names if name.startswith(("rnn ens",
-                                                                                                      "mean", "weig")))
-    assert auto.summary["fold_mase"]["rnn"] == scores[names[[row["kind"] for row in auto.table].index("combination")]]
+    combinations = [row["candidate"] for row in auto.table if row["kind"] == "combination"]
+    assert auto.summary["fold_mase"]["chosen"] == min(scores[name] for name in combinations)
+    assert auto.summary["fold_mase"]["rnn"] == scores[combinations[0]] and combinations[0] == "rnn ensemble (3)"
+    seeds = sorted((row["score"], row["seeds"]) for row in auto.table if row["kind"] in ("rnn", "hybrid")
+                   and row["status"] == "ok")
+    assert min(count for _, count in seeds[:3]) >= 2 and max(count for _, count in seeds) == 5  # the best: more
+    # seeds, round by round (the ranking may change between rounds)
     assert len(auto.members) == auto.summary["seeds"] * 3 + len(auto.combination.baselines)
 
 

@@ -2,9 +2,10 @@
 classical baselines (a weighted mean), and the space the conformal intervals are measured in.
 
 A ``Combination`` is ``rnn`` (candidate names whose forecasts are pooled by the median) and ``baselines`` (names),
-with ``weights`` for [the recurrent median, *baselines] summing to 1:
+with ``weights`` for [the recurrent median, *baselines] summing to 1, or the median of all of them:
 
-    forecast = w_0 median(rnn members) + sum_i w_i baseline_i
+    forecast = w_0 median(rnn members) + sum_i w_i baseline_i          (rule "mean")
+    forecast = median(median(rnn members), baseline_1, ...)           (rule "median")
 
 Forecast combinations beat their parts on average (Bates & Granger 1969; the M4 competition's leaders were
 combinations, Makridakis et al. 2020); the folds decide whether a combination, and which, beats the ensemble.
@@ -30,19 +31,25 @@ class Combination:
     rnn: list[str]
     baselines: list[str] = dataclasses.field(default_factory=list)
     weights: list[float] = dataclasses.field(default_factory=lambda: [1.0])
+    rule: str = "mean"
 
     @property
     def name(self) -> str:
         if not self.baselines:
             return f"rnn ensemble ({len(self.rnn)})"
         parts = ["rnn", *self.baselines]
+        if self.rule == "median":
+            return "median of " + " + ".join(parts)
         if len(set(np.round(self.weights, 6))) == 1:
             return "mean of " + " + ".join(parts)
         return "weighted " + " + ".join(f"{w:.2f} {p}" for w, p in zip(self.weights, parts))
 
     def combine(self, rnn: list[np.ndarray], baselines: dict[str, np.ndarray]) -> np.ndarray:
         """``rnn``: each recurrent member's forecasts (any seeds), ``baselines`` by name; arrays of one shape."""
-        total = self.weights[0] * np.median(np.stack(rnn), axis=0)
+        ensemble = np.median(np.stack(rnn), axis=0)
+        if self.rule == "median":
+            return np.median(np.stack([ensemble, *(baselines[name] for name in self.baselines)]), axis=0)
+        total = self.weights[0] * ensemble
         for weight, name in zip(self.weights[1:], self.baselines):
             total = total + weight * baselines[name]
         return total
@@ -51,14 +58,20 @@ class Combination:
         return dataclasses.asdict(self)
 
 
+NAIVE = ("naive", "seasonal_naive")  # benchmarks: combined one at a time, weighted, never in equal shares
+
+
 def candidates(rnn: list[str], baseline_scores: dict[str, float], rnn_score: float) -> list[Combination]:
-    """The combinations tried: the ensemble alone, with each baseline (equal weights), with all (equal, and
-    weighted by inverse fold MASE)."""
+    """The combinations tried: the ensemble alone; with each baseline (equal weights); with the models among the
+    baselines (the naive ones left out: equal weights, and the median); with all, weighted by inverse fold MASE."""
     names = list(baseline_scores)
+    models = [name for name in names if name not in NAIVE]
     out = [Combination(rnn)]
     out += [Combination(rnn, [name], [0.5, 0.5]) for name in names]
+    if len(models) > 1:
+        out.append(Combination(rnn, models, [1 / (len(models) + 1)] * (len(models) + 1)))
+        out.append(Combination(rnn, models, [], rule="median"))
     if len(names) > 1:
-        out.append(Combination(rnn, names, [1 / (len(names) + 1)] * (len(names) + 1)))
         inverse = np.array([1 / rnn_score] + [1 / baseline_scores[name] for name in names])
         out.append(Combination(rnn, names, (inverse / inverse.sum()).tolist()))
     return out

@@ -10,12 +10,15 @@ The search (``rnnkit.pipelines.select.folds`` explains the folds; the score is t
 
 1. the classical baselines (seasonal naive, Theta, Holt-Winters, the airline SARIMA), cheapest first;
 2. recurrent forecasters by coordinate descent from a small default (16 units, 300 steps, lookback 2 x
-   max(horizon, season), direct decoder): transform (none, log, Box-Cox per series), then the ES-RNN hybrid
-   (``members``), network size, training length, lookback and decoder, each stage keeping the best
-   value so far; a candidate that would not fit in the budget is skipped;
-3. the recurrent ensemble: the median of the best ``ENSEMBLE`` recurrent candidates; then its combinations with
+   max(horizon, season), direct decoder, no weight decay): transform (none, log, Box-Cox per series), then the
+   ES-RNN hybrid (``members``), network size, training length, lookback, decoder and weight decay, each stage
+   keeping the best value so far; a candidate that would not fit in the budget is skipped;
+3. while the budget allows, more seeds for the best ``ENSEMBLE`` recurrent candidates, round by round (up to
+   ``MAX_SEEDS``): a candidate's fold forecasts become the median over its seeds, so that neither the ranking nor
+   the ensemble rests on one initialisation;
+4. the recurrent ensemble: the median of the best ``ENSEMBLE`` recurrent candidates; then its combinations with
    the baselines (``rnnkit.pipelines.select.combine``), the lowest fold MASE chosen;
-4. the final fit on all the data: each ensemble member with as many seeds (up to ``MAX_SEEDS``) as the budget
+5. the final fit on all the data: each ensemble member with as many seeds (up to ``MAX_SEEDS``) as the budget
    left allows, the baselines; conformal intervals (``rnnkit.eval.conformal``) from the chosen combination's
    fold errors.
 
@@ -49,7 +52,7 @@ from rnnkit.pipelines.select.search import Search, Trial
 DEFAULT_BUDGET = "3m"
 BASELINES = ("seasonal_naive", "theta", "holt_winters", "sarima")
 ENSEMBLE = 3  # recurrent candidates in the ensemble
-MAX_SEEDS = 3  # seeds per ensemble member in the final fit
+MAX_SEEDS = 5  # seeds per recurrent candidate on the folds, and per ensemble member in the final fit
 FORMAT_VERSION = 1
 
 
@@ -79,9 +82,7 @@ class AutoForecaster:
         panel = reader.read(data)  # fixes horizon=None to one season
         budget = Budget.parse(self.budget)
         c, season = self.config, season_length(panel.freq)
-        lookback = c.lookback or max(2 * c.horizon, 2 * season)
-        folds = plan_folds(panel, c.horizon, season, need=lookback + c.horizon + c.validation, folds=self.folds,
-                           windows=self.windows)
+        lookback, folds = self._plan(panel, season)
         baselines = [name for name in self.baselines if _affordable(name, season)]
         search = Search(budget, planned=len(baselines) + 10, progress=self.progress, what="selection")
         self._folds = folds.count
@@ -90,6 +91,7 @@ class AutoForecaster:
             search.run(name, {"kind": "baseline"}, lambda: _evaluate(folds, panel, lambda: member),
                        estimate=search.seconds(lambda t: t.settings.get("kind") == "baseline"))
         self._search_rnn(search, folds, panel, lookback, season)
+        self._more_seeds(search, folds, panel)
         chosen, rnn_alone = self._combine(search, folds)
         self._final_fit(search, panel, chosen, lookback)
         self.calibration = _calibrate(folds, panel, season, chosen, search)
@@ -107,16 +109,31 @@ class AutoForecaster:
                      f"{rnn_alone.score:.4g}) in {budget.spent():.0f} s")
         return self
 
+    def _plan(self, panel: Panel, season: int) -> tuple[int, Folds]:
+        """The base lookback, 2 x max(horizon, season), and the folds it leaves room for; a short series gets
+        max(horizon, season) when that leaves more backtest windows (more to choose and calibrate on)."""
+        c, short = self.config, max(self.config.horizon, season)
+        plans, problem = [], None
+        for lookback in [c.lookback] if c.lookback else [2 * short, short]:
+            try:
+                plans.append((lookback, plan_folds(panel, c.horizon, season, need=lookback + c.horizon + c.validation,
+                                                   folds=self.folds, windows=self.windows)))
+            except UserError as error:
+                problem = error
+        if not plans:
+            raise problem
+        return max(plans, key=lambda plan: len(plan[1].origins[0]))  # ties: the longer lookback
+
     def _search_rnn(self, search: Search, folds: Folds, panel: Panel, lookback: int, season: int) -> None:
         positive = all((s.target > 0).all() for s in panel.series)
         c = self.config
         base_steps = c.train.max_steps or 300
         best = {"kind": "rnn", "transform": "none", "hidden_size": 16, "max_steps": min(base_steps, 300),
-                "lookback": lookback, "decoder": "direct"}
+                "lookback": lookback, "decoder": "direct", "weight_decay": 0.0}
         stages = [("transform", ["none", "log", "boxcox"] if positive else ["none"]), ("hybrid", [True]),
                   ("hidden_size", [16, 32, 64]), ("max_steps", [best["max_steps"] // 2, best["max_steps"] * 2]),
-                  ("lookback", [max(c.horizon, season), 3 * max(c.horizon, season)]),
-                  ("decoder", ["autoregressive"])]
+                  ("lookback", [k * max(c.horizon, season) for k in (1, 2, 3)]),
+                  ("decoder", ["autoregressive"]), ("weight_decay", [0.1])]
         tried: dict[str, Trial] = {}
         for key, values in stages:
             for value in values:
@@ -129,11 +146,36 @@ class AutoForecaster:
                 estimate = rnn_seconds * settings["max_steps"] / best["max_steps"] if rnn_seconds else None
                 make = self._maker(settings, c.train.seed)
                 tried[name] = search.run(name, settings, lambda: _evaluate(folds, panel, make), estimate=estimate)
+                tried[name].settings["seeds"] = 1
                 if rnn_seconds is None and tried[name].ok:  # keep time for the final fit of the ensemble
                     search.reserve = ENSEMBLE * _final_seconds(tried[name], folds.count)
             leader = search.best(lambda t: t.settings.get("kind") == "rnn")
             if leader is not None:
-                best = {k: v for k, v in leader.settings.items()}
+                best = {k: v for k, v in leader.settings.items() if k != "seeds"}
+
+    def _more_seeds(self, search: Search, folds: Folds, panel: Panel) -> None:
+        """Round by round, one more seed for each of the best ``ENSEMBLE`` recurrent candidates (ranked again
+        after every round), while the budget allows; a candidate's result is the median over its seeds."""
+        runs = {t.name: [t.result] for t in search.trials if t.ok and t.settings.get("kind") in ("rnn", "hybrid")}
+        for count in range(2, MAX_SEEDS + 1):
+            added = False
+            for trial in search.ranked(lambda t: t.name in runs)[:ENSEMBLE]:
+                if len(runs[trial.name]) >= count:
+                    continue
+                make = self._maker(trial.settings, self.config.train.seed + len(runs[trial.name]))
+                fresh = []
+
+                def evaluate() -> tuple[float, np.ndarray]:
+                    fresh.append(folds.backtest(panel, make))
+                    median = np.median(np.stack(runs[trial.name] + fresh), axis=0)
+                    return folds.score(median), median
+
+                if search.refine(trial, evaluate, estimate=trial.seconds / len(runs[trial.name])):
+                    runs[trial.name] += fresh
+                    trial.settings["seeds"] = len(runs[trial.name])
+                    added = True
+            if not added:
+                return
 
     def _maker(self, settings: dict[str, Any], seed: int) -> Any:
         config = copy.deepcopy(self.config)
@@ -141,7 +183,8 @@ class AutoForecaster:
         config.model = dataclasses.replace(config.model, output="point", decoder=settings["decoder"],
                                            rnn=dataclasses.replace(config.model.rnn,
                                                                    hidden_size=settings["hidden_size"]))
-        config.train = dataclasses.replace(config.train, max_steps=settings["max_steps"], seed=seed)
+        config.train = dataclasses.replace(config.train, max_steps=settings["max_steps"], seed=seed,
+                                           weight_decay=settings["weight_decay"])
         if settings["kind"] == "hybrid":
             config.calendar = False  # the smoothing took the season out
             return lambda: HybridMember(config)

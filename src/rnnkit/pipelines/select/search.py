@@ -71,6 +71,26 @@ class Search:
                              f"{name} {trial.score:.4g}" if trial.ok else f"{name} {trial.status}", self.budget)
         return trial
 
+    def refine(self, trial: Trial, evaluate: Callable[[], tuple[float, Any]], *, estimate: float) -> bool:
+        """Run ``evaluate() -> (score, result)`` again for ``trial`` (another seed, say) if the budget allows;
+        on success the trial takes the new score and result. Whether it ran and succeeded."""
+        if not trial.ok or not self.budget.allows(estimate + self.reserve):
+            return False
+        started = self.budget.clock()
+        try:
+            score, result = evaluate()
+        except (UserError, ValueError):
+            return False
+        finally:
+            trial.seconds += self.budget.clock() - started
+        if not math.isfinite(score):
+            return False
+        trial.score, trial.result = float(score), result
+        best = self.best()
+        self.progress.update(len(self.trials), max(self.planned, len(self.trials)), best.score if best else None,
+                             f"{trial.name} {trial.score:.4g} (again)", self.budget)
+        return True
+
     def best(self, where: Callable[[Trial], bool] = lambda trial: True) -> Trial | None:
         ranked = self.ranked(where)
         return ranked[0] if ranked else None
