@@ -53,3 +53,16 @@ def test_a_budget_for_one_candidate_still_gives_a_model():
     assert statuses[0] == "ok" and "skipped: budget" in statuses and auto.summary["seeds"] >= 1
     with pytest.raises(UserError, match="not fitted yet"):
         AutoClassifier().predict(X)
+
+
+def test_each_candidate_trains_for_at_most_its_share_of_the_budget():
+    """On data whose early-stopped epochs would take minutes, a 4-second budget ends in seconds with a model."""
+    import time
+
+    X, y = sequences(3000)
+    started = time.monotonic()
+    auto = AutoClassifier("4s", progress="none", train={"max_epochs": 1000, "patience": None}).fit(X, y)
+    assert time.monotonic() - started < 20  # unbounded, the first candidate alone trains 1000 epochs
+    first = auto.table[0]
+    assert first["status"] == "ok" and first["seconds"] < 4
+    assert auto.summary["seeds"] >= 1

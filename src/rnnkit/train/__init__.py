@@ -9,7 +9,7 @@
 The same script started by ``torchrun --nproc-per-node N`` trains data parallel: see ``rnnkit.train.distributed``.
 """
 
-from rnnkit.train.callbacks import Callback
+from rnnkit.train.callbacks import Callback, TimeLimit
 from rnnkit.train.checkpoint import (Checkpoint, average_checkpoints, checkpoint_folders, checkpoint_step,
                                      latest_checkpoint, read_checkpoint, trailing_averages)
 from rnnkit.train.config import TrainConfig
@@ -23,6 +23,7 @@ from rnnkit.train.trainer import FitResult, Trainer
 
 __all__ = [
     "Callback",
+    "TimeLimit",
     "Checkpoint",
     "FitResult",
     "JsonlLogger",

@@ -30,6 +30,7 @@ holds it.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
@@ -50,6 +51,23 @@ class Callback:
     def on_epoch_end(self, trainer: Trainer) -> None: ...
 
     def on_fit_end(self, trainer: Trainer) -> None: ...
+
+
+class TimeLimit(Callback):
+    """Stops training once ``seconds`` of wall time have passed since the fit started (checked after every batch;
+    the epoch then ends as usual, with its validation). What bounds each candidate of a budgeted search
+    (``rnnkit.pipelines.select``) on data too large for its epochs to fit the budget."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.started = time.monotonic()
+
+    def on_batch_end(self, trainer: Trainer) -> None:
+        if time.monotonic() - self.started > self.seconds:
+            trainer.should_stop = True
 
 
 def call_hook(callbacks: Iterable[Any], hook: str, trainer: Trainer) -> None:

@@ -9,7 +9,9 @@ The search holds out a stratified ``validation`` share of the training data (see
 candidate by its best validation loss under early stopping (accuracy breaks nothing: it is reported beside).
 Coordinate descent from a bidirectional 64-unit GRU with attention pooling: the convolutional front-end (none, or
 32 channels of width 7), the pooling (last, mean, max, attention), the cell (GRU, LSTM), the size (64, 128),
-each stage keeping the best value so far; a candidate that would not fit in the budget is skipped. The final
+each stage keeping the best value so far; a candidate that would not fit in the budget is skipped, and each
+trains for at most ``TRIAL_SHARE`` of the budget (on large data the epochs its early stopping would take do not
+fit: the candidate is then scored where its time ran out). The final
 model: the best candidate refitted on all the training data (validation rows included) for the epochs its
 validation run chose, once per seed for as many seeds as the budget left allows (up to ``MAX_SEEDS``); their
 probabilities are averaged. Test data is never given to ``fit``.
@@ -31,10 +33,11 @@ from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.pipelines.select.budget import Budget
 from rnnkit.pipelines.select.search import Search, Trial
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
-from rnnkit.train import TrainConfig, load_model, save_model, seed_everything
+from rnnkit.train import TimeLimit, TrainConfig, load_model, save_model, seed_everything
 
 DEFAULT_BUDGET = "3m"
 MAX_SEEDS = 5
+TRIAL_SHARE = 0.25  # the most of the budget one candidate may train for: the first, the refit and one more fit
 FORMAT_VERSION = 1
 START = {"cell": "gru", "hidden_size": 64, "pooling": "attention", "conv_channels": 0}
 STAGES = [("conv_channels", [0, 32]), ("pooling", ["last", "mean", "max", "attention"]), ("cell", ["gru", "lstm"]),
@@ -73,7 +76,7 @@ class AutoClassifier:
                 name = _name(settings)
                 if name in tried:
                     continue
-                tried[name] = search.run(name, settings, lambda: self._validate(settings, split, train_config),
+                tried[name] = search.run(name, settings, lambda: self._validate(settings, split, train_config, budget),
                                          estimate=search.seconds())
                 if len(tried) == 1 and tried[name].ok:  # keep time for one refit on all the data
                     search.reserve = tried[name].seconds / (1 - self.validation)
@@ -94,10 +97,12 @@ class AutoClassifier:
                      f"{len(X)} sequences in {budget.spent():.0f} s")
         return self
 
-    def _validate(self, settings: dict[str, Any], split: tuple, train_config: TrainConfig) -> tuple[float, dict]:
+    def _validate(self, settings: dict[str, Any], split: tuple, train_config: TrainConfig,
+                  budget: Budget) -> tuple[float, dict]:
         X_fit, y_fit, X_val, y_val = split
         model = self._model(settings, X_fit, y_fit, train_config.seed)
-        result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=y_val, train_config=train_config)
+        result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=y_val, train_config=train_config,
+                                    callbacks=[TimeLimit(budget.seconds * TRIAL_SHARE)])
         best = result.history[result.best_epoch - 1]
         return best["val_loss"], {"accuracy": best["val_accuracy"], "epochs": result.best_epoch}
 
