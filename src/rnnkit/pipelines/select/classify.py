@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ class AutoClassifier:
 
     def fit(self, X: Any, y: Any) -> AutoClassifier:
         X, y = list(X), list(y)
-        budget = Budget.parse(self.budget)
+        budget = Budget.start(self.budget)
         train_config = dataclasses.replace(training_defaults(len(X)), seed=self.seed, **self.train)
         fit_rows, held = validation_split(y, self.validation, self.seed)
         split = ([X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held], [y[i] for i in held])
@@ -104,12 +105,17 @@ class AutoClassifier:
         result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=y_val, train_config=train_config,
                                     callbacks=[TimeLimit(budget.seconds * TRIAL_SHARE)])
         best = result.history[result.best_epoch - 1]
-        return best["val_loss"], {"accuracy": best["val_accuracy"], "epochs": result.best_epoch}
+        return best["val_loss"], {"accuracy": best["val_accuracy"], "epochs": result.best_epoch,
+                                  "steps": best["step"], "sequences": len(X_fit)}
 
     def _refit(self, X: list, y: list, chosen: Trial, budget: Budget, train_config: TrainConfig) -> None:
-        """The chosen encoder on all of ``X, y`` for its validation run's best epoch count, seed after seed."""
+        """The chosen encoder on all of ``X, y`` for as many passes over the data as its validation run's best
+        epoch had made (its steps scaled to the larger data: a run that its time limit stopped mid-epoch is
+        refitted mid-epoch too), seed after seed."""
+        steps = math.ceil(chosen.result["steps"] * len(X) / chosen.result["sequences"])  # same batch size
         refit = dataclasses.replace(train_config, max_epochs=chosen.result["epochs"], patience=None,
-                                    monitor="train_loss", restore_best=False)
+                                    max_steps=steps, monitor="train_loss",
+                                    restore_best=False)
         self.members, each = [], None
         for k in range(MAX_SEEDS):
             if k and not budget.allows(each):
