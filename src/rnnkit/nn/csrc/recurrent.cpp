@@ -313,13 +313,6 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const at
         acc_t* o = out_p + (b * T + t) * H;
         acc_t* sv = sv_p + (b * T + t) * S * H;
         if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
-        if (t + 1 < T) {  // this row's memory at the next step: one of B streams, which no prefetcher follows
-          const int64_t next = b * T + t + 1;
-          prefetch(x_p + next * I, I * sizeof(mm_t));
-          prefetch<true>(out_p + next * H, H * sizeof(acc_t));
-          prefetch<true>(sv_p + next * S * H, S * H * sizeof(acc_t));
-          if (save) prefetch<true>(hp_p + next * H, H * sizeof(mm_t));
-        }
         if (mode == LSTM) {
           if (S) lstm_row<acc_t, mm_t, true>(H, r, bx, bh, hb, c_p + b * H, o, sv);
           else lstm_row<acc_t, mm_t, false>(H, r, bx, bh, hb, c_p + b * H, o, sv);
@@ -387,16 +380,6 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
         const acc_t* rc = i < n_after ? rec_p + b * H : nullptr;
         acc_t* cy = carry_p + b * H;
         mm_t* dx = dxi_p + (b * T + t) * GH;
-        if (t > 0) {  // this row's memory at the step before (see the forward pass)
-          const int64_t before = b * T + t - 1;
-          prefetch(go_p + before * H, H * sizeof(acc_t));
-          prefetch(sv_p + before * S * H, S * H * sizeof(acc_t));
-          prefetch<true>(dxi_p + before * GH, GH * sizeof(mm_t));
-          if (mode == GRU) prefetch<true>(dgh_p + before * GH, GH * sizeof(mm_t));
-          if (mode == LSTM && t > 1) prefetch(sv_p + (before - 1) * S * H + 4 * H, H * sizeof(acc_t));  // c_{t-2}
-          if (mode == GRU && t > 1) prefetch(out_p + (before - 1) * H, H * sizeof(acc_t));  // h_{t-2}
-          if (mode >= RNN_TANH) prefetch(out_p + before * H, H * sizeof(acc_t));  // h_{t-1}
-        }
         if (mode == LSTM) {
           const acc_t* c_prev = t > 0 ? sv_p + (b * T + t - 1) * S * H + 4 * H : c0_p + b * H;
           lstm_row_backward<acc_t, mm_t>(H, go, rc, sv, c_prev, cy, dc_p + b * H, dx, bx);
