@@ -123,9 +123,8 @@ template <> struct Mem<vf> {
   }
 };
 
-// Asks for the cache lines of [p, p + bytes) ahead of their use (kWrite: to be written). A kernel walking
-// (B, T, ...) tensors backwards in time makes an access pattern the
-// hardware prefetchers do not follow, which left the min-RNN backward pass waiting on memory.
+// Asks for the cache lines of [p, p + bytes) ahead of their use (kWrite: to be written): the min-RNN backward
+// pass walks (B, T, H) tensors backwards in time, which the hardware prefetchers did not follow.
 template <bool kWrite = false> INLINE void prefetch(const void* p, int64_t bytes) {
   const char* line = static_cast<const char*>(p);
   for (int64_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(line + offset, kWrite ? 1 : 0, 3);
