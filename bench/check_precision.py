@@ -9,7 +9,9 @@
 With --min-cells, minGRU and minLSTM (float32) try the adding problem too, at the lags given by --lags, with
 --min-hidden units (0: as many parameters as the LSTM, the memory demo's rule; they have no recurrent matrix),
 --min-layers stacked layers (default 3, as the paper stacks them: one min layer's gates see only the input) and
-Adam's learning rate --min-lr.
+Adam's learning rate --min-lr. With those defaults both solve lags 100 and 1,000 within the 1,500-step budget
+(one 1-thread run, seed 0: minGRU 800 and 650 steps, test 0.998 and 0.995; minLSTM 650 and 800, 0.994 and
+0.995); one layer at lr 3e-3 did not (94% and 63-89%), nor did three layers at 3e-3 at lag 100 (0.981, 0.985).
 
     python bench/check_precision.py [--threads 2] [--steps 1500] [--lm-steps 600] [--min-cells --lags 100 1000]
 """
@@ -150,7 +152,8 @@ def main():
     parser.add_argument("--lags", type=int, nargs="+", default=[100, 1000], help="lags for --min-cells")
     parser.add_argument("--min-hidden", type=int, default=32, help="units of the min cells (0: match the LSTM)")
     parser.add_argument("--min-layers", type=int, default=3, help="stacked min layers (the paper stacks 3)")
-    parser.add_argument("--min-lr", type=float, default=3e-3, help="Adam's learning rate for the min cells")
+    parser.add_argument("--min-lr", type=float, default=1e-2,
+                        help="Adam's learning rate for the min cells (1e-2: chosen on validation at lag 100 over 3e-3)")
     parser.add_argument("--min-kinds", nargs="+", default=["mingru", "minlstm"], choices=["mingru", "minlstm"])
     parser.add_argument("--skip", nargs="*", default=[], choices=["adding", "lm"])
     args = parser.parse_args()
