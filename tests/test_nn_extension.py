@@ -87,10 +87,17 @@ def test_what_the_extension_cannot_do_goes_elsewhere_with_a_reason():
 
 @pytest.mark.slow
 def test_the_extension_builds_from_a_clean_cache(tmp_path):
-    """What a fresh machine does on first use: build from the package's sources into an empty cache."""
+    """What a fresh machine does on first use: build from the package's sources into an empty cache, saying so
+    in one line with the folder; then the build is found, in silence (``python -m rnnkit.nn.build_kernels``)."""
     environment = dict(os.environ, TORCH_EXTENSIONS_DIR=str(tmp_path))
     script = "from rnnkit.nn import extension; print(extension.unavailable())"
     result = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True,
                             timeout=900)
     assert result.stdout.strip() == "None", result.stdout + result.stderr
     assert any(tmp_path.iterdir())
+    announced = [line for line in result.stderr.splitlines() if line.startswith("rnnkit: building")]
+    assert len(announced) == 1 and str(tmp_path) in announced[0], result.stderr
+    again = subprocess.run([sys.executable, "-m", "rnnkit.nn.build_kernels"], env=environment, capture_output=True,
+                           text=True, timeout=900)
+    assert again.returncode == 0 and "ready" in again.stdout, again.stdout + again.stderr
+    assert "rnnkit: building" not in again.stderr

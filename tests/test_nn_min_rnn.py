@@ -49,6 +49,44 @@ def test_every_path_matches_the_step_loop(cls, impl, scan, bidirectional):
         torch.testing.assert_close(grad, expected_grad, atol=1e-4, rtol=1e-4)
 
 
+@needs_extension
+@pytest.mark.parametrize("cls", LAYERS)
+def test_the_extension_matches_the_step_loop_across_its_chunks_of_steps(cls):
+    """The kernel runs 64 steps at a time (projection, gates and scan, and the weight gradients chunk by chunk):
+    sequences that end just before, at and after a chunk's edge, units in a partial 16-lane block, stacked
+    (the input's gradient) and reversed, in float32 on the kernel's own products."""
+    torch.manual_seed(5)
+    reference = cls(7, 20, num_layers=2, bidirectional=True, impl="reference")
+    layer = cls(7, 20, num_layers=2, bidirectional=True, impl="extension")
+    layer.load_state_dict(reference.state_dict())
+    x = torch.randn(5, 150, 7, requires_grad=True)
+    lengths = torch.tensor([150, 64, 65, 1, 129])
+    out, final = layer(x, lengths=lengths)
+    expected, expected_final = reference(x, lengths=lengths)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(final, expected_final, atol=1e-5, rtol=1e-4)
+    weights = torch.randn_like(out)
+    grads = torch.autograd.grad((out * weights).sum() + final.sum(), [x, *layer.parameters()])
+    expected_grads = torch.autograd.grad((expected * weights).sum() + expected_final.sum(),
+                                         [x, *reference.parameters()])
+    for grad, expected_grad in zip(grads, expected_grads):
+        torch.testing.assert_close(grad, expected_grad, atol=1e-4, rtol=1e-3)
+
+
+@needs_extension
+@pytest.mark.parametrize("cls", LAYERS)
+def test_gradcheck_of_the_extension_across_a_chunk_edge(cls):
+    layer = cls(2, 3, num_layers=2, impl="extension", dtype=torch.float64)
+    x = torch.randn(2, 70, 2, dtype=torch.float64, requires_grad=True)
+    names = [n for n, _ in layer.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_() for p in layer.parameters())
+
+    def run(x, *values):
+        return torch.func.functional_call(layer, dict(zip(names, values)), (x,), {"lengths": [70, 66]})
+
+    assert gradcheck(run, (x, *params))
+
+
 @pytest.mark.parametrize("cls", LAYERS)
 def test_step_equals_forward_and_state_carries_across_calls(cls):
     layer = cls(3, 6, num_layers=2)

@@ -1,8 +1,10 @@
 """rnnkit's C++ kernels (``csrc/``: the classic cells' loop, the min-RNN scan), compiled on first use and cached.
 
 ``torch.utils.cpp_extension.load`` builds it from the source shipped in the package the first time a layer
-needs it (about half a minute, once per machine and PyTorch version; the build lands in PyTorch's extension
-cache, ``TORCH_EXTENSIONS_DIR`` or ``~/.cache/torch_extensions``). The build needs a C++ compiler and ninja
+needs it (30-80 seconds, once per machine and PyTorch version; the build lands in PyTorch's extension
+cache, ``TORCH_EXTENSIONS_DIR`` or ``~/.cache/torch_extensions``), and says so on stderr in one line when it
+starts, with the folder. ``python -m rnnkit.nn.build_kernels`` builds it ahead of time (``make extension``, or
+after ``pip install``), so that no training run waits for it. The build needs a C++ compiler and ninja
 (``pip install ninja``); where either is missing, or the build fails, ``unavailable()`` says why and the layers
 run PyTorch's kernels instead, recording the reason in ``fast_path_reason``. ``RNNKIT_EXTENSION=0`` turns the
 extension off.
@@ -15,8 +17,8 @@ shared by different machines, or by different versions of rnnkit, never hands on
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -30,7 +32,6 @@ FLAGS = {  # PyTorch's CPU capability -> the instruction sets the build may use
     "AVX512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"],
     "AVX2": ["-mavx2", "-mfma"],
 }
-log = logging.getLogger(__name__)
 
 
 def _builds() -> list[tuple[str, list[str]]]:
@@ -57,12 +58,16 @@ def unavailable() -> Optional[str]:
     if not cpp_extension.is_ninja_available():
         return "rnnkit's C++ extension needs ninja to build (pip install ninja)"
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in SOURCES + HEADERS)).hexdigest()[:10]
-    log.info("loading rnnkit's C++ kernels (built once per machine and version: about a minute)")
     failure = ""
     for tag, flags in _builds():
+        name = f"rnnkit_kernels_{tag}_{digest}"
+        folder = Path(cpp_extension._get_build_directory(name, verbose=False))
+        if not (folder / f"{name}.so").exists():
+            print(f"rnnkit: building its C++ kernels once for this machine and PyTorch (30-80 s), cached in {folder}",
+                  file=sys.stderr, flush=True)
         try:
             cpp_extension.load(
-                name=f"rnnkit_kernels_{tag}_{digest}", sources=[str(source) for source in SOURCES],
+                name=name, sources=[str(source) for source in SOURCES],
                 is_python_module=False, verbose=False,
                 extra_cflags=["-O3", "-std=c++20", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", *flags],
                 extra_ldflags=["-fopenmp"])
@@ -73,5 +78,6 @@ def unavailable() -> Optional[str]:
 
 
 def ops():
-    """``torch.ops.rnnkit``: ``recurrent_*`` and ``min_rnn_*`` (forward, backward); call ``unavailable()`` first."""
+    """``torch.ops.rnnkit``: ``recurrent_*`` and ``min_rnn_fused_*`` (forward, backward); call ``unavailable()`` first."""
     return torch.ops.rnnkit
+

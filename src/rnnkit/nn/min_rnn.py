@@ -5,8 +5,10 @@ One step is ``h_t = a_t * h_{t-1} + b_t`` with ``(a_t, b_t)`` a function of ``x_
 ``functional.mingru_coefficients`` / ``minlstm_coefficients``): no recurrent matrix product, about 1/16 of an
 LSTM's arithmetic at equal sizes. Paths, as for the other layers:
 
-- ``impl="extension"``: rnnkit's C++ kernel fuses the gates and the scan into one pass over the input
-  projection, forward and backward (``csrc/min_rnn.cpp``); the fastest on the CPU;
+- ``impl="extension"``: rnnkit's C++ kernel (``csrc/min_rnn.cpp``) runs the whole layer in chunks of steps:
+  each chunk's input projection, gates and scan while the chunk is in cache, forward and backward (which
+  recomputes the projection rather than storing it, and forms the weight gradients chunk by chunk); the fastest
+  on the CPU. Under bf16-mixed its products read bfloat16-rounded operands;
 - ``impl="fused"``: PyTorch ops, parallel over time: the chunked scan, or ``scan="log-space"`` for Heinsen's
   (``rnnkit.nn.scan``; the bench measures both);
 - ``impl="reference"``: the readable step-by-step loop (``rnnkit.nn.reference``), the same equations ``step`` runs.
@@ -129,8 +131,7 @@ class MinRNN(SequenceLayer, nn.Module):
             reverse = cell.direction == 1
             if reverse:
                 layer_input = layer_input.flip(1) if lengths is None else reverse_within_lengths(layer_input, lengths)
-            xi = input_projection(layer_input, cell.weights)  # (B, T, G*H), the only matrix product
-            output, final = run_scan(xi, cell.state, lengths, mask)
+            output, final = run_scan(layer_input, cell, lengths, mask)
             if reverse:
                 output = output.flip(1) if lengths is None else reverse_within_lengths(output, lengths)
             return output, final
@@ -140,7 +141,8 @@ class MinRNN(SequenceLayer, nn.Module):
     def _step_cell(self, layer_input: Tensor, cell: StackCell) -> tuple[Tensor, Tensor]:
         return UPDATES[self.mode](input_projection(layer_input, cell.weights), cell.state, cell.weights)
 
-    def _scan_torch(self, xi: Tensor, h0: Tensor, lengths: Optional[Tensor], mask: Optional[Tensor]):
+    def _scan_torch(self, x: Tensor, cell: StackCell, lengths: Optional[Tensor], mask: Optional[Tensor]):
+        xi, h0 = input_projection(x, cell.weights), cell.state  # (B, T, G*H): the only matrix product
         if self.scan == "log-space":
             log_a, log_b = LOG_COEFFICIENTS[self.mode](xi)
             if mask is not None:  # a = 1, b = 0 at padded steps: the state passes through
@@ -159,9 +161,17 @@ class MinRNN(SequenceLayer, nn.Module):
             h = torch.where(mask.unsqueeze(-1), h, h.new_zeros(()))
         return h, final
 
-    def _scan_extension(self, xi: Tensor, h0: Tensor, lengths: Optional[Tensor], mask: Optional[Tensor]):
+    def _scan_extension(self, x: Tensor, cell: StackCell, lengths: Optional[Tensor], mask: Optional[Tensor]):
         given = [] if lengths is None else lengths.tolist()
-        return MinScan.apply(KERNEL_MODES[self.mode], xi.to(h0.dtype).contiguous(), h0.contiguous(), given)
+        h0, weight, bias = cell.state.contiguous(), cell.weights.weight_ih, cell.weights.bias_ih
+        if self.product_dtype is not None:
+            # bf16-mixed: the operands rounded to bfloat16 (the weight comes rounded), multiplied in float32,
+            # which is what a bfloat16 dot product accumulating in float32 computes; this product is memory-bound,
+            # so the kernel gains nothing from bfloat16 instructions and keeps its float32 kernel.
+            x = x.to(self.product_dtype)
+        bias = weight.new_zeros(weight.shape[0], dtype=h0.dtype) if bias is None else bias
+        return MinLayer.apply(KERNEL_MODES[self.mode], x.to(h0.dtype).contiguous(), weight.to(h0.dtype).contiguous(),
+                              bias, h0, given)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -173,23 +183,25 @@ class MinRNN(SequenceLayer, nn.Module):
         return text
 
 
-class MinScan(torch.autograd.Function):
-    """The extension's fused gates + scan: ``(xi (B, T, G*H), h0 (B, H)) -> (output (B, T, H), h_n (B, H))``."""
+class MinLayer(torch.autograd.Function):
+    """The extension's whole layer, projection included (``min_rnn_fused_*``):
+    ``(x (B, T, I), weight (G*H, I), bias (G*H), h0 (B, H)) -> (output (B, T, H), h_n (B, H))``."""
 
     @staticmethod
-    def forward(ctx, mode: int, xi: Tensor, h0: Tensor, lengths: list[int]):
-        output, h_n = extension.ops().min_rnn_forward(mode, xi, h0, lengths)
-        ctx.save_for_backward(xi, output, h0)
+    def forward(ctx, mode: int, x: Tensor, weight: Tensor, bias: Tensor, h0: Tensor, lengths: list[int]):
+        output, h_n = extension.ops().min_rnn_fused_forward(mode, x, weight, bias, h0, lengths)
+        ctx.save_for_backward(x, weight, bias, output, h0)
         ctx.mode, ctx.lengths = mode, lengths
         return output, h_n
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output: Tensor, grad_h_n: Tensor):
-        xi, output, h0 = ctx.saved_tensors
-        d_xi, d_h0 = extension.ops().min_rnn_backward(ctx.mode, grad_output.contiguous(), grad_h_n.contiguous(),
-                                                      xi, output, h0, ctx.lengths)
-        return None, d_xi, d_h0, None
+        x, weight, bias, output, h0 = ctx.saved_tensors
+        d_x, d_weight, d_bias, d_h0 = extension.ops().min_rnn_fused_backward(
+            ctx.mode, grad_output.contiguous(), grad_h_n.contiguous(), x, weight, bias, output, h0, ctx.lengths,
+            ctx.needs_input_grad[1])
+        return None, d_x if ctx.needs_input_grad[1] else None, d_weight, d_bias, d_h0, None
 
 
 class MinGRU(MinRNN):

@@ -11,8 +11,8 @@ Three ways to run it, all batch first, ``a`` and ``b`` (B, T, H), ``h0`` (B, H),
   two cumulative ops, no Python loop, but positive ``b`` and ``h0`` only and transcendental functions over
   every element, which on a CPU cost more than the loop they remove (bench/bench_speed.py measures it).
 
-The extension's fused scan (``csrc/min_rnn.cpp``) beats all three on the CPU; these are the fallback and the
-comparison.
+The extension's layer kernel (``csrc/min_rnn.cpp``: projection, gates and scan chunk by chunk) beats all three
+on the CPU; these are the fallback and the comparison.
 """
 
 from __future__ import annotations

@@ -1,15 +1,23 @@
 // minGRU and minLSTM (Feng et al. 2024, "Were RNNs all we needed?"): gates that read the input only, so the
-// recurrence is the linear scan h_t = a_t * h_{t-1} + b_t. This kernel fuses the gates and the scan into one
-// pass over the input projection forward and one backward, the least memory traffic there is: the cost of
-// these cells is passes over (B, T, H) memory, not arithmetic.
+// recurrence is the linear scan h_t = a_t * h_{t-1} + b_t. The cost of these cells is passes over (B, T, H)
+// memory, not arithmetic, so the kernels make as few as there are:
 //
 //   minGRU:  z = sigmoid(k_z), h~ = g(k_h);                 h_t = (1 - z) h_{t-1} + z h~
 //   minLSTM: f = sigmoid(k_f), i = sigmoid(k_i), h~ = g(k_h); h_t = f/(f+i) h_{t-1} + i/(f+i) h~
 //   g(x) = x + 1/2 for x >= 0, sigmoid(x) below (positive, continuous, as in the paper's log-space version)
 //
-// Shapes: xi (B, T, G*H), the input projection W x_t + b with G = 2 (z, h) or 3 (f, i, h); h0 (B, H);
-// lengths (B) or empty: steps at t >= lengths[b] leave the state alone and output zero.
-// Sequences run in parallel; each runs its steps in order, H units 16 at a time.
+// where k = W x_t + b, the input projection, G = 2 (z, h) or 3 (f, i, h) blocks of H.
+//
+// min_rnn_fused_*: the whole layer from x (bf16-mixed hands it bfloat16-rounded x and w). Each sequence runs its steps in chunks of kChunk: the chunk's
+// projection (a product into a buffer that stays in cache), then the gates and the scan over its steps. The
+// backward pass recomputes the chunk's projection instead of reading it back (the input is G*H/I times
+// smaller), runs the steps in reverse, and turns the chunk's gate gradients into dL/dW and dL/db (summed per
+// row group) and dL/dx at once, while they are in cache. Memory sees x and the output forward; x, the output and
+// its gradient backward (and dL/dx when asked for).
+//
+// Shapes: x (B, T, I); w (G*H, I); b (G*H); h0 (B, H); lengths (B) or empty: steps at
+// t >= lengths[b] leave the state alone and output zero. Sequences run in parallel (row groups, as in
+// recurrent.cpp); each runs its steps in order, H units 16 at a time.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -17,137 +25,238 @@
 #include <vector>
 
 #include "simd.h"
+#include "step_gemm.h"
 
 namespace {
 
 using namespace rnnkit;
 
 enum MinMode : int64_t { MINGRU = 0, MINLSTM = 1 };
+constexpr int64_t kChunk = 64;  // steps per chunk: its projection and gradients (kChunk x G*H) stay in L2
+constexpr int64_t kAhead = 8;   // the backward pass asks for the rows of step t - kAhead while at step t
 
 template <typename V> INLINE V g_(V x) { return select_(x, x + 0.5f, sigmoid(x)); }
-template <typename V> INLINE V g_grad(V x) {
-  const V s = sigmoid(x);
-  return select_(x, V{} + 1.0f, s * (1.0f - s));
-}
 INLINE double g_(double x) { return x >= 0 ? x + 0.5 : sigmoid(x); }
-INLINE double g_grad(double x) { return x >= 0 ? 1.0 : sigmoid(x) * (1.0 - sigmoid(x)); }
+// g(x) and g'(x) from one sigmoid.
+template <typename V> INLINE void g_and_grad(V x, V& g, V& grad) {
+  const V s = sigmoid(x);
+  g = select_(x, x + 0.5f, s);
+  grad = select_(x, s * 0.0f + 1.0f, s * (1.0f - s));
+}
 
+int64_t gates_of(int64_t mode) { return mode == MINGRU ? 2 : 3; }
 int64_t length_of(c10::IntArrayRef lengths, int64_t b, int64_t steps) { return lengths.empty() ? steps : lengths[b]; }
 
-template <typename acc_t, typename mm_t>
-FLATTEN std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& xi, const at::Tensor& h0,
-                                     c10::IntArrayRef lengths) {
-  const int64_t B = xi.size(0), T = xi.size(1), H = h0.size(1), G = mode == MINGRU ? 2 : 3;
+// One step of one sequence: k (G*H) the projection without its bias, bias (G*H), hp = h_{t-1}; writes h.
+template <typename acc_t>
+INLINE void min_step(int64_t mode, int64_t H, const acc_t* k, const acc_t* bias, const acc_t* hp, acc_t* h) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using V = decltype(lane);
+    using M = Mem<V>;
+    auto part = [&](int64_t g) { return M::load(k + g * H + j) + M::load(bias + g * H + j); };
+    const V h_prev = M::load(hp + j);
+    if (mode == MINGRU) {
+      const V z = sigmoid(part(0)), candidate = g_(part(1));
+      M::store(h + j, h_prev + z * (candidate - h_prev));
+    } else {
+      const V f = sigmoid(part(0)), i = sigmoid(part(1)), candidate = g_(part(2));
+      M::store(h + j, (f * h_prev + i * candidate) / (f + i));
+    }
+  });
+}
+
+// Its backward pass: go = dL/dh_t from the output, carry = dL/dh_t from step t+1 (updated in place to
+// dL/dh_{t-1}); writes dL/dk to dk and adds it to db.
+template <typename acc_t>
+INLINE void min_step_backward(int64_t mode, int64_t H, const acc_t* k, const acc_t* bias, const acc_t* hp,
+                              const acc_t* go, acc_t* carry, acc_t* dk, acc_t* db) {
+  over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
+    using V = decltype(lane);
+    using M = Mem<V>;
+    auto part = [&](int64_t g) { return M::load(k + g * H + j) + M::load(bias + g * H + j); };
+    auto put = [&](int64_t g, V v) {
+      M::store(dk + g * H + j, v);
+      M::store(db + g * H + j, M::load(db + g * H + j) + v);
+    };
+    const V dh = M::load(carry + j) + M::load(go + j), h_prev = M::load(hp + j);
+    if (mode == MINGRU) {
+      const V z = sigmoid(part(0));
+      V candidate, g_grad;
+      g_and_grad(part(1), candidate, g_grad);
+      put(0, dh * (candidate - h_prev) * z * (1.0f - z));
+      put(1, dh * z * g_grad);
+      M::store(carry + j, dh * (1.0f - z));
+    } else {
+      const V f = sigmoid(part(0)), i = sigmoid(part(1)), s = f + i;
+      V candidate, g_grad;
+      g_and_grad(part(2), candidate, g_grad);
+      // h = a hp + c candidate with a = f/s, c = i/s: da/df = i/s^2 = -dc/df, dc/di = f/s^2 = -da/di
+      const V da_minus_dc = dh * (h_prev - candidate) / (s * s);
+      put(0, da_minus_dc * i * f * (1.0f - f));
+      put(1, -da_minus_dc * f * i * (1.0f - i));
+      put(2, dh * (i / s) * g_grad);
+      M::store(carry + j, dh * (f / s));
+    }
+  });
+}
+
+// C (n x N) = A B, or C += A B: A's element (r, s) at A[r * rs + s * cs], B row-major (K x N, row stride ldb).
+// float32: step_gemm.h's in-place kernel where compiled; otherwise (and float64, the gradient checks) ATen's.
+template <typename T>
+void product(const T* A, int64_t rs, int64_t cs, int64_t n, int64_t K, const T* B, int64_t ldb, int64_t N, T* C,
+             int64_t ldc, bool accumulate) {
+  if (n == 0 || N == 0) return;
+#if defined(RNNKIT_STEP_GEMM)
+  if constexpr (std::is_same_v<T, float>) {
+    view_gemm(A, rs, cs, n, K, B, ldb, N, C, ldc, accumulate);
+    return;
+  }
+#endif
+  const auto options = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
+  const at::Tensor a = at::from_blob(const_cast<T*>(A), {n, K}, {rs, cs}, options);
+  const at::Tensor b = at::from_blob(const_cast<T*>(B), {K, N}, {ldb, 1}, options);
+  at::Tensor c = at::from_blob(C, {n, N}, {ldc, 1}, options);
+  if (accumulate) {
+    c.addmm_(a, b);
+  } else {
+    at::mm_out(c, a, b);
+  }
+}
+
+// Row groups: group k of P runs sequences k, k + P, ... (each sequence's recurrence is its own), and owns slot k
+// of the per-group sums, so the weight gradients do not depend on how the threads are scheduled.
+template <typename F> void for_row_groups(int64_t B, const F& body) {
+  const int64_t P = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B));
+  at::parallel_for(0, P, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k)
+      for (int64_t b = k; b < B; b += P) body(k, b);
+  });
+}
+
+int64_t row_groups(int64_t B) { return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B)); }
+
+// ---- the whole layer from x -----------------------------------------------------------------------------
+
+template <typename acc_t>
+std::vector<at::Tensor> fused_forward_impl(int64_t mode, const at::Tensor& x, const at::Tensor& w,
+                                           const at::Tensor& bias, const at::Tensor& h0, c10::IntArrayRef lengths) {
+  const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = h0.size(1), GH = gates_of(mode) * H;
   at::Tensor out = at::empty({B, T, H}, h0.options());
   at::Tensor h_n = at::empty({B, H}, h0.options());
-  const mm_t* xi_p = xi.data_ptr<mm_t>();
+  const at::Tensor w_t = w.t().contiguous();  // (I, G*H): B of the projection
+  at::Tensor chunks = at::empty({row_groups(B), kChunk, GH}, h0.options());  // each group's projection buffer
+  const acc_t* x_p = x.data_ptr<acc_t>();
+  const acc_t* wt_p = w_t.data_ptr<acc_t>();
+  const acc_t* b_p = bias.data_ptr<acc_t>();
   const acc_t* h0_p = h0.data_ptr<acc_t>();
   acc_t* out_p = out.data_ptr<acc_t>();
   acc_t* hn_p = h_n.data_ptr<acc_t>();
-  at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      const int64_t steps = length_of(lengths, b, T);
-      std::fill(out_p + (b * T + steps) * H, out_p + (b + 1) * T * H, acc_t(0));  // padded steps: zero
-      for (int64_t t = 0; t < steps; ++t) {
-        const mm_t* k = xi_p + (b * T + t) * G * H;
-        const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
-        acc_t* h = out_p + (b * T + t) * H;
-        over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
-          using V = decltype(lane);
-          using M = Mem<V>;
-          if (mode == MINGRU) {
-            const V z = sigmoid(M::load(k + j)), candidate = g_(M::load(k + H + j));
-            M::store(h + j, M::load(h_prev + j) + z * (candidate - M::load(h_prev + j)));
-          } else {
-            const V f = sigmoid(M::load(k + j)), i = sigmoid(M::load(k + H + j));
-            const V candidate = g_(M::load(k + 2 * H + j));
-            M::store(h + j, (f * M::load(h_prev + j) + i * candidate) / (f + i));
-          }
-        });
+  for_row_groups(B, [&](int64_t group, int64_t b) {
+    acc_t* xi = chunks.data_ptr<acc_t>() + group * kChunk * GH;
+    const int64_t steps = length_of(lengths, b, T);
+    std::fill(out_p + (b * T + steps) * H, out_p + (b + 1) * T * H, acc_t(0));  // padded steps: zero
+    for (int64_t t0 = 0; t0 < steps; t0 += kChunk) {
+      const int64_t n = std::min(kChunk, steps - t0);
+      product(x_p + (b * T + t0) * I, I, 1, n, I, wt_p, GH, GH, xi, GH, false);
+      for (int64_t t = t0; t < t0 + n; ++t) {
+        const acc_t* hp = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
+        min_step<acc_t>(mode, H, xi + (t - t0) * GH, b_p, hp, out_p + (b * T + t) * H);
       }
-      const acc_t* last = steps > 0 ? out_p + (b * T + steps - 1) * H : h0_p + b * H;
-      std::copy_n(last, H, hn_p + b * H);
     }
+    const acc_t* last = steps > 0 ? out_p + (b * T + steps - 1) * H : h0_p + b * H;
+    std::copy_n(last, H, hn_p + b * H);
   });
   return {out, h_n};
 }
 
-template <typename acc_t, typename mm_t>
-FLATTEN std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
-                                      const at::Tensor& xi, const at::Tensor& out, const at::Tensor& h0,
-                                      c10::IntArrayRef lengths) {
-  const int64_t B = xi.size(0), T = xi.size(1), H = h0.size(1), G = mode == MINGRU ? 2 : 3;
-  at::Tensor d_xi = at::empty({B, T, G * H}, xi.options());
+template <typename acc_t>
+std::vector<at::Tensor> fused_backward_impl(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
+                                            const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                                            const at::Tensor& out, const at::Tensor& h0, c10::IntArrayRef lengths,
+                                            bool input_grad) {
+  const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = h0.size(1), GH = gates_of(mode) * H;
+  const int64_t P = row_groups(B);
+  const at::Tensor w_t = w.t().contiguous();
+  at::Tensor d_x = input_grad ? at::zeros({B, T, I}, x.options()) : at::empty({0}, x.options());
   at::Tensor d_h0 = grad_hn.clone();  // dL/dh_t, carried backwards through time; ends as dL/dh0
+  at::Tensor buffers = at::empty({P, 2, kChunk, GH}, h0.options());  // per group: the projection, dL/dk
+  at::Tensor sums = at::zeros({P, I + 1, GH}, h0.options());  // per group: dL/dW^T (I, G*H), then dL/db
   const acc_t* go_p = grad_out.data_ptr<acc_t>();
-  const mm_t* xi_p = xi.data_ptr<mm_t>();
+  const acc_t* x_p = x.data_ptr<acc_t>();
+  const acc_t* w_p = w.data_ptr<acc_t>();
+  const acc_t* wt_p = w_t.data_ptr<acc_t>();
+  const acc_t* b_p = bias.data_ptr<acc_t>();
   const acc_t* out_p = out.data_ptr<acc_t>();
   const acc_t* h0_p = h0.data_ptr<acc_t>();
-  mm_t* dxi_p = d_xi.data_ptr<mm_t>();
+  acc_t* dx_p = input_grad ? d_x.data_ptr<acc_t>() : nullptr;
   acc_t* dh_p = d_h0.data_ptr<acc_t>();
-  at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      acc_t* carry = dh_p + b * H;
-      const int64_t steps = length_of(lengths, b, T);
-      std::fill(dxi_p + (b * T + steps) * G * H, dxi_p + (b + 1) * T * G * H, mm_t(0));  // padded steps: zero
-      for (int64_t t = steps - 1; t >= 0; --t) {
-        const mm_t* k = xi_p + (b * T + t) * G * H;
-        mm_t* dk = dxi_p + (b * T + t) * G * H;
-        const acc_t* go = go_p + (b * T + t) * H;
-        const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
-        over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
-          using V = decltype(lane);
-          using M = Mem<V>;
-          const V dh = M::load(carry + j) + M::load(go + j), hp = M::load(h_prev + j);
-          if (mode == MINGRU) {
-            const V kh = M::load(k + H + j), z = sigmoid(M::load(k + j)), candidate = g_(kh);
-            M::store(dk + j, dh * (candidate - hp) * z * (1.0f - z));
-            M::store(dk + H + j, dh * z * g_grad(kh));
-            M::store(carry + j, dh * (1.0f - z));
-          } else {
-            const V kh = M::load(k + 2 * H + j), f = sigmoid(M::load(k + j)), i = sigmoid(M::load(k + H + j));
-            const V s = f + i, candidate = g_(kh);
-            // h = a hp + c candidate with a = f/s, c = i/s: da/df = i/s^2 = -dc/df, dc/di = f/s^2 = -da/di
-            const V da_minus_dc = dh * (hp - candidate) / (s * s);
-            M::store(dk + j, da_minus_dc * i * f * (1.0f - f));
-            M::store(dk + H + j, -da_minus_dc * f * i * (1.0f - i));
-            M::store(dk + 2 * H + j, dh * (i / s) * g_grad(kh));
-            M::store(carry + j, dh * (f / s));
-          }
-        });
+  for_row_groups(B, [&](int64_t group, int64_t b) {
+    acc_t* xi = buffers.data_ptr<acc_t>() + group * 2 * kChunk * GH;
+    acc_t* dk = xi + kChunk * GH;
+    acc_t* d_wt = sums.data_ptr<acc_t>() + group * (I + 1) * GH;
+    acc_t* db = d_wt + I * GH;
+    acc_t* carry = dh_p + b * H;
+    const int64_t steps = length_of(lengths, b, T);
+    for (int64_t t0 = (steps - 1) / kChunk * kChunk; steps > 0 && t0 >= 0; t0 -= kChunk) {
+      const int64_t n = std::min(kChunk, steps - t0);
+      const acc_t* xc = x_p + (b * T + t0) * I;
+      product(xc, I, 1, n, I, wt_p, GH, GH, xi, GH, false);
+      for (int64_t t = t0 + n - 1; t >= t0; --t) {
+        const acc_t* hp = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
+        if (t > kAhead) {
+          prefetch(go_p + (b * T + t - kAhead) * H, H * sizeof(acc_t));
+          prefetch(out_p + (b * T + t - kAhead - 1) * H, H * sizeof(acc_t));
+        }
+        min_step_backward<acc_t>(mode, H, xi + (t - t0) * GH, b_p, hp, go_p + (b * T + t) * H, carry,
+                                        dk + (t - t0) * GH, db);
       }
+      product(xc, 1, I, I, n, dk, GH, GH, d_wt, GH, true);  // dL/dW^T += x_c^T dk
+      if (input_grad) product(dk, GH, 1, n, GH, w_p, I, I, dx_p + (b * T + t0) * I, I, false);  // dL/dx = dk W
     }
   });
-  return {d_xi, d_h0};
+  at::Tensor totals = sums.sum(0);  // (I + 1, G*H)
+  at::Tensor d_w = totals.narrow(0, 0, I).t().contiguous();
+  at::Tensor d_b = totals.select(0, I).contiguous();
+  return {d_x, d_w, d_b, d_h0};
 }
 
-std::vector<at::Tensor> min_rnn_forward(int64_t mode, const at::Tensor& xi, const at::Tensor& h0,
-                                        c10::IntArrayRef lengths) {
-  TORCH_CHECK(xi.is_contiguous() && h0.is_contiguous() && xi.scalar_type() == h0.scalar_type(),
-              "xi and h0: contiguous, one dtype");
-  return dispatch_dtypes(h0.scalar_type(), xi.scalar_type(), [&](auto acc, auto mm) {
-    return forward_impl<decltype(acc), decltype(mm)>(mode, xi, h0, lengths);
+// ---- dispatch -------------------------------------------------------------------------------------------
+
+template <typename F> auto dispatch_float(c10::ScalarType type, const F& f) {
+  if (type == c10::kDouble) return f(double{});
+  TORCH_CHECK(type == c10::kFloat, "the fused min-RNN kernel computes in float32 or float64, not ", type);
+  return f(float{});
+}
+
+std::vector<at::Tensor> min_rnn_fused_forward(int64_t mode, const at::Tensor& x, const at::Tensor& w,
+                                              const at::Tensor& bias, const at::Tensor& h0, c10::IntArrayRef lengths) {
+  TORCH_CHECK(x.is_contiguous() && w.is_contiguous() && bias.is_contiguous() && h0.is_contiguous(),
+              "inputs must be contiguous");
+  TORCH_CHECK(x.scalar_type() == h0.scalar_type() && w.scalar_type() == h0.scalar_type(), "one dtype for all");
+  return dispatch_float(h0.scalar_type(), [&](auto acc) {
+    return fused_forward_impl<decltype(acc)>(mode, x, w, bias, h0, lengths);
   });
 }
 
-std::vector<at::Tensor> min_rnn_backward(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
-                                         const at::Tensor& xi, const at::Tensor& out, const at::Tensor& h0,
-                                         c10::IntArrayRef lengths) {
+std::vector<at::Tensor> min_rnn_fused_backward(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
+                                               const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                                               const at::Tensor& out, const at::Tensor& h0, c10::IntArrayRef lengths,
+                                               bool input_grad) {
   TORCH_CHECK(grad_out.is_contiguous() && grad_hn.is_contiguous() && out.is_contiguous(), "inputs must be contiguous");
-  return dispatch_dtypes(h0.scalar_type(), xi.scalar_type(), [&](auto acc, auto mm) {
-    return backward_impl<decltype(acc), decltype(mm)>(mode, grad_out, grad_hn, xi, out, h0, lengths);
+  return dispatch_float(h0.scalar_type(), [&](auto acc) {
+    return fused_backward_impl<decltype(acc)>(mode, grad_out, grad_hn, x, w, bias, out, h0, lengths, input_grad);
   });
 }
 
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
-  m.def("min_rnn_forward(int mode, Tensor xi, Tensor h0, int[] lengths) -> Tensor[]");
-  m.def("min_rnn_backward(int mode, Tensor grad_out, Tensor grad_hn, Tensor xi, Tensor out, Tensor h0, "
-        "int[] lengths) -> Tensor[]");
+  m.def("min_rnn_fused_forward(int mode, Tensor x, Tensor w, Tensor bias, Tensor h0, int[] lengths) -> Tensor[]");
+  m.def("min_rnn_fused_backward(int mode, Tensor grad_out, Tensor grad_hn, Tensor x, Tensor w, Tensor bias, "
+        "Tensor out, Tensor h0, int[] lengths, bool input_grad) -> Tensor[]");
 }
 
 TORCH_LIBRARY_IMPL(rnnkit, CPU, m) {
-  m.impl("min_rnn_forward", &min_rnn_forward);
-  m.impl("min_rnn_backward", &min_rnn_backward);
+  m.impl("min_rnn_fused_forward", &min_rnn_fused_forward);
+  m.impl("min_rnn_fused_backward", &min_rnn_fused_backward);
 }

@@ -183,5 +183,77 @@ void step_gemm(const typename Kind::scalar* A, int64_t lda, int64_t n, const Pac
   });
 }
 
+// ---- products with B read in place --------------------------------------------------------------------------
+// C (n x N) = A B, or C += A B with `accumulate`; float32. A's element (r, s) is A[r * rs + s * cs] (so A may be
+// a transposed view), B is row-major (K x N, row stride ldb) and read where it lies, unpacked: the min-RNN
+// kernel's B is a weight it reads once per chunk of steps, or one chunk's gradients, both already in cache.
+// Partial 16-column blocks are read and written with masks.
+
+inline __mmask16 mask_of(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+// (GCC keeps the accumulators in registers only when told to unroll every loop over them.)
+template <int MR, int NB>
+inline void view_tile(const float* A, int64_t rs, int64_t cs, int64_t K, const float* B, int64_t ldb, int64_t N,
+                      int64_t r0, int64_t n0, float* C, int64_t ldc, bool accumulate) {
+  __m512 acc[MR][NB];
+  __mmask16 mask[NB];
+  const float* rows[MR];
+#pragma GCC unroll 8
+  for (int j = 0; j < NB; ++j) mask[j] = mask_of(N - n0 - 16 * j);
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    rows[r] = A + (r0 + r) * rs;
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j)
+      acc[r][j] = accumulate ? _mm512_maskz_loadu_ps(mask[j], C + (r0 + r) * ldc + n0 + 16 * j) : _mm512_setzero_ps();
+  }
+  const float* row_of_b = B + n0;
+  for (int64_t s = 0; s < K; ++s, row_of_b += ldb) {
+    __m512 b[NB];
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) b[j] = _mm512_maskz_loadu_ps(mask[j], row_of_b + 16 * j);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m512 a = _mm512_set1_ps(rows[r][s * cs]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_fmadd_ps(a, b[j], acc[r][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) _mm512_mask_storeu_ps(C + (r0 + r) * ldc + n0 + 16 * j, mask[j], acc[r][j]);
+}
+
+template <int NB>
+inline void view_rows(const float* A, int64_t rs, int64_t cs, int64_t n, int64_t K, const float* B, int64_t ldb,
+                      int64_t N, int64_t n0, float* C, int64_t ldc, bool accumulate) {
+  int64_t r = 0;
+  for (; r + 6 <= n; r += 6) view_tile<6, NB>(A, rs, cs, K, B, ldb, N, r, n0, C, ldc, accumulate);
+  switch (n - r) {
+    case 5: view_tile<5, NB>(A, rs, cs, K, B, ldb, N, r, n0, C, ldc, accumulate); break;
+    case 4: view_tile<4, NB>(A, rs, cs, K, B, ldb, N, r, n0, C, ldc, accumulate); break;
+    case 3: view_tile<3, NB>(A, rs, cs, K, B, ldb, N, r, n0, C, ldc, accumulate); break;
+    case 2: view_tile<2, NB>(A, rs, cs, K, B, ldb, N, r, n0, C, ldc, accumulate); break;
+    case 1: view_tile<1, NB>(A, rs, cs, K, B, ldb, N, r, n0, C, ldc, accumulate); break;
+    default: break;
+  }
+}
+
+// One thread: the callers run it inside their own parallel loop.
+inline void view_gemm(const float* A, int64_t rs, int64_t cs, int64_t n, int64_t K, const float* B, int64_t ldb,
+                      int64_t N, float* C, int64_t ldc, bool accumulate) {
+  for (int64_t n0 = 0; n0 < N; n0 += 64) {
+    switch (std::min<int64_t>(4, (N - n0 + 15) / 16)) {
+      case 4: view_rows<4>(A, rs, cs, n, K, B, ldb, N, n0, C, ldc, accumulate); break;
+      case 3: view_rows<3>(A, rs, cs, n, K, B, ldb, N, n0, C, ldc, accumulate); break;
+      case 2: view_rows<2>(A, rs, cs, n, K, B, ldb, N, n0, C, ldc, accumulate); break;
+      default: view_rows<1>(A, rs, cs, n, K, B, ldb, N, n0, C, ldc, accumulate); break;
+    }
+  }
+}
+
 }  // namespace rnnkit
 #endif
