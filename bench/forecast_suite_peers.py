@@ -23,8 +23,8 @@ examples, sized to the series, with one torch thread:
 - NeuralForecast ``LSTM`` with its defaults (two layers of 128, MLP decoder, robust scaler, direct multi-step),
   input_size three seasons, ``MQLoss(level=[80])``: the forecast is the median, the interval the 80% level.
 
-Writes forecast_suite_stats.py's shape, {series: {model: {"forecast", "lo80", "hi80", "seconds"}}}, and prints
-each series' MASE (as forecast_suite.py) with a mean table.
+Writes forecast_suite_stats.py's shape, {series: {model: {"forecast", "lo80", "hi80", "seconds", ...}}} with each
+model's MASE (as forecast_suite.py), sMAPE and 80% coverage added, and prints them with the means.
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ def main() -> None:
     torch.set_num_threads(1)
     quiet()
     args.out = args.out.resolve()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     rnnkit = json.loads(args.rnnkit.read_text())["series"] if args.rnnkit else {}
     os.chdir(tempfile.mkdtemp(prefix="suite_peers_"))  # where Lightning and Darts put their work files
     results, scored, started = {}, {}, time.time()
@@ -151,9 +152,11 @@ def main() -> None:
                                     "hi80": list(map(float, hi)), "seconds": round(time.time() - clock, 2),
                                     "cpu_seconds": round(time.process_time() - cpu, 2), "cap_seconds": cap}
             scored[name][label] = scores(actual, results[name][label], train["value"].to_numpy(float), season)
+            results[name][label].update(scored[name][label])
         print(f"{name}: cap {cap:.0f} s; " + "; ".join(
             f"{label} {r['seconds']:.0f} s (CPU {r['cpu_seconds']:.0f} s) MASE {scored[name][label]['MASE']:.3f}"
             for label, r in results[name].items()), flush=True)
+        args.out.write_text(json.dumps(results, indent=1))  # after each series, so that a stopped run keeps them
     for label in args.models:
         rows = [s[label] for s in scored.values()]
         mean = {key: statistics.mean(r[key] for r in rows) for key in ("MASE", "sMAPE", "coverage_80")}
@@ -161,8 +164,6 @@ def main() -> None:
               f"{statistics.median(r['MASE'] for r in rows):.3f}, mean sMAPE {mean['sMAPE']:.2f}, "
               f"coverage 80% {mean['coverage_80']:.3f}")
     print(f"{'dev span' if args.dev else 'test span'}, wall time {time.time() - started:.0f} s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
