@@ -1,6 +1,7 @@
 """Darts' RNNModel (LSTM) and NeuralForecast's LSTM on the forecasting suite, each given the wall time that rnnkit's
 default took on the same series: the deep-learning peers of ``bench/forecast_suite.py``. Run in an environment of
-their own (they need pandas 3 and Lightning; statsforecast's /tmp/benchenv pins pandas < 3), never in rnnkit's:
+their own, never in rnnkit's, nor in statsforecast's /tmp/benchenv (which pins pandas < 3; here pip takes pandas 3,
+Lightning and ray, and that env's measurements stay as they were):
 
     python3 -m venv /tmp/peerenv && /tmp/peerenv/bin/pip install torch==2.13.0
     echo torch==2.13.0 > /tmp/constraints.txt
