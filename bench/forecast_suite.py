@@ -1,8 +1,11 @@
 """rnnkit's default (``AutoForecaster`` at one budget) on a suite of 22 monthly and quarterly series, beside
-statsforecast's AutoETS, AutoARIMA and AutoTheta: one table of mean MASE, sMAPE and 80% interval coverage.
+statsforecast's AutoETS, AutoARIMA and AutoTheta, and Darts' RNNModel and NeuralForecast's LSTM given the same wall
+time: one table of mean MASE, sMAPE and 80% interval coverage.
 
     /tmp/benchenv/bin/python bench/forecast_suite_stats.py --out runs/suite_stats.json     # the statistical side
-    .venv/bin/python bench/forecast_suite.py --stats runs/suite_stats.json --out runs/suite.json
+    /tmp/peerenv/bin/python bench/forecast_suite_peers.py --rnnkit runs/suite.json --out runs/suite_peers.json  # the
+        # deep-learning peers, each capped at the seconds rnnkit took per series in an earlier run's JSON
+    .venv/bin/python bench/forecast_suite.py --stats runs/suite_stats.json runs/suite_peers.json --out runs/suite.json
     .venv/bin/python bench/forecast_suite.py --dev ...     # the span before the test span (design decisions)
 
 Protocol: each series' held-out span (``bench/suite_data.py``: the last 12 months, or 8 quarters) is read only
@@ -38,12 +41,16 @@ def main() -> None:
     parser.add_argument("--budget", default=DEFAULT_BUDGET)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dev", action="store_true", help="score on the span before the test span")
-    parser.add_argument("--stats", type=Path, help="forecast_suite_stats.py's JSON (same --dev)")
+    parser.add_argument("--stats", type=Path, nargs="*", default=[],
+                        help="forecast_suite_stats.py's and forecast_suite_peers.py's JSON (same --dev)")
     parser.add_argument("--only", nargs="*", help="series names (package/item) to run")
     parser.add_argument("--out", type=Path, help="write per-series results and the table as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    stats = json.loads(args.stats.read_text()) if args.stats else {}
+    stats = {}
+    for path in args.stats:
+        for name, models in json.loads(path.read_text()).items():
+            stats.setdefault(name, {}).update(models)
     per_series, started = {}, time.time()
     for name, frame, season, horizon in suite(dev=args.dev):
         if args.only and name not in args.only:
