@@ -16,6 +16,7 @@ import sys
 import time
 from typing import TextIO
 
+from rnnkit import _smoke
 from rnnkit.errors import UserError
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
@@ -46,7 +47,10 @@ class Budget:
     @classmethod
     def parse(cls, text: str | float | int | Budget) -> Budget:
         """A budget starting now from a duration; a ``Budget`` is returned as it is (its clock running)."""
-        return text if isinstance(text, Budget) else cls(parse_duration(text))
+        if isinstance(text, Budget):
+            return text
+        seconds = parse_duration(text)  # in smoke mode (RNNKIT_SMOKE) a few seconds at most
+        return cls(min(seconds, _smoke.BUDGET_SECONDS) if _smoke.active() else seconds)
 
     def spent(self) -> float:
         return self.clock() - self.started
