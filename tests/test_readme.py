@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 # Installation lines: they change the environment the suite runs in (or fetch a registry package), so they are not
@@ -158,6 +160,7 @@ for part in source.split("\\0")[1:]:
 """
 
 
+@pytest.mark.slow  # minutes on a busy 2-core machine, not yet within the default run's budget (make test-slow)
 def test_every_readme_block_runs_as_written(tmp_path):
     blocks = readme_blocks(README.read_text(encoding="utf-8"))
     assert {b.language for b in blocks} == {"sh", "python"} and len(blocks) > 20

@@ -21,9 +21,10 @@ from rnnkit.errors import UserError
 ALL = "all"
 
 
-def _rows(out: Path, header: Sequence[str], rows: Sequence[Sequence], delimiter: str = ",") -> None:
+def _rows(out: Path, header: Sequence[str], rows: Sequence[Sequence], delimiter: str = ",",
+          quoting: int = csv.QUOTE_MINIMAL) -> None:
     with open(out, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
+        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n", quoting=quoting)
         if header:
             writer.writerow(header)
         writer.writerows(rows)
@@ -83,7 +84,8 @@ def tweets(out: Path, part: str, limit: int | None) -> None:
     pairs = list(zip(*load_tweets()))
     test = set(np.random.default_rng(0).permutation(len(pairs))[: len(pairs) // 10].tolist())
     chosen = [p for i, p in enumerate(pairs) if part == ALL or (i in test) == (part == "test")]
-    _rows(out, ("text", "sentiment"), _sample(chosen, limit))
+    # every field quoted: a tweet may hold a bare carriage return, which minimal quoting leaves unquoted
+    _rows(out, ("text", "sentiment"), _sample(chosen, limit), quoting=csv.QUOTE_ALL)
 
 
 def pronunciations(out: Path, part: str, limit: int | None) -> None:
