@@ -89,7 +89,8 @@ def test_smoke_mode_keeps_a_few_examples(tmp_path, monkeypatch):
 
     monkeypatch.setenv("RNNKIT_SMOKE", "1")
     assert write(["tweets", "--part", "train", "--out", str(tmp_path / "tweets.csv")]) == 0
-    assert len(pd.read_csv(tmp_path / "tweets.csv")) == 150  # every field quoted: no text split by a stray carriage return
+    # 150 rows: every field is quoted, so no text is split at a stray carriage return
+    assert len(pd.read_csv(tmp_path / "tweets.csv")) == 150
 
 
 def test_count_progress_draws_a_bar_and_writes_lines():

@@ -46,7 +46,7 @@ NEEDS = {
     "bible": ("diatheke sword-text-kjv sword-text-web", "/usr/bin/diatheke",
               "/usr/share/sword/mods.d/engKJV2006eb.conf", "/usr/share/sword/mods.d/engWEB2015eb.conf"),
 }
-BLOCK_SECONDS = int(os.environ.get('README_BLOCK_SECONDS', 300))  # a generous bound per block on a busy machine: smoke runs take seconds
+BLOCK_SECONDS = int(os.environ.get("README_BLOCK_SECONDS", 300))  # a generous bound per block on a busy machine
 PORT = "8000"
 
 
@@ -83,7 +83,7 @@ def without_installs(block: Block, skipped: list[str]) -> str:
     """The block with its installation lines made no-ops (line numbers kept); those lines go to ``skipped``."""
     lines = []
     for line in block.code.splitlines():
-        if command(line) and any(command(line).startswith(start) for start in ("make ", "npm ", "pip ", ".venv/bin/pip ")):
+        if any(command(line).startswith(start) for start in ("make ", "npm ", "pip ", ".venv/bin/pip ")):
             skipped.append(command(line))
             line = ":"
         lines.append(line)
@@ -193,7 +193,8 @@ def test_every_readme_block_runs_as_written(tmp_path):
             print(f"{label}: skipped, this machine lacks Debian's {package} (CI installs it)")
             continue
         if first.language == "sh":
-            code = without_installs(first, skipped).replace(f":{PORT}", f":{port}").replace(f"--port {PORT}", f"--port {port}")
+            code = without_installs(first, skipped)
+            code = code.replace(f":{PORT}", f":{port}").replace(f"--port {PORT}", f"--port {port}")
             run(code, ["bash", "-e", "-o", "pipefail", "-s"], tmp_path, env, label)
         else:
             code = "".join(f"\0{b.line}\n{b.code}" for b in group)

@@ -25,7 +25,8 @@ from rnnkit.errors import UserError
 
 def main(argv: Sequence[str] | None = None) -> int:
     names = "; ".join(f"{name}: {writer.what}" for name, writer in WRITERS.items())
-    parser = argparse.ArgumentParser(prog="python -m rnnkit.datasets", description=f"Write an example data set ({names}).")
+    parser = argparse.ArgumentParser(prog="python -m rnnkit.datasets",
+                                     description=f"Write an example data set ({names}).")
     parser.add_argument("name", choices=list(WRITERS), help="the data set")
     parser.add_argument("--out", type=Path, required=True, help="the file (or folder) to write; never overwritten")
     parser.add_argument("--part", choices=[ALL, "train", "validation", "test"], default=ALL,
