@@ -58,6 +58,9 @@ def test_train_transcribe_and_eval_a_folder(tmp_path, capsys):
     assert run("eval", out / "model", tmp_path / "test", "--beam", "4", "--out", tmp_path / "scored") == 0
     scored = json.loads((tmp_path / "scored" / "metrics.json").read_text())
     assert scored["count"] == 30 and scored["beam"] == 4
+    said = capsys.readouterr().out  # decoding progress (lines: not a terminal), the result beside its baseline
+    assert "decode 30/30" in said and f"CER {scored['cer']:.4f} (most frequent training transcript baseline" in said
+    assert scored["frequent_transcript_cer"] > scored["cer"]
     assert {"cer", "wer", "sequence_accuracy", "greedy"} <= set(scored)
     assert scored["greedy"]["cer"] == pytest.approx(metrics["cer"])  # same model, same data: same greedy figures
 

@@ -110,3 +110,19 @@ def test_csv_pairs_with_header_and_quotes(tmp_path):
 def test_translate_needs_a_seq2seq_model(tmp_path, capsys):
     assert run(["seq2seq", "translate", str(tmp_path / "missing"), "abc"]) == 2
     assert "rnnkit: error:" in capsys.readouterr().err
+
+
+def test_other_seeds_share_the_split_and_decode_as_an_ensemble(tmp_path, capsys):
+    # word level, a word of its own in each pair: which pairs are held out decides the vocabulary
+    lines = [f"w{i} abc\tW{i} ABC" for i in range(120)]
+    (tmp_path / "pairs.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    flags = ["--source-level", "word", "--target-level", "word", "--max-steps", "2", "--hidden-size", "8",
+             "--embedding-dim", "8", "--beam", "1"]
+    for seed, split in [("0", "0"), ("2", "0"), ("0", "5")]:
+        assert run(["seq2seq", "train", str(tmp_path / "pairs.tsv"), *flags, "--seed", seed, "--split-seed", split,
+                    "--out", str(tmp_path / f"s{seed}-{split}")]) == 0
+    eval_args = ["seq2seq", "eval", str(tmp_path / "s0-0"), str(tmp_path / "pairs.tsv"), "--beam", "1"]
+    assert run([*eval_args, "--ensemble", str(tmp_path / "s2-0"), "--out", str(tmp_path / "together")]) == 0
+    assert "copy-the-input baseline" in capsys.readouterr().out
+    assert run([*eval_args, "--ensemble", str(tmp_path / "s0-5"), "--out", str(tmp_path / "apart")]) == 2
+    assert "other vocabularies" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.cli import common
+from rnnkit.eval.yardstick import said
 from rnnkit.pipelines import classify as pipeline
 
 
@@ -36,6 +37,7 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
 def run_predict(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force, create=False)
     metrics = pipeline.predict_classifier(args.model, args.data, out)
-    scored = f"accuracy {metrics['accuracy']:.4f}; " if "accuracy" in metrics else ""
-    print(f"{scored}{metrics['count']} predictions; wrote {out}")
+    sticks = pipeline.yardsticks(metrics) if "majority_class_accuracy" in metrics else []
+    scored = f"accuracy {metrics['accuracy']:.4f}" if "accuracy" in metrics and not sticks else ""
+    print(said(sticks, scored, f"{metrics['count']} predictions; wrote {out}"))
     return 0

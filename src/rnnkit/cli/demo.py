@@ -28,11 +28,12 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from rnnkit.demo.memory import MemoryDemoConfig, run_memory_demo
+    from rnnkit.demo.memory import MemoryDemoConfig, run_memory_demo, smoke_config
     from rnnkit.eval.reports.memory_demo import format_table, table_rows, write_outputs
 
-    config = MemoryDemoConfig(problems=tuple(args.problems), lags=tuple(args.lags), cells=tuple(args.cells),
-                              max_steps=args.max_steps, seed=args.seed, workers=args.workers)
+    config = smoke_config(MemoryDemoConfig(problems=tuple(args.problems), lags=tuple(args.lags),
+                                           cells=tuple(args.cells), max_steps=args.max_steps, seed=args.seed,
+                                           workers=args.workers))
     for lag in config.lags:
         if lag < 10:
             raise UserError(f"--lags: the long-lag problems need lags of at least 10, got {lag}")

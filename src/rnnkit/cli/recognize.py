@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.cli import common
+from rnnkit.eval.yardstick import said
 from rnnkit.pipelines import recognize as pipeline
 
 SKIP = ("model.encoder.embedding_dim", "model.encoder.pooling")  # numeric inputs, one output per step
@@ -76,9 +77,9 @@ def _add_beam_option(parser: argparse.ArgumentParser) -> None:
 
 def _run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out, args.force, create=False)
-    metrics = pipeline.evaluate_recognizer(args.model, args.data, out, beam=args.beam)
+    metrics = pipeline.evaluate_recognizer(args.model, args.data, out, beam=args.beam, progress="auto")
     scored_on = f"{metrics['count']} sequences"
-    print(f"{pipeline.summary(metrics | {'scored_on': scored_on})}; wrote {out}")
+    print(said(pipeline.yardsticks(metrics), f"{pipeline.summary(metrics | {'scored_on': scored_on})}; wrote {out}"))
     return 0
 
 

@@ -76,7 +76,7 @@ def run_translate(args: argparse.Namespace) -> int:
     if not texts:
         raise UserError("nothing to translate: give a TEXT, or lines on stdin with -")
     for output in pipeline.translate_texts(args.model, texts, beam=args.beam, max_length=args.max_length,
-                                           ensemble=args.ensemble):
+                                           ensemble=args.ensemble, progress="auto" if len(texts) > 64 else "none"):
         print(output)
     return 0
 
@@ -84,6 +84,7 @@ def run_translate(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force,
                                  create=False)
-    metrics = pipeline.evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble)
+    metrics = pipeline.evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble,
+                                        progress="auto")
     print(said(pipeline.yardsticks(metrics), f"{pipeline.summary(metrics)}; wrote {out}"))
     return 0

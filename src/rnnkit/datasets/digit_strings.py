@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from rnnkit import _smoke
 from rnnkit.datasets.spoken_digits import (DIGITS, RATE, TEST_VARIANTS, TRAIN_VARIANTS, VOICES, SpokenDigits,
                                            log_mel, mfcc, require_tools, synthesize, trim_silence)
 
@@ -141,6 +142,8 @@ def digit_strings_split(n_train: int = 4000, n_valid: int = 500, n_test: int = 1
     overlap = set(train_variants) & set(test_variants)
     if overlap:
         raise ValueError(f"train and test voice variants overlap: {sorted(overlap)}")
+    # smoke mode (RNNKIT_SMOKE): a few strings per split, so the README's example runs in seconds
+    n_train, n_valid, n_test = (_smoke.examples(n, 16) for n in (n_train, n_valid, n_test))
     seeds = np.random.default_rng(seed).integers(2 ** 31, size=3)
     valid_options = options | {"pitches": valid_pitches}
     return DigitStringSplits(make_digit_strings(n_train, variants=train_variants, seed=int(seeds[0]), **options),

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 
+from rnnkit import _smoke
 from rnnkit.data.long_lag import PAPER_TEST_SIZE, LongLagProblem
 from rnnkit.eval.gradients import state_gradient_norms
 from rnnkit.nn.config import RecurrentConfig
@@ -58,6 +59,14 @@ class MemoryDemoConfig:
     seed: int = 0
     workers: int = 2
 
+
+
+def smoke_config(config: MemoryDemoConfig) -> MemoryDemoConfig:
+    """In smoke mode (``RNNKIT_SMOKE``, ``rnnkit._smoke``) a few steps per model, a few test sequences, one process."""
+    if not _smoke.active():
+        return config
+    return replace(config, max_steps=_smoke.STEPS, eval_every=_smoke.STEPS, validation_size=64, test_size=64,
+                   gradient_batch=16, workers=1)
 
 class FreshBatches(torch.utils.data.Dataset):
     """Fresh training batches, as in the paper: item i of epoch e is a batch drawn from seed (seed, e, i).

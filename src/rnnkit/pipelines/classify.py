@@ -30,7 +30,7 @@ from rnnkit.data.sequences import feature_columns, read_sequences, read_table
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.classification import classification_report
 from rnnkit.eval.reports.selection import add_selection_section
-from rnnkit.eval.yardstick import Yardstick, versus
+from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.pipelines.driver import (Examples, Recipe, Splits, TrainedRun, fit_built, stratified_split,
                                      write_results)
 from rnnkit.pipelines.select.classify import DEFAULT_BUDGET, AutoClassifier, is_auto_folder
@@ -96,8 +96,13 @@ def _read(frame: Any, settings: ClassifySettings) -> Examples:
 def build(splits: Splits, settings: ClassifySettings) -> SequenceClassifier:
     model = SequenceClassifier.for_data(splits.train.inputs, splits.train.targets, settings.model,
                                         tokenizer=_tokenizer(settings))
-    model.metadata = {"columns": settings.columns, "label": settings.label}
+    model.metadata = _metadata(splits.train.targets, settings)
     return model
+
+
+def _metadata(targets: list[Any], settings: ClassifySettings) -> dict[str, Any]:
+    """What ``predict_classifier`` needs besides the model: the input columns, the label, the majority class."""
+    return {"columns": settings.columns, "label": settings.label, "majority_class": majority(targets)}
 
 
 def _tokenizer(settings: ClassifySettings) -> dict[str, Any] | None:
@@ -116,7 +121,7 @@ def fit(splits: Splits, settings: ClassifySettings, config: TrainConfig, resume:
     auto.fit(list(splits.train.inputs) + list(splits.validation.inputs),
              splits.train.targets + splits.validation.targets)
     for member in auto.members:
-        member.metadata = {"columns": settings.columns, "label": settings.label}
+        member.metadata = _metadata(splits.train.targets + splits.validation.targets, settings)
     return auto, FitResult([], auto.summary["validation_loss"], auto.summary["epochs"], "selection")
 
 
@@ -135,12 +140,17 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     return metrics, report
 
 
+def majority(targets: list[Any]) -> Any:
+    """The most frequent class (ties: the larger as text), as a JSON value."""
+    counts = Counter(targets)
+    label = max(counts, key=lambda label: (counts[label], str(label)))
+    return label.item() if hasattr(label, "item") else label
+
+
 def majority_share(splits: Any) -> float:
     """The accuracy of always answering the training split's most frequent class, on the scored examples."""
-    counts = Counter(splits.train.targets)
-    majority = max(counts, key=lambda label: (counts[label], str(label)))
-    scored = splits.scored.targets
-    return sum(target == majority for target in scored) / max(1, len(scored))
+    label, scored = majority(splits.train.targets), splits.scored.targets
+    return sum(target == label for target in scored) / max(1, len(scored))
 
 
 def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
@@ -180,8 +190,13 @@ def predict_classifier(model_dir: str | Path, data: str | Path, out: str | Path)
     if label is not None and checks.blank(frame[label]).all():  # an empty label column: nothing to score
         label = None
     X, y, ids = read_sequences(frame, label=label, **columns)
+    extra = {}  # scored: beside the training table's majority class (models that recorded it)
+    if y is not None and "majority_class" in model.metadata:
+        extra["majority_class_accuracy"] = sum(t == model.metadata["majority_class"] for t in y) / max(1, len(y))
     metrics, report = classification_report(model, X, y, title=f"Predictions: {Path(data).name}",
-                                            examples=0 if auto else 3)
+                                            examples=0 if auto else 3, extra=extra)
+    if "majority_class_accuracy" in metrics:
+        add_to_report(report, yardsticks(metrics))
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["id", "predicted"])

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit import _fs
+from rnnkit import _fs, _smoke
 from rnnkit._config import config_to_dict
 from rnnkit.data.sequences import pad_collate
 from rnnkit.data.splits import validation_split
@@ -37,8 +37,6 @@ from rnnkit.pipelines.run_folder import CHECKPOINTS, open_run
 from rnnkit.train import FitResult, TrainConfig, Trainer, save_model, seed_everything
 
 MODEL = "model"
-SMOKE = "RNNKIT_SMOKE"  # set (to anything but "" or "0"): every run trains 1 epoch of at most SMOKE_STEPS steps
-SMOKE_STEPS = 3
 
 
 @dataclasses.dataclass
@@ -95,10 +93,12 @@ def stratified_split(data: tuple[Examples, Examples | None], settings: Any) -> S
     return _splits(examples.subset(train), examples.subset(held), test, settings)
 
 
-def random_split(data: tuple[Examples, Examples | None], settings: Any) -> Splits:
-    """``settings.validation`` of the examples held out at random, else as ``stratified_split``."""
+def random_split(data: tuple[Examples, Examples | None], settings: Any, seed: int | None = None) -> Splits:
+    """``settings.validation`` of the examples held out at random (drawn with ``seed``, by default
+    ``settings.train.seed``), else as ``stratified_split``."""
     examples, test = data
-    train, held = validation_split(range(len(examples)), settings.validation, settings.train.seed, stratify=False)
+    seed = settings.train.seed if seed is None else seed
+    train, held = validation_split(range(len(examples)), settings.validation, seed, stratify=False)
     return _splits(examples.subset(train), examples.subset(held), test, settings)
 
 
@@ -195,10 +195,8 @@ def fit_built(recipe: Recipe, splits: Splits, settings: Any, config: TrainConfig
 
 def run_config(config: TrainConfig, out: Path) -> TrainConfig:
     """``config`` with the run folder's checkpoints (the newest kept) and epoch log; in smoke mode (the
-    environment variable ``RNNKIT_SMOKE``, which the README test sets) one epoch of at most 3 steps."""
-    if os.environ.get(SMOKE, "") not in ("", "0"):
-        config = dataclasses.replace(config, max_epochs=1, max_steps=min(config.max_steps or SMOKE_STEPS, SMOKE_STEPS))
-    return dataclasses.replace(config, checkpoint_dir=str(out / CHECKPOINTS), keep_last=1,
+    environment variable ``RNNKIT_SMOKE``, ``rnnkit._smoke``) one epoch of at most 3 steps."""
+    return dataclasses.replace(_smoke.train_config(config), checkpoint_dir=str(out / CHECKPOINTS), keep_last=1,
                                log_path=str(out / "log.jsonl"))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from rnnkit import _fs
 from rnnkit.data.recognition_io import RecognitionData, read_inputs, read_recognition_data
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.recognition import INPUT_KINDS, recognition_report
+from rnnkit.eval.sequence_metrics import recognition_metrics
+from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.nn import RecurrentConfig
 from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split, write_results
 from rnnkit.tasks import EncoderConfig
@@ -29,6 +32,7 @@ from rnnkit.tasks.decoding.limits import warn_capped
 from rnnkit.tasks.models.recognition import FRAME_LIMIT, FRAME_SETTING, SequenceRecognizer, SequenceRecognizerConfig
 from rnnkit.train import TrainConfig
 from rnnkit.train.model_folder import load_model_of
+from rnnkit.train.progress import CountProgress
 
 
 def recognizer_defaults() -> SequenceRecognizerConfig:
@@ -83,7 +87,8 @@ def _read(path: str | Path, columns: dict[str, Any]) -> Examples:
 
 def build(splits: Splits, settings: RecognizeSettings) -> SequenceRecognizer:
     model = SequenceRecognizer.for_data(splits.train.inputs, splits.train.targets, settings.model)
-    model.metadata = {"columns": settings.columns, "input_kind": settings.input_kind}
+    frequent = Counter(splits.train.targets).most_common(1)[0][0]  # the baseline: one answer for every input
+    model.metadata = {"columns": settings.columns, "input_kind": settings.input_kind, "frequent_transcript": frequent}
     for part in (splits.train, splits.validation):  # before training: a sequence too short for its transcript
         model.check_lengths(part.inputs, part.targets, part.names)
     return model
@@ -93,10 +98,27 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     scored = run.splits.scored
     metrics, report = recognition_report(run.model, scored.inputs, scored.targets, beam=run.settings.beam,
                                          history=run.result.history, names=scored.names,
+                                         progress=CountProgress("decode", run.settings.train.progress),
                                          title=f"Sequence recognition: {Path(run.settings.data).name}",
                                          extra=run.facts() | {"alphabet": "".join(run.model.alphabet)})
     warn_capped(metrics["capped"], FRAME_LIMIT, FRAME_SETTING, metrics["count"])
-    return metrics, report
+    return metrics | baseline(run.model, scored.targets), report
+
+
+def baseline(model: SequenceRecognizer, transcripts: list[str]) -> dict[str, Any]:
+    """The CER of answering every input with the most frequent training transcript (models trained before it
+    was recorded: nothing)."""
+    frequent = model.metadata.get("frequent_transcript")
+    if frequent is None:
+        return {}
+    return {"frequent_transcript_cer": recognition_metrics(transcripts, [frequent] * len(transcripts))["cer"]}
+
+
+def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
+    if "frequent_transcript_cer" not in metrics:
+        return []
+    return [versus("CER", metrics["cer"], "most frequent training transcript", metrics["frequent_transcript_cer"],
+                   higher_is_better=False)]
 
 
 def summary(metrics: dict[str, Any]) -> str:
@@ -106,7 +128,7 @@ def summary(metrics: dict[str, Any]) -> str:
 
 
 RECIPE = Recipe(command="recognize train", read=read, split=random_split, build=build, score=score,
-                summary=summary)
+                summary=summary, yardsticks=yardsticks)
 
 
 def load_recognizer(model_dir: str | Path) -> SequenceRecognizer:
@@ -144,15 +166,19 @@ def transcribe(model_dir: str | Path, inputs: list[str | Path], *, beam: int = 1
     return data.names, decoded
 
 
-def evaluate_recognizer(model_dir: str | Path, data: str | Path, out: str | Path, *, beam: int = 1) -> dict[str, Any]:
-    """CER, WER and sequence accuracy of the model on ``data`` (with transcripts): ``metrics.json`` and
-    ``report.html`` in ``out``."""
+def evaluate_recognizer(model_dir: str | Path, data: str | Path, out: str | Path, *, beam: int = 1,
+                        progress: str = "none") -> dict[str, Any]:
+    """CER, WER and sequence accuracy of the model on ``data`` (with transcripts), beside the most frequent
+    training transcript's CER: ``metrics.json`` and ``report.html`` in ``out``. ``progress``: the decoding's, as
+    ``TrainConfig.progress``."""
     model = load_recognizer(model_dir)
     scored = read_recognition_data(data, **model.metadata.get("columns", {}))
     same_width(model, scored)
     metrics, report = recognition_report(model, scored.X, scored.y, beam=beam, names=scored.names,
                                          title=f"Sequence recognition: {Path(data).name}",
-                                         extra={"scored_on": str(data)})
+                                         extra={"scored_on": str(data)}, progress=CountProgress("decode", progress))
     warn_capped(metrics["capped"], FRAME_LIMIT, FRAME_SETTING, metrics["count"])
+    metrics |= baseline(model, list(scored.y))
+    add_to_report(report, yardsticks(metrics))
     write_results(Path(out), metrics, report)
     return metrics

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from rnnkit.tasks.decoding.limits import warn_capped
 from rnnkit.tasks.models.seq2seq import OUTPUT_LIMIT, TRAINING_DEFAULTS, Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.vocabulary import VocabularyConfig
 from rnnkit.train import TrainConfig
+from rnnkit.train.progress import CountProgress
 from rnnkit.train.model_folder import load_model_of
 
 LEVELS = ("char", "word")
@@ -42,6 +44,9 @@ class Seq2SeqSettings:
     test: str | None = field(default=None, metadata={"help": "test pairs, scored at the end", "metavar": "PAIRS"})
     validation: float = field(default=0.1, metadata={
         "help": "share of PAIRS held out for early stopping", "metavar": "FRACTION"})
+    split_seed: int = field(default=0, metadata={
+        "help": "seed of the validation share's draw; --seed leaves it alone, so models trained on one PAIRS file "
+                "with other seeds share their vocabularies and can decode as an --ensemble"})
     source_level: str = field(default="char", metadata={"help": "source tokens", "choices": LEVELS})
     target_level: str = field(default="char", metadata={"help": "target tokens", "choices": LEVELS})
     vocabulary: VocabularyConfig = field(default_factory=VocabularyConfig)  # both sides' (the levels above)
@@ -64,6 +69,12 @@ def _read(path: str | Path) -> Examples:
     return Examples([source for source, _ in pairs], [target for _, target in pairs])
 
 
+def split(data: tuple[Examples, Examples | None], settings: Seq2SeqSettings) -> Splits:
+    """A random validation share drawn with ``split_seed``, not the training seed: the vocabularies are built on
+    the rest, and models of one pairs file must share them to decode together."""
+    return random_split(data, settings, seed=settings.split_seed)
+
+
 def build(splits: Splits, settings: Seq2SeqSettings) -> Seq2Seq:
     vocabulary = settings.vocabulary
     return Seq2Seq.for_data(splits.train.inputs, splits.train.targets, settings.model,
@@ -76,6 +87,7 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     extra = run.facts() | {"parameters": count_parameters(run.model)}
     metrics, report, _ = seq2seq_report(run.model, scored.inputs, scored.targets, beam=run.settings.beam,
                                         history=run.result.history, extra=extra,
+                                        progress=CountProgress("decode", run.settings.train.progress),
                                         title=f"Sequence to sequence: {Path(run.settings.data).name}")
     warn_capped(metrics["capped"], OUTPUT_LIMIT, LIMIT_SETTINGS, metrics["count"])
     return metrics | {"beam": run.settings.beam}, report
@@ -93,7 +105,7 @@ def summary(metrics: dict[str, Any]) -> str:
 # One thread: the decoder steps through small matrices, one target token at a time, which a second thread does not
 # speed up; and on a machine shared with other jobs, two threads waiting on each other made training 10x slower.
 THREADS = 1
-RECIPE = Recipe(command="seq2seq train", read=read, split=random_split, build=build, score=score, summary=summary,
+RECIPE = Recipe(command="seq2seq train", read=read, split=split, build=build, score=score, summary=summary,
                 yardsticks=yardsticks, collate=pair_collate, unit="pairs", threads=THREADS)
 
 
@@ -102,20 +114,24 @@ def load_seq2seq(model_dir: str | Path) -> Seq2Seq:
 
 
 def translate_texts(model_dir: str | Path, texts: list[str], *, beam: int = 1, max_length: int | None = None,
-                    alpha: float = 0.0, ensemble: Sequence[str | Path] = ()) -> list[str]:
+                    alpha: float = 0.0, ensemble: Sequence[str | Path] = (), progress: str = "none") -> list[str]:
     """Outputs of the model in ``model_dir`` (a ``seq2seq train`` run folder or its ``model/``) for ``texts``,
-    decoded together with the models in the ``ensemble`` folders when given (same vocabularies)."""
+    decoded together with the models in the ``ensemble`` folders when given (same vocabularies); ``progress``
+    on stderr (the outputs may be piped), as ``TrainConfig.progress``."""
     model = load_seq2seq(model_dir)
     model.source_vocab.check_known(texts, "the input")
     return model.translate(texts, beam=beam, max_length=max_length, alpha=alpha,
-                           ensemble=[load_seq2seq(path) for path in ensemble])
+                           ensemble=[load_seq2seq(path) for path in ensemble],
+                           progress=CountProgress("translate", progress, stream=sys.stderr))
 
 
 def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *, beam: int = 1,
-                     alpha: float = 0.0, ensemble: Sequence[str | Path] = ()) -> dict[str, Any]:
+                     alpha: float = 0.0, ensemble: Sequence[str | Path] = (), progress: str = "none"
+                     ) -> dict[str, Any]:
     """Score the model in ``model_dir`` (with the ``ensemble`` folders' models, when given) on the pairs file
     ``data``; write ``metrics.json``, ``report.html`` and ``translations.tsv`` (source, reference, output) into
-    ``out``."""
+    ``out``. ``progress``: the decoding's, as ``TrainConfig.progress`` ("auto": a bar on a terminal, lines
+    elsewhere)."""
     model, pairs, out = load_seq2seq(model_dir), _read(data), Path(out)
     model.source_vocab.check_known(pairs.inputs, str(data))
     history_path = Path(model_dir) / "history.json"
@@ -125,7 +141,8 @@ def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *
         extra["ensemble"] = [str(model_dir), *map(str, ensemble)]
     metrics, report, outputs = seq2seq_report(model, pairs.inputs, pairs.targets, beam=beam, alpha=alpha,
                                               history=history, title=f"Sequence to sequence: {Path(data).name}",
-                                              extra=extra, ensemble=[load_seq2seq(path) for path in ensemble])
+                                              extra=extra, ensemble=[load_seq2seq(path) for path in ensemble],
+                                              progress=CountProgress("decode", progress))
     warn_capped(metrics["capped"], OUTPUT_LIMIT, LIMIT_SETTINGS, metrics["count"])
     metrics["beam"] = beam
     rows = ["source\treference\toutput"] + ["\t".join(row) for row in zip(pairs.inputs, pairs.targets, outputs)]

@@ -100,11 +100,54 @@ class ProgressLines(Callback):
         print(format_record(trainer.history[-1], trainer.config.max_epochs), file=self.stream, flush=True)
 
 
+def resolve(kind: str, stream: TextIO) -> str:
+    """``"auto"``: ``"bar"`` on a terminal, ``"lines"`` elsewhere; other kinds as they are."""
+    if kind == "auto":
+        return "bar" if getattr(stream, "isatty", lambda: False)() else "lines"
+    return kind
+
+
+class CountProgress:
+    """Progress through the items of a long step outside training (decoding, scoring), as the trainer shows its
+    batches: ``decode 320/1391 [####................] 12 s ETA 0:40`` redrawn on a terminal, a line every
+    ``every_seconds`` and a closing line elsewhere, nothing for ``"none"``. Call it with ``(done, total)``; the
+    call with ``done == total`` closes the line, and the next call starts a new count."""
+
+    def __init__(self, what: str, kind: str = "auto", stream: TextIO | None = None, every_seconds: float = 30.0,
+                 min_interval: float = 0.1) -> None:
+        self.stream = stream or sys.stdout
+        self.what, self.kind = what, resolve(kind, self.stream)
+        self.every = every_seconds if self.kind == "lines" else min_interval
+        self._started: float | None = None
+        self._drawn = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.kind == "none" or total <= 0:
+            return
+        now = time.monotonic()
+        if self._started is None:
+            self._started = self._drawn = now
+        if done < total and now - self._drawn < self.every:
+            return
+        self._drawn, seconds = now, now - self._started
+        left = int(seconds / done * (total - done)) if done else 0
+        filled = int(20 * done / total)
+        line = (f"{self.what} {done}/{total} [{'#' * filled}{'.' * (20 - filled)}] {seconds:.0f} s"
+                + (f" ETA {left // 60}:{left % 60:02d}" if done < total else ""))
+        if self.kind == "bar":
+            width = shutil.get_terminal_size().columns - 1
+            self.stream.write("\r" + line[:width].ljust(width) + ("\n" if done >= total else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        if done >= total:
+            self._started = None
+
+
 def make_progress(kind: str, stream: TextIO | None = None) -> Callback | None:
     """The reporter for ``TrainConfig.progress``: ``"auto"`` is a bar on a terminal, lines otherwise."""
     stream = stream or sys.stdout
-    if kind == "auto":
-        kind = "bar" if getattr(stream, "isatty", lambda: False)() else "lines"
+    kind = resolve(kind, stream)
     if kind == "bar":
         return ProgressBar(stream)
     if kind == "lines":

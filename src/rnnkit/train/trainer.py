@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch.utils.data import default_collate
 
+from rnnkit import _smoke
 from rnnkit.errors import ModelFileError, UserError
 from rnnkit.train import checkpoint as ckpt
 from rnnkit.train.callbacks import call_hook
@@ -66,7 +67,8 @@ class Trainer:
 
     def __init__(self, model: torch.nn.Module, config: TrainConfig | None = None, callbacks: Sequence[Any] = (), *,
                  distributed: bool | None = None):
-        self.config = config = config if config is not None else TrainConfig()
+        # RNNKIT_SMOKE (rnnkit._smoke): one epoch of a few steps, a check that the code runs
+        self.config = config = _smoke.train_config(config if config is not None else TrainConfig())
         self.world, self.device = join(distributed, config.device)
         self.model = model.to(self.device)
         self.optimizer = _make_optimizer(model, config)

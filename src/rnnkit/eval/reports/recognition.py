@@ -32,11 +32,12 @@ INPUT_KINDS = ("auto", "pen", "frames")
 def recognition_report(model: Any, X: Any, transcripts: Sequence[str] | None, *, beam: int = 1,
                        history: Sequence[dict] | None = None, title: str = "Sequence recognition",
                        examples: int = 4, names: Sequence[str] | None = None,
-                       extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], Report]:
+                       extra: dict[str, Any] | None = None, progress: Any = None) -> tuple[dict[str, Any], Report]:
     """Metrics of ``model`` (a ``SequenceRecognizer``) on ``X`` against ``transcripts`` (None: transcripts only),
-    and the report. ``names`` label the examples (default: their index); ``extra`` goes into both."""
+    and the report. ``names`` label the examples (default: their index); ``extra`` goes into both; ``progress``
+    is called ``(done, total)`` as the decoding goes."""
     X = list(X)
-    decoded, details = model.recognize(X, beam=beam, return_details=True)
+    decoded, details = model.recognize(X, beam=beam, return_details=True, progress=progress)
     capped = [d["capped"] for d in details]
     metrics: dict[str, Any] = {**(extra or {}), "count": len(decoded), "beam": beam, "capped": sum(capped),
                                "conv_stride": model.config.encoder.conv_stride}

@@ -42,12 +42,14 @@ def normalise(model: Any, text: str) -> str:
 def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str], *, beam: int = 1,
                    alpha: float = 0.0, history: Sequence[dict] | None = None, title: str = "Sequence to sequence",
                    examples: int = 3, extra: dict[str, Any] | None = None,
-                   ensemble: Sequence[Any] = ()) -> tuple[dict[str, Any], Report, list[str]]:
+                   ensemble: Sequence[Any] = (), progress: Any = None) -> tuple[dict[str, Any], Report, list[str]]:
     """Score ``model`` (a ``Seq2Seq``, decoding together with the models in ``ensemble`` when given) on
     ``sources`` against ``references`` with beam search ``beam`` (and greedy decoding too when ``beam > 1``): the
-    metrics, the report (metrics, learning curves, attention maps, a few outputs) and the outputs."""
+    metrics, the report (metrics, learning curves, attention maps, a few outputs) and the outputs. ``progress``:
+    called ``(done, total)`` as each decoding goes (``rnnkit.train.progress.CountProgress``)."""
     sources, references = list(sources), [normalise(model, text) for text in references]
-    outputs, details = model.translate(sources, beam=beam, alpha=alpha, return_details=True, ensemble=ensemble)
+    outputs, details = model.translate(sources, beam=beam, alpha=alpha, return_details=True, ensemble=ensemble,
+                                       progress=progress)
     split = model.target_vocab.split
     metrics: dict[str, Any] = dict(extra or {})
     capped = [d["capped"] for d in details]
@@ -55,7 +57,8 @@ def seq2seq_report(model: Any, sources: Sequence[str], references: Sequence[str]
                    max_output_length=model.config.max_output_length,
                    output_length_ratio=model.config.output_length_ratio)
     if beam > 1:
-        greedy, greedy_details = model.translate(sources, beam=1, ensemble=ensemble, return_details=True)
+        greedy, greedy_details = model.translate(sources, beam=1, ensemble=ensemble, return_details=True,
+                                                 progress=progress)
         greedy_capped = [d["capped"] for d in greedy_details]
         metrics.update({f"greedy_{k}": v for k, v in
                         seq2seq_metrics(references, greedy, split, capped=greedy_capped).items()})

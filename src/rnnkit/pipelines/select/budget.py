@@ -16,6 +16,7 @@ import sys
 import time
 from typing import TextIO
 
+from rnnkit import _smoke
 from rnnkit.errors import UserError
 from rnnkit.nn import extension
 
@@ -47,7 +48,10 @@ class Budget:
     @classmethod
     def parse(cls, text: str | float | int | Budget) -> Budget:
         """A budget starting now from a duration; a ``Budget`` is returned as it is (its clock running)."""
-        return text if isinstance(text, Budget) else cls(parse_duration(text))
+        if isinstance(text, Budget):
+            return text
+        seconds = parse_duration(text)  # in smoke mode (RNNKIT_SMOKE) a few seconds at most
+        return cls(min(seconds, _smoke.BUDGET_SECONDS) if _smoke.active() else seconds)
 
     @classmethod
     def start(cls, text: str | float | int | Budget) -> Budget:

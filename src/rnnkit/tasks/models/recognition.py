@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -196,13 +196,13 @@ class SequenceRecognizer(SequenceModel):
         return out  # type: ignore[return-value]
 
     def recognize(self, X: Any, beam: int = 1, *, batch_size: int = 64, prune: float = 1e-4,
-                  return_details: bool = False) -> Any:
+                  return_details: bool = False, progress: Callable[[int, int], None] | None = None) -> Any:
         """Transcripts of raw inputs ``X``: ``beam=1`` best path decoding (greedy), ``beam=K`` prefix beam search
         keeping K prefixes (labels below ``prune`` probability in a frame are not tried; see ``decoding.ctc``).
         With ``return_details``: ``(transcripts, details)``, one dict per input with ``frames`` (after the
         stride) and ``capped`` (True: the transcript used every frame, labels + repeated neighbours = frames, so
         a longer one could not have been written); without it, such transcripts raise an
-        ``OutputCappedWarning``."""
+        ``OutputCappedWarning``. ``progress``: called ``(inputs done, inputs)`` as the decoding goes."""
         if beam < 1:
             raise UserError(f"beam must be >= 1, got {beam}")
         decoded, details = [], []
@@ -211,6 +211,8 @@ class SequenceRecognizer(SequenceModel):
                                                                                  prune=prune)
             decoded.append(self.decode_labels(labels))
             details.append({"frames": len(values), "capped": frames_needed(labels) >= len(values)})
+            if progress is not None:
+                progress(len(decoded), len(X))
         if return_details:
             return decoded, details
         warn_capped([d["capped"] for d in details], FRAME_LIMIT, FRAME_SETTING)

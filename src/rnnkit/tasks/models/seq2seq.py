@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -199,7 +199,7 @@ class Seq2Seq(EncoderDecoderModel):
     @torch.no_grad()
     def translate(self, texts: Sequence[str], *, beam: int = 1, max_length: int | None = None, alpha: float = 0.0,
                   batch_size: int = 64, return_details: bool = False, ensemble: Sequence[Seq2Seq] = (),
-                  return_attention: bool = False) -> Any:
+                  return_attention: bool = False, progress: Callable[[int, int], None] | None = None) -> Any:
         """Outputs for ``texts``: greedy (``beam=1``) or beam search with ``beam`` hypotheses and GNMT length
         penalty ``alpha``. ``max_length``: most output tokens for every text (default: ``output_limit`` of each
         source's length). With ``return_details`` (``return_attention``: its former name): ``(outputs,
@@ -207,7 +207,8 @@ class Seq2Seq(EncoderDecoderModel):
         + EOS, S) as numpy, ``max_length`` and ``capped`` (True: the output reached ``max_length`` without EOS and
         was cut there); without it, cut outputs raise an ``OutputCappedWarning``.
         ``ensemble``: other models with the same vocabularies (e.g. other seeds) that decode together with this
-        one, each step from the mean of the models' next-token probabilities; attention shown is this model's."""
+        one, each step from the mean of the models' next-token probabilities; attention shown is this model's.
+        ``progress``: called ``(texts done, texts)`` after each batch (``rnnkit.train.progress.CountProgress``)."""
         models = [self, *ensemble]
         self._check_ensemble(ensemble)
         source_vocab, target_vocab = self._vocabs()
@@ -241,6 +242,8 @@ class Seq2Seq(EncoderDecoderModel):
                     details[i] = {"source_tokens": source_tokens, "output_tokens": words,
                                   "attention": weights[:, :len(encoded[i])].numpy(), "max_length": limit,
                                   "capped": cut}
+                if progress is not None:
+                    progress(min(start + batch_size, len(order)), len(order))
         finally:
             for model, mode in zip(models, was_training):
                 model.train(mode)
