@@ -101,3 +101,20 @@ def test_the_extension_builds_from_a_clean_cache(tmp_path):
                            text=True, timeout=900)
     assert again.returncode == 0 and "ready" in again.stdout, again.stdout + again.stderr
     assert "rnnkit: building" not in again.stderr
+
+
+def test_a_lock_left_by_a_killed_build_is_removed_and_a_live_one_kept(tmp_path, capsys):
+    import os
+    import time
+
+    from rnnkit.nn.extension import STALE_LOCK_S, _remove_stale_lock
+
+    lock = tmp_path / "lock"
+    lock.touch()
+    _remove_stale_lock(lock)
+    assert lock.exists()  # a build may be running
+    old = time.time() - STALE_LOCK_S - 60
+    os.utime(lock, (old, old))
+    _remove_stale_lock(lock)
+    assert not lock.exists() and "stale build lock" in capsys.readouterr().err
+    _remove_stale_lock(lock)  # none: nothing to do

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -28,6 +29,7 @@ import torch
 CSRC = Path(__file__).parent / "csrc"
 SOURCES = [CSRC / "recurrent.cpp", CSRC / "min_rnn.cpp"]
 HEADERS = [CSRC / "simd.h", CSRC / "step_gemm.h"]
+STALE_LOCK_S = 600.0
 FLAGS = {  # PyTorch's CPU capability -> the instruction sets the build may use
     "AVX512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"],
     "AVX2": ["-mavx2", "-mfma"],
@@ -57,11 +59,14 @@ def unavailable() -> Optional[str]:
 
     if not cpp_extension.is_ninja_available():
         return "rnnkit's C++ extension needs ninja to build (pip install ninja)"
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in SOURCES + HEADERS)).hexdigest()[:10]
+    # the sources' contents and their folder: PyTorch rebuilds when the source paths change, so two installs
+    # sharing one name would rebuild in turn
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in SOURCES + HEADERS) + bytes(CSRC)).hexdigest()[:10]
     failure = ""
     for tag, flags in _builds():
         name = f"rnnkit_kernels_{tag}_{digest}"
         folder = Path(cpp_extension._get_build_directory(name, verbose=False))
+        _remove_stale_lock(folder / "lock")
         if not (folder / f"{name}.so").exists():
             print(f"rnnkit: building its C++ kernels once for this machine and PyTorch (30-80 s), cached in {folder}",
                   file=sys.stderr, flush=True)
@@ -75,6 +80,19 @@ def unavailable() -> Optional[str]:
         except Exception as error:  # no compiler, a failed build, a broken cache: fall back, and say why
             failure = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
     return f"rnnkit's C++ extension did not build ({failure[:200]})"
+
+
+def _remove_stale_lock(lock: Path) -> None:
+    """PyTorch's build lock outlives a build that was killed, and every later process would wait on it forever;
+    a build takes a minute or two, so a lock older than ``STALE_LOCK_S`` has no builder left."""
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return
+    if age > STALE_LOCK_S:
+        print(f"rnnkit: removing a stale build lock ({age / 60:.0f} min old, its build was stopped): {lock}",
+              file=sys.stderr, flush=True)
+        lock.unlink(missing_ok=True)
 
 
 def ops():
