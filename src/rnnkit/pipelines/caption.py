@@ -51,7 +51,7 @@ class CaptionSettings:
     model: CaptionerConfig = field(default_factory=CaptionerConfig)
     # The best epoch by validation BLEU: on unseen images the loss bottoms out after a few epochs, while the
     # captions, and BLEU, keep improving as the model learns longer phrases.
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=2e-3, schedule="cosine",
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=40, lr=2e-3, schedule="cosine",
                                                                    monitor="val_bleu", mode="max"))
 
 

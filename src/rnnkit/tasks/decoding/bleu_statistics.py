@@ -9,10 +9,11 @@ BLEU (Papineni et al. 2002) on token sequences (ids or words, compared as they a
     BP   = min(1, exp(1 - r / c))            c: hypothesis tokens, r: reference tokens
     BLEU = 100 * BP * exp(mean_n log p_n)
 
-As sacrebleu's corpus BLEU: no match at all, or no n-gram of some order, scores 0; an order with no match gets
-the "exp" smoothing (the k-th such order counts 1 / 2^k matches), so that a young model's score still moves. The statistics may be scaled (averaged per sentence, as the trainer averages
-validation metrics) without changing the score, except through that smoothing. ``rnnkit.eval.sequence_metrics.bleu``
-(sacrebleu on text) is the score that reports give; this one is for choosing the best epoch.
+As sacrebleu's corpus BLEU without smoothing (``smooth_method="none"``): an order with no match scores 0. Its
+default smoothing counts an order with no match as 1 / 2^k matches, which depends on the counts' scale, so that
+the trainer's averaged counts would inflate it (a corpus of one-word captions scored 31). The counts may be
+summed or averaged over sentences: the score is the same. ``rnnkit.eval.sequence_metrics.bleu`` (sacrebleu on
+text, smoothed) is the score that reports give; this one is for choosing the best epoch.
 """
 
 from __future__ import annotations
@@ -44,13 +45,7 @@ def bleu_from_statistics(stats: Sequence[float]) -> float:
     """Corpus BLEU (0-100) from the sum (or mean) over sentences of ``bleu_statistics``."""
     length, reference = stats[0], stats[1]
     matches, totals = stats[2:2 + ORDER], stats[2 + ORDER:2 + 2 * ORDER]
-    if length <= 0 or not any(matches) or not all(totals):  # as sacrebleu: no n-gram of an order scores 0
+    if length <= 0 or not all(matches):  # no n-gram of some order, or none right: as sacrebleu unsmoothed, 0
         return 0.0
-    logs, smooth = [], 1.0
-    for match, total in zip(matches, totals):
-        if match <= 0:
-            smooth *= 2
-            match = 1.0 / smooth
-        logs.append(math.log(match / total))
     brevity = min(1.0, math.exp(1 - reference / length))
-    return 100 * brevity * math.exp(sum(logs) / ORDER)
+    return 100 * brevity * math.exp(sum(math.log(m / t) for m, t in zip(matches, totals)) / ORDER)
