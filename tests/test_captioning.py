@@ -4,6 +4,7 @@ and a saved model that captions exactly as before."""
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from captioning_data import make_shapes
 
 import rnnkit
@@ -29,6 +30,17 @@ def test_image_encoder_gives_a_row_major_grid_and_its_mean(norm):
     torch.testing.assert_close(grid[:, 1 * 6 + 4], features[:, :, 1, 4])
     with pytest.raises(ValueError, match="too small"):
         encoder(torch.rand(1, 3, 4, 4))
+
+
+def test_thumbnail_joins_the_pooled_vector():
+    config = ImageEncoderConfig(channels=(8, 16), thumbnail=4)
+    encoder = ImageEncoder(config).eval()
+    for height, width in ((32, 16), (30, 18)):  # whole blocks of pixels, and adaptive pooling
+        images = torch.rand(2, 3, height, width)
+        grid, pooled = encoder(images)
+        assert pooled.shape == (2, config.pooled_size) == (2, 16 + 3 * 4 * 4)
+        torch.testing.assert_close(pooled[:, :16], grid.mean(1))
+        torch.testing.assert_close(pooled[:, 16:], F.adaptive_avg_pool2d(images - 0.5, 4).flatten(1))
 
 
 def test_images_are_made_channels_first_floats():
