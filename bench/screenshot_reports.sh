@@ -34,7 +34,8 @@ with open(work / "motions.csv", "w", newline="") as f:
     w = csv.writer(f); w.writerow(["id", "t", "accel_x", "accel_y", "gyro_z", "activity"])
     for i in range(90):
         for t in range(30):
-            w.writerow([i, t, *np.round(np.sin(t / (3 + i % 3)) + rng.normal(0, 0.3, 3), 3), ["walk", "run $", "stand"][i % 3]])
+            values = np.round(np.sin(t / (3 + i % 3)) + rng.normal(0, 0.3, 3), 3)
+            w.writerow([i, t, *values, ["walk", "run $", "stand"][i % 3]])
 images = work / "shapes"; images.mkdir(exist_ok=True)
 with open(images / "captions.csv", "w", newline="") as f:
     w = csv.writer(f); w.writerow(["file", "caption"])

@@ -4,8 +4,8 @@
     captions = caption_files("runs/x", ["a.png", "b.png"], beam=3)
 
 The captions table is read by ``rnnkit.data.captions`` (columns ``file`` and ``caption``); images are resized to
-the model's ``image_size``. A random validation share of the rows is held out (the best epoch, by the BLEU of greedy captions);
-the caption vocabulary is built on the rest. Besides the driver's files the run writes ``captions.csv`` (file,
+the model's ``image_size``. A random validation share of the rows is held out (the best epoch, by the BLEU of
+greedy captions); the caption vocabulary is built on the rest. Besides the driver's files the run writes ``captions.csv`` (file,
 reference, caption) for the scored images: the ``test`` table when given, else the validation rows.
 """
 
