@@ -5,8 +5,9 @@
 
 The captions table is read by ``rnnkit.data.captions`` (columns ``file`` and ``caption``); images are resized to
 the model's ``image_size``. A random validation share of the rows is held out (the best epoch, by the BLEU of
-greedy captions); the caption vocabulary is built on the rest. Besides the driver's files the run writes ``captions.csv`` (file,
-reference, caption) for the scored images: the ``test`` table when given, else the validation rows.
+greedy captions); the caption vocabulary is built on the rest. Besides the driver's files the run writes
+``captions.csv`` (file, reference, caption) for the scored images: the ``test`` table when given, else the
+validation rows.
 """
 
 from __future__ import annotations

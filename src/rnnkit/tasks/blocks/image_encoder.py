@@ -8,7 +8,8 @@ Each block is ``[conv 3x3 -> norm -> ReLU] x 2 -> max-pool 2x2`` (VGG's pattern)
 (one position per image region, row-major: position s is row ``s // w``, column ``s % w``), and its mean over
 positions initialises the decoder's state; with ``thumbnail`` = t that pooled vector also holds the image
 averaged down to t x t pixels (a pixel-space view, as the nearest-image baseline compares images). Norm:
-BatchNorm (``"batch"``), GroupNorm with 8 groups (``"group"``, for small batches) or none. Inputs are centred (``x - 0.5``) before the first convolution.
+BatchNorm (``"batch"``), GroupNorm with 8 groups (``"group"``, for small batches) or none. Inputs are centred
+(``x - 0.5``) before the first convolution.
 """
 
 from __future__ import annotations
