@@ -156,6 +156,15 @@ def test_one_epoch_curves_tick_that_epoch_only():
     assert list(fig.axes[0].get_xticks()) == [1]
 
 
+def test_narrow_panels_keep_their_epoch_ticks_apart():
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.0, "val_accuracy": 0.5, "val_exact_match": 0.1,
+                "val_bleu": 3.0} for e in range(1, 41)]
+    fig = learning_curves(history)  # four panels across the page
+    fig.savefig(io.BytesIO(), format="png")
+    low, high = fig.axes[0].get_xlim()
+    assert len([tick for tick in fig.axes[0].get_xticks() if low <= tick <= high]) <= 6
+
+
 def test_figures_fit_the_page_so_their_text_keeps_its_size():
     history = [{"epoch": e, "train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.5, "val_bleu": 3.0}
                for e in (1, 2)]

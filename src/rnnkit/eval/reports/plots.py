@@ -54,7 +54,7 @@ def learning_curves(
             ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=3, label=key)
         _set_log_if_possible(ax, [_as_float(row.get(k)) for row in history for k in keys], logy)
         ax.set_xlabel(x_key or "epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
+        ax.xaxis.set_major_locator(MaxNLocator("auto", integer=True))  # whole epochs, as many as the width holds
         if len(set(xs)) == 1:  # one epoch: the locator would put fractions round it
             ax.set_xticks(xs[:1])
         ax.set_ylabel(name)
