@@ -41,7 +41,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans
 h1 { font-size: 1.7rem; margin-bottom: 0.3rem; }
 h2 { font-size: 1.3rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
 nav ol { padding-left: 1.4rem; margin: 0.3rem 0 1rem; }
-table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem;
+        display: block; max-width: 100%; overflow-x: auto; }  /* a wide table scrolls inside the column */
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; }
 th { background: #f4f4f6; }
