@@ -1,6 +1,8 @@
 """Image captioning: the CNN's grid, a captioner that learns coloured shapes, its attention, baselines, the report
 and a saved model that captions exactly as before."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -108,6 +110,16 @@ def test_saved_model_captions_exactly_as_before(trained, tmp_path):
     after, loaded_details = loaded.caption(val_images, beam=3, return_attention=True)
     assert after == before
     np.testing.assert_array_equal(loaded_details[0]["attention"], details[0]["attention"])
+
+
+def test_a_folder_from_before_the_thumbnail_loads_without_one(tmp_path):
+    _, captions = make_shapes(8)
+    model = ImageCaptioner.for_data(captions, CaptionerConfig(ImageEncoderConfig(channels=(8,)), image_size=16))
+    rnnkit.save(model, tmp_path / "model")
+    document = json.loads((tmp_path / "model" / "config.json").read_text())
+    del document["config"]["encoder"]["thumbnail"]  # as written before the field existed
+    (tmp_path / "model" / "config.json").write_text(json.dumps(document))
+    assert CaptionerConfig().encoder.thumbnail == 16 and rnnkit.load(tmp_path / "model").config.encoder.thumbnail == 0
 
 
 def test_report_scores_against_baselines(trained):

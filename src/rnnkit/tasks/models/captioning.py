@@ -176,6 +176,16 @@ class ImageCaptioner(EncoderDecoderModel):
 
     # --- model folder ------------------------------------------------------------------------------------------
 
+    @classmethod
+    def from_config(cls, document: dict[str, Any], *, where: str = "config.json") -> ImageCaptioner:
+        """As ``TaskModel.from_config``; a folder saved before the encoder had ``thumbnail`` has none (0), not
+        today's default."""
+        config = document.get("config")
+        encoder = config.get("encoder") if isinstance(config, dict) else None
+        if isinstance(encoder, dict) and "thumbnail" not in encoder:
+            document = {**document, "config": {**config, "encoder": {**encoder, "thumbnail": 0}}}
+        return super().from_config(document, where=where)
+
     def extra_state(self) -> dict[str, Any]:
         return {"vocabulary": self._vocab().to_dict()}
 
