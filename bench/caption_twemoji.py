@@ -51,7 +51,7 @@ CANDIDATES = {  # changes to the CNN (32, 64, 128) + LSTM 256 captioner with 64-
 def captioner_config(size: int, hidden_size: int = 256, dropout: float = 0.0,
                      augment_shift: int = 0) -> CaptionerConfig:
     decoder = AttentionDecoderConfig(embedding_dim=64, rnn=RecurrentConfig(hidden_size=hidden_size, dropout=dropout))
-    return CaptionerConfig(ImageEncoderConfig(channels=(32, 64, 128)), decoder, image_size=size,
+    return CaptionerConfig(ImageEncoderConfig(channels=(32, 64, 128), thumbnail=16), decoder, image_size=size,
                            augment_shift=augment_shift)
 ALPHAS = (0.0, 0.6, 1.0)  # GNMT length penalties tried for beam search, on the validation emoji
 

@@ -82,8 +82,8 @@ def captioner(cell="lstm"):
     torch.manual_seed(0)
     _, captions = make_shapes(12)
     decoder = AttentionDecoderConfig(embedding_dim=8, rnn=RecurrentConfig(cell, 8))
-    return ImageCaptioner.for_data(captions, CaptionerConfig(ImageEncoderConfig(channels=(8, 8), norm="group"),
-                                                             decoder, image_size=16))
+    encoder = ImageEncoderConfig(channels=(8, 8), norm="group", thumbnail=4)
+    return ImageCaptioner.for_data(captions, CaptionerConfig(encoder, decoder, image_size=16))
 
 
 EVERY_TASK = {"classifier": classifier, "regressor": regressor, "tagger": tagger, "recognizer": recognizer,

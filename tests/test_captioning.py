@@ -1,9 +1,12 @@
 """Image captioning: the CNN's grid, a captioner that learns coloured shapes, its attention, baselines, the report
 and a saved model that captions exactly as before."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from captioning_data import make_shapes
 
 import rnnkit
@@ -29,6 +32,17 @@ def test_image_encoder_gives_a_row_major_grid_and_its_mean(norm):
     torch.testing.assert_close(grid[:, 1 * 6 + 4], features[:, :, 1, 4])
     with pytest.raises(ValueError, match="too small"):
         encoder(torch.rand(1, 3, 4, 4))
+
+
+def test_thumbnail_joins_the_pooled_vector():
+    config = ImageEncoderConfig(channels=(8, 16), thumbnail=4)
+    encoder = ImageEncoder(config).eval()
+    for height, width in ((32, 16), (30, 18)):  # whole blocks of pixels, and adaptive pooling
+        images = torch.rand(2, 3, height, width)
+        grid, pooled = encoder(images)
+        assert pooled.shape == (2, config.pooled_size) == (2, 16 + 3 * 4 * 4)
+        torch.testing.assert_close(pooled[:, :16], grid.mean(1))
+        torch.testing.assert_close(pooled[:, 16:], F.adaptive_avg_pool2d(images - 0.5, 4).flatten(1))
 
 
 def test_images_are_made_channels_first_floats():
@@ -96,6 +110,16 @@ def test_saved_model_captions_exactly_as_before(trained, tmp_path):
     after, loaded_details = loaded.caption(val_images, beam=3, return_attention=True)
     assert after == before
     np.testing.assert_array_equal(loaded_details[0]["attention"], details[0]["attention"])
+
+
+def test_a_folder_from_before_the_thumbnail_loads_without_one(tmp_path):
+    _, captions = make_shapes(8)
+    model = ImageCaptioner.for_data(captions, CaptionerConfig(ImageEncoderConfig(channels=(8,)), image_size=16))
+    rnnkit.save(model, tmp_path / "model")
+    document = json.loads((tmp_path / "model" / "config.json").read_text())
+    del document["config"]["encoder"]["thumbnail"]  # as written before the field existed
+    (tmp_path / "model" / "config.json").write_text(json.dumps(document))
+    assert CaptionerConfig().encoder.thumbnail == 16 and rnnkit.load(tmp_path / "model").config.encoder.thumbnail == 0
 
 
 def test_report_scores_against_baselines(trained):

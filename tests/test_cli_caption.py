@@ -3,7 +3,8 @@
 import csv
 import json
 
-from captioning_data import make_shapes
+import pytest
+from captioning_data import make_scenes, make_shapes
 
 from rnnkit.cli import caption
 from rnnkit.cli.main import main
@@ -14,9 +15,9 @@ def run(argv):
     return main(argv, subcommands=[caption.register])
 
 
-def write_images(folder, count, seed=0):
+def write_images(folder, count, seed=0, make=make_shapes):
     """PNG files and a captions.csv for ``count`` shapes; returns the CSV's path and the captions."""
-    images, captions = make_shapes(count, seed=seed)
+    images, captions = make(count, seed=seed)
     (folder / "img").mkdir(parents=True, exist_ok=True)
     table = folder / f"captions-{seed}.csv"
     with open(table, "w", newline="", encoding="utf-8") as handle:
@@ -53,6 +54,25 @@ def test_train_then_caption(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == images
     assert [line.split("\t")[1] for line in lines] == [rows[0]["caption"], rows[1]["caption"]]  # same beam
+
+
+@pytest.mark.trained
+def test_default_training_beats_the_nearest_image_on_held_out_images(tmp_path):
+    # the README's path at a small size: the default epochs and learning rate, the best epoch by validation BLEU
+    table, _ = write_images(tmp_path, 200, make=make_scenes)
+    test_table, _ = write_images(tmp_path, 60, seed=1, make=make_scenes)
+    out = tmp_path / "run"
+    assert run(["caption", "train", str(tmp_path / "img"), str(table), "--test", str(test_table), "--out", str(out),
+                "--image-size", "16", "--channels", "16", "32", "--hidden-size", "32", "--embedding-dim", "16",
+                "--threads", "1"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = json.loads((out / "history.json").read_text())
+    chosen = max(history, key=lambda record: record["val_bleu"])["epoch"]
+    assert metrics["best_epoch"] == chosen  # the weights kept are the best epoch's by validation BLEU
+    # measured (1 thread): BLEU 100 vs the nearest image's 88.7, exact match 1.0 vs 0.65 (without the thumbnail:
+    # 97.3 and 0.92)
+    assert metrics["bleu"] >= metrics["nearest_bleu"] + 4
+    assert metrics["exact_match"] >= metrics["nearest_exact_match"] + 0.15
 
 
 def test_missing_images_and_bad_tables_are_named(tmp_path, capsys):

@@ -168,6 +168,12 @@ def test_twemoji_export_writes_images_and_captions_csv(fake_tarball, tmp_path):
         rows = list(csv.DictReader(handle))
     assert [(r["file"], r["caption"]) for r in rows] == list(zip(data.files, data.captions))
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / rows[0]["file"])), data.images[0])
+    tables = {}
+    for side in ("train", "test"):
+        with open(tmp_path / "out" / f"{side}.csv", newline="") as handle:
+            tables[side] = [r["file"] for r in csv.DictReader(handle)]
+    assert tables["test"] == twemoji.split_emoji(data).test.files  # the held-out emoji, and all the rest to train
+    assert sorted(tables["train"] + tables["test"]) == sorted(data.files)
 
 
 def test_caption_from_name():

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from rnnkit.eval import Report, heatmap, learning_curves, line_plot, write_metrics
 from rnnkit.eval.reports import add_training_section, document
+from rnnkit.eval.reports.plots import PAGE_WIDTH
 
 HISTORY = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 20} for e in (1, 2, 3)]
 
@@ -139,3 +140,34 @@ def test_write_metrics_refuses_what_json_cannot_hold(tmp_path):
     with pytest.raises(TypeError, match="cannot store a value of type object"):
         write_metrics(tmp_path / "metrics.json", {"x": object()})
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_log_axes_keep_readable_tick_labels():
+    # drawing without maths (a "$" in a label is a dollar) must not print a log axis's $\mathdefault{10^{-3}}$
+    fig = line_plot([1, 2, 3], {"rnn": [1e-11, 1e-5, 1e-3], "costs $5": [1, 0.5, 0.25]}, logy=True)
+    Report("t").add_figure(fig)
+    labels = [text.get_text() for text in fig.axes[0].get_yticklabels()]
+    assert "1e-04" in [label.replace("\u2212", "-") for label in labels]
+    assert not any("$" in label or "mathdefault" in label for label in labels)
+
+
+def test_one_epoch_curves_tick_that_epoch_only():
+    fig = learning_curves([{"epoch": 1, "train_loss": 1.0, "val_loss": 0.9}])
+    assert list(fig.axes[0].get_xticks()) == [1]
+
+
+def test_narrow_panels_keep_their_epoch_ticks_apart():
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.0, "val_accuracy": 0.5, "val_exact_match": 0.1,
+                "val_bleu": 3.0} for e in range(1, 41)]
+    fig = learning_curves(history)  # four panels across the page
+    fig.savefig(io.BytesIO(), format="png")
+    low, high = fig.axes[0].get_xlim()
+    assert len([tick for tick in fig.axes[0].get_xticks() if low <= tick <= high]) <= 6
+
+
+def test_figures_fit_the_page_so_their_text_keeps_its_size():
+    history = [{"epoch": e, "train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.5, "val_bleu": 3.0}
+               for e in (1, 2)]
+    for fig in (learning_curves(history), heatmap(np.zeros((30, 30)), [str(i) for i in range(30)],
+                                                  [str(i) for i in range(30)])):
+        assert fig.get_figwidth() <= PAGE_WIDTH

@@ -1,9 +1,13 @@
 """Sequence metrics against hand-counted edits and sacrebleu's own figures."""
 
+import random
+
+import numpy as np
 import pytest
 import sacrebleu
 
 from rnnkit.eval.sequence_metrics import bleu, chrf, edit_distance, error_rate, exact_match
+from rnnkit.tasks.decoding.bleu_statistics import bleu_from_statistics, bleu_statistics
 
 
 def test_edit_distance_counts_insertions_deletions_substitutions():
@@ -40,3 +44,17 @@ def test_bleu_and_chrf_match_sacrebleu():
     assert chrf(refs, hyps) == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score)
     assert bleu(refs, refs) == pytest.approx(100.0)
     assert 0 < bleu(refs, hyps) < 100
+
+
+def test_bleu_from_statistics_is_sacrebleus_unsmoothed_corpus_bleu():
+    # the counts that the validation pass averages over batches give sacrebleu's corpus score, summed or averaged
+    rng, words = random.Random(0), "a b c d e f".split()
+    unsmoothed = sacrebleu.BLEU(smooth_method="none", force=True)
+    for _ in range(100):
+        pairs = [(" ".join(rng.choices(words, k=rng.randint(1, 7))), " ".join(rng.choices(words, k=rng.randint(1, 7))))
+                 for _ in range(6)]
+        counts = np.array([bleu_statistics(r.split(), h.split()) for r, h in pairs])
+        expected = unsmoothed.corpus_score([h for _, h in pairs], [[r for r, _ in pairs]]).score
+        assert bleu_from_statistics(counts.sum(0)) == pytest.approx(expected, abs=1e-9)
+        assert bleu_from_statistics(counts.mean(0)) == pytest.approx(expected, abs=1e-9)
+    assert bleu_from_statistics(np.array([bleu_statistics(["face", "x"], ["face"])] * 50).mean(0)) == 0.0

@@ -1,8 +1,11 @@
-"""Export Twemoji as a folder of PNG files and a ``file,caption`` table, the layout ``rnnkit caption train`` reads.
+"""Export Twemoji as a folder of PNG files and ``file,caption`` tables, the layout ``rnnkit caption train`` reads.
 
     npm pack emoji-datasource-twitter
     python -m rnnkit.datasets.export_twemoji emoji-datasource-twitter-16.0.0.tgz emoji/ [--skin-tones]
-    rnnkit caption train emoji/ emoji/captions.csv --out runs/emoji
+    rnnkit caption train emoji/ emoji/train.csv --test emoji/test.csv --out runs/emoji
+
+``captions.csv`` lists every image; ``train.csv`` and ``test.csv`` split them by emoji (``split_emoji``, seed 0: a
+test emoji, with its skin tones, is unseen in training), so that the test score is on names never trained on.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rnnkit.datasets.twemoji import export_images, load_twemoji
+from rnnkit.datasets.twemoji import export_images, load_twemoji, train_test_tables
 from rnnkit.errors import UserError
 
 
@@ -25,10 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         data = load_twemoji(args.tarball, skin_tones=args.skin_tones)
         path = export_images(data, args.out_dir)
+        train, test = train_test_tables(data, args.out_dir)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{len(data)} images and {path}")
+    print(f"{len(data)} images and {path}; held-out emoji for --test: {train} and {test}")
     return 0
 
 

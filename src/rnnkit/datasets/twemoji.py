@@ -3,7 +3,8 @@
     npm pack emoji-datasource-twitter            # -> emoji-datasource-twitter-16.0.0.tgz (61 MB), nothing installed
     data = load_twemoji("emoji-datasource-twitter-16.0.0.tgz")   # 1,911 emoji: images (N, 64, 64, 3) uint8
     train, validation, test = split_emoji(data)  # whole emoji held out (skin-tone variants stay together)
-    python -m rnnkit.datasets.export_twemoji TARBALL OUT_DIR   # PNGs + captions.csv for `rnnkit caption train`
+    python -m rnnkit.datasets.export_twemoji TARBALL OUT_DIR   # PNGs + captions.csv for `rnnkit caption train`,
+                                                               # and train.csv / test.csv: 10% of the emoji held out
 
 The tarball (or the folder it unpacks to, or its ``package`` folder) holds ``package/emoji.json`` (one entry per
 emoji: its Unicode name, its image file, its skin-tone variants) and ``package/img/twitter/64/*.png`` (64 x 64
@@ -165,9 +166,24 @@ def export_images(data: Twemoji, out_dir: str | Path, *, captions_file: str = "c
     out.mkdir(parents=True, exist_ok=True)
     for image, name in zip(data.images, data.files):
         atomic_write(out / name, encode_png(image))
+    return write_captions(data, out / captions_file)
+
+
+def write_captions(data: Twemoji, path: str | Path) -> Path:
+    """The ``file,caption`` table of ``data`` (its images written elsewhere, e.g. by ``export_images``)."""
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["file", "caption"])
     writer.writerows(zip(data.files, data.captions))
-    atomic_write(out / captions_file, table.getvalue().encode("utf-8"))
-    return out / captions_file
+    atomic_write(Path(path), table.getvalue().encode("utf-8"))
+    return Path(path)
+
+
+def train_test_tables(data: Twemoji, out_dir: str | Path) -> tuple[Path, Path]:
+    """``train.csv`` and ``test.csv`` in ``out_dir``: the test emoji of ``split_emoji(data)`` (seed 0) held out
+    whole, the rest (its train and validation emoji, in the data's order) to train on."""
+    test = set(split_emoji(data).test.files)
+    rows = {side: [i for i, name in enumerate(data.files) if (name in test) == (side == "test")]
+            for side in ("train", "test")}
+    return (write_captions(data.subset(rows["train"]), Path(out_dir) / "train.csv"),
+            write_captions(data.subset(rows["test"]), Path(out_dir) / "test.csv"))

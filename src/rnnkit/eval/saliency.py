@@ -10,6 +10,7 @@ gradient: a step whose input is zero contributes nothing, whatever the gradient 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ import torch
 from matplotlib.figure import Figure
 
 from rnnkit.data.sequences import pad_batch
+from rnnkit.eval.reports.plots import PAGE_WIDTH
 
 
 def step_importance(model: Any, X: Any, method: str = "auto") -> tuple[list[np.ndarray], str]:
@@ -80,7 +82,9 @@ def importance_figure(steps: Sequence[Any], importance: np.ndarray, title: str =
                       values: np.ndarray | None = None, channels: Sequence[str] | None = None) -> Figure:
     """One example: the tokens (text) or the series ``values`` (T, F) over the steps, with each step's
     importance as bars below. The input channels are named in a legend (``channels``, default "input 0", ...)."""
-    fig = Figure(figsize=(min(2.0 + 0.35 * len(steps), 12.0) if values is None else 8.0, 3.2), layout="constrained")
+    width = min(2.0 + 0.35 * len(steps), PAGE_WIDTH) if values is None else PAGE_WIDTH
+    fig = Figure(figsize=(width, 3.2), layout="constrained")
+    title = "\n".join(textwrap.wrap(title, int(width * 9))[:2])  # about 9 title characters an inch
     if values is not None:
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
         lines = np.asarray(values).reshape(len(values), -1)

@@ -12,7 +12,9 @@ teacher forcing, with the token loss
 
     loss = (1 - ls) * -log p(y_t) + ls * mean_w -log p(w)      over the real (not padding) tokens; ls: label smoothing
 
-and validation reports that loss (without smoothing), the token accuracy and the exact match of greedy decoding.
+and validation reports that loss (without smoothing), the token accuracy, and the exact match and corpus BLEU
+(``rnnkit.tasks.decoding.bleu_statistics``, on token ids) of greedy decoding: ``val_bleu`` can choose the best epoch
+where the loss on unseen targets bottoms out long before the outputs stop improving.
 
 Output length. Decoding stops at EOS or at a maximum number of tokens, which the models derive from their
 training targets (``rnnkit.tasks.decoding.limits``), keep in their config (so in the model folder) and let the
@@ -29,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.tasks.base import TaskModel
+from rnnkit.tasks.decoding.bleu_statistics import BLEU_SIZE, bleu_from_statistics, bleu_statistics
 from rnnkit.tasks.vocabulary import BOS, EOS
 
 
@@ -36,6 +39,9 @@ def token_loss(log_probs: Tensor, gold: Tensor, smoothing: float = 0.0) -> Tenso
     """Mean negative log-likelihood of ``gold`` (N,) under ``log_probs`` (N, V), label-smoothed."""
     nll = F.nll_loss(log_probs, gold)
     return (1 - smoothing) * nll + smoothing * -log_probs.mean(-1).mean() if smoothing else nll
+
+
+BLEU_COUNTS = "bleu_count_"  # evaluate_batch's BLEU statistics, one key each, made into "bleu" by evaluate_summary
 
 
 class EncoderDecoderModel(TaskModel):
@@ -71,6 +77,13 @@ class EncoderDecoderModel(TaskModel):
         found = self.decoder.greedy(memory, state, bos=BOS, eos=EOS, suppress=(0, BOS),
                                     max_length=int(target_lengths.max()) + 5)
         references = [row[1:n - 1] for row, n in zip(target.tolist(), target_lengths.tolist())]
+        counts = np.mean([bleu_statistics(r, h) for r, h in zip(references, found.tokens)], axis=0)
         return {"loss": float(token_loss(log_probs, gold)),
                 "token_accuracy": float((log_probs.argmax(-1) == gold).float().mean()),
-                "exact_match": float(np.mean([h == r for h, r in zip(found.tokens, references)]))}
+                "exact_match": float(np.mean([h == r for h, r in zip(found.tokens, references)])),
+                **{f"{BLEU_COUNTS}{i}": float(value) for i, value in enumerate(counts)}}
+
+    def evaluate_summary(self, means: dict[str, float]) -> dict[str, float]:
+        """The averaged metrics with the BLEU counts made into ``bleu``."""
+        counts = [means.pop(f"{BLEU_COUNTS}{i}") for i in range(BLEU_SIZE) if f"{BLEU_COUNTS}{i}" in means]
+        return means | ({"bleu": bleu_from_statistics(counts)} if len(counts) == BLEU_SIZE else {})

@@ -5,7 +5,9 @@
     result = trainer.fit(train_data, val_data, resume=True)  # after a crash: continue exactly where it was
 
 The model needs ``loss(batch) -> scalar Tensor`` and may have ``evaluate_batch(batch) -> dict[str, float]``
-(default: ``{"loss": loss(batch)}``). Batches are ``collate_fn([data[i] for i in indices])``.
+(default: ``{"loss": loss(batch)}``), and ``evaluate_summary(means) -> dict[str, float]`` for a metric that is not
+a mean over batches (corpus BLEU: from averaged n-gram counts). Batches are ``collate_fn([data[i] for i in
+indices])``.
 
 Determinism: a fresh ``fit`` seeds python, numpy and torch with ``config.seed`` (after your model was built: seed
 before building it too, e.g. with ``seed_everything``), and draws the data order from its own generator. On CPU
@@ -148,7 +150,8 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, data: Any, collate_fn: Callable | None = None) -> dict[str, float]:
-        """``model.evaluate_batch`` over ``data`` in eval mode, averaged weighted by batch size (keys unprefixed).
+        """``model.evaluate_batch`` over ``data`` in eval mode, averaged weighted by batch size (keys unprefixed),
+        then through ``model.evaluate_summary`` when the model has one.
 
         Many processes (every rank calls it): whole batches go round the ranks (or, for data with ``shard``,
         each rank takes its rows of every batch, weighted by them), and the sums are all-reduced."""
@@ -177,7 +180,9 @@ class Trainer:
             names = world.from_main(lambda: list(sums))
             *values, total = world.sum([sums.get(name, 0.0) for name in names] + [total])
             sums = dict(zip(names, values))
-        return {name: value / total for name, value in sums.items()}
+        means = {name: value / total for name, value in sums.items()}
+        summary = getattr(self.model, "evaluate_summary", None)
+        return summary(means) if summary else means
 
     def _start(self, resume: bool | str | Path) -> None:
         directory = self.config.checkpoint_dir

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from rnnkit.data.images import as_image_batch
 from rnnkit.eval.reports.document import Report, add_training_section
+from rnnkit.eval.reports.plots import PAGE_WIDTH
 from rnnkit.eval.sequence_metrics import capped_message, seq2seq_metrics
 from rnnkit.tasks.models.captioning import CAPTION_LIMIT
 
@@ -89,7 +90,7 @@ def caption_grid(images: Any, references: Sequence[str], outputs: Sequence[str],
     """Images with their true caption above (black) and the model's below (green when equal, red otherwise)."""
     count = len(references)
     rows = -(-count // columns)
-    fig = Figure(figsize=(2.3 * columns, 2.9 * rows), layout="constrained")
+    fig = Figure(figsize=(PAGE_WIDTH, 2.3 * rows), layout="constrained")  # text at its size on the page
     for i, ax in enumerate(fig.subplots(rows, columns, squeeze=False).flat):
         if i >= count:
             ax.axis("off")
@@ -98,9 +99,9 @@ def caption_grid(images: Any, references: Sequence[str], outputs: Sequence[str],
         ax.set_xticks([])
         ax.set_yticks([])
         ax.spines[:].set_visible(False)
-        ax.set_title(_wrap(references[i]), fontsize=7)
+        ax.set_title(_wrap(references[i]), fontsize=8)
         colour = "tab:green" if outputs[i] == references[i] else "tab:red"
-        ax.set_xlabel(_wrap(f"> {outputs[i]}"), fontsize=7, color=colour)  # a label: the layout makes room
+        ax.set_xlabel(_wrap(f"> {outputs[i]}"), fontsize=8, color=colour)  # a label: the layout makes room
     return fig
 
 
@@ -109,14 +110,14 @@ def attention_figure(image: np.ndarray, words: Sequence[str], attention: np.ndar
     steps = min(len(attention), MAX_WORDS)
     labels = list(words) + ["</s>"] * (len(attention) - len(words))
     height, width = np.asarray(image).shape[:2]
-    fig = Figure(figsize=(1.7 * (steps + 1), 2.0), layout="constrained")
+    fig = Figure(figsize=(min(1.7 * (steps + 1), PAGE_WIDTH), 2.0), layout="constrained")
     axes = fig.subplots(1, steps + 1, squeeze=False)[0]
     axes[0].imshow(image)
-    axes[0].set_title("image", fontsize=8)
+    axes[0].set_title("image", fontsize=9)
     for ax, weights, label in zip(axes[1:], attention[:steps], labels):
         ax.imshow(image)
         ax.imshow(weights, cmap="magma", alpha=0.6, extent=(0, width, height, 0), interpolation="bilinear")
-        ax.set_title(label, fontsize=8)
+        ax.set_title(label, fontsize=9)
     for ax in axes:
         ax.axis("off")
     return fig
@@ -151,7 +152,7 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
     return metrics, report, outputs
 
 
-def _wrap(text: str, width: int = 28) -> str:
+def _wrap(text: str, width: int = 22) -> str:
     lines, line = [], ""
     for word in text.split():
         if line and len(line) + 1 + len(word) > width:

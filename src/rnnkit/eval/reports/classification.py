@@ -64,5 +64,12 @@ def _add_explanations(report: Report, model: Any, X: Any, y: Sequence[Any] | Non
             report.add_figure(importance_figure(steps, importance, title), caption=title)
         else:
             values = model.prepare([X[i]])[0]
-            report.add_figure(importance_figure(range(len(values)), importance, title, values=values),
-                              caption=title)
+            report.add_figure(importance_figure(range(len(values)), importance, title, values=values,
+                                                channels=_channel_names(model, values)), caption=title)
+
+
+def _channel_names(model: Any, values: np.ndarray) -> list[str] | None:
+    """The input columns a ``classify train`` model was trained on, when there is one per channel of ``values``
+    (T, F) (None otherwise: the plot numbers them)."""
+    names = (getattr(model, "metadata", None) or {}).get("columns", {}).get("features")
+    return names if names and len(names) == np.reshape(values, (len(values), -1)).shape[1] else None

@@ -29,6 +29,7 @@ from typing import Any
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.ticker import LogFormatter, LogFormatterMathtext
 
 from rnnkit import _fs
 from rnnkit._version import __version__
@@ -40,7 +41,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans
 h1 { font-size: 1.7rem; margin-bottom: 0.3rem; }
 h2 { font-size: 1.3rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
 nav ol { padding-left: 1.4rem; margin: 0.3rem 0 1rem; }
-table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem;
+        display: block; max-width: 100%; overflow-x: auto; }  /* a wide table scrolls inside the column */
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; }
 th { background: #f4f4f6; }
@@ -123,9 +125,10 @@ class Report:
         buffer = io.BytesIO()
         for text in fig.findobj(Text):  # labels are data: a "$" in a class name is a dollar, not maths
             text.set_parse_math(False)
+        _plain_log_ticks(fig)
         try:
             with rc_context({"text.parse_math": False}):  # and so are the tick labels made while drawing
-                    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})  # no version: stable bytes
+                fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})  # no version: stable bytes
         finally:
             pyplot = sys.modules.get("matplotlib.pyplot")  # only a pyplot figure needs closing; never import it
             if pyplot is not None:
@@ -169,6 +172,17 @@ class Report:
     @property
     def _body(self) -> list[str]:
         return self._sections[-1][1]
+
+
+def _plain_log_ticks(fig: Figure) -> None:
+    """Log axes label their ticks in mathtext (``$\\mathdefault{10^{-3}}$``), which drawing without maths would
+    print as it is: give them plain labels (``1e-03``) instead."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), LogFormatterMathtext):
+                axis.set_major_formatter(LogFormatter())
+            if isinstance(axis.get_minor_formatter(), LogFormatterMathtext):
+                axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
 
 
 def add_training_section(report: Report, history: Sequence[Mapping[str, Any]] | None, keys: Sequence[str],

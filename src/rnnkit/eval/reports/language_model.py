@@ -21,8 +21,8 @@ from rnnkit.eval.memory_probe import (
     probe_memory,
     text_properties,
 )
-from rnnkit.eval.reports.document import Report, write_metrics
-from rnnkit.eval.reports.plots import heatmap, learning_curves
+from rnnkit.eval.reports.document import Report, add_training_section, write_metrics
+from rnnkit.eval.reports.plots import heatmap
 from rnnkit.eval.sequence_metrics import capped_message
 
 
@@ -56,10 +56,10 @@ def language_model_report(model: Any, metrics: dict[str, Any], history: list[dic
     """The metrics and report of a trained language model: scores, learning curves, samples at temperature 0.8
     and, for a character model, what its memory holds over ``passage_from``."""
     texts = model.generate("", length, n=samples, temperature=0.8, seed=0)
-    report = Report("Language model").add_metrics(
+    report = Report("Language model")  # the driver puts the result against its baseline first
+    report.add_section("Metrics").add_metrics(
         {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, "held-out scores")
-    if history:
-        report.add_figure(learning_curves(history, ["train_loss", "val_loss"]), "loss in nats per token")
+    add_training_section(report, history, ("train_loss", "val_loss"), "loss in nats per token")
     report.add_section("Samples").add_text("\n\n".join(f"Sample {i + 1} (temperature 0.8): {text}"
                                                         for i, text in enumerate(texts)))
     if model.require_tokenizer().level == "char" and len(passage_from) > 1:

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from rnnkit.demo.memory import SOLVED_ACCURACY, MemoryDemoConfig
 from rnnkit.eval.reports.document import Report, write_metrics
+from rnnkit.eval.reports.plots import PAGE_WIDTH
 
 INTRO = (
     "Hochreiter & Schmidhuber (1997) showed that an LSTM learns to bridge time lags that defeat a plain "
@@ -53,7 +54,7 @@ def solved_matrix(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str
 def learning_curves_figure(results: list[dict[str, Any]], problem: str) -> Figure:
     runs = [r for r in results if r["problem"] == problem]
     lags = sorted({r["lag"] for r in runs})
-    fig = Figure(figsize=(3.2 * len(lags), 3.2), layout="constrained")
+    fig = Figure(figsize=(min(3.2 * len(lags), PAGE_WIDTH), 3.2), layout="constrained")
     axes = fig.subplots(1, len(lags), sharey=True, squeeze=False)[0]
     for ax, lag in zip(axes, lags):
         for r in sorted((r for r in runs if r["lag"] == lag), key=lambda r: r["cell"]):

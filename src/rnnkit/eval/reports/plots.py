@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 _X_KEYS = ("epoch", "step")  # the first of these present in a history row is the x axis
 _SPLITS = ("train_", "val_", "test_")  # metrics that differ only by these prefixes share a panel
+PAGE_WIDTH = 8.5  # inches: the report's 60rem column at 110 dpi; a wider figure is shrunk, and its text with it
 
 
 def learning_curves(
@@ -45,7 +46,7 @@ def learning_curves(
     panels: dict[str, list[str]] = {}
     for key in metrics:
         panels.setdefault(_strip_split(key), []).append(key)
-    fig = Figure(figsize=(4.5 * len(panels), 3.4), layout="constrained")
+    fig = Figure(figsize=(min(4.5, PAGE_WIDTH / len(panels)) * len(panels), 3.4), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (name, keys) in zip(axes, panels.items()):
         for key in keys:
@@ -53,7 +54,9 @@ def learning_curves(
             ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=3, label=key)
         _set_log_if_possible(ax, [_as_float(row.get(k)) for row in history for k in keys], logy)
         ax.set_xlabel(x_key or "epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
+        ax.xaxis.set_major_locator(MaxNLocator("auto", integer=True))  # whole epochs, as many as the width holds
+        if len(set(xs)) == 1:  # one epoch: the locator would put fractions round it
+            ax.set_xticks(xs[:1])
         ax.set_ylabel(name)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
@@ -122,7 +125,7 @@ def heatmap(
         if labels is not None and len(labels) != count:
             raise ValueError(f"heatmap: {len(labels)} {what} labels for {count} {what}s")
 
-    fig = Figure(figsize=(min(3.0 + 0.5 * cols, 12.0), min(2.5 + 0.45 * rows, 10.0)), layout="constrained")
+    fig = Figure(figsize=(min(3.0 + 0.5 * cols, PAGE_WIDTH), min(2.5 + 0.45 * rows, 10.0)), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(values, cmap=cmap, aspect="auto", interpolation="nearest")
     fig.colorbar(image, ax=ax)
