@@ -57,6 +57,7 @@ def test_the_selection_tries_each_kind_and_reports_the_ensemble_beside_the_choic
     scores = {row["candidate"]: row["score"] for row in auto.table}
     combinations = [row["candidate"] for row in auto.table if row["kind"] == "combination"]
     assert auto.summary["fold_mase"]["chosen"] == min(scores[name] for name in combinations)
+    assert combinations[1:] == ["mean of rnn + seasonal_naive", "mean of rnn + theta"]  # one baseline, equal shares
     assert auto.summary["fold_mase"]["rnn"] == scores[combinations[0]] and combinations[0] == "rnn ensemble (3)"
     seeds = sorted((row["score"], row["seeds"]) for row in auto.table if row["kind"] in ("rnn", "hybrid")
                    and row["status"] == "ok")
