@@ -57,6 +57,9 @@ def test_the_selection_tries_each_kind_and_reports_the_ensemble_beside_the_choic
     scores = {row["candidate"]: row["score"] for row in auto.table}
     combinations = [row["candidate"] for row in auto.table if row["kind"] == "combination"]
     assert auto.summary["fold_mase"]["chosen"] == min(scores[name] for name in combinations)
+    assert combinations[1:] == ["mean of rnn + seasonal_naive", "mean of rnn + theta"]  # one baseline, equal shares
+    windows = auto.summary["folds"] * auto.summary["windows_per_fold"]
+    assert auto.calibration.errors.shape == (len(combinations) * windows * 12, 1)  # every combination's fold errors
     assert auto.summary["fold_mase"]["rnn"] == scores[combinations[0]] and combinations[0] == "rnn ensemble (3)"
     seeds = sorted((row["score"], row["seeds"]) for row in auto.table if row["kind"] in ("rnn", "hybrid")
                    and row["status"] == "ok")

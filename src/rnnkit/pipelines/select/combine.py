@@ -5,10 +5,14 @@ A ``Combination`` is ``rnn`` (candidate names whose forecasts are pooled by the 
 with ``weights`` for [the recurrent median, *baselines] summing to 1, or the median of all of them:
 
     forecast = w_0 median(rnn members) + sum_i w_i baseline_i          (rule "mean")
-    forecast = median(median(rnn members), baseline_1, ...)           (rule "median")
+    forecast = median(median(rnn members), baseline_1, ...)           (rule "median": folders of earlier versions)
 
 Forecast combinations beat their parts on average (Bates & Granger 1969; the M4 competition's leaders were
 combinations, Makridakis et al. 2020); the folds decide whether a combination, and which, beats the ensemble.
+The candidates are few and simple (the ensemble alone, or with one baseline in equal shares): the lowest of many
+fold scores is an optimistic pick. A richer set (all models in equal shares, their median, weights from fold MASE)
+chose no better on the suite's dev span (mean MASE 1.115 against 1.106, 22 series) and on the airline's 1959 its
+median left the network out (MAPE 5.6 where the network alone made 2.3).
 
 Intervals: a series with positive training values is calibrated on ``log y`` (errors in proportion, as its
 forecasts' errors grow with its level), any other on ``y / s`` with ``s`` its in-sample seasonal naive MAE.
@@ -58,23 +62,9 @@ class Combination:
         return dataclasses.asdict(self)
 
 
-NAIVE = ("naive", "seasonal_naive")  # benchmarks: combined one at a time, weighted, never in equal shares
-
-
-def candidates(rnn: list[str], baseline_scores: dict[str, float], rnn_score: float) -> list[Combination]:
-    """The combinations tried: the ensemble alone; with each baseline (equal weights); with the models among the
-    baselines (the naive ones left out: equal weights, and the median); with all, weighted by inverse fold MASE."""
-    names = list(baseline_scores)
-    models = [name for name in names if name not in NAIVE]
-    out = [Combination(rnn)]
-    out += [Combination(rnn, [name], [0.5, 0.5]) for name in names]
-    if len(models) > 1:
-        out.append(Combination(rnn, models, [1 / (len(models) + 1)] * (len(models) + 1)))
-        out.append(Combination(rnn, models, [], rule="median"))
-    if len(names) > 1:
-        inverse = np.array([1 / rnn_score] + [1 / baseline_scores[name] for name in names])
-        out.append(Combination(rnn, names, (inverse / inverse.sum()).tolist()))
-    return out
+def candidates(rnn: list[str], baselines: list[str]) -> list[Combination]:
+    """The combinations tried: the ensemble alone, then with each baseline in equal shares."""
+    return [Combination(rnn)] + [Combination(rnn, [name], [0.5, 0.5]) for name in baselines]
 
 
 def to_space(y: np.ndarray, history: np.ndarray, season: int) -> np.ndarray:
