@@ -42,7 +42,6 @@ from rnnkit.data.timeseries import (Panel, forecast_table, future_index, pandas,
                                     season_length)
 from rnnkit.errors import UserError
 from rnnkit.eval.conformal import Calibration
-from rnnkit.nn import extension
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig, _series_from_json, _series_to_json
 from rnnkit.pipelines.select import combine
 from rnnkit.pipelines.select.budget import Budget
@@ -81,11 +80,8 @@ class AutoForecaster:
     def fit(self, data: Any) -> AutoForecaster:
         reader = Forecaster(self.config)
         panel = reader.read(data)  # fixes horizon=None to one season
-        # The C++ kernels' first build (once per machine, about a minute) happens before the clock starts: charged
-        # to the first trial, it made every later estimate too long and the search skipped all but one candidate.
-        if self.config.train.device == "cpu":
-            extension.unavailable()
-        budget = Budget.parse(self.budget)
+        # after the C++ kernels' first build: charged to the first trial, it made every later estimate too long
+        budget = Budget.start(self.budget)
         c, season = self.config, season_length(panel.freq)
         lookback, folds = self._plan(panel, season)
         baselines = [name for name in self.baselines if _affordable(name, season)]
