@@ -114,3 +114,13 @@ def test_unsorted_long_table_with_gaps_is_reported_before_training():
     data = pd.DataFrame({"t": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-02"]), "y": [1.0, 2.0, 3.0]})
     with pytest.raises(UserError, match="not in time order"):
         Forecaster(target="y", time="t", horizon=1).fit(data)
+
+
+def test_baselines_that_take_minutes_at_the_season_are_left_out_and_announced():
+    data = load_elecdemand().iloc[-1000:]  # half-hours: a season of 48 steps
+    panel = Forecaster(target="demand", time="time", horizon=48).read(data[["time", "demand"]])
+    told = []
+    table = backtest_baselines(panel, 48, 2, names=("seasonal_naive", "holt_winters", "sarima"),
+                               announce=told.append)
+    assert sorted(set(table["model"])) == ["holt_winters", "seasonal_naive"]
+    assert "sarima left out" in told[0] and len(table) == 2 * 2 * 48

@@ -89,6 +89,12 @@ BASELINES: dict[str, Baseline] = {"naive": naive, "seasonal_naive": seasonal_nai
                                   "sarima": sarima, "theta": theta}
 
 
+def affordable(name: str, season: int) -> bool:
+    """Seasonal ARIMA over a season longer than two years of months, or Holt-Winters over more than a year of
+    weeks, take minutes per fit in statsmodels (a half-hourly day is 48 steps): left out."""
+    return not ((name == "sarima" and season > 24) or (name == "holt_winters" and season > 52))
+
+
 def backtest_baselines(panel: Panel, horizon: int, folds: int, stride: int | None = None,
                        names: Sequence[str] = ("seasonal_naive", "holt_winters", "sarima"), *,
                        season: int | None = None, max_history: int | None = None,
@@ -96,12 +102,17 @@ def backtest_baselines(panel: Panel, horizon: int, folds: int, stride: int | Non
     """The backtest table of each baseline in ``names``: the origins of ``Forecaster.backtest`` with the same
     ``horizon``, ``folds`` and ``stride``. ``max_history`` keeps only the last rows before each origin (default:
     ``HISTORY_SEASONS`` seasons, at least ``MIN_HISTORY`` rows; 0: all), so that long half-hourly series do not
-    make the statistical fits take minutes; ``season`` defaults to the frequency's. ``announce`` (e.g. ``print``)
+    make the statistical fits take minutes; baselines not ``affordable`` at the season are left out; ``season``
+    defaults to the frequency's. ``announce`` (e.g. ``print``)
     is told of each fit before it starts."""
     unknown = [name for name in names if name not in BASELINES]
     if unknown:
         raise UserError(f"unknown baseline(s) {unknown}; choose from {sorted(BASELINES)}")
     season = season or season_length(panel.freq)
+    left_out = [name for name in names if not affordable(name, season)]
+    if left_out and announce is not None:
+        announce(f"baselines {', '.join(left_out)} left out: a season of {season} steps takes minutes per fit")
+    names = [name for name in names if affordable(name, season)]
     if max_history is None:
         max_history = max(HISTORY_SEASONS * season, MIN_HISTORY)
     tables = []

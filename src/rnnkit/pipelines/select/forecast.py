@@ -41,6 +41,7 @@ from rnnkit._config import config_from_dict, config_to_dict
 from rnnkit.data.timeseries import (Panel, forecast_table, future_index, pandas, quantile_column,
                                     season_length)
 from rnnkit.errors import UserError
+from rnnkit.eval.baselines import affordable
 from rnnkit.eval.conformal import Calibration
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig, _series_from_json, _series_to_json
 from rnnkit.pipelines.select import combine
@@ -84,7 +85,7 @@ class AutoForecaster:
         budget = Budget.start(self.budget)
         c, season = self.config, season_length(panel.freq)
         lookback, folds = self._plan(panel, season)
-        baselines = [name for name in self.baselines if _affordable(name, season)]
+        baselines = [name for name in self.baselines if affordable(name, season)]
         search = Search(budget, planned=len(baselines) + 10, progress=self.progress, what="selection")
         self._folds = folds.count
         for name in baselines:
@@ -349,12 +350,6 @@ def _final_seconds(trial: Trial, folds: int) -> float:
 def _max_history(season: int, lookback: int) -> int:
     """Rows the baselines fit on before each origin: 20 seasons (statsmodels slows down on long series)."""
     return max(20 * season, 4 * lookback)
-
-
-def _affordable(name: str, season: int) -> bool:
-    """Seasonal ARIMA over a season longer than two years of months, or Holt-Winters over more than a year of
-    weeks, take minutes per fit in statsmodels: left out."""
-    return not ((name == "sarima" and season > 24) or (name == "holt_winters" and season > 52))
 
 
 def _name(settings: dict[str, Any]) -> str:
