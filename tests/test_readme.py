@@ -104,7 +104,8 @@ def free_port() -> str:
 
 
 def fake_twemoji(folder: Path) -> None:
-    """What `npm pack emoji-datasource-twitter` writes, with three emoji (1f600 among them)."""
+    """What `npm pack emoji-datasource-twitter` writes, with 20 emoji (1f600 among them; enough that the held-out
+    tenth of them, test.csv, is not empty)."""
     import io
     import json
     import tarfile
@@ -113,10 +114,14 @@ def fake_twemoji(folder: Path) -> None:
     from PIL import Image
 
     entries, files = [], {}
-    for i, (code, name) in enumerate([("1f600", "GRINNING FACE"), ("1f44b", "WAVING HAND SIGN"),
-                                      ("1f431", "CAT FACE"), ("2764-fe0f", "HEAVY BLACK HEART")]):
+    named = [("1f600", "GRINNING FACE"), ("1f44b", "WAVING HAND SIGN"), ("1f431", "CAT FACE"),
+             ("2764-fe0f", "HEAVY BLACK HEART")]
+    things = [(colour, thing) for colour in ("RED", "BLUE", "GREEN", "BLACK")
+              for thing in ("CIRCLE", "SQUARE", "STAR", "BOOK")]
+    named += [(f"1f3{i:02x}", f"{colour} {thing}") for i, (colour, thing) in enumerate(things)]
+    for i, (code, name) in enumerate(named):
         image = np.zeros((64, 64, 4), np.uint8)
-        image[8 + 4 * i:40 + 4 * i, 16:48] = (60 * i, 200, 255 - 60 * i, 255)
+        image[8 + i:40 + i, 16:48] = (12 * i, 200, 255 - 12 * i, 255)
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
         entries.append({"name": name, "image": f"{code}.png", "has_img_twitter": True, "sort_order": i})
@@ -160,7 +165,6 @@ for part in source.split("\\0")[1:]:
 """
 
 
-@pytest.mark.slow  # minutes on a busy 2-core machine, not yet within the default run's budget (make test-slow)
 def test_every_readme_block_runs_as_written(tmp_path):
     blocks = readme_blocks(README.read_text(encoding="utf-8"))
     assert {b.language for b in blocks} == {"sh", "python"} and len(blocks) > 20
