@@ -113,13 +113,8 @@ def labels_of(frame: Any, column: str, *, where: str | None = None) -> list[Any]
     """The labels of ``column``, refused when any is blank (empty cell or only spaces), naming the first place.
     Numbers stay numbers; everything else is a string, stripped of surrounding spaces."""
     series = frame[column]
-    empty = blank(series)
-    if empty.all():
-        raise UserError(f"{source(frame, where or 'data')}: the label column {column!r} is empty on every row")
-    if empty.any():
-        row = int(np.flatnonzero(empty)[0])
-        raise UserError(f"{place(frame, row, where)}, column {column!r}: blank ({int(empty.sum())} of {len(empty)} "
-                        f"rows have no {column!r}); fill them in or remove those rows")
+    _refuse_blanks(frame, column, "label", where, lambda count, rows: f"blank ({count} of {rows} rows have no "
+                   f"{column!r}); fill them in or remove those rows")
     if series.dtype.kind in "iubf":
         return series.tolist()
     return [str(value).strip() for value in series.tolist()]
@@ -144,14 +139,20 @@ def texts_of(frame: Any, column: str, *, where: str | None = None) -> list[str]:
     """The texts of ``column`` as strings; empty texts (an empty cell, only spaces) are refused with the place
     (all of them empty: the column is named as empty)."""
     series = frame[column]
-    empty = blank(series)
+    _refuse_blanks(frame, column, "text", where,
+                   lambda count, rows: f"the text is empty ({count} of {rows} rows); remove those rows")
+    return [str(value) for value in series.tolist()]
+
+
+def _refuse_blanks(frame: Any, column: str, kind: str, where: str | None, problem: Any) -> None:
+    """Refuse a ``kind`` column with blank cells: naming it when every row is blank, else the first blank row
+    with ``problem(blank_count, row_count)``."""
+    empty = blank(frame[column])
     if empty.all():
-        raise UserError(f"{source(frame, where or 'data')}: the text column {column!r} is empty on every row")
+        raise UserError(f"{source(frame, where or 'data')}: the {kind} column {column!r} is empty on every row")
     if empty.any():
         row = int(np.flatnonzero(empty)[0])
-        raise UserError(f"{place(frame, row, where)}, column {column!r}: the text is empty ({int(empty.sum())} of "
-                        f"{len(empty)} rows); remove those rows")
-    return [str(value) for value in series.tolist()]
+        raise UserError(f"{place(frame, row, where)}, column {column!r}: {problem(int(empty.sum()), len(empty))}")
 
 
 def same_columns(frame: Any, trained: Sequence[str], *, what: str = "the model", where: str | None = None,

@@ -33,7 +33,8 @@ from rnnkit.eval.reports.selection import add_selection_section
 from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.pipelines.driver import (Examples, Recipe, Splits, TrainedRun, fit_built, stratified_split,
                                      write_results)
-from rnnkit.pipelines.select.classify import DEFAULT_BUDGET, AutoClassifier, is_auto_folder
+from rnnkit.pipelines.select.auto_folder import is_auto_folder
+from rnnkit.pipelines.select.classify import DEFAULT_BUDGET, AutoClassifier
 from rnnkit.tasks import EncoderConfig
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import FitResult, TrainConfig, save_model

@@ -31,7 +31,8 @@ from rnnkit.eval.reports.selection import add_selection_section
 from rnnkit.eval.yardstick import Yardstick, calibration, versus
 from rnnkit.pipelines.driver import Recipe, Splits, TrainedRun, write_results
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig
-from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET, AutoForecaster, is_auto_folder
+from rnnkit.pipelines.select.auto_folder import is_auto_folder
+from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET, AutoForecaster
 from rnnkit.train import FitResult, TrainConfig
 from rnnkit.train.model_folder import model_folder_in
 

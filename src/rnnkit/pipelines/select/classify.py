@@ -20,7 +20,6 @@ probabilities are averaged. Test data is never given to ``fit``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from rnnkit._config import config_from_dict
 from rnnkit.errors import UserError
 from rnnkit.data.splits import validation_split
 from rnnkit.pipelines.fit import fit_sequence_model
+from rnnkit.pipelines.select.auto_folder import read_document, refuse_overwrite, write_document
 from rnnkit.pipelines.select.budget import Budget
 from rnnkit.pipelines.select.search import Search, Trial
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
@@ -162,25 +162,16 @@ class AutoClassifier:
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """``auto.json`` (the table and summary) and one model folder per seed under ``members/``."""
         folder = Path(folder)
-        if (folder / "auto.json").exists() and not overwrite:
-            raise UserError(f"{folder} already holds a model; pass overwrite=True to replace it")
+        refuse_overwrite(folder, overwrite)
         for k, model in enumerate(self._fitted()):
             save_model(model, folder / "members" / str(k), overwrite=True)
-        document = {"format_version": FORMAT_VERSION, "members": len(self.members), "summary": self.summary,
-                    "table": self.table}
-        (folder / "auto.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-        return folder
+        return write_document(folder, {"format_version": FORMAT_VERSION, "members": len(self.members),
+                                       "summary": self.summary, "table": self.table})
 
     @classmethod
     def load(cls, folder: str | Path) -> AutoClassifier:
         folder = Path(folder)
-        path = folder / "auto.json"
-        if not path.is_file():
-            raise UserError(f"{folder}: no auto.json (not an AutoClassifier folder)")
-        document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("format_version") != FORMAT_VERSION:
-            raise UserError(f"{path}: format_version {document.get('format_version')!r}; this rnnkit reads "
-                            f"{FORMAT_VERSION}")
+        _, document = read_document(folder, FORMAT_VERSION, "AutoClassifier")
         self = cls()
         self.members = [load_model(folder / "members" / str(k)) for k in range(document["members"])]
         self.summary, self.table = document["summary"], document["table"]
@@ -190,10 +181,6 @@ class AutoClassifier:
         if not self.members:
             raise UserError("this AutoClassifier is not fitted yet: call fit(X, y) first")
         return self.members
-
-
-def is_auto_folder(folder: str | Path) -> bool:
-    return (Path(folder) / "auto.json").is_file()
 
 
 def _texts(X: list) -> bool:

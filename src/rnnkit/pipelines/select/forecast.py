@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from rnnkit.eval.baselines import affordable
 from rnnkit.eval.conformal import Calibration
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig, _series_from_json, _series_to_json
 from rnnkit.pipelines.select import combine
+from rnnkit.pipelines.select.auto_folder import read_document, refuse_overwrite, write_document
 from rnnkit.pipelines.select.budget import Budget
 from rnnkit.pipelines.select.folds import Folds, plan_folds
 from rnnkit.pipelines.select.members import BaselineMember, HybridMember, RnnMember, load_member
@@ -277,8 +277,7 @@ class AutoForecaster:
         """``auto.json`` (the search table, the combination, the calibration, the training series) and one
         model folder per recurrent member under ``members/``."""
         folder = Path(folder)
-        if (folder / "auto.json").exists() and not overwrite:
-            raise UserError(f"{folder} already holds a model; pass overwrite=True to replace it")
+        refuse_overwrite(folder, overwrite)
         members = []
         for k, (name, member) in enumerate(self.members):
             members.append({"name": name, **member.save(folder / "members" / str(k))})
@@ -286,20 +285,12 @@ class AutoForecaster:
                     "combination": self.combination.to_dict(), "calibration": self.calibration.to_dict(),
                     "members": members, "summary": self.summary, "table": self.table, "freq": self.tail.freq,
                     "series": [_series_to_json(s) for s in self.tail.series]}
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "auto.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-        return folder
+        return write_document(folder, document)
 
     @classmethod
     def load(cls, folder: str | Path) -> AutoForecaster:
         folder = Path(folder)
-        path = folder / "auto.json"
-        if not path.is_file():
-            raise UserError(f"{folder}: no auto.json (not an AutoForecaster folder)")
-        document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("format_version") != FORMAT_VERSION:
-            raise UserError(f"{path}: format_version {document.get('format_version')!r}; this rnnkit reads "
-                            f"{FORMAT_VERSION}")
+        path, document = read_document(folder, FORMAT_VERSION, "AutoForecaster")
         self = cls(config_from_dict(ForecasterConfig, document["config"], where=str(path)))
         self.combination = combine.Combination(**document["combination"])
         self.calibration = Calibration.from_dict(document["calibration"])
@@ -309,10 +300,6 @@ class AutoForecaster:
         self.tail = Panel([_series_from_json(s) for s in document["series"]], self.config.columns,
                           document["freq"])
         return self
-
-
-def is_auto_folder(folder: str | Path) -> bool:
-    return (Path(folder) / "auto.json").is_file()
 
 
 def _evaluate(folds: Folds, panel: Panel, make: Any) -> tuple[float, np.ndarray]:
