@@ -144,7 +144,7 @@ ARGV: list[str] = []
 
 def _run_training(args: argparse.Namespace) -> int:
     from rnnkit.pipelines.driver import is_main_process, summarise, train
-    from rnnkit.train.distributed import in_worker, launch
+    from rnnkit.train.distributed import in_worker, launch, leave
 
     if getattr(args, "nproc", 1) > 1 and not in_worker():
         return launch(["-m", "rnnkit.cli.main", *_without_nproc(ARGV)], args.nproc, threads=args.threads)
@@ -155,6 +155,7 @@ def _run_training(args: argparse.Namespace) -> int:
     if is_main_process():
         print(summarise(args.recipe, metrics))
         print(f"wrote {args.out}")
+    leave(together=True)  # every rank trained: close the group in step
     return 0
 
 

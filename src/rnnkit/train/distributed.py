@@ -131,8 +131,20 @@ def join(distributed: bool | None, device: str) -> tuple[World, torch.device]:
         if target.type == "cuda":
             torch.cuda.set_device(target)
         dist.init_process_group("nccl" if target.type == "cuda" else "gloo")
-        atexit.register(dist.destroy_process_group)
+        atexit.register(leave)
     return World(dist.get_rank(), dist.get_world_size(), local_rank, target), target
+
+
+def leave(*, together: bool = False) -> None:
+    """Destroy this process's group, if it has one. ``together``: first wait at a barrier for every rank, so that
+    no rank tears its connections down while another still finishes its work (a gloo rank whose peer closed
+    first may abort at exit). Only where every rank is known to reach this line: the end of a command that
+    succeeded on every rank; the exit hook, which also runs after an error, does not wait."""
+    if not dist.is_initialized():
+        return
+    if together:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 class LossOf(nn.Module):
