@@ -74,6 +74,30 @@ def readme_blocks(text: str) -> list[Block]:
     return blocks
 
 
+def block_groups(blocks: list[Block]) -> list[list[Block]]:
+    """The blocks as a reader runs them: each shell block alone, consecutive Python blocks of one section together
+    (one interpreter session)."""
+    groups: list[list[Block]] = []
+    for block in blocks:
+        if (groups and block.language == "python" and groups[-1][-1].language == "python"
+                and groups[-1][-1].section == block.section):
+            groups[-1].append(block)
+        else:
+            groups.append([block])
+    return groups
+
+
+def runnable(group: list[Block], skipped: list[str], port: str) -> tuple[str, list[str]]:
+    """What to feed and what to run for one group: a shell block with its installation lines made no-ops and the
+    server on ``port``, or the Python blocks as one session."""
+    first = group[0]
+    if first.language == "sh":
+        code = without_installs(first, skipped)
+        code = code.replace(f":{PORT}", f":{port}").replace(f"--port {PORT}", f"--port {port}")
+        return code, ["bash", "-e", "-o", "pipefail", "-s"]
+    return "".join(f"\0{b.line}\n{b.code}" for b in group), [sys.executable, "-c", PYTHON_SESSION]
+
+
 def command(line: str) -> str:
     """A shell line without its comment."""
     return re.split(r"\s+#", line, maxsplit=1)[0].strip()
@@ -181,14 +205,7 @@ def test_every_readme_block_runs_as_written(tmp_path):
     skipped: list[str] = []
     lacking: dict[str, str] = {}  # section -> the Debian package it lacks here
     port = free_port()
-    groups: list[list[Block]] = []
-    for block in blocks:  # consecutive Python blocks of one section: one session
-        if (groups and block.language == "python" and groups[-1][-1].language == "python"
-                and groups[-1][-1].section == block.section):
-            groups[-1].append(block)
-        else:
-            groups.append([block])
-    for group in groups:
+    for group in block_groups(blocks):
         first = group[0]
         label = f"README.md line {first.line} ({first.language}, {first.section})"
         package = lacking.get(first.section) or next(filter(None, map(missing_package, group)), None)
@@ -196,11 +213,5 @@ def test_every_readme_block_runs_as_written(tmp_path):
             lacking[first.section] = package
             print(f"{label}: skipped, this machine lacks Debian's {package} (CI installs it)")
             continue
-        if first.language == "sh":
-            code = without_installs(first, skipped)
-            code = code.replace(f":{PORT}", f":{port}").replace(f"--port {PORT}", f"--port {port}")
-            run(code, ["bash", "-e", "-o", "pipefail", "-s"], tmp_path, env, label)
-        else:
-            code = "".join(f"\0{b.line}\n{b.code}" for b in group)
-            run(code, [sys.executable, "-c", PYTHON_SESSION], tmp_path, env, label)
+        run(*runnable(group, skipped, port), tmp_path, env, label)
     assert sorted(skipped) == sorted(SKIPPED), "README installation lines changed: update SKIPPED"
