@@ -101,6 +101,10 @@ class SearchProgress:
             self.stream.write(text + "\n")
         self.stream.flush()
 
+    def note(self, message: str) -> None:
+        """One line of its own (a step outside the trials), after any open bar."""
+        self.close(message)
+
     def close(self, message: str = "") -> None:
         if self.kind == "none":
             return

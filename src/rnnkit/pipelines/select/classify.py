@@ -14,7 +14,13 @@ trains for at most ``TRIAL_SHARE`` of the budget (on large data the epochs its e
 fit: the candidate is then scored where its time ran out). The final
 model: the best candidate refitted on all the training data (validation rows included) for the epochs its
 validation run chose, once per seed for as many seeds as the budget left allows (up to ``MAX_SEEDS``); their
-probabilities are averaged. Test data is never given to ``fit``.
+probabilities are averaged. For texts, a linear model over word and character n-grams (``NgramClassifier``:
+TF-IDF and logistic regression, fitted on the same split) is mixed in with the weight among ``NGRAM_WEIGHTS``
+whose mixture has the lowest validation loss (0: the recurrent ensemble alone), then refitted on all the data:
+
+    p(class | text) = (1 - w) mean_seeds p_rnn(class | text) + w p_ngram(class | text)
+
+Test data is never given to ``fit``.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.pipelines.select.auto_folder import read_document, refuse_overwrite, write_document
 from rnnkit.pipelines.select.budget import Budget
 from rnnkit.pipelines.select.search import Search, Trial
+from rnnkit.tasks.base import label_scalar
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
+from rnnkit.tasks.models.ngrams import NgramClassifier
 from rnnkit.train import TimeLimit, TrainConfig, load_model, save_model, seed_everything
 
 DEFAULT_BUDGET = "3m"
@@ -43,6 +51,8 @@ FORMAT_VERSION = 1
 START = {"cell": "gru", "hidden_size": 64, "pooling": "attention", "conv_channels": 0}
 STAGES = [("conv_channels", [0, 32]), ("pooling", ["last", "mean", "max", "attention"]), ("cell", ["gru", "lstm"]),
           ("hidden_size", [64, 128])]
+NGRAM_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # the n-gram model's share of a text classifier's probabilities; the
+# recurrent ensemble keeps at least a quarter (tweets: the mixture beat both models alone on validation)
 
 
 TEXT_DROPOUT = 0.4  # texts: a word embedding overfits within two epochs without it (tweets: +0.6 points of
@@ -65,6 +75,8 @@ class AutoClassifier:
         self.budget, self.validation, self.seed, self.progress = budget, validation, seed, progress
         self.tokenizer, self.train = tokenizer, dict(train or {})
         self.members: list[SequenceClassifier] = []
+        self.ngrams: NgramClassifier | None = None
+        self.ngram_weight = 0.0
         self.table: list[dict[str, Any]] = []
         self.summary: dict[str, Any] = {}
 
@@ -76,6 +88,7 @@ class AutoClassifier:
         split = ([X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held], [y[i] for i in held])
         search = Search(budget, planned=1 + sum(len(values) - 1 for _, values in STAGES), progress=self.progress,
                         what="selection")
+        partner = _ngram_partner(split, search) if _texts(X) else None
         best, tried = dict(START), {}
         for key, values in [("start", [None])] + STAGES:
             for value in values:
@@ -93,14 +106,19 @@ class AutoClassifier:
         chosen = search.best()
         if chosen is None:
             raise UserError(f"no candidate could be trained within the budget: {search.trials[0].status}")
+        mixture = _mix(chosen, partner, split[3]) if partner else {}
+        self.ngram_weight = mixture.get("ngram_weight", 0.0)
+        self.ngrams = NgramClassifier.fit(X, y) if self.ngram_weight else None
         self._refit(X, y, chosen, budget, train_config)
         self.table = search.table()
         self.summary = {"chosen": chosen.name, "settings": chosen.settings, "validation_loss": chosen.score,
                         "validation_accuracy": chosen.result["accuracy"], "epochs": chosen.result["epochs"],
                         "seeds": len(self.members), "validation_sequences": len(held),
-                        "budget_s": budget.seconds, "seconds": round(budget.spent(), 1)}
+                        "budget_s": budget.seconds, "seconds": round(budget.spent(), 1), **mixture}
+        mixed = (f"; mixed with n-grams at weight {self.ngram_weight:g} (validation loss "
+                 f"{mixture['mixture_validation_loss']:.4g})" if self.ngram_weight else "")
         search.close(f"chosen: {chosen.name} (validation loss {chosen.score:.4g}, accuracy "
-                     f"{chosen.result['accuracy']:.4g}); {len(self.members)} seed(s) refitted on all "
+                     f"{chosen.result['accuracy']:.4g}){mixed}; {len(self.members)} seed(s) refitted on all "
                      f"{len(X)} sequences in {budget.spent():.0f} s")
         return self
 
@@ -112,7 +130,8 @@ class AutoClassifier:
                                     callbacks=[TimeLimit(budget.seconds * TRIAL_SHARE)])
         best = result.history[result.best_epoch - 1]
         return best["val_loss"], {"accuracy": best["val_accuracy"], "epochs": result.best_epoch,
-                                  "steps": best["step"], "sequences": len(X_fit)}
+                                  "steps": best["step"], "sequences": len(X_fit),
+                                  "labels": model.labels, "probabilities": model.predict_proba(X_val)}
 
     def _refit(self, X: list, y: list, chosen: Trial, budget: Budget, train_config: TrainConfig) -> None:
         """The chosen encoder on all of ``X, y`` for as many passes over the data as its validation run's best
@@ -153,8 +172,12 @@ class AutoClassifier:
         return self._fitted()[0].metadata
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """(N, classes): the seeds' mean probabilities, classes in the order of ``labels``."""
-        return np.mean([model.predict_proba(X) for model in self._fitted()], axis=0)
+        """(N, classes): the seeds' mean probabilities (mixed with the n-gram model's for texts, when the
+        validation share chose it), classes in the order of ``labels``."""
+        rnn = np.mean([model.predict_proba(X) for model in self._fitted()], axis=0)
+        if self.ngrams is None:
+            return rnn
+        return (1 - self.ngram_weight) * rnn + self.ngram_weight * self.ngrams.predict_proba(list(X))
 
     def predict(self, X: Any) -> list[Any]:
         return [self.labels[i] for i in self.predict_proba(X).argmax(axis=1)]
@@ -165,8 +188,11 @@ class AutoClassifier:
         refuse_overwrite(folder, overwrite)
         for k, model in enumerate(self._fitted()):
             save_model(model, folder / "members" / str(k), overwrite=True)
+        if self.ngrams is not None:
+            self.ngrams.save(folder / "ngrams")
         return write_document(folder, {"format_version": FORMAT_VERSION, "members": len(self.members),
-                                       "summary": self.summary, "table": self.table})
+                                       "ngram_weight": self.ngram_weight, "summary": self.summary,
+                                       "table": self.table})
 
     @classmethod
     def load(cls, folder: str | Path) -> AutoClassifier:
@@ -175,12 +201,51 @@ class AutoClassifier:
         self = cls()
         self.members = [load_model(folder / "members" / str(k)) for k in range(document["members"])]
         self.summary, self.table = document["summary"], document["table"]
+        self.ngram_weight = float(document.get("ngram_weight", 0.0))
+        self.ngrams = NgramClassifier.load(folder / "ngrams") if self.ngram_weight else None
         return self
 
     def _fitted(self) -> list[SequenceClassifier]:
         if not self.members:
             raise UserError("this AutoClassifier is not fitted yet: call fit(X, y) first")
         return self.members
+
+
+def _ngram_partner(split: tuple, search: Search) -> dict[str, Any]:
+    """The n-gram model fitted on the fit rows: its classes and validation probabilities."""
+    X_fit, y_fit, X_val, y_val = split
+    started = search.budget.spent()
+    model = NgramClassifier.fit(X_fit, y_fit)
+    probabilities = model.predict_proba(X_val)
+    accuracy = np.mean([model.labels[i] == label_scalar(label) for i, label in zip(probabilities.argmax(1), y_val)])
+    search.progress.note(f"n-gram model (TF-IDF + logistic regression) on {len(X_fit)} texts: validation accuracy "
+                         f"{accuracy:.4g} in {search.budget.spent() - started:.0f} s")
+    return {"labels": model.labels, "probabilities": probabilities}
+
+
+def _mix(chosen: Trial, partner: dict[str, Any], y_val: list) -> dict[str, Any]:
+    """The n-gram weight (of ``NGRAM_WEIGHTS``) whose mixture with the chosen candidate has the lowest validation
+    cross-entropy (ties: the smaller weight), with both models' validation figures and the mixture's."""
+    labels = chosen.result["labels"]
+    if partner["labels"] != labels:  # both are fitted on the same rows: only a bug would make them differ
+        raise RuntimeError(f"n-gram classes {partner['labels']} differ from the network's {labels}")
+    index = {label: i for i, label in enumerate(labels)}
+    target = np.array([index.get(label_scalar(label), -1) for label in y_val])
+    known = target >= 0  # a class the fit rows lack cannot be predicted by either model
+    figures = {}
+    for weight in (*NGRAM_WEIGHTS, 1.0):  # 1.0: the n-gram model alone, for the record
+        mixed = (1 - weight) * chosen.result["probabilities"] + weight * partner["probabilities"]
+        chance = np.where(known, mixed[np.arange(len(target)), np.maximum(target, 0)], 0.0)
+        figures[weight] = (float(-np.log(np.maximum(chance, 1e-12)).mean()),
+                           float((mixed.argmax(axis=1) == target).mean()))
+    weight = min(NGRAM_WEIGHTS, key=lambda w: (figures[w][0], w))
+    return {"ngram_weight": weight, "ngram_validation_loss": figures[1.0][0],
+            "ngram_validation_accuracy": figures[1.0][1],
+            "mixture_validation_loss": figures[weight][0], "mixture_validation_accuracy": figures[weight][1],
+            "mixtures": [{"ngram_weight": w, "validation_loss": round(loss, 5), "validation_accuracy": round(acc, 5)}
+                         for w, (loss, acc) in figures.items()],
+            "why": f"the n-gram model mixed in at weight {weight:g} gave the lowest validation loss of the weights "
+                   f"{', '.join(f'{w:g}' for w in NGRAM_WEIGHTS)}"}
 
 
 def _texts(X: list) -> bool:
