@@ -98,8 +98,9 @@ class AutoClassifier:
                     continue
                 tried[name] = search.run(name, settings, lambda: self._validate(settings, split, train_config, budget),
                                          estimate=search.seconds())
-                if len(tried) == 1 and tried[name].ok:  # keep time for one refit on all the data
-                    search.reserve = tried[name].seconds / (1 - self.validation)
+                if len(tried) == 1 and tried[name].ok:  # keep time for one refit on all the data (both models)
+                    refits = tried[name].seconds + (partner["seconds"] if partner else 0.0)
+                    search.reserve = refits / (1 - self.validation)
             leader = search.best()
             if leader is not None:
                 best = dict(leader.settings)
@@ -108,7 +109,7 @@ class AutoClassifier:
             raise UserError(f"no candidate could be trained within the budget: {search.trials[0].status}")
         mixture = _mix(chosen, partner, split[3]) if partner else {}
         self.ngram_weight = mixture.get("ngram_weight", 0.0)
-        self.ngrams = NgramClassifier.fit(X, y) if self.ngram_weight else None
+        self.ngrams = NgramClassifier.fit(X, y, start=partner["model"]) if self.ngram_weight else None
         self._refit(X, y, chosen, budget, train_config)
         self.table = search.table()
         self.summary = {"chosen": chosen.name, "settings": chosen.settings, "validation_loss": chosen.score,
@@ -218,9 +219,10 @@ def _ngram_partner(split: tuple, search: Search) -> dict[str, Any]:
     model = NgramClassifier.fit(X_fit, y_fit)
     probabilities = model.predict_proba(X_val)
     accuracy = np.mean([model.labels[i] == label_scalar(label) for i, label in zip(probabilities.argmax(1), y_val)])
+    seconds = search.budget.spent() - started
     search.progress.note(f"n-gram model (TF-IDF + logistic regression) on {len(X_fit)} texts: validation accuracy "
-                         f"{accuracy:.4g} in {search.budget.spent() - started:.0f} s")
-    return {"labels": model.labels, "probabilities": probabilities}
+                         f"{accuracy:.4g} in {seconds:.0f} s")
+    return {"model": model, "labels": model.labels, "probabilities": probabilities, "seconds": seconds}
 
 
 def _mix(chosen: Trial, partner: dict[str, Any], y_val: list) -> dict[str, Any]:

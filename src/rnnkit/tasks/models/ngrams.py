@@ -45,7 +45,7 @@ class NgramConfig:
     char_ngrams: tuple[int, int] = (2, 5)
     min_df: int = 2  # n-grams in fewer training texts are dropped (their idf set to 0): rare ones are noise
     C: float = 1.0  # inverse L2 strength, as scikit-learn's LogisticRegression (default 1.0)
-    max_iter: int = 100  # L-BFGS iterations, as scikit-learn's default
+    max_iter: int = 60  # L-BFGS iterations (tweets: validation accuracy the same as at 100, in 3/4 of the time)
 
 
 def buckets_for(classes: int) -> int:
@@ -69,9 +69,16 @@ def ngrams(text: str, config: NgramConfig) -> dict[str, list[str]]:
 def hashed_counts(texts: Sequence[str], config: NgramConfig) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per kind: (rows, columns, counts) of the distinct (text, bucket) pairs."""
     keys: dict[str, list[int]] = {kind: [] for kind in KINDS}
+    bucket_of: dict[str, int] = {}  # each distinct n-gram hashed once (most recur)
     for row, text in enumerate(texts):
+        start = row * config.buckets
         for kind, grams in ngrams(text, config).items():
-            keys[kind] += [row * config.buckets + zlib.crc32(f"{kind}:{g}".encode()) % config.buckets for g in grams]
+            for gram in grams:
+                name = f"{kind}:{gram}"
+                bucket = bucket_of.get(name)
+                if bucket is None:
+                    bucket = bucket_of[name] = zlib.crc32(name.encode()) % config.buckets
+                keys[kind].append(start + bucket)
     counts = {}
     for kind in KINDS:
         unique, count = np.unique(np.asarray(keys[kind], dtype=np.int64), return_counts=True)
@@ -102,8 +109,11 @@ class NgramClassifier:
         self.bias = torch.zeros(len(labels))
 
     @classmethod
-    def fit(cls, texts: Sequence[str], targets: Sequence[Any], config: NgramConfig | None = None) -> NgramClassifier:
-        """Fitted on ``texts`` and their labels (the classes: ``sorted(set(targets))``)."""
+    def fit(cls, texts: Sequence[str], targets: Sequence[Any], config: NgramConfig | None = None, *,
+            start: NgramClassifier | None = None) -> NgramClassifier:
+        """Fitted on ``texts`` and their labels (the classes: ``sorted(set(targets))``). ``start``: a model of
+        the same classes and config whose weights L-BFGS starts from (a refit on more of the same data then
+        converges in a fraction of the iterations)."""
         targets = [label_scalar(label) for label in targets]
         labels = sorted(set(targets))
         if len(labels) < 2:
@@ -118,7 +128,11 @@ class NgramClassifier:
         features = model._features(counts, len(texts))
         index = {label: i for i, label in enumerate(labels)}
         target = torch.tensor([index[label] for label in targets])
-        model._fit_weights(features, target)
+        iterations = config.max_iter
+        if start is not None and start.labels == labels and start.config == config:
+            model.weight, model.bias = start.weight.clone(), start.bias.clone()
+            iterations //= 2  # from near the optimum
+        model._fit_weights(features, target, iterations)
         return model
 
     def _features(self, counts: dict, rows: int) -> torch.Tensor:
@@ -131,15 +145,14 @@ class NgramClassifier:
         row, column, value = (np.concatenate(p) for p in zip(*parts))
         return _csr(row, column, value, (rows, self.config.buckets))
 
-    def _fit_weights(self, features: torch.Tensor, target: torch.Tensor) -> None:
+    def _fit_weights(self, features: torch.Tensor, target: torch.Tensor, iterations: int) -> None:
         """L-BFGS on the penalised mean cross-entropy, its gradient written out (sparse products in CSR, about
         15x faster than autograd's COO path here):  dW = X^T (P - Y) / N + W / (C N),  db = sum_i (P - Y)_i / N."""
-        weight = torch.zeros(self.config.buckets, len(self.labels))
-        bias = torch.zeros(len(self.labels))
+        weight, bias = self.weight.clone(), self.bias.clone()  # zeros, or the weights of ``start``
         transposed = _transpose(features)
         one_hot = F.one_hot(target, len(self.labels)).float()
         penalty = 1.0 / (2 * self.config.C * len(target))
-        optimizer = torch.optim.LBFGS([weight, bias], max_iter=self.config.max_iter, tolerance_grad=1e-6,
+        optimizer = torch.optim.LBFGS([weight, bias], max_iter=iterations, tolerance_grad=1e-6,
                                       tolerance_change=1e-10, history_size=20, line_search_fn="strong_wolfe")
 
         def objective() -> torch.Tensor:
