@@ -55,6 +55,14 @@ def test_features_are_scikit_learns_tfidf_hashed():
     assert abs(ours - expected).max() < 1e-6 and expected.nnz > 500
 
 
+def test_counting_in_chunks_changes_nothing(monkeypatch):
+    texts, _ = corpus(50)
+    whole = hashed_counts(texts, NgramConfig())
+    monkeypatch.setattr("rnnkit.tasks.models.ngrams.CHUNK", 7)
+    chunked = hashed_counts(texts, NgramConfig())
+    assert all(np.array_equal(a, b) for kind in whole for a, b in zip(whole[kind], chunked[kind]))
+
+
 def test_weights_are_scikit_learns_logistic_regression():
     texts, labels = corpus()
     config = NgramConfig(buckets=2 ** 16, C=1.0, max_iter=2000)

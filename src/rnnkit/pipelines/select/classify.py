@@ -52,7 +52,8 @@ START = {"cell": "gru", "hidden_size": 64, "pooling": "attention", "conv_channel
 STAGES = [("conv_channels", [0, 32]), ("pooling", ["last", "mean", "max", "attention"]), ("cell", ["gru", "lstm"]),
           ("hidden_size", [64, 128])]
 NGRAM_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # the n-gram model's share of a text classifier's probabilities; the
-# recurrent ensemble keeps at least a quarter (tweets: the mixture beat both models alone on validation)
+# recurrent ensemble keeps at least a quarter
+NGRAM_MAX_TEXTS = 200_000  # above: no n-gram partner (its sparse matrix would take gigabytes)
 
 
 TEXT_DROPOUT = 0.4  # texts: a word embedding overfits within two epochs without it (tweets: +0.6 points of
@@ -88,7 +89,7 @@ class AutoClassifier:
         split = ([X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held], [y[i] for i in held])
         search = Search(budget, planned=1 + sum(len(values) - 1 for _, values in STAGES), progress=self.progress,
                         what="selection")
-        partner = _ngram_partner(split, search) if _texts(X) else None
+        partner = _ngram_partner(split, search) if _texts(X) and len(X) <= NGRAM_MAX_TEXTS else None
         best, tried = dict(START), {}
         for key, values in [("start", [None])] + STAGES:
             for value in values:

@@ -36,6 +36,7 @@ from rnnkit.tasks.base import label_scalar
 
 WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 KINDS = ("word", "char")
+CHUNK = 20_000  # texts hashed at a time
 
 
 @dataclass(frozen=True)
@@ -67,23 +68,28 @@ def ngrams(text: str, config: NgramConfig) -> dict[str, list[str]]:
 
 
 def hashed_counts(texts: Sequence[str], config: NgramConfig) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per kind: (rows, columns, counts) of the distinct (text, bucket) pairs."""
-    keys: dict[str, list[int]] = {kind: [] for kind in KINDS}
+    """Per kind: (rows, columns, counts) of the distinct (text, bucket) pairs, counted CHUNK texts at a time (the
+    Python lists of a chunk's keys are the memory this takes)."""
+    parts: dict[str, list[tuple[np.ndarray, ...]]] = {kind: [] for kind in KINDS}
     bucket_of: dict[str, int] = {}  # each distinct n-gram hashed once (most recur)
-    for row, text in enumerate(texts):
-        start = row * config.buckets
-        for kind, grams in ngrams(text, config).items():
-            for gram in grams:
-                name = f"{kind}:{gram}"
-                bucket = bucket_of.get(name)
-                if bucket is None:
-                    bucket = bucket_of[name] = zlib.crc32(name.encode()) % config.buckets
-                keys[kind].append(start + bucket)
-    counts = {}
-    for kind in KINDS:
-        unique, count = np.unique(np.asarray(keys[kind], dtype=np.int64), return_counts=True)
-        counts[kind] = (unique // config.buckets, unique % config.buckets, count)
-    return counts
+    for first in range(0, len(texts), CHUNK):
+        keys: dict[str, list[int]] = {kind: [] for kind in KINDS}
+        for row, text in enumerate(texts[first:first + CHUNK], start=first):
+            start = row * config.buckets
+            for kind, grams in ngrams(text, config).items():
+                for gram in grams:
+                    name = f"{kind}:{gram}"
+                    bucket = bucket_of.get(name)
+                    if bucket is None:
+                        bucket = bucket_of[name] = zlib.crc32(name.encode()) % config.buckets
+                    keys[kind].append(start + bucket)
+        if len(bucket_of) > 4 * CHUNK * 100:  # a cache, not a vocabulary: bounded
+            bucket_of.clear()
+        for kind in KINDS:
+            unique, count = np.unique(np.asarray(keys[kind], dtype=np.int64), return_counts=True)
+            parts[kind].append((unique // config.buckets, unique % config.buckets, count))
+    empty = (np.zeros(0, np.int64),) * 3
+    return {kind: tuple(np.concatenate(column) for column in zip(*(parts[kind] or [empty]))) for kind in KINDS}
 
 
 def _csr(row: np.ndarray, column: np.ndarray, value: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
