@@ -15,10 +15,12 @@ from rnnkit.nn import count_parameters, make_layer
 
 
 def test_parameter_counts_are_matched_and_exact():
-    for cell, input_size, output_size in [("rnn", 2, 1), ("gru", 8, 4), ("lstm", 8, 4)]:
+    for cell, input_size, output_size in [("rnn", 2, 1), ("gru", 8, 4), ("lstm", 8, 4), ("mingru", 2, 1),
+                                          ("minlstm", 8, 4)]:
         hidden = matched_hidden_size(cell, input_size, output_size, 4641)
-        layer = make_layer(cell, input_size, hidden)
-        exact = count_parameters(layer) + (hidden + 1) * output_size
+        layers = 3 if cell.startswith("min") else 1  # the min cells: three layers, the first from the input
+        stack = [make_layer(cell, input_size if k == 0 else hidden, hidden) for k in range(layers)]
+        exact = sum(count_parameters(layer) for layer in stack) + (hidden + 1) * output_size
         assert exact == parameter_count(cell, input_size, hidden, output_size)
         assert abs(exact - 4641) / 4641 < 0.03
 

@@ -6,6 +6,7 @@ import argparse
 
 from rnnkit.cli import common
 from rnnkit.errors import UserError
+from rnnkit.nn.config import CELLS
 
 
 def register(subparsers) -> None:
@@ -18,7 +19,8 @@ def register(subparsers) -> None:
                         help="time lags T to test (default: 10 50 100 200; the paper also uses 500 and 1000)")
     parser.add_argument("--problems", nargs="+", choices=["adding", "temporal-order"],
                         default=["adding", "temporal-order"])
-    parser.add_argument("--cells", nargs="+", choices=["rnn", "lstm", "gru"], default=["rnn", "lstm", "gru"])
+    parser.add_argument("--cells", nargs="+", choices=list(CELLS), default=["rnn", "lstm", "gru"],
+                        help="also mingru, minlstm (three layers deep, as in their paper)")
     parser.add_argument("--max-steps", type=common.positive_int, default=1500,
                         help="training budget per model, in optimizer steps (default: 1500)")
     parser.add_argument("--workers", type=common.positive_int, default=2, help="parallel processes (default: 2)")

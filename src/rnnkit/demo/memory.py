@@ -11,7 +11,9 @@ For every problem x lag x cell one model of (nearly) equal parameter count is tr
 The models are the sequence classifier (temporal order) and regressor (adding, with the paper's tolerance as its
 "accuracy"), reading each sequence's final state. Gated cells start with chrono initialisation for the lag at
 hand (``RecurrentConfig.chrono_lag``); the Elman RNN has no gate to set and starts with orthogonal recurrent
-weights, its best-known start. Jobs run in parallel
+weights, its best-known start. The min cells (``--cells mingru minlstm``, Feng et al. 2024) are stacked
+``MIN_CELL_LAYERS`` deep, as in their paper (a min cell's gates read its input only, not its state), and train
+at ``MIN_CELL_LR``; their hidden size matches the LSTM's parameter count over the whole stack. Jobs run in parallel
 processes, one thread each, and are seeded from (seed, job), so a seed fixes every number whatever the schedule.
 """
 
@@ -29,8 +31,7 @@ import torch
 from rnnkit import _smoke
 from rnnkit.data.long_lag import PAPER_TEST_SIZE, LongLagProblem
 from rnnkit.eval.gradients import state_gradient_norms
-from rnnkit.nn.config import RecurrentConfig
-from rnnkit.nn.init import GATES
+from rnnkit.nn.config import MIN_CELLS, RecurrentConfig, make_recurrent
 from rnnkit.tasks.blocks.encoder import EncoderConfig
 from rnnkit.tasks.models.classification import (SequenceClassifier, SequenceClassifierConfig, SequenceRegressor,
                                                 SequenceRegressorConfig)
@@ -41,6 +42,8 @@ SOLVED_ACCURACY = 0.99  # the paper's criterion, judged on the test sequences
 # Training stops at a margin above it on validation: 99% on 1,024 validation sequences is still 98.6% on a test
 # set one time in ten, so a run that stopped exactly at the line would often fail the test by noise.
 STOP_ACCURACY = 0.995
+MIN_CELL_LAYERS = 3
+MIN_CELL_LR = 1e-2  # chosen on validation at lag 100 over the others' 3e-3 (bench/check_precision.py --min-cells)
 
 
 @dataclass(frozen=True)
@@ -110,14 +113,27 @@ class StopWhenSolved(Callback):
             trainer.should_stop = True
 
 
+def recurrent_config(cell: str, hidden_size: int, lag: int = 0) -> RecurrentConfig:
+    """The recurrent stack of a ``cell`` model; gated cells get chrono initialisation for ``lag``."""
+    chrono = lag + lag // 10 if cell != "rnn" and lag else 0
+    return RecurrentConfig(cell=cell, hidden_size=hidden_size, num_layers=MIN_CELL_LAYERS if cell in MIN_CELLS else 1,
+                           chrono_lag=chrono)
+
+
 def parameter_count(cell: str, input_size: int, hidden_size: int, output_size: int) -> int:
-    gates = GATES["LSTM" if cell == "lstm" else "GRU" if cell == "gru" else "RNN_TANH"]
-    return gates * (hidden_size * (input_size + hidden_size) + 2 * hidden_size) + (hidden_size + 1) * output_size
+    """The model's parameters: the recurrent stack and the output layer on its last state."""
+    stack = make_recurrent(recurrent_config(cell, hidden_size), input_size)
+    return sum(p.numel() for p in stack.parameters()) + (hidden_size + 1) * output_size
 
 
 def matched_hidden_size(cell: str, input_size: int, output_size: int, budget: int) -> int:
-    """The hidden size whose parameter count is closest to ``budget``."""
-    return min(range(1, 1025), key=lambda h: abs(parameter_count(cell, input_size, h, output_size) - budget))
+    """The hidden size (1-1024) whose parameter count is closest to ``budget`` (the count grows with it)."""
+    low, high = 1, 1024
+    while low < high:  # the smallest size with at least ``budget`` parameters
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if parameter_count(cell, input_size, middle, output_size) < budget else (
+            low, middle)
+    return min({max(low - 1, 1), low}, key=lambda h: abs(parameter_count(cell, input_size, h, output_size) - budget))
 
 
 def build_model(problem: LongLagProblem, cell: str,
@@ -125,9 +141,8 @@ def build_model(problem: LongLagProblem, cell: str,
     """The model for one job: ``cell`` with the LSTM's parameter count, the classifier or the regressor."""
     budget = parameter_count("lstm", problem.input_size, config.lstm_hidden_size, problem.output_size)
     hidden = matched_hidden_size(cell, problem.input_size, problem.output_size, budget)
-    chrono = problem.lag + problem.lag // 10 if cell != "rnn" else 0  # gated cells: chrono init for the lag
-    rnn = RecurrentConfig(cell=cell, hidden_size=hidden, chrono_lag=chrono)
-    encoder = EncoderConfig(input_size=problem.input_size, rnn=rnn, pooling="last")
+    encoder = EncoderConfig(input_size=problem.input_size, rnn=recurrent_config(cell, hidden, problem.lag),
+                            pooling="last")
     if problem.kind == "adding":  # solved: absolute error < 0.04 (the paper's criterion)
         return SequenceRegressor(SequenceRegressorConfig(encoder, output_size=problem.output_size, tolerance=0.04))
     return SequenceClassifier(SequenceClassifierConfig(encoder, num_classes=problem.output_size))
@@ -149,7 +164,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     train = FreshBatches(problem, config.batch_size, config.eval_every, seed)
     solved = StopWhenSolved()
     trainer = Trainer(model, TrainConfig(
-        max_epochs=config.max_steps // config.eval_every, batch_size=1, shuffle=False, lr=config.lr,
+        max_epochs=config.max_steps // config.eval_every, batch_size=1, shuffle=False,
+        lr=MIN_CELL_LR if job["cell"] in MIN_CELLS else config.lr,
         weight_decay=0.0, monitor="val_accuracy", mode="max", seed=seed, progress="none", device="cpu",
     ), callbacks=[NextEpoch(train), solved])
     started = time.perf_counter()
