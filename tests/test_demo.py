@@ -44,14 +44,18 @@ def test_lstm_solves_temporal_order_at_lag_20_and_its_model_reloads(tmp_path):
 def test_cli_demo_writes_metrics_report_and_models(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "rnnkit.cli.main", "demo", "--out", str(out), "--lags", "10",
-               "--problems", "temporal-order", "--cells", "rnn", "lstm", "--max-steps", "100", "--workers", "1"]
+               "--problems", "temporal-order", "--cells", "rnn", "lstm", "mingru", "--max-steps", "100",
+               "--workers", "1"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "temporal-order" in done.stdout and "steps to solve" in done.stdout
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["solved"]["temporal-order"]) == {"rnn", "lstm"}
+    assert set(metrics["solved"]["temporal-order"]) == {"rnn", "lstm", "mingru"}
+    mingru = next(r for r in metrics["results"] if r["cell"] == "mingru")
+    assert mingru["parameters"] == pytest.approx(next(r["parameters"] for r in metrics["results"]
+                                                      if r["cell"] == "lstm"), rel=0.03)
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 2 and "http://" not in html
+    assert html.count("data:image/png;base64,") == 2 and "http://" not in html  # learning curves, gradients
     assert (out / "models" / "temporal-order-lstm-10" / "model.safetensors").exists()
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=60)  # never overwrites a run

@@ -73,8 +73,9 @@ def gradient_figure(results: list[dict[str, Any]], problem: str, lag: int) -> Fi
     """||dL/dh_t|| against distance on a log scale: one colour per cell, dashed at initialisation."""
     fig = Figure(figsize=(6.4, 4.0), layout="constrained")
     ax = fig.subplots()
-    runs = sorted((r for r in results if r["problem"] == problem and r["lag"] == lag), key=lambda r: r["cell"])
-    for colour, r in zip(("tab:blue", "tab:orange", "tab:green"), runs):
+    runs = sorted((r for r in results if r["problem"] == problem and r["lag"] == lag and r["gradient_norms_init"]),
+                  key=lambda r: r["cell"])
+    for colour, r in zip((f"C{k}" for k in range(10)), runs):
         for key, style, when in (("gradient_norms_init", "--", "at initialisation"),
                                  ("gradient_norms_trained", "-", "after training")):
             norms = [v if v > 0 else float("nan") for v in r[key][:lag]]  # an exact 0 cannot sit on a log axis
@@ -109,8 +110,11 @@ def write_outputs(out: Path, config: MemoryDemoConfig, results: list[dict[str, A
         report.add_figure(learning_curves_figure(results, problem),
                           "Validation accuracy while training; the dotted line is the 99% needed to count as solved.")
         lag = max(config.lags)
+        if not any(r["gradient_norms_init"] for r in results if r["problem"] == problem and r["lag"] == lag):
+            continue  # only stacked min cells here: their states are not traced one by one
         report.add_figure(
             gradient_figure(results, problem, lag),
             "The vanishing gradient: how strongly the loss at the end of a sequence reaches back to the hidden "
-            "state t steps earlier (log scale). The Elman RNN's falls off geometrically; the gated cells keep it.")
+            "state t steps earlier (log scale). The Elman RNN's falls off geometrically; the gated cells keep it. "
+            "(The stacked min cells are not traced: their states are computed in parallel.)")
     report.write(out / "report.html")
