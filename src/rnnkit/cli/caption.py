@@ -59,6 +59,8 @@ def _caption_parser() -> argparse.ArgumentParser:
 
 
 def _run_caption(args: argparse.Namespace) -> int:
-    for path, caption in zip(args.images, pipeline.caption_files(args.model, args.images, beam=args.beam)):
+    captions = pipeline.caption_files(args.model, args.images, beam=args.beam,
+                                      progress="auto" if len(args.images) > 64 else "none")
+    for path, caption in zip(args.images, captions):
         print(f"{path}\t{caption}")
     return 0

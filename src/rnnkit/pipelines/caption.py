@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from rnnkit.tasks.decoding.limits import warn_capped
 from rnnkit.tasks.models.captioning import CAPTION_LIMIT, CaptionerConfig, ImageCaptioner
 from rnnkit.train import TrainConfig
 from rnnkit.train.model_folder import load_model_of
+from rnnkit.train.progress import CountProgress
 
 
 @dataclass
@@ -72,7 +74,8 @@ def _read(images: str, table: str, settings: CaptionSettings) -> Examples:
 
 
 def build(splits: Splits, settings: CaptionSettings) -> ImageCaptioner:
-    return ImageCaptioner.for_data(splits.train.targets, settings.model, min_count=settings.min_count)
+    return ImageCaptioner.for_data(splits.train.targets, settings.model, min_count=settings.min_count,
+                                   images=splits.train.inputs)
 
 
 def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
@@ -80,6 +83,7 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     metrics, report, outputs = caption_report(
         model, scored.inputs, scored.targets, beam=run.settings.beam, history=run.result.history,
         train=(train.inputs, train.targets), title=f"Image captioning: {Path(run.settings.captions).name}",
+        progress=CountProgress("decode", run.settings.train.progress),
         extra=run.facts() | {"parameters": count_parameters(model)})
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
@@ -108,8 +112,10 @@ def load_captioner(model_dir: str | Path) -> ImageCaptioner:
     return load_model_of(model_dir, ImageCaptioner, "an image captioning model (`rnnkit caption train`)")
 
 
-def caption_files(model_dir: str | Path, paths: list[str | Path], *, beam: int = 3) -> list[str]:
-    """Captions for the image files ``paths`` with the model in ``model_dir``."""
+def caption_files(model_dir: str | Path, paths: list[str | Path], *, beam: int = 3, progress: str = "none"
+                  ) -> list[str]:
+    """Captions for the image files ``paths`` with the model in ``model_dir``; ``progress`` on stderr (the
+    captions may be piped), as ``TrainConfig.progress``."""
     model = load_captioner(model_dir)
     images = np.stack([read_image(path, model.config.image_size) for path in paths])
-    return model.caption(images, beam=beam)
+    return model.caption(images, beam=beam, progress=CountProgress("caption", progress, stream=sys.stderr))
