@@ -38,7 +38,8 @@ def test_train_then_caption(tmp_path, capsys):
     test_table, _ = write_images(tmp_path, 10, seed=1)
     assert run(["caption", "train", str(tmp_path / "img"), str(table), "--test", str(test_table),
                 "--out", str(tmp_path / "run"), *TINY]) == 0
-    assert "BLEU" in capsys.readouterr().out
+    said = capsys.readouterr().out  # decoding progress (lines: not a terminal), then the result
+    assert "BLEU" in said and "decode 10/10" in said
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["count"] == 10 and metrics["scored_on"] == "test (captions-1.csv)"
     assert metrics["train_images"] + metrics["validation_images"] == 40
