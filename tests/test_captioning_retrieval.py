@@ -16,6 +16,7 @@ from rnnkit.nn import RecurrentConfig
 from rnnkit.tasks.blocks.decoder import AttentionDecoder, AttentionDecoderConfig
 from rnnkit.tasks.blocks.image_encoder import ImageEncoderConfig
 from rnnkit.tasks.blocks.retrieval import THUMBNAIL, CaptionRetrieval
+from rnnkit.tasks.decoding.bleu_statistics import bleu_from_statistics, bleu_statistics
 from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
 from rnnkit.train import TrainConfig, Trainer
 
@@ -27,9 +28,11 @@ def test_retrieval_finds_the_nearest_thumbnails_and_skips_the_image_itself_in_tr
     table.fill(batch, torch.arange(1, 61).view(30, 2))
     thumbnails = torch.nn.functional.adaptive_avg_pool2d(batch, THUMBNAIL).flatten(1)
     expected = torch.cdist(thumbnails[:8], thumbnails).argsort(1)[:, :4]
-    found = table.nearest(batch[:8])
+    found, distances = table.nearest(batch[:8], 3)
     assert torch.equal(found, expected[:, :3]) and torch.equal(found[:, 0], torch.arange(8))  # itself first
-    assert torch.equal(table.nearest(batch[:8], skip_self=True), expected[:, 1:])  # in training: the others
+    rms = (thumbnails[:8, None] - thumbnails[found]).square().mean(-1).sqrt()
+    torch.testing.assert_close(distances, rms, atol=1e-3, rtol=0)
+    assert torch.equal(table.nearest(batch[:8], 3, skip_self=True)[0], expected[:, 1:])  # in training: the others
     embedding = torch.nn.Embedding(61, 4, padding_idx=0)
     values, mask, ids = table(batch[:2], embedding)
     assert values.shape == (2, 3 * 2, 6) and mask.all() and torch.equal(ids[0, :2], torch.tensor([1, 2]))
@@ -59,7 +62,8 @@ def trained():
     images, captions = make_shapes(160, seed=0)
     val_images, val_captions = make_shapes(60, seed=1)
     decoder = AttentionDecoderConfig(embedding_dim=16, rnn=RecurrentConfig(hidden_size=32))
-    config = CaptionerConfig(ImageEncoderConfig(channels=(8, 16)), decoder, image_size=16, neighbours=3)
+    config = CaptionerConfig(ImageEncoderConfig(channels=(8, 16)), decoder, image_size=16, neighbours=3,
+                             nearest_within=0)  # the decoder's own captions
     model = ImageCaptioner.for_data(captions, config, images=images)
     Trainer(model, TrainConfig(max_epochs=10, batch_size=8, lr=3e-3, progress="none")).fit(
         model.dataset(images, captions), model.dataset(val_images, val_captions), collate_fn=caption_collate)
@@ -90,9 +94,43 @@ def test_caption_reports_progress_and_attention_on_the_image_grid_only(trained):
     assert details[0]["attention"].shape == (len(captions[0].split()) + 1, 4, 4)  # the grid; retrieved words apart
 
 
+def test_near_duplicates_get_the_nearest_training_caption(trained):
+    model, (images, captions), _ = trained
+    model.config.nearest_within = 0.05
+    try:
+        noise = np.random.default_rng(0).integers(0, 256, (1, 16, 16, 3), dtype=np.uint8)  # near nothing
+        found, details = model.caption(np.concatenate([images[:3], noise]), return_details=True)
+        decoded = model.caption(noise)  # the decoder's caption
+    finally:
+        model.config.nearest_within = 0.0
+    assert found[:3] == captions[:3] and [d["nearest"] for d in details] == [True, True, True, False]
+    assert details[0]["attention"].shape == (0, 4, 4) and found[3] == decoded[0]
+
+
+def test_nearest_within_is_chosen_by_validation_bleu_and_an_unused_table_is_dropped(trained):
+    model, _, (val_images, val_captions) = trained
+    scores = model.choose_nearest_within(val_images, val_captions, candidates=(0.0, 0.1, 1.0))
+    try:
+        assert list(scores) == [0.0, 0.1, 1.0] and model.config.nearest_within == max(scores, key=scores.get)
+        for within, bleu in scores.items():
+            model.config.nearest_within = within
+            found = model.caption(val_images)
+            statistics = np.sum([bleu_statistics(r.split(), h.split()) for r, h in zip(val_captions, found)], axis=0)
+            assert bleu == pytest.approx(bleu_from_statistics(statistics))
+    finally:
+        model.config.nearest_within = 0.0
+    images, captions = make_shapes(12)
+    untrained = ImageCaptioner.for_data(captions, CaptionerConfig(image_size=16), images=images)
+    assert untrained.config.nearest_within > 0 and untrained.retrieval is not None
+    untrained.choose_nearest_within(images[:4], ["nothing like it"] * 4, candidates=(0.0, 0.05))
+    assert untrained.config.nearest_within == 0 and untrained.retrieval is None  # not saved either
+
+
 def test_retrieval_needs_the_training_images():
     _, captions = make_shapes(8)
     with pytest.raises(rnnkit.UserError, match="training images"):
-        ImageCaptioner.for_data(captions, CaptionerConfig(neighbours=2))
+        ImageCaptioner.for_data(captions, CaptionerConfig(neighbours=2, nearest_within=0))
+    with pytest.raises(rnnkit.UserError, match="training images"):
+        ImageCaptioner.for_data(captions)  # the default looks up near-duplicates
     with pytest.raises(ValueError, match="neighbours"):
         CaptionerConfig(neighbours=-1)

@@ -44,6 +44,8 @@ def test_train_then_caption(tmp_path, capsys):
     assert metrics["count"] == 10 and metrics["scored_on"] == "test (captions-1.csv)"
     assert metrics["train_images"] + metrics["validation_images"] == 40
     assert {"bleu", "exact_match", "greedy_exact_match", "nearest_bleu", "frequent_bleu"} <= set(metrics)
+    chosen = metrics["nearest_within_validation_bleu"]  # each candidate's validation BLEU, the best kept
+    assert chosen[f"{metrics['nearest_within']:g}"] == max(chosen.values())
     html = (tmp_path / "run" / "report.html").read_text()
     assert "Attention" in html and "Learning curves" in html
     with open(tmp_path / "run" / "captions.csv", newline="") as handle:

@@ -142,6 +142,22 @@ def test_captioner_graphs_caption_as_the_model(neighbours, tmp_path):
     assert [" ".join(model.vocab.decode(tokens)) for tokens in found] == model.caption(images)
 
 
+def test_captioner_encoder_gives_the_nearest_training_image(tmp_path):
+    from captioning_data import make_shapes
+    from rnnkit.data.images import as_image_batch
+
+    model = captioner(nearest_within=0.25)  # measured: one of the four within (0.19), the others 0.28-0.34
+    graphs, sidecar = exported(model, tmp_path)
+    images, _ = make_shapes(4, seed=4)
+    encoder = graphs["encoder"]
+    names = [o.name for o in encoder.get_outputs()]
+    outputs = dict(zip(names, encoder.run(None, {"images": as_image_batch(images).numpy()})))
+    table = sidecar["extra"]["retrieval_captions"]  # the rule, applied outside Python:
+    same = [table[i] if d < sidecar["config"]["nearest_within"] else None
+            for i, d in zip(outputs["nearest"], outputs["distance"])]
+    assert same == model.near_duplicates(as_image_batch(images)) and any(same) and not all(same)
+
+
 def test_layer_norm_is_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(rnnkit.UserError, match="layer_norm"):
         rnnkit.export(tagger(layer_norm=True), tmp_path / "model.onnx")

@@ -15,7 +15,10 @@ chunks. Time and batch are dynamic; ``lengths`` (B,) gives each sequence's true 
                                                   keys[, source] -> log_probs (B, V), hn[, cn], feedn, weights
                                                 (source: the ids a copying decoder copies, the seq2seq encoder's
                                                 input, or a retrieving captioner encoder's output: 0 on the image
-                                                grid, then the retrieved captions' words)
+                                                grid, then the retrieved captions' words; a captioner with
+                                                nearest_within > 0 also gives nearest (B,), the index of the
+                                                nearest training image in the sidecar's retrieval_captions, and
+                                                its distance (B,): within nearest_within, that is the caption)
 
 Outputs are the model's own ``forward`` outputs (logits, standardised predictions, log-probabilities); the labels,
 the target scale and the vocabularies travel beside the graph as JSON (``rnnkit.deploy.export``). The decoder's
@@ -188,7 +191,11 @@ class EncoderGraph(nn.Module):
 
     def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
         memory, state = self.model.encode(*inputs)
-        source = (memory.source_ids,) if self.model.task == "captioning" and memory.source_ids is not None else ()
+        model = self.model
+        source = (memory.source_ids,) if model.task == "captioning" and memory.source_ids is not None else ()
+        if model.task == "captioning" and model.config.nearest_within:
+            index, distance = model.retrieval.nearest(inputs[0], 1)
+            source += (index[:, 0], distance[:, 0])
         return (memory.values, memory.mask, memory.projected, *source, *state)
 
 
@@ -230,8 +237,10 @@ def encoder_decoder_graphs(model: Any) -> list[Graph]:
     dynamic = {**encoder_dynamic, **{name: positions for name in memory}, **{name: batch_first for name in state}}
     copy = ["source"] if decoder.config.copy else []
     made = copy if model.task == "captioning" else []  # the retrieved words' ids come out of the encoder
-    encoder = Graph("encoder", EncoderGraph(model), encoder_inputs, memory + made + state,
-                    {**dynamic, **{name: positions for name in made}}, encoder_sample)
+    nearest = ["nearest", "distance"] if model.task == "captioning" and model.config.nearest_within else []
+    encoder = Graph("encoder", EncoderGraph(model), encoder_inputs, memory + made + nearest + state,
+                    {**dynamic, **{name: positions for name in made}, **{name: batch_first for name in nearest}},
+                    encoder_sample)
     step_inputs = ["tokens", *state, *memory, *copy]
     step_outputs = ["log_probs", *final, "weights"]
 
@@ -239,7 +248,7 @@ def encoder_decoder_graphs(model: Any) -> list[Graph]:
         sources = encoder_sample(batch, steps)
         with torch.no_grad():
             values, mask, keys, *rest = encoder.module(*sources)
-        made_ids, initial = rest[:len(made)], rest[len(made):]
+        made_ids, initial = rest[:len(made)], rest[len(made) + len(nearest):]
         initial = [part + 0.1 * torch.randn_like(part) for part in initial]
         tokens = torch.randint(1, decoder.config.vocab_size, (batch,))
         return (tokens, *initial, values, mask, keys, *(made_ids or sources[:len(copy)]))

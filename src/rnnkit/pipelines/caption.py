@@ -28,7 +28,7 @@ from rnnkit.errors import UserError
 from rnnkit.eval.reports.caption import caption_report
 from rnnkit.eval.yardstick import Yardstick, versus
 from rnnkit.nn import count_parameters
-from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, random_split
+from rnnkit.pipelines.driver import Examples, Recipe, Splits, TrainedRun, fit_built, random_split
 from rnnkit.tasks.decoding.limits import warn_capped
 from rnnkit.tasks.models.captioning import CAPTION_LIMIT, CaptionerConfig, ImageCaptioner
 from rnnkit.train import TrainConfig
@@ -51,6 +51,8 @@ class CaptionSettings:
         "help": "share of the rows held out for early stopping", "metavar": "FRACTION"})
     min_count: int = field(default=1, metadata={"help": "rarer words are <unk>"})
     beam: int = field(default=3, metadata={"help": "beam for the final scores (1: greedy)"})
+    choose_nearest_within: bool = field(default=True, metadata={
+        "help": "after training, choose the model's --nearest-within by the validation share's BLEU (beam as --beam)"})
     model: CaptionerConfig = field(default_factory=CaptionerConfig)
     # The best epoch by validation BLEU: on unseen images the loss bottoms out after a few epochs, while the
     # captions, and BLEU, keep improving as the model learns longer phrases.
@@ -78,6 +80,22 @@ def build(splits: Splits, settings: CaptionSettings) -> ImageCaptioner:
                                    images=splits.train.inputs)
 
 
+CHOICE = "nearest_within_validation_bleu"  # each candidate's validation BLEU, kept in the last epoch's record
+
+
+def fit(splits: Splits, settings: CaptionSettings, config: TrainConfig, resume: bool) -> tuple[ImageCaptioner, Any]:
+    """Train (the driver's ``fit_built``), then choose ``nearest_within`` on the validation rows: how near a
+    training image must be for its caption to be taken (``ImageCaptioner.choose_nearest_within``)."""
+    model, result = fit_built(RECIPE, splits, settings, config, resume)
+    if settings.choose_nearest_within and model.retrieval is not None:
+        scores = model.choose_nearest_within(splits.validation.inputs, splits.validation.targets,
+                                             beam=settings.beam, progress=CountProgress("choose", config.progress))
+        print(f"nearest_within {model.config.nearest_within:g} (validation BLEU "
+              + ", ".join(f"{within:g}: {bleu:.2f}" for within, bleu in scores.items()) + ")", flush=True)
+        result.history[-1][CHOICE] = {f"{within:g}": bleu for within, bleu in scores.items()}  # into metrics.json
+    return model, result
+
+
 def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     model, scored, train = run.model, run.splits.scored, run.splits.train
     metrics, report, outputs = caption_report(
@@ -91,7 +109,8 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     writer.writerows(zip(scored.names, [model.normalise(c) for c in scored.targets], outputs))
     _fs.atomic_write(run.out / "captions.csv", table.getvalue().encode("utf-8"))
     warn_capped(metrics["capped"], CAPTION_LIMIT, "--max-output-length", metrics["count"])
-    return metrics | {"beam": run.settings.beam}, report
+    chosen = {CHOICE: run.result.history[-1][CHOICE]} if run.result.history and CHOICE in run.result.history[-1] else {}
+    return metrics | {"beam": run.settings.beam, "nearest_within": model.config.nearest_within, **chosen}, report
 
 
 def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
@@ -103,8 +122,9 @@ def summary(metrics: dict[str, Any]) -> str:
             f"{metrics['capped']} of {metrics['count']} captions cut at the length cap")
 
 
-RECIPE = Recipe(command="caption train", read=read, split=random_split, build=build, score=score, summary=summary,
-                yardsticks=yardsticks, collate=caption_collate, unit="images", outputs=("captions.csv",))
+RECIPE = Recipe(command="caption train", read=read, split=random_split, build=build, fit=fit, score=score,
+                summary=summary, yardsticks=yardsticks, collate=caption_collate, unit="images",
+                outputs=("captions.csv",))
 
 
 def load_captioner(model_dir: str | Path) -> ImageCaptioner:
