@@ -9,7 +9,9 @@ are first put through the model's tokenizer (lower case, its word pattern) so bo
 beam search, the greedy scores come too (``greedy_*``). Two baselines need no model and set the bar, given the
 training images: ``frequent_*`` captions every image with the most frequent training caption, ``nearest_*`` with
 the caption of the nearest training image in pixel space (Euclidean distance between 16 x 16 thumbnails).
-``capped`` counts the captions cut at the model's ``max_output_length`` (the report warns when it is not 0).
+``capped`` counts the captions cut at the model's ``max_output_length`` (the report warns when it is not 0);
+``near_duplicates`` the images captioned with their nearest training image's caption (the model's
+``nearest_within``), not by the decoder.
 
 The report shows the metrics, the learning curves, a grid of images with the true and predicted captions, and
 for a few images the attention of each generated word over the image (the CNN's grid, drawn over the picture).
@@ -73,7 +75,8 @@ def caption_metrics(model: Any, images: Any, references: Sequence[str], *, beam:
     capped = [d["capped"] for d in details]
     metrics: dict[str, Any] = {"count": len(references), "beam": beam,
                                **seq2seq_metrics(references, outputs, capped=capped),
-                               "max_output_length": model.config.max_output_length}
+                               "max_output_length": model.config.max_output_length,
+                               "near_duplicates": sum(bool(d.get("nearest")) for d in details)}
     if beam > 1:
         greedy, greedy_details = model.caption(images, beam=1, return_details=True, progress=progress)
         greedy_capped = [d["capped"] for d in greedy_details]
@@ -151,8 +154,10 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
                               f"{beam}; green: exactly right)")
     report.add_section("Attention")
     for i in range(min(examples, len(details))):
+        what = ("a near-duplicate: the nearest training image's caption" if details[i].get("nearest") else
+                "where the decoder looked for each word")
         report.add_figure(attention_figure(np.asarray(images[i]), details[i]["words"], details[i]["attention"]),
-                          caption=f"image {i}: where the decoder looked for each word (reference: {normalised[i]})")
+                          caption=f"image {i}: {what} (reference: {normalised[i]})")
     return metrics, report, outputs
 
 
