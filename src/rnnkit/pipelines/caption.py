@@ -5,10 +5,10 @@
 
 The captions table is read by ``rnnkit.data.captions`` (columns ``file`` and ``caption``); images are resized to
 the model's ``image_size``. A random validation share of the rows is held out (the best epoch, by the BLEU of
-greedy captions; then ``nearest_within``, how near a training image must be for its caption to be taken, by the
-BLEU of the final decoding); the caption vocabulary and the nearest-image table are built on the rest. Besides the driver's files the run writes
-``captions.csv`` (file, reference, caption) for the scored images: the ``test`` table when given, else the
-validation rows.
+greedy captions; with ``choose_nearest_within`` also ``nearest_within``, how near a training image must be for its
+caption to be taken, by the BLEU of the final decoding); the caption vocabulary and the nearest-image table are
+built on the rest. Besides the driver's files the run writes ``captions.csv`` (file, reference, caption) for the
+scored images: the ``test`` table when given, else the validation rows.
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:
 
 def summary(metrics: dict[str, Any]) -> str:
     return (f"exact match {metrics['exact_match']:.4f}, chrF {metrics['chrf']:.2f} (beam {metrics['beam']}) on "
-            f"{metrics['scored_on']}; {metrics['near_duplicates']} of {metrics['count']} captions from a near-duplicate "
-            f"training image (within {metrics['nearest_within']:g}), {metrics['capped']} cut at the length cap")
+            f"{metrics['scored_on']}; {metrics['near_duplicates']} of {metrics['count']} captions from a "
+            f"near-duplicate training image (within {metrics['nearest_within']:g}), {metrics['capped']} cut at the length cap")
 
 
 RECIPE = Recipe(command="caption train", read=read, split=random_split, build=build, fit=fit, score=score,

@@ -198,7 +198,8 @@ class ImageCaptioner(EncoderDecoderModel):
         w) as numpy (where the decoder looked for each word) and ``capped`` (True: the caption reached
         ``max_length`` without ``</s>`` and was cut); without it, cut captions raise an ``OutputCappedWarning``.
         An image within ``nearest_within`` of a training image gets its caption (``near_duplicates``; details:
-        ``nearest`` True, no attention). ``progress``: called ``(images done, images)`` after each batch (``rnnkit.train.progress.CountProgress``)."""
+        ``nearest`` True, no attention). ``progress``: called ``(images done, images)`` after each batch
+        (``rnnkit.train.progress.CountProgress``)."""
         vocab = self._vocab()
         images = images if isinstance(images, (np.ndarray, torch.Tensor)) else np.stack(list(images))
         limit = max_length or self.config.max_output_length or 30
