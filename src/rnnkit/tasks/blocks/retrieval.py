@@ -22,9 +22,12 @@ ids) is held in buffers: the thumbnails are saved with the weights, the captions
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
+from rnnkit.data.images import as_image_batch
 from rnnkit.tasks.blocks.image_encoder import thumbnail
 
 THUMBNAIL = 16  # side of the thumbnails compared
@@ -44,9 +47,10 @@ class CaptionRetrieval(nn.Module):
         # (N, L): the model folder keeps the captions as text, so they are not saved with the weights
         self.register_buffer("captions", torch.zeros(0, 1, dtype=torch.long), persistent=False)
 
-    def fill(self, images: Tensor, captions: Tensor) -> None:
-        """The table: ``images`` (N, C, H, W) in [0, 1] and their captions' word ids (N, L), padded with 0."""
-        self.keys = torch.cat([thumbnail(images[start:start + 256], THUMBNAIL).flatten(1)
+    def fill(self, images: Any, captions: Tensor) -> None:
+        """The table: ``images`` as ``as_image_batch`` takes them (made floats 256 at a time) and their captions'
+        word ids (N, L), padded with 0."""
+        self.keys = torch.cat([thumbnail(as_image_batch(images[start:start + 256]), THUMBNAIL).flatten(1)
                                for start in range(0, len(images), 256)]).to(self.keys)
         self.captions = captions.to(self.captions.device)
 
