@@ -100,7 +100,8 @@ def main() -> None:
     best = None
     for name in args.candidates.split(","):
         seed_everything(0)
-        model = ImageCaptioner.for_data(train.captions, captioner_config(args.size, **CANDIDATES[name]))
+        model = ImageCaptioner.for_data(train.captions, captioner_config(args.size, **CANDIDATES[name]),
+                                        images=train.images)
         config = TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, restore_best=False,
                              schedule=args.schedule, progress="lines", seed=0)
         best_bleu = BestBleu(validation.images, validation.captions)

@@ -78,12 +78,13 @@ def seq2seq(cell="lstm", copy=False):
     return Seq2Seq.for_data(["cat", "dog", "act"], ["tac", "god", "tca"], config)
 
 
-def captioner(cell="lstm"):
+def captioner(cell="lstm", neighbours=0, nearest_within=0.0):
     torch.manual_seed(0)
-    _, captions = make_shapes(12)
+    images, captions = make_shapes(12)
     decoder = AttentionDecoderConfig(embedding_dim=8, rnn=RecurrentConfig(cell, 8))
     encoder = ImageEncoderConfig(channels=(8, 8), norm="group", thumbnail=4)
-    return ImageCaptioner.for_data(captions, CaptionerConfig(encoder, decoder, image_size=16))
+    config = CaptionerConfig(encoder, decoder, image_size=16, neighbours=neighbours, nearest_within=nearest_within)
+    return ImageCaptioner.for_data(captions, config, images=images)
 
 
 EVERY_TASK = {"classifier": classifier, "regressor": regressor, "tagger": tagger, "recognizer": recognizer,

@@ -77,7 +77,7 @@ def trained():
     val_images, val_captions = make_shapes(60, seed=1)
     decoder = AttentionDecoderConfig(embedding_dim=16, rnn=RecurrentConfig(hidden_size=32))
     model = ImageCaptioner.for_data(captions, CaptionerConfig(ImageEncoderConfig(channels=(8, 16)), decoder,
-                                                              image_size=16))
+                                                              image_size=16, nearest_within=0))  # the decoder's
     result = Trainer(model, TrainConfig(max_epochs=10, batch_size=8, lr=3e-3, progress="none")).fit(
         model.dataset(images, captions), model.dataset(val_images, val_captions), collate_fn=caption_collate)
     return model.eval(), result, (images, captions), (val_images, val_captions)
@@ -112,14 +112,16 @@ def test_saved_model_captions_exactly_as_before(trained, tmp_path):
     np.testing.assert_array_equal(loaded_details[0]["attention"], details[0]["attention"])
 
 
-def test_a_folder_from_before_the_thumbnail_loads_without_one(tmp_path):
+def test_a_folder_from_before_the_thumbnail_and_the_near_duplicates_loads_without_them(tmp_path):
     _, captions = make_shapes(8)
-    model = ImageCaptioner.for_data(captions, CaptionerConfig(ImageEncoderConfig(channels=(8,)), image_size=16))
-    rnnkit.save(model, tmp_path / "model")
+    config = CaptionerConfig(ImageEncoderConfig(channels=(8,)), image_size=16, nearest_within=0)
+    rnnkit.save(ImageCaptioner.for_data(captions, config), tmp_path / "model")
     document = json.loads((tmp_path / "model" / "config.json").read_text())
-    del document["config"]["encoder"]["thumbnail"]  # as written before the field existed
+    del document["config"]["encoder"]["thumbnail"], document["config"]["nearest_within"]  # before the fields
     (tmp_path / "model" / "config.json").write_text(json.dumps(document))
-    assert CaptionerConfig().encoder.thumbnail == 16 and rnnkit.load(tmp_path / "model").config.encoder.thumbnail == 0
+    loaded = rnnkit.load(tmp_path / "model").config
+    assert CaptionerConfig().encoder.thumbnail == 16 and loaded.encoder.thumbnail == 0
+    assert CaptionerConfig().nearest_within > 0 and loaded.nearest_within == 0
 
 
 def test_report_scores_against_baselines(trained):

@@ -102,7 +102,8 @@ def greedy(graphs, feed, suppress, limit):
     tokens, written, done = np.full(batch, BOS), [[] for _ in range(batch)], np.zeros(batch, bool)
     for _ in range(limit):
         inputs = {"tokens": tokens, **state, **{k: outputs[k] for k in ("memory", "mask", "keys")}}
-        inputs.update({"source": feed["source"]} if "source" in [i.name for i in decoder.get_inputs()] else {})
+        copied = outputs.get("source", feed.get("source"))  # a retrieving captioner's encoder gives the ids
+        inputs.update({"source": copied} if "source" in [i.name for i in decoder.get_inputs()] else {})
         log_probs, *final, _ = decoder.run(None, inputs)
         log_probs[:, list(suppress)] = -np.inf
         tokens = log_probs.argmax(-1)
@@ -127,17 +128,34 @@ def test_seq2seq_encoder_and_decoder_step_graphs_decode_as_the_model(copy, tmp_p
     assert [model.detokenize(vocab.decode(tokens)) for tokens in found] == model.translate(texts, max_length=12)
 
 
-def test_captioner_graphs_caption_as_the_model(tmp_path):
+@pytest.mark.parametrize("neighbours", [0, 2], ids=["image", "retrieval"])
+def test_captioner_graphs_caption_as_the_model(neighbours, tmp_path):
     from captioning_data import make_shapes
     from rnnkit.data.images import as_image_batch
     from rnnkit.data.text import UNK
 
-    model = captioner()
+    model = captioner(neighbours=neighbours)
     graphs, _ = exported(model, tmp_path)
     images, _ = make_shapes(3, seed=4)
     limit = model.config.max_output_length or 30  # as caption() decodes
     found = greedy(graphs, {"images": as_image_batch(images).numpy()}, (0, UNK, BOS), limit)
     assert [" ".join(model.vocab.decode(tokens)) for tokens in found] == model.caption(images)
+
+
+def test_captioner_encoder_gives_the_nearest_training_image(tmp_path):
+    from captioning_data import make_shapes
+    from rnnkit.data.images import as_image_batch
+
+    model = captioner(nearest_within=0.25)  # measured: one of the four within (0.19), the others 0.28-0.34
+    graphs, sidecar = exported(model, tmp_path)
+    images, _ = make_shapes(4, seed=4)
+    encoder = graphs["encoder"]
+    names = [o.name for o in encoder.get_outputs()]
+    outputs = dict(zip(names, encoder.run(None, {"images": as_image_batch(images).numpy()})))
+    table = sidecar["extra"]["retrieval_captions"]  # the rule, applied outside Python:
+    same = [table[i] if d < sidecar["config"]["nearest_within"] else None
+            for i, d in zip(outputs["nearest"], outputs["distance"])]
+    assert same == model.near_duplicates(as_image_batch(images)) and any(same) and not all(same)
 
 
 def test_layer_norm_is_refused_and_nothing_is_written(tmp_path):

@@ -4,7 +4,8 @@
     rnnkit caption DIR IMAGE [IMAGE ...] [--beam K]
 
 CAPTIONS.csv has a header and the columns file (an image path relative to IMAGES_DIR) and caption. ``train``
-writes DIR/model (weights and the caption vocabulary), metrics.json (BLEU, exact match, word error rate, and two
+writes DIR/model (weights, the caption vocabulary, and the training images' thumbnails and captions for the
+near-duplicate lookup), metrics.json (BLEU, exact match, word error rate, and two
 baselines: the most frequent caption and the nearest training image), report.html (learning curves, captions,
 attention maps) and captions.csv, scored on --test (images in --test-images, default IMAGES_DIR) or else on the
 validation rows. The second form prints one caption per IMAGE: "IMAGE<TAB>caption". A model folder named
@@ -59,6 +60,8 @@ def _caption_parser() -> argparse.ArgumentParser:
 
 
 def _run_caption(args: argparse.Namespace) -> int:
-    for path, caption in zip(args.images, pipeline.caption_files(args.model, args.images, beam=args.beam)):
+    captions = pipeline.caption_files(args.model, args.images, beam=args.beam,
+                                      progress="auto" if len(args.images) > 64 else "none")
+    for path, caption in zip(args.images, captions):
         print(f"{path}\t{caption}")
     return 0

@@ -10,9 +10,15 @@ chunks. Time and batch are dynamic; ``lengths`` (B,) gives each sequence's true 
     language model                              ids (B, T), lengths, h0[, c0] -> logits (B, T, V), hn[, cn]
     forecaster                                  past (B, L, E), future (B, H, D) -> forecast (B, H, N, K)
     seq2seq, captioner: two graphs              encoder: source (B, S) ids, lengths | images (B, 3, H, W)
-                                                  -> memory (B, S, K), mask (B, S), keys, h0[, c0], feed0
+                                                  -> memory (B, S, K), mask (B, S), keys[, source], h0[, c0], feed0
                                                 decoder (one step): tokens (B,), h0[, c0], feed0, memory, mask,
                                                   keys[, source] -> log_probs (B, V), hn[, cn], feedn, weights
+                                                (source: the ids a copying decoder copies, the seq2seq encoder's
+                                                input, or a retrieving captioner encoder's output: 0 on the image
+                                                grid, then the retrieved captions' words; a captioner with
+                                                nearest_within > 0 also gives nearest (B,), the index of the
+                                                nearest training image in the sidecar's retrieval_captions, and
+                                                its distance (B,): within nearest_within, that is the caption)
 
 Outputs are the model's own ``forward`` outputs (logits, standardised predictions, log-probabilities); the labels,
 the target scale and the vocabularies travel beside the graph as JSON (``rnnkit.deploy.export``). The decoder's
@@ -185,7 +191,12 @@ class EncoderGraph(nn.Module):
 
     def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
         memory, state = self.model.encode(*inputs)
-        return (memory.values, memory.mask, memory.projected, *state)
+        model = self.model
+        source = (memory.source_ids,) if model.task == "captioning" and memory.source_ids is not None else ()
+        if model.task == "captioning" and model.config.nearest_within:
+            index, distance = model.retrieval.nearest(inputs[0], 1)
+            source += (index[:, 0], distance[:, 0])
+        return (memory.values, memory.mask, memory.projected, *source, *state)
 
 
 class DecoderStepGraph(nn.Module):
@@ -224,18 +235,23 @@ def encoder_decoder_graphs(model: Any) -> list[Graph]:
     batch_first = {0: "batch"}
     positions = {0: "batch", 1: "source"}
     dynamic = {**encoder_dynamic, **{name: positions for name in memory}, **{name: batch_first for name in state}}
-    encoder = Graph("encoder", EncoderGraph(model), encoder_inputs, memory + state, dynamic, encoder_sample)
     copy = ["source"] if decoder.config.copy else []
+    made = copy if model.task == "captioning" else []  # the retrieved words' ids come out of the encoder
+    nearest = ["nearest", "distance"] if model.task == "captioning" and model.config.nearest_within else []
+    encoder = Graph("encoder", EncoderGraph(model), encoder_inputs, memory + made + nearest + state,
+                    {**dynamic, **{name: positions for name in made}, **{name: batch_first for name in nearest}},
+                    encoder_sample)
     step_inputs = ["tokens", *state, *memory, *copy]
     step_outputs = ["log_probs", *final, "weights"]
 
     def step_sample(batch: int, steps: int) -> tuple[Tensor, ...]:
         sources = encoder_sample(batch, steps)
         with torch.no_grad():
-            values, mask, keys, *initial = encoder.module(*sources)
+            values, mask, keys, *rest = encoder.module(*sources)
+        made_ids, initial = rest[:len(made)], rest[len(made) + len(nearest):]
         initial = [part + 0.1 * torch.randn_like(part) for part in initial]
         tokens = torch.randint(1, decoder.config.vocab_size, (batch,))
-        return (tokens, *initial, values, mask, keys, *sources[:len(copy)])
+        return (tokens, *initial, values, mask, keys, *(made_ids or sources[:len(copy)]))
 
     step_dynamic = {**{name: batch_first for name in ["tokens", "log_probs", *state, *final]},
                     **{name: positions for name in [*memory, *copy, "weights"]}}
@@ -245,10 +261,11 @@ def encoder_decoder_graphs(model: Any) -> list[Graph]:
 def task_graphs(model: Any) -> list[Graph]:
     """The graphs that export ``model`` (a task model in eval mode)."""
     task = getattr(model, "task", None)
-    if task in SEQUENCE_HEADS:
-        return sequence_graphs(model)
     builders = {"language-model": language_model_graphs, "forecasting": forecast_graphs,
                 "seq2seq": encoder_decoder_graphs, "captioning": encoder_decoder_graphs}
-    if task not in builders:
+    if task not in SEQUENCE_HEADS and task not in builders:
         raise UserError(f"cannot export a {type(model).__name__}: not an rnnkit task model")
-    return builders[task](model)
+    graphs = sequence_graphs(model) if task in SEQUENCE_HEADS else builders[task](model)
+    # the wrappers in eval mode too: the exporter puts each module back in its own mode afterwards, and a new
+    # wrapper's (training) would otherwise reach the model (a captioner in training retrieves differently)
+    return [graph._replace(module=graph.module.eval()) for graph in graphs]

@@ -9,7 +9,9 @@ are first put through the model's tokenizer (lower case, its word pattern) so bo
 beam search, the greedy scores come too (``greedy_*``). Two baselines need no model and set the bar, given the
 training images: ``frequent_*`` captions every image with the most frequent training caption, ``nearest_*`` with
 the caption of the nearest training image in pixel space (Euclidean distance between 16 x 16 thumbnails).
-``capped`` counts the captions cut at the model's ``max_output_length`` (the report warns when it is not 0).
+``capped`` counts the captions cut at the model's ``max_output_length`` (the report warns when it is not 0);
+``near_duplicates`` the images captioned with their nearest training image's caption (the model's
+``nearest_within``), not by the decoder.
 
 The report shows the metrics, the learning curves, a grid of images with the true and predicted captions, and
 for a few images the attention of each generated word over the image (the CNN's grid, drawn over the picture).
@@ -64,16 +66,19 @@ def nearest_neighbour_captions(train_images: Any, train_captions: Sequence[str],
 
 
 def caption_metrics(model: Any, images: Any, references: Sequence[str], *, beam: int = 1, alpha: float = 0.0,
-                    train: tuple[Any, Sequence[str]] | None = None) -> tuple[dict[str, Any], list[str], list[dict]]:
-    """Metrics (see the module docstring), the captions and their attention details."""
+                    train: tuple[Any, Sequence[str]] | None = None, progress: Any = None
+                    ) -> tuple[dict[str, Any], list[str], list[dict]]:
+    """Metrics (see the module docstring), the captions and their attention details. ``progress``: called
+    ``(done, total)`` as each decoding goes (``rnnkit.train.progress.CountProgress``)."""
     references = [model.normalise(text) for text in references]
-    outputs, details = model.caption(images, beam=beam, alpha=alpha, return_details=True)
+    outputs, details = model.caption(images, beam=beam, alpha=alpha, return_details=True, progress=progress)
     capped = [d["capped"] for d in details]
     metrics: dict[str, Any] = {"count": len(references), "beam": beam,
                                **seq2seq_metrics(references, outputs, capped=capped),
-                               "max_output_length": model.config.max_output_length}
+                               "max_output_length": model.config.max_output_length,
+                               "near_duplicates": sum(bool(d.get("nearest")) for d in details)}
     if beam > 1:
-        greedy, greedy_details = model.caption(images, beam=1, return_details=True)
+        greedy, greedy_details = model.caption(images, beam=1, return_details=True, progress=progress)
         greedy_capped = [d["capped"] for d in greedy_details]
         metrics.update({f"greedy_{k}": v for k, v in seq2seq_metrics(references, greedy, capped=greedy_capped).items()})
     if train is not None:
@@ -126,10 +131,12 @@ def attention_figure(image: np.ndarray, words: Sequence[str], attention: np.ndar
 def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: int = 1, alpha: float = 0.0,
                    history: Sequence[dict] | None = None, train: tuple[Any, Sequence[str]] | None = None,
                    title: str = "Image captioning", examples: int = 4,
-                   extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], Report, list[str]]:
+                   extra: dict[str, Any] | None = None, progress: Any = None
+                   ) -> tuple[dict[str, Any], Report, list[str]]:
     """Score ``model`` (an ``ImageCaptioner``) on ``images`` against ``references``: the metrics, the report and
-    the captions."""
-    scores, outputs, details = caption_metrics(model, images, references, beam=beam, alpha=alpha, train=train)
+    the captions. ``progress``: as ``caption_metrics``."""
+    scores, outputs, details = caption_metrics(model, images, references, beam=beam, alpha=alpha, train=train,
+                                               progress=progress)
     metrics = {**(extra or {}), **scores}
     normalised = [model.normalise(text) for text in references]
     report = Report(title).add_text(SCORING)
@@ -147,8 +154,10 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
                               f"{beam}; green: exactly right)")
     report.add_section("Attention")
     for i in range(min(examples, len(details))):
+        what = ("a near-duplicate: the nearest training image's caption" if details[i].get("nearest") else
+                "where the decoder looked for each word")
         report.add_figure(attention_figure(np.asarray(images[i]), details[i]["words"], details[i]["attention"]),
-                          caption=f"image {i}: where the decoder looked for each word (reference: {normalised[i]})")
+                          caption=f"image {i}: {what} (reference: {normalised[i]})")
     return metrics, report, outputs
 
 

@@ -11,7 +11,9 @@ recurrent encoder's outputs, or a CNN's H*W grid of image features)::
     p_vocab = softmax(W_o h~_t + b_o)
     copy (pointer-generator, See et al. 2017), when ``copy=True``:
       p_gen = sigmoid(w_g . [h~_t; c_t; E y_{t-1}] + b_g)
-      p(w)  = p_gen p_vocab(w) + (1 - p_gen) sum_{s: source_ids_s = w} a_{t,s}
+      p(w)  = p_gen p_vocab(w) + (1 - p_gen) sum_{s: source_ids_s = w} a_{t,s} / sum_{s: source_ids_s != 0} a_{t,s}
+              (memory positions with source id 0 hold no token, such as a captioner's image grid beside the
+              retrieved captions' words: the copy distribution is the attention over the others)
 
 The copy distribution needs the source tokens in the decoder's vocabulary (a shared source/target vocabulary);
 source words outside it are <unk> both ways. Deviation from the papers: the attention is always computed from the
@@ -165,7 +167,9 @@ class AttentionDecoder(nn.Module):
         probs = p_gen * torch.softmax(logits, -1)
         if source_ids.dim() < weights.dim():  # one source for all T steps
             source_ids = source_ids.unsqueeze(1).expand_as(weights)  # (B, T, S)
-        probs = probs.scatter_add(-1, source_ids, (1 - p_gen) * weights)
+        copied = weights * (source_ids != 0)  # positions without a token (an image's grid) copy nothing
+        copied = copied / copied.sum(-1, keepdim=True).clamp_min(1e-12)
+        probs = probs.scatter_add(-1, source_ids, (1 - p_gen) * copied)
         return torch.log(probs.clamp_min(1e-12))
 
     def step(self, tokens: Tensor, state: tuple[Tensor, ...], memory: Memory):

@@ -95,11 +95,11 @@ class ImageEncoder(nn.Module):
         grid = self.dropout(features.flatten(2).transpose(1, 2))  # (B, S, K), row-major positions
         pooled = features.mean(dim=(2, 3))  # (B, K)
         if self.config.thumbnail:  # (B, K + C t^2): what a nearest-image lookup compares, for the state to start from
-            pooled = torch.cat([pooled, _thumbnail(images - 0.5, self.config.thumbnail).flatten(1)], 1)
+            pooled = torch.cat([pooled, thumbnail(images - 0.5, self.config.thumbnail).flatten(1)], 1)
         return grid, pooled
 
 
-def _thumbnail(images: Tensor, side: int) -> Tensor:
+def thumbnail(images: Tensor, side: int) -> Tensor:
     """``images`` (B, C, H, W) averaged down to (B, C, side, side): blocks of whole pixels when ``side`` divides H
     and W (a reshape, which ONNX exports for any size), else PyTorch's adaptive pooling."""
     batch, channels, height, width = images.shape
