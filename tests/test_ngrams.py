@@ -10,6 +10,8 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from rnnkit.eval.reports.document import Report
+from rnnkit.eval.reports.selection import add_selection_section
 from rnnkit.pipelines.select.classify import NGRAM_WEIGHTS, AutoClassifier
 from rnnkit.tasks.models.ngrams import NgramClassifier, NgramConfig, hashed_counts
 
@@ -99,6 +101,10 @@ def test_text_selection_mixes_in_the_ngram_model_by_validation_loss(tmp_path):
     assert np.allclose(auto.predict_proba(test_texts), expected)
     auto.save(tmp_path / "auto")
     assert np.allclose(AutoClassifier.load(tmp_path / "auto").predict_proba(test_texts), expected)
+    report = add_selection_section(Report("texts"), auto.summary, auto.table, scored_on="the validation share")
+    report.write(tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert "the n-gram model alone" in html and f"weight {auto.ngram_weight:g} gave the lowest" in html
 
 
 def test_numeric_sequences_get_no_ngram_model():

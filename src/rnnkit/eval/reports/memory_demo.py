@@ -11,6 +11,7 @@ from rnnkit.demo.memory import SOLVED_ACCURACY, MemoryDemoConfig
 from rnnkit.eval.reports.document import Report, write_metrics
 from rnnkit.eval.reports.plots import PAGE_WIDTH
 
+CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "mingru": "minGRU", "minlstm": "minLSTM"}
 INTRO = (
     "Hochreiter & Schmidhuber (1997) showed that an LSTM learns to bridge time lags that defeat a plain "
     "recurrent network. Here an Elman RNN, an LSTM and a GRU of (nearly) equal parameter count get the same "
@@ -101,7 +102,7 @@ def write_outputs(out: Path, config: MemoryDemoConfig, results: list[dict[str, A
     }
     write_metrics(out / "metrics.json", metrics)
 
-    report = Report("Memory over long time lags: Elman RNN, LSTM, GRU")
+    report = Report(f"Memory over long time lags: {', '.join(CELL_NAMES.get(c, c) for c in config.cells)}")
     report.add_text(INTRO)
     report.add_table(rows, caption=f"Results (budget {config.max_steps} steps of {config.batch_size} fresh "
                                    f"sequences; wall time {seconds:.0f} s)")

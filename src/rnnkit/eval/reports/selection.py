@@ -21,4 +21,8 @@ def add_selection_section(report: Report, summary: dict[str, Any], candidates: S
     spent = f" in {summary['seconds']:.0f} s of a {summary['budget_s']:.0f} s budget" if "seconds" in summary else ""
     report.add_text(f"{text}\n\nEvery candidate was scored on {scored_on} (lower is better); a candidate that would "
                     f"not fit in what was left of the budget was skipped{spent}.")
-    return report.add_table(list(candidates), caption="Candidates, in the order tried")
+    report.add_table(list(candidates), caption="Candidates, in the order tried")
+    if summary.get("mixtures"):  # a text classifier's mixtures with its n-gram partner
+        report.add_table(summary["mixtures"], caption="The chosen network mixed with the n-gram model, on the same "
+                                                      "validation share (weight 1: the n-gram model alone)")
+    return report
