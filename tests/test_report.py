@@ -97,6 +97,10 @@ def test_plots_return_figures_and_stay_quiet():
     assert line_plot([1, 2], {"dead": [0.0, 0.0]}, logy=True).axes[0].get_yscale() == "linear"
     fig = heatmap(np.array([[1.0, np.nan], [0.0, 2.0]]), title="gates")
     assert fig.axes[0].get_title() == "gates"
+    counts = heatmap(np.array([[2750, 383], [7, 0]]))  # a confusion matrix's counts print whole
+    assert [t.get_text() for t in counts.axes[0].texts] == ["2750", "383", "7", "0"]
+    shares = heatmap(np.array([[0.25, 0.125], [1.0, 2 / 3]]))
+    assert [t.get_text() for t in shares.axes[0].texts] == ["0.25", "0.125", "1", "0.667"]
     for figure in (learning_curves(HISTORY), fig):
         figure.savefig(io.BytesIO(), format="png")
 

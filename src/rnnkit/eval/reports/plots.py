@@ -138,11 +138,13 @@ def heatmap(
     if annotate if annotate is not None else rows * cols <= 400:
         finite = values[np.isfinite(values)]
         middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+        counts = bool(finite.size) and np.array_equal(finite, np.round(finite))  # whole: 2750, not 2.75e+03
         for i in range(rows):
             for j in range(cols):
                 if np.isfinite(values[i, j]):
                     color = "black" if values[i, j] > middle else "white"  # viridis: light at the top
-                    ax.text(j, i, f"{values[i, j]:.3g}", ha="center", va="center", fontsize=text_size, color=color)
+                    text = f"{values[i, j]:.0f}" if counts else f"{values[i, j]:.3g}"
+                    ax.text(j, i, text, ha="center", va="center", fontsize=text_size, color=color)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
