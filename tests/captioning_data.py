@@ -37,3 +37,27 @@ def make_scenes(count, size=16, seed=0):
     grey = np.random.default_rng(seed + 100).integers(0, 256, count)
     images[white] = np.repeat(grey, white.reshape(count, -1).sum(1))[:, None]
     return images, [f"there is a {caption}" for caption in captions]
+
+
+def train_small_captioner(**config):
+    """A captioner (8-16 channel CNN, 32-unit decoder, 16-pixel images; ``config``: more ``CaptionerConfig``
+    fields) trained 10 epochs on 160 shapes, validated on 60: seconds on one thread. Returns the model in eval
+    mode, the fit's result, and the (images, captions) of both sets."""
+    import torch
+
+    from rnnkit.data.captions import caption_collate
+    from rnnkit.nn import RecurrentConfig
+    from rnnkit.tasks.blocks.decoder import AttentionDecoderConfig
+    from rnnkit.tasks.blocks.image_encoder import ImageEncoderConfig
+    from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
+    from rnnkit.train import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    images, captions = make_shapes(160, seed=0)
+    val_images, val_captions = make_shapes(60, seed=1)
+    decoder = AttentionDecoderConfig(embedding_dim=16, rnn=RecurrentConfig(hidden_size=32))
+    model_config = CaptionerConfig(ImageEncoderConfig(channels=(8, 16)), decoder, image_size=16, **config)
+    model = ImageCaptioner.for_data(captions, model_config, images=images)
+    result = Trainer(model, TrainConfig(max_epochs=10, batch_size=8, lr=3e-3, progress="none")).fit(
+        model.dataset(images, captions), model.dataset(val_images, val_captions), collate_fn=caption_collate)
+    return model.eval(), result, (images, captions), (val_images, val_captions)

@@ -7,17 +7,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from captioning_data import make_shapes
+from captioning_data import make_shapes, train_small_captioner
 
 import rnnkit
-from rnnkit.data.captions import caption_collate
 from rnnkit.data.images import as_image_batch, random_shift
 from rnnkit.eval.reports.caption import caption_report, most_frequent_caption, nearest_neighbour_captions
-from rnnkit.nn import RecurrentConfig
-from rnnkit.tasks.blocks.decoder import AttentionDecoderConfig
 from rnnkit.tasks.blocks.image_encoder import ImageEncoder, ImageEncoderConfig
 from rnnkit.tasks.models.captioning import CaptionerConfig, ImageCaptioner
-from rnnkit.train import TrainConfig, Trainer
 
 
 @pytest.mark.parametrize("norm", ["batch", "group", "none"])
@@ -71,16 +67,8 @@ def test_baselines():
 
 @pytest.fixture(scope="module")
 def trained():
-    """A captioner trained on 160 shapes for 10 epochs (about 3-10 s on one thread)."""
-    torch.manual_seed(0)
-    images, captions = make_shapes(160, seed=0)
-    val_images, val_captions = make_shapes(60, seed=1)
-    decoder = AttentionDecoderConfig(embedding_dim=16, rnn=RecurrentConfig(hidden_size=32))
-    model = ImageCaptioner.for_data(captions, CaptionerConfig(ImageEncoderConfig(channels=(8, 16)), decoder,
-                                                              image_size=16, nearest_within=0))  # the decoder's
-    result = Trainer(model, TrainConfig(max_epochs=10, batch_size=8, lr=3e-3, progress="none")).fit(
-        model.dataset(images, captions), model.dataset(val_images, val_captions), collate_fn=caption_collate)
-    return model.eval(), result, (images, captions), (val_images, val_captions)
+    """A captioner trained on 160 shapes for 10 epochs (about 3-10 s on one thread), its own captions only."""
+    return train_small_captioner(nearest_within=0)
 
 
 @pytest.mark.trained
