@@ -25,16 +25,15 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from rnnkit.data.images import as_image_batch
 from rnnkit.eval.reports.document import Report, add_training_section
 from rnnkit.eval.reports.plots import PAGE_WIDTH
 from rnnkit.eval.sequence_metrics import capped_message, seq2seq_metrics
+from rnnkit.tasks.blocks.retrieval import CaptionRetrieval
 from rnnkit.tasks.models.captioning import CAPTION_LIMIT
 
-THUMBNAIL = 16  # side of the images compared by the nearest-neighbour baseline
 GRID_IMAGES = 24  # images in the "captions" grid
 MAX_WORDS = 8  # attention panels per example
 SCORING = ("BLEU and chrF are sacrebleu corpus scores on lower-case word captions, exact_match the share of captions "
@@ -49,19 +48,15 @@ def most_frequent_caption(captions: Sequence[str]) -> str:
     return min(counts, key=lambda caption: (-counts[caption], caption))
 
 
-def _thumbnails(images: Any) -> torch.Tensor:
-    batch = as_image_batch(images)
-    return F.adaptive_avg_pool2d(batch, THUMBNAIL).flatten(1)  # (N, 3 * 16 * 16)
-
-
 def nearest_neighbour_captions(train_images: Any, train_captions: Sequence[str], images: Any,
                                batch_size: int = 256) -> list[str]:
-    """The caption of the training image nearest to each of ``images`` (L2 between 16 x 16 thumbnails)."""
-    train = _thumbnails(train_images)
+    """The caption of the training image nearest to each of ``images``: the lookup of the captioner's own
+    near-duplicate rule (``CaptionRetrieval.nearest``, 16 x 16 thumbnails), over a table of the training images."""
+    table = CaptionRetrieval(neighbours=0, embedding_dim=1, memory_size=1)
+    table.fill(train_images, torch.zeros(len(train_captions), 1, dtype=torch.long))  # the captions stay text here
     found = []
     for start in range(0, len(images), batch_size):
-        query = _thumbnails(images[start:start + batch_size])
-        found += torch.cdist(query, train).argmin(1).tolist()
+        found += table.nearest(as_image_batch(images[start:start + batch_size]), 1)[0][:, 0].tolist()
     return [train_captions[i] for i in found]
 
 
