@@ -15,8 +15,9 @@ fit: the candidate is then scored where its time ran out). The final
 model: the best candidate refitted on all the training data (validation rows included) for the epochs its
 validation run chose, once per seed for as many seeds as the budget left allows (up to ``MAX_SEEDS``); their
 probabilities are averaged. For texts, a linear model over word and character n-grams (``NgramClassifier``:
-TF-IDF and logistic regression, fitted on the same split) is mixed in with the weight among ``NGRAM_WEIGHTS``
-whose mixture has the lowest validation loss (0: the recurrent ensemble alone), then refitted on all the data:
+TF-IDF with two logistic-regression heads, plain and naive-Bayes-scaled, fitted on the same split) is mixed in
+with the weight among ``NGRAM_WEIGHTS`` whose mixture has the lowest validation loss (0: the recurrent ensemble
+alone), then refitted on all the data:
 
     p(class | text) = (1 - w) mean_seeds p_rnn(class | text) + w p_ngram(class | text)
 
@@ -221,7 +222,7 @@ def _ngram_partner(split: tuple, search: Search) -> dict[str, Any]:
     probabilities = model.predict_proba(X_val)
     accuracy = np.mean([model.labels[i] == label_scalar(label) for i, label in zip(probabilities.argmax(1), y_val)])
     seconds = search.budget.spent() - started
-    search.progress.note(f"n-gram model (TF-IDF + logistic regression) on {len(X_fit)} texts: validation accuracy "
+    search.progress.note(f"n-gram model (TF-IDF + logistic regression, plain and NB heads) on {len(X_fit)} texts: validation accuracy "
                          f"{accuracy:.4g} in {seconds:.0f} s")
     return {"model": model, "labels": model.labels, "probabilities": probabilities, "seconds": seconds}
 
