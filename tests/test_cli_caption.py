@@ -6,6 +6,7 @@ import json
 import pytest
 from captioning_data import make_scenes, make_shapes
 
+import rnnkit
 from rnnkit.cli import caption
 from rnnkit.cli.main import main
 from rnnkit.data.images import encode_png
@@ -37,11 +38,14 @@ def test_train_then_caption(tmp_path, capsys):
     table, _ = write_images(tmp_path, 40)
     test_table, _ = write_images(tmp_path, 10, seed=1)
     assert run(["caption", "train", str(tmp_path / "img"), str(table), "--test", str(test_table),
-                "--out", str(tmp_path / "run"), "--choose-nearest-within", *TINY]) == 0
-    said = capsys.readouterr().out  # decoding progress (lines: not a terminal), then the result
+                "--out", str(tmp_path / "run"), "--choose-nearest-within", "--ensemble", "2", *TINY]) == 0
+    said = capsys.readouterr().out  # each member's progress, decoding progress (lines: not a terminal), the result
     assert "BLEU" in said and "decode 10/10" in said
+    assert said.index("member 1 of 2 (seed 0)") < said.index("member 2 of 2 (seed 1)") < said.index("ensemble of 2:")
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["count"] == 10 and metrics["scored_on"] == "test (captions-1.csv)"
+    assert metrics["ensemble"] == 2 and metrics["members"]["seeds"] == [0, 1]
+    assert rnnkit.load(tmp_path / "run" / "model").config.members == 2
     assert metrics["train_images"] + metrics["validation_images"] == 40
     assert {"bleu", "exact_match", "greedy_exact_match", "nearest_bleu", "frequent_bleu"} <= set(metrics)
     chosen = metrics["nearest_within_validation_bleu"]  # each candidate's validation BLEU, the best kept
