@@ -51,7 +51,7 @@ def test_train_then_caption(tmp_path, capsys):
     chosen = metrics["nearest_within_validation_bleu"]  # each candidate's validation BLEU, the best kept
     assert chosen[f"{metrics['nearest_within']:g}"] == max(chosen.values())
     html = (tmp_path / "run" / "report.html").read_text()
-    assert "Attention" in html and "Learning curves" in html
+    assert "Attention" in html and "Learning curves" in html and "an ensemble of 2 captioners" in html
     with open(tmp_path / "run" / "captions.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 10 and rows[0]["file"] == "1-0.png"
