@@ -41,7 +41,9 @@ from rnnkit.train.model_folder import load_model_of
 from rnnkit.train.progress import CountProgress
 
 
-ENSEMBLE = 1
+# Two development splits of the README's train.csv, every set of 5 seeds' members: mean BLEU margin over the
+# nearest image 1.7 (one model), 1.9 (2), 2.4 (3), 2.4 (4); 3 costs three trainings
+ENSEMBLE = 3
 
 
 @dataclass
