@@ -23,8 +23,8 @@ highest; one thread on one core, 4-6 minutes a member):
     4         11.45 (10.24-13.28)            15.81 (15.30-16.63)             10 of 10
     5         12.51                          15.40                            2 of 2
 
-A length penalty (alpha 0.6, 1.0, 1.5) or beam 5 did no better than beam 3 without one, for one model or an
-ensemble; the near-duplicate threshold 0.15 stayed the best of 0-0.25 for ensembles too.
+A length penalty (alpha 0.6, 1.0, 1.5) or beam 5 did no better on the two splits together than beam 3 without one,
+for one model or an ensemble; the near-duplicate threshold 0.15 stayed the best of 0-0.25 for ensembles too.
 """
 
 from __future__ import annotations
