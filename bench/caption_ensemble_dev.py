@@ -12,8 +12,8 @@ Scores: corpus BLEU (beam 3, the near-duplicate rule on) of each member alone, o
 members (mean next-word probabilities in beam search), and the nearest-image baseline; written to
 ``<out>/scores-<table>.json``.
 
-The development figures behind ``caption train``'s default ``--ensemble 3`` (two splits of the README's
-``train.csv``: 1,548 emoji to train on, 172 held out; seeds 0-4, every set of that many; BLEU mean, lowest and
+The development figures behind ``caption train``'s default ``--ensemble 3`` (the two splits of the README's
+``train.csv`` that chose ``--nearest-within``: 1,548 emoji to train on, 172 drawn at random held out; seeds 0-4, every set of that many; BLEU mean, lowest and
 highest; one thread on one core, 4-6 minutes a member):
 
     members   split A (nearest image 8.53)   split B (nearest image 13.97)   above the nearest image
