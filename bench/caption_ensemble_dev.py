@@ -13,8 +13,8 @@ members (mean next-word probabilities in beam search), and the nearest-image bas
 ``<out>/scores-<table>.json``.
 
 The development figures behind ``caption train``'s default ``--ensemble 3`` (the two splits of the README's
-``train.csv`` that chose ``--nearest-within``: 1,548 emoji to train on, 172 drawn at random held out; seeds 0-4, every set of that many; BLEU mean, lowest and
-highest; one thread on one core, 4-6 minutes a member):
+``train.csv`` that chose ``--nearest-within``: 1,548 emoji to train on, 172 drawn at random held out; seeds 0-4,
+every set of that many; BLEU mean, lowest and highest; one thread on one core, 4-6 minutes a member):
 
     members   split A (nearest image 8.53)   split B (nearest image 13.97)   above the nearest image
     1         11.74 (10.63-13.71)            14.17 (12.55-15.57)              7 of 10
