@@ -296,13 +296,15 @@ class ImageCaptioner(EncoderDecoderModel):
         self._share_table()
         return scores
 
-    # --- ensembles ------------------------------------------------------------------------------------------------
+    # --- ensembles -------------------------------------------------------------------------------------------
 
     @classmethod
     def ensemble_of(cls, models: Sequence[ImageCaptioner]) -> ImageCaptioner:
         """The first of ``models`` with the others as its ``ensemble`` (``members`` in its config): one model that
         captions with all of them. They must be single captioners of one config and one vocabulary and table,
         i.e. trained on the same captions (other seeds)."""
+        if not models:
+            raise UserError("an ensemble needs at least one captioner")
         lead, *others = models
         mine = (dataclasses.replace(lead.config, nearest_within=0.0), lead.extra_state())
         for position, other in enumerate(models):
