@@ -6,6 +6,7 @@ import json
 import pytest
 from captioning_data import make_scenes, make_shapes
 
+import rnnkit
 from rnnkit.cli import caption
 from rnnkit.cli.main import main
 from rnnkit.data.images import encode_png
@@ -37,17 +38,20 @@ def test_train_then_caption(tmp_path, capsys):
     table, _ = write_images(tmp_path, 40)
     test_table, _ = write_images(tmp_path, 10, seed=1)
     assert run(["caption", "train", str(tmp_path / "img"), str(table), "--test", str(test_table),
-                "--out", str(tmp_path / "run"), "--choose-nearest-within", *TINY]) == 0
-    said = capsys.readouterr().out  # decoding progress (lines: not a terminal), then the result
+                "--out", str(tmp_path / "run"), "--choose-nearest-within", "--ensemble", "2", *TINY]) == 0
+    said = capsys.readouterr().out  # each member's progress, decoding progress (lines: not a terminal), the result
     assert "BLEU" in said and "decode 10/10" in said
+    assert said.index("member 1 of 2 (seed 0)") < said.index("member 2 of 2 (seed 1)") < said.index("ensemble of 2:")
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["count"] == 10 and metrics["scored_on"] == "test (captions-1.csv)"
+    assert metrics["ensemble"] == 2 and metrics["members"]["seeds"] == [0, 1]
+    assert rnnkit.load(tmp_path / "run" / "model").config.members == 2
     assert metrics["train_images"] + metrics["validation_images"] == 40
     assert {"bleu", "exact_match", "greedy_exact_match", "nearest_bleu", "frequent_bleu"} <= set(metrics)
     chosen = metrics["nearest_within_validation_bleu"]  # each candidate's validation BLEU, the best kept
     assert chosen[f"{metrics['nearest_within']:g}"] == max(chosen.values())
     html = (tmp_path / "run" / "report.html").read_text()
-    assert "Attention" in html and "Learning curves" in html
+    assert "Attention" in html and "Learning curves" in html and "an ensemble of 2 captioners" in html
     with open(tmp_path / "run" / "captions.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 10 and rows[0]["file"] == "1-0.png"

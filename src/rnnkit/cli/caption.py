@@ -4,10 +4,10 @@
     rnnkit caption DIR IMAGE [IMAGE ...] [--beam K]
 
 CAPTIONS.csv has a header and the columns file (an image path relative to IMAGES_DIR) and caption. ``train``
-writes DIR/model (weights, the caption vocabulary, and the training images' thumbnails and captions for the
-near-duplicate lookup), metrics.json (BLEU, exact match, word error rate, and two
-baselines: the most frequent caption and the nearest training image), report.html (learning curves, captions,
-attention maps) and captions.csv, scored on --test (images in --test-images, default IMAGES_DIR) or else on the
+writes DIR/model (the weights of the --ensemble captioners, trained one after the other, the caption vocabulary,
+and the training images' thumbnails and captions for the near-duplicate lookup), metrics.json (BLEU, exact match,
+word error rate, and two baselines: the most frequent caption and the nearest training image), report.html
+(learning curves, captions, attention maps) and captions.csv, scored on --test (images in --test-images, default IMAGES_DIR) or else on the
 validation rows. The second form prints one caption per IMAGE: "IMAGE<TAB>caption". A model folder named
 "train" must be written ./train.
 
@@ -24,7 +24,9 @@ from rnnkit.pipelines import caption as pipeline
 _USAGE = ("rnnkit caption train IMAGES_DIR CAPTIONS.csv --out DIR [train options]\n"
           "       rnnkit caption DIR IMAGE [IMAGE ...] [--beam K]")
 # A caption has no source text to copy from; the decoder steps forwards, one call at a time.
-SKIP = ("model.decoder.copy", "model.decoder.rnn.bidirectional", "model.decoder.rnn.recurrent_dropout")
+# An ensemble's members are --ensemble (trained one by one), not a model setting.
+SKIP = ("model.decoder.copy", "model.decoder.rnn.bidirectional", "model.decoder.rnn.recurrent_dropout",
+        "model.members")
 
 
 def register(subparsers) -> None:

@@ -214,6 +214,9 @@ class DecoderStepGraph(nn.Module):
 
 def encoder_decoder_graphs(model: Any) -> list[Graph]:
     decoder = model.decoder
+    if model.task == "captioning" and model.config.members > 1:  # the search would need every member's step
+        raise UserError(f"an ensemble of {model.config.members} captioners has no ONNX graphs (one decoder step "
+                        f"each, averaged in the search): export one member, rnnkit.export(model.member(0), ...)")
     _check_exportable(decoder.rnn, f"{type(model).__name__} decoder")
     if model.task == "seq2seq":
         _check_exportable(model.encoder.rnn, f"{type(model).__name__} encoder")

@@ -135,6 +135,10 @@ def caption_report(model: Any, images: Any, references: Sequence[str], *, beam: 
     metrics = {**(extra or {}), **scores}
     normalised = [model.normalise(text) for text in references]
     report = Report(title).add_text(SCORING)
+    if model.config.members > 1:
+        report.add_text(f"The model is an ensemble of {model.config.members} captioners that caption together (each "
+                        f"word from the mean of their next-word probabilities); the learning curves and the "
+                        f"attention are the first member's.")
     warning = capped_message(metrics["capped"], len(references), CAPTION_LIMIT,
                              "--max-output-length (max_output_length)")
     if warning:

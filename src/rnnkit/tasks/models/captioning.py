@@ -21,6 +21,12 @@ a lookup names better than the decoder; on the others the decoder does better th
 (``rnnkit.tasks.blocks.retrieval``); on held-out emoji that measured no better than the decoder alone (0, the
 default). Either needs the training images: ``for_data(captions, config, images=train_images)``.
 
+Ensembles. Captioners trained apart on the same captions (other seeds) caption together, each word from the mean
+of their next-word probabilities (``rnnkit.tasks.decoding.beam_search.ensemble_step``), as one model:
+``ImageCaptioner.ensemble_of([a, b, c])`` gives ``a`` with ``b`` and ``c`` in ``a.ensemble`` (``members``: 3 in
+its config), saved, loaded and used as one model folder (the training images' table stored once).
+``model.member(i)`` is member ``i`` alone. The attention and the near-duplicate rule are the first member's.
+
 Training may shift images by up to ``augment_shift`` pixels (random, per image, filled with white): the same
 picture a few pixels off is the same caption, which helps a model that sees each image once per epoch.
 """
@@ -44,6 +50,7 @@ from rnnkit.nn.config import RecurrentConfig
 from rnnkit.tasks.blocks.decoder import AttentionDecoder, AttentionDecoderConfig, Memory
 from rnnkit.tasks.blocks.image_encoder import ImageEncoder, ImageEncoderConfig
 from rnnkit.tasks.blocks.retrieval import CaptionRetrieval
+from rnnkit.tasks.decoding.beam_search import beam_search, ensemble_step, greedy_decode
 from rnnkit.tasks.decoding.bleu_statistics import bleu_from_statistics, bleu_statistics
 from rnnkit.tasks.decoding.limits import length_cap, warn_capped
 from rnnkit.tasks.encoder_decoder import EncoderDecoderModel
@@ -75,6 +82,8 @@ class CaptionerConfig:
                 "16 x 16 thumbnails) gets that image's caption (0: never)"})
     max_output_length: int = field(default=0, metadata={
         "help": "most words in a caption (</s> counted); 0: 1.5 x the longest training caption + 10"})
+    members: int = field(default=1, metadata={
+        "help": "captioners in the model that caption together (an ensemble: ImageCaptioner.ensemble_of)"})
 
     def __post_init__(self) -> None:
         if self.decoder.memory_size and self.decoder.memory_size != self.encoder.output_size:
@@ -84,6 +93,8 @@ class CaptionerConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), augment_shift, max_output_length (0: from the "
                              f"training captions) and neighbours >= 0; got {self.label_smoothing}, "
                              f"{self.augment_shift}, {self.max_output_length}, {self.neighbours}")
+        if not isinstance(self.members, int) or self.members < 1:
+            raise ValueError(f"members must be an integer >= 1, got {self.members!r}")
         if not 0 <= self.nearest_within <= 1:
             raise ValueError(f"nearest_within must be in [0, 1] (0: never), got {self.nearest_within}")
         if not isinstance(self.image_size, int) or self.image_size < 1:
@@ -104,6 +115,9 @@ class ImageCaptioner(EncoderDecoderModel):
                           if config.neighbours or config.nearest_within else None)
         self.vocab: Tokenizer | None = None
         self.retrieval_captions: list[str] = []  # the table's captions (its thumbnails are a buffer)
+        # the other members of an ensemble (their vocabulary and table are this model's)
+        self.ensemble = torch.nn.ModuleList(ImageCaptioner(dataclasses.replace(config, members=1))
+                                            for _ in range(config.members - 1))
 
     @classmethod
     def for_data(cls, captions: Sequence[str], config: CaptionerConfig | None = None, *, min_count: int = 1,
@@ -114,6 +128,9 @@ class ImageCaptioner(EncoderDecoderModel):
         ``neighbours`` or ``nearest_within`` (retrieval), the training ``images`` (one per caption) and
         ``captions`` are its table."""
         config = cls.settings(config)
+        if config.members != 1:
+            raise UserError(f"for_data builds one captioner, not members={config.members}: train them apart and "
+                            f"join them with ImageCaptioner.ensemble_of(models)")
         if not captions:
             raise UserError("need at least one training caption")
         if (config.neighbours or config.nearest_within) and (images is None or len(images) != len(captions)):
@@ -198,12 +215,15 @@ class ImageCaptioner(EncoderDecoderModel):
         name): ``(captions, details)``, one dict per image with ``words``, ``attention`` (n words + ``</s>``, h,
         w) as numpy (where the decoder looked for each word) and ``capped`` (True: the caption reached
         ``max_length`` without ``</s>`` and was cut); without it, cut captions raise an ``OutputCappedWarning``.
-        An image within ``nearest_within`` of a training image gets its caption (``near_duplicates``; details:
-        ``nearest`` True, no attention). ``progress``: called ``(images done, images)`` after each batch
+        An ensemble's members decode together (the attention shown is the first member's). An image within
+        ``nearest_within`` of a training image gets its caption (``near_duplicates``; details: ``nearest`` True, no
+        attention). ``progress``: called ``(images done, images)`` after each batch
         (``rnnkit.train.progress.CountProgress``)."""
         vocab = self._vocab()
         images = images if isinstance(images, (np.ndarray, torch.Tensor)) else np.stack(list(images))
         limit = max_length or self.config.max_output_length or 30
+        models = [self, *self.ensemble]
+        step = ensemble_step([model.decoder.decoding_step((0, UNK, BOS)) for model in models])
         was_training = self.training
         self.eval()
         captions: list[str] = []
@@ -211,10 +231,10 @@ class ImageCaptioner(EncoderDecoderModel):
         try:
             for start in range(0, len(images), batch_size):
                 batch = as_image_batch(images[start:start + batch_size])
-                memory, state = self.encode(batch)
-                options = {"bos": BOS, "eos": EOS, "max_length": limit, "suppress": (0, UNK, BOS)}
-                found = (self.decoder.greedy(memory, state, **options) if beam <= 1 else
-                         self.decoder.beam(memory, state, beam_size=beam, alpha=alpha, **options))
+                memories, states = zip(*(model.encode(batch) for model in models))
+                options = {"bos": BOS, "eos": EOS, "max_length": limit}
+                found = (greedy_decode(step, states, memories, len(batch), **options) if beam <= 1 else
+                         beam_search(step, states, memories, len(batch), beam_size=beam, alpha=alpha, **options))
                 grid = self.config.encoder.grid_shape(*batch.shape[-2:])
                 for tokens, weights, cut, same in zip(found.tokens, found.extras, found.capped,
                                                       self.near_duplicates(batch)):
@@ -273,7 +293,64 @@ class ImageCaptioner(EncoderDecoderModel):
         self.config.nearest_within = max(candidates, key=lambda within: (scores[within], -within))
         if not self.config.nearest_within and not self.config.neighbours:  # the table is not used: not kept
             self.retrieval, self.retrieval_captions = None, []
+        self._share_table()
         return scores
+
+    # --- ensembles -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def ensemble_of(cls, models: Sequence[ImageCaptioner]) -> ImageCaptioner:
+        """The first of ``models`` with the others as its ``ensemble`` (``members`` in its config): one model that
+        captions with all of them. They must be single captioners of one config and one vocabulary and table,
+        i.e. trained on the same captions (other seeds)."""
+        if not models:
+            raise UserError("an ensemble needs at least one captioner")
+        lead, *others = models
+        mine = (dataclasses.replace(lead.config, nearest_within=0.0), lead.extra_state())
+        for position, other in enumerate(models):
+            if not isinstance(other, ImageCaptioner) or other.config.members != 1:
+                raise UserError(f"ensemble member {position} is not a single ImageCaptioner")
+            if (dataclasses.replace(other.config, nearest_within=0.0), other.extra_state()) != mine:
+                raise UserError(f"ensemble member {position} has another config, vocabulary or image table than "
+                                f"the first: members must be trained on the same captions with the same settings")
+        lead.config = dataclasses.replace(lead.config, members=len(models))
+        lead.ensemble = torch.nn.ModuleList(others)
+        lead._share_table()
+        return lead
+
+    def member(self, index: int) -> ImageCaptioner:
+        """Member ``index`` of the ensemble (0: this model's own weights) as a single captioner (a copy)."""
+        if not 0 <= index < self.config.members:
+            raise UserError(f"member {index}: the model has members 0 to {self.config.members - 1}")
+        source = self if index == 0 else self.ensemble[index - 1]
+        single = type(self)(dataclasses.replace(self.config, members=1))
+        single.load_extra_state(self.extra_state())
+        weights = source.state_dict()  # without the ensemble's (and a table the config no longer uses)
+        single.load_state_dict({name: weights[name] for name in single.state_dict()})
+        return single.train(self.training)
+
+    def _share_table(self) -> None:
+        """The members read this model's table of training images (one copy, saved once) and need no vocabulary
+        of their own; the near-duplicate rule is this model's."""
+        for other in self.ensemble:
+            other.vocab, other.config.nearest_within = self.vocab, self.config.nearest_within
+            if self.retrieval is None:  # dropped by choose_nearest_within (no member retrieves)
+                other.retrieval, other.retrieval_captions = None, []
+            elif other.retrieval is not None:
+                other.retrieval.keys, other.retrieval.captions = self.retrieval.keys, self.retrieval.captions
+                other.retrieval_captions = self.retrieval_captions
+
+    def _apply(self, fn: Callable, recurse: bool = True) -> ImageCaptioner:
+        """``Module._apply`` (``to``, ``cpu``, ``float``), the members' table shared again after it."""
+        super()._apply(fn, recurse)
+        self._share_table()
+        return self
+
+    def loss(self, batch: Any) -> Tensor:
+        if len(self.ensemble):
+            raise UserError(f"an ensemble of {self.config.members} captioners is not trained as one: train each "
+                            f"alone and join them with ImageCaptioner.ensemble_of(models)")
+        return super().loss(batch)
 
     # --- model folder ------------------------------------------------------------------------------------------
 
@@ -308,3 +385,4 @@ class ImageCaptioner(EncoderDecoderModel):
             self.retrieval_captions = captions
             self.retrieval.captions = self._retrieval_ids()
             self.retrieval.keys = self.retrieval.keys.new_zeros(len(captions), self.retrieval.keys.shape[1])
+        self._share_table()
