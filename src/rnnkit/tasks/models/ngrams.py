@@ -21,8 +21,8 @@ its log-count ratio, so that n-grams that tell a class apart are cheap to use an
     p(class | text) = (p_lr + p_nb) / 2
 
 (tweets, mean accuracy on three development splits: 0.7661 for the plain head alone, 0.7679 beside a second plain
-head of C = 4, 0.7708 beside the NB head at C' = 2; bench/classify_tweets_ngrams.py). Saved as safetensors (``weight``, ``bias``: one row per head; ``idf``) beside a JSON
-config and the labels: nothing runs on load.
+head of C = 4, 0.7708 beside the NB head at C' = 2; bench/classify_tweets_ngrams.py). Saved as safetensors
+(``weight``, ``bias``: one row per head; ``idf``) beside a JSON config and the labels: nothing runs on load.
 """
 
 from __future__ import annotations
