@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from rnnkit.data.images import as_image_batch
 from rnnkit.eval.reports.document import Report, add_training_section
 from rnnkit.eval.reports.plots import PAGE_WIDTH
 from rnnkit.eval.sequence_metrics import capped_message, seq2seq_metrics
@@ -54,10 +53,7 @@ def nearest_neighbour_captions(train_images: Any, train_captions: Sequence[str],
     near-duplicate rule (``CaptionRetrieval.nearest``, 16 x 16 thumbnails), over a table of the training images."""
     table = CaptionRetrieval(neighbours=0, embedding_dim=1, memory_size=1)
     table.fill(train_images, torch.zeros(len(train_captions), 1, dtype=torch.long))  # the captions stay text here
-    found = []
-    for start in range(0, len(images), batch_size):
-        found += table.nearest(as_image_batch(images[start:start + batch_size]), 1)[0][:, 0].tolist()
-    return [train_captions[i] for i in found]
+    return [train_captions[i] for i in table.nearest_one(images, batch_size)[0].tolist()]
 
 
 def caption_metrics(model: Any, images: Any, references: Sequence[str], *, beam: int = 1, alpha: float = 0.0,

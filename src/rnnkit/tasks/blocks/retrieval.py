@@ -3,6 +3,7 @@
     table = CaptionRetrieval(neighbours=4, embedding_dim=E, memory_size=K)   # neighbours=0: the table only
     table.fill(train_images (N, 3, H, W), caption_ids (N, L))   # word ids, padded with 0
     index, distance = table.nearest(images, count=1)            # (B, 1), (B, 1)
+    index, distance = table.nearest_one(many_images)            # (N,), (N,): 256 images at a time
     values, mask, ids = table(images, embedding)                # (B, k L, K), (B, k L) bool, (B, k L)
 
 Nearest is the Euclidean distance between 16 x 16 thumbnails (``THUMBNAIL``), as the nearest-image baseline compares
@@ -65,6 +66,13 @@ class CaptionRetrieval(nn.Module):
         start = int(skip_self)
         rms = (found.values[:, start:].clamp_min(0) / query.shape[1]).sqrt()
         return found.indices[:, start:], rms
+
+    def nearest_one(self, images: Any, batch_size: int = 256) -> tuple[Tensor, Tensor]:
+        """The index (N,) of the table's image nearest to each of ``images`` (any number, as ``as_image_batch``
+        takes them; made floats ``batch_size`` at a time) and its distance (N,)."""
+        found = [self.nearest(as_image_batch(images[start:start + batch_size]).to(self.keys.device), 1)
+                 for start in range(0, len(images), batch_size)]
+        return torch.cat([index[:, 0] for index, _ in found]), torch.cat([distance[:, 0] for _, distance in found])
 
     def forward(self, images: Tensor, embedding: nn.Embedding, skip_self: bool = False
                 ) -> tuple[Tensor, Tensor, Tensor]:

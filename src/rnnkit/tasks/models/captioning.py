@@ -231,22 +231,27 @@ class ImageCaptioner(EncoderDecoderModel):
         try:
             for start in range(0, len(images), batch_size):
                 batch = as_image_batch(images[start:start + batch_size])
-                memories, states = zip(*(model.encode(batch) for model in models))
-                options = {"bos": BOS, "eos": EOS, "max_length": limit}
-                found = (greedy_decode(step, states, memories, len(batch), **options) if beam <= 1 else
-                         beam_search(step, states, memories, len(batch), beam_size=beam, alpha=alpha, **options))
                 grid = self.config.encoder.grid_shape(*batch.shape[-2:])
-                for tokens, weights, cut, same in zip(found.tokens, found.extras, found.capped,
-                                                      self.near_duplicates(batch)):
+                nearest = self.near_duplicates(batch)
+                decoded = iter(())  # (tokens, attention, cut) of the images the decoder captions: the others not
+                if any(same is None for same in nearest):
+                    todo = batch[[i for i, same in enumerate(nearest) if same is None]]
+                    memories, states = zip(*(model.encode(todo) for model in models))
+                    options = {"bos": BOS, "eos": EOS, "max_length": limit}
+                    found = (greedy_decode(step, states, memories, len(todo), **options) if beam <= 1 else
+                             beam_search(step, states, memories, len(todo), beam_size=beam, alpha=alpha, **options))
+                    decoded = zip(found.tokens, found.extras, found.capped)
+                for same in nearest:
                     if same is not None:  # a near-duplicate's caption, not the decoder's
-                        words = vocab.split(same)
-                        weights, cut = weights[:0], False
+                        words, attention, cut = vocab.split(same), np.zeros((0, *grid), np.float32), False
                     else:
+                        tokens, weights, cut = next(decoded)
                         words = vocab.decode(tokens)
+                        on_grid = weights[:, :grid[0] * grid[1]]  # the image's positions (retrieved words follow)
+                        attention = on_grid.cpu().numpy().reshape(-1, *grid)
                     captions.append(" ".join(words))
-                    on_grid = weights[:, :grid[0] * grid[1]]  # the image's positions (retrieved words follow)
-                    details.append({"words": words, "attention": on_grid.cpu().numpy().reshape(-1, *grid),
-                                    "capped": cut, "nearest": same is not None})
+                    details.append({"words": words, "attention": attention, "capped": cut,
+                                    "nearest": same is not None})
                 if progress is not None:
                     progress(min(start + batch_size, len(images)), len(images))
         finally:
@@ -279,11 +284,9 @@ class ImageCaptioner(EncoderDecoderModel):
         self.config.nearest_within = 0.0
         found, _ = self.caption(images, beam=beam, progress=progress, return_details=True)  # no warning on cut ones
         decoded = [text.split() for text in found]
-        batch = as_image_batch(images if isinstance(images, (np.ndarray, torch.Tensor)) else np.stack(list(images)))
-        index, distance = zip(*(self.retrieval.nearest(batch[start:start + 256].to(self.retrieval.keys.device), 1)
-                                for start in range(0, len(batch), 256)))
-        nearest = [vocab.split(self.retrieval_captions[i]) for i in torch.cat(index)[:, 0].tolist()]
-        distance = torch.cat(distance)[:, 0].tolist()
+        index, distance = self.retrieval.nearest_one(images)
+        nearest = [vocab.split(self.retrieval_captions[i]) for i in index.tolist()]
+        distance = distance.tolist()
         references = [vocab.split(text) for text in captions]
         scores = {}
         for within in candidates:
