@@ -4,8 +4,8 @@
     .venv/bin/python bench/classify_ucr.py [--datasets JapaneseVowels GunPoint ItalyPowerDemand] [--budget 3m]
 
 Protocol (the test split is for reporting only): ``AutoClassifier(budget=...)`` with the defaults chooses its
-encoder on a stratified 20% validation share of the training split, refits a seed ensemble on the whole training
-split, and only then is the test split read and scored. One torch thread (small models; a shared machine).
+encoders on stratified 5-fold cross-validation of the training split (a 20% validation share for large ones),
+refits an ensemble on the whole training split, and only then is the test split read and scored. One torch thread (small models; a shared machine).
 """
 
 from __future__ import annotations

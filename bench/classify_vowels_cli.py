@@ -49,8 +49,9 @@ def main() -> None:
     assert rnnkit(command) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     print(json.dumps({"command": "rnnkit " + " ".join(command), "test_accuracy": metrics["accuracy"],
-                      "chosen": metrics["selection"]["chosen"], "seeds": metrics["selection"]["seeds"],
-                      "validation_accuracy": metrics["selection"]["validation_accuracy"],
+                      **{key: metrics["selection"][key] for key in ("chosen", "ensemble", "seeds", "members", "folds",
+                                                                     "validation_accuracy", "why")
+                         if key in metrics["selection"]},
                       "wall_s": round(time.time() - started, 1)}, indent=1))
 
 

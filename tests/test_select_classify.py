@@ -1,13 +1,20 @@
-"""The classification selection: candidates scored on a validation split of the training data only, the seed
-ensemble refitted on all of it, the folder."""
+"""The classification selection: candidates scored on stratified folds of the training data only (a validation
+split for large tables), the ensemble chosen on the out-of-fold probabilities and refitted on all of it, the
+folder."""
+
+import json
 
 import numpy as np
 import pytest
 
+from rnnkit.data.splits import stratified_folds, validation_split
 from rnnkit.errors import UserError
+from rnnkit.eval.reports.document import Report
+from rnnkit.eval.reports.selection import add_selection_section
 from rnnkit.pipelines import fit as fit_module
 from rnnkit.pipelines.select import Budget
-from rnnkit.pipelines.select.classify import STAGES, AutoClassifier
+from rnnkit.pipelines.select import classify as selection
+from rnnkit.pipelines.select.classify import ENSEMBLE_TOP, STAGES, AutoClassifier
 
 
 def sequences(n=48, seed=0):
@@ -22,27 +29,105 @@ def sequences(n=48, seed=0):
     return X, y
 
 
-def test_candidates_see_the_training_data_only_and_the_ensemble_is_refitted_on_all(monkeypatch, tmp_path):
-    X, y = sequences()
-    X_test, y_test = sequences(16, seed=1)
-    seen = []
-    real = fit_module.fit_sequence_model
+def test_folds_are_stratified_partition_the_rows_and_start_with_the_validation_share():
+    y = ["a"] * 30 + ["b"] * 12 + ["c"] * 7 + ["d"]
+    folds = stratified_folds(y, 0.2, seed=3)
+    assert len(folds) == 5
+    first_train, first_held = validation_split(y, 0.2, seed=3)
+    assert np.array_equal(folds[0][0], first_train) and np.array_equal(folds[0][1], first_held)
+    held = np.concatenate([h for _, h in folds])
+    assert sorted(held.tolist()) == list(range(len(y)))  # every row held out exactly once
+    for train, h in folds:
+        assert not set(train) & set(h) and len(train) + len(h) == len(y)
+        counts = {label: sum(y[i] == label for i in h) for label in "abc"}
+        assert counts["a"] == 6 and 2 <= counts["b"] <= 3 and 1 <= counts["c"] <= 2
+    assert len(stratified_folds(y, 1 / 3)) == 3
+    with pytest.raises(UserError, match="at most 1/2"):
+        stratified_folds(y, 0.7)
+
+
+def spy_on_fits(monkeypatch):
+    """The (fit, held) sizes of every fit the selection makes."""
+    seen, real = [], fit_module.fit_sequence_model
 
     def spy(model, X_fit, y_fit, **options):
         seen.append((len(X_fit), len(options.get("X_val") or [])))
         return real(model, X_fit, y_fit, **options)
 
     monkeypatch.setattr("rnnkit.pipelines.select.classify.fit_sequence_model", spy)
+    return seen
+
+
+def test_a_small_table_is_cross_validated_and_the_test_data_never_seen(monkeypatch, tmp_path):
+    X, y = sequences()
+    X_test, y_test = sequences(16, seed=1)
+    seen = spy_on_fits(monkeypatch)
     auto = AutoClassifier(progress="none", train={"max_epochs": 4, "patience": None}).fit(X, y)
     trials = 1 + sum(len(values) - 1 for _, values in STAGES)
     assert len(auto.table) == trials and all(row["status"] == "ok" for row in auto.table)
-    assert seen[:trials] == [(38, 10)] * trials  # 20% held out, stratified; the test data never passed
-    assert seen[trials:] == [(48, 0)] * auto.summary["seeds"]  # the refits: all the training data
+    folds = [(len(train), len(held)) for train, held in stratified_folds(y, 0.2)]
+    assert seen[:5 * trials] == folds * trials  # 5 stratified folds of the 48 training sequences, nothing else
+    assert seen[5 * trials:5 * (trials + ENSEMBLE_TOP - 1)] == folds * (ENSEMBLE_TOP - 1)  # the best's other seeds
+    refits = seen[5 * (trials + ENSEMBLE_TOP - 1):]
+    assert refits == [(48, 0)] * auto.summary["members"]  # the refits: all the training data
+    assert auto.summary["folds"] == 5 and auto.summary["validation_sequences"] == 48
+    assert all(len(row["fold_losses"]) == 5 and row["score"] == pytest.approx(np.mean(row["fold_losses"]), abs=1e-5)
+               for row in auto.table)
     assert auto.summary["chosen"] == min(auto.table, key=lambda row: row["score"])["candidate"]
+    options = {row["ensemble"]: row["oof_loss"] for row in auto.summary["ensembles"]}
+    assert len(options) == 2 and auto.summary["ensemble"][0] == auto.summary["chosen"]
+    assert len(auto.summary["ensemble"]) == (1 if min(options, key=options.get).endswith("seeds") else ENSEMBLE_TOP)
+    assert auto.summary["members"] == auto.summary["seeds"] * len(auto.summary["ensemble"])
     accuracy = np.mean(np.asarray(auto.predict(X_test)) == np.asarray(y_test))
     assert accuracy >= 0.9
     auto.save(tmp_path / "auto")
     assert np.allclose(AutoClassifier.load(tmp_path / "auto").predict_proba(X_test), auto.predict_proba(X_test))
+
+
+def test_a_large_table_is_scored_on_the_validation_share(monkeypatch):
+    """Above ``CV_MAX_SEQUENCES`` (lowered here) nothing changes: one split, the seeds of the best."""
+    monkeypatch.setattr(selection, "CV_MAX_SEQUENCES", 40)
+    X, y = sequences()
+    seen = spy_on_fits(monkeypatch)
+    auto = AutoClassifier(progress="none", train={"max_epochs": 4, "patience": None}).fit(X, y)
+    trials = 1 + sum(len(values) - 1 for _, values in STAGES)
+    assert seen[:trials] == [(38, 10)] * trials and seen[trials:] == [(48, 0)] * auto.summary["seeds"]
+    assert auto.summary["folds"] == 1 and auto.summary["ensemble"] == [auto.summary["chosen"]]
+    assert "ensembles" not in auto.summary and "fold_losses" not in auto.table[0]
+
+
+def test_folds_too_slow_for_the_budget_fall_back_to_the_validation_share(monkeypatch):
+    monkeypatch.setattr(selection, "CV_MIN_EPOCHS", 10**6)  # no fold affords it: the first fold is trained again
+    X, y = sequences(30)
+    seen = spy_on_fits(monkeypatch)
+    auto = AutoClassifier(Budget(0.001), progress="none", train={"max_epochs": 3, "patience": None}).fit(X, y)
+    assert seen[:2] == [(24, 6), (24, 6)] and auto.summary["folds"] == 1 and auto.summary["seeds"] == 1
+
+
+def test_an_ensemble_of_architectures_saves_and_loads_and_old_folders_still_load(monkeypatch, tmp_path):
+    """The top candidates' members (different encoders) round trip; a folder written before the ensembles (no
+    "ensemble" in its summary) loads as the seeds of one."""
+    monkeypatch.setattr(selection.OutOfFold, "ensembles", lambda self, options: [
+        {"ensemble": name, "members": len(members), "oof_loss": float(i == 0), "oof_accuracy": 1.0}
+        for i, (name, members) in enumerate(options.items())])  # the top candidates always win
+    X, y = sequences(30)
+    auto = AutoClassifier(progress="none", train={"max_epochs": 2, "patience": None}).fit(X, y)
+    assert len(auto.summary["ensemble"]) == ENSEMBLE_TOP and "top 3 candidates averaged" in auto.summary["why"]
+    encoders = {json.dumps(member.config.encoder.__dict__, default=str) for member in auto.members}
+    assert len(encoders) == ENSEMBLE_TOP and len(auto.members) == ENSEMBLE_TOP * auto.summary["seeds"]
+    auto.save(tmp_path / "auto")
+    loaded = AutoClassifier.load(tmp_path / "auto")
+    assert np.allclose(loaded.predict_proba(X), auto.predict_proba(X))
+    assert loaded.summary["ensemble"] == auto.summary["ensemble"]
+    report = add_selection_section(Report("x"), auto.summary, auto.table, scored_on=auto.summary["scored_on"])
+    report.write(tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert "5-fold stratified cross-validation" in html and "fold_losses" in html
+    assert "compared on the out-of-fold probabilities" in html and "top 3 candidates averaged" in html
+    document = json.loads((tmp_path / "auto" / "auto.json").read_text())
+    old = {key: document["summary"][key] for key in ("chosen", "settings", "validation_loss", "epochs", "seeds")}
+    (tmp_path / "auto" / "auto.json").write_text(json.dumps({**document, "members": 1, "summary": old}))
+    assert np.allclose(AutoClassifier.load(tmp_path / "auto").predict_proba(X), auto.members[0].predict_proba(X))
 
 
 def test_a_budget_for_one_candidate_still_gives_a_model():

@@ -8,8 +8,9 @@ The recipe reads the tables (before anything trains); the driver holds out a str
 training table (early stopping and the best epoch), and the vocabulary or the scaler is built on the rest. The
 model folder also records the input columns, so ``predict`` reads a new table the same way.
 
-With a ``budget`` (the default) ``AutoClassifier`` (``rnnkit.pipelines.select``) chooses the encoder on that
-validation share within the wall time and refits a seed ensemble on the whole training table; the test table is
+With a ``budget`` (the default) ``AutoClassifier`` (``rnnkit.pipelines.select``) chooses the encoder within the wall
+time on the whole training table (the validation share and the driver's split do not apply: cross-validation folds
+for small tables, its own validation share for large ones) and refits an ensemble on all of it; the test table is
 handed to nothing but the final scoring. Its training length is the selection's own unless a training flag says
 otherwise. ``budget=None`` trains the one model the settings describe.
 """
@@ -34,7 +35,7 @@ from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.pipelines.driver import (Examples, Recipe, Splits, TrainedRun, fit_built, stratified_split,
                                      write_results)
 from rnnkit.pipelines.select.auto_folder import is_auto_folder
-from rnnkit.pipelines.select.classify import DEFAULT_BUDGET, AutoClassifier
+from rnnkit.pipelines.select.classify import CV_MAX_SEQUENCES, DEFAULT_BUDGET, AutoClassifier
 from rnnkit.tasks import EncoderConfig
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import FitResult, TrainConfig, save_model
@@ -65,7 +66,9 @@ class ClassifySettings:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5))
     budget: str | None = field(default=DEFAULT_BUDGET, metadata={
         "help": "wall time for the automatic selection ('90s', '5m', '1h'): the convolutional front-end, pooling, "
-                "cell and size chosen on the validation share, then a seed ensemble refitted on all of DATA "
+                f"cell and size chosen on cross-validation folds of DATA (up to {CV_MAX_SEQUENCES} sequences, folds of "
+                "the validation share's size) or on the validation share, "
+                "then an ensemble refitted on all of DATA "
                 "(none: train the one model the flags describe)"})
 
     @property
@@ -137,7 +140,7 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
                                             extra=extra, examples=0 if selection else 3)
     if selection:
         add_selection_section(report, run.model.summary, run.model.table,
-                              scored_on="the validation share of the training table (cross-entropy)")
+                              scored_on=f"{run.model.summary['scored_on']} (cross-entropy)")
     return metrics, report
 
 

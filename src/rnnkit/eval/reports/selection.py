@@ -22,6 +22,9 @@ def add_selection_section(report: Report, summary: dict[str, Any], candidates: S
     report.add_text(f"{text}\n\nEvery candidate was scored on {scored_on} (lower is better); a candidate that would "
                     f"not fit in what was left of the budget was skipped{spent}.")
     report.add_table(list(candidates), caption="Candidates, in the order tried")
+    if summary.get("ensembles"):  # a classifier's ensemble chosen on out-of-fold probabilities
+        report.add_table(summary["ensembles"], caption="The ensembles compared on the out-of-fold probabilities "
+                                                       "of the training data")
     if summary.get("mixtures"):  # a text classifier's mixtures with its n-gram partner
         report.add_table(summary["mixtures"], caption="The chosen network mixed with the n-gram model, on the same "
                                                       "validation share (weight 1: the n-gram model alone)")

@@ -7,7 +7,9 @@
     members    what a forecasting selection fits: the recurrent forecaster, the hybrid, the baselines
     combine    the recurrent ensemble and its combinations with the baselines; the calibration space
     forecast   ``AutoForecaster``: the forecasting selection, its final fit, intervals and model folder
-    classify   ``AutoClassifier``: the classification selection on a validation split, a refitted seed ensemble
+    oof        out-of-fold probabilities: the figures classification candidates and ensembles are compared by
+    classify   ``AutoClassifier``: the classification selection on folds (a validation split for large tables), the
+               ensemble chosen on the folds and refitted
 """
 
 from rnnkit.pipelines.select.budget import Budget, parse_duration

@@ -1,25 +1,37 @@
-"""``AutoClassifier``: a sequence classifier's encoder chosen, within a wall-time budget, on a validation split of
-the training data; then a seed ensemble refitted on all of it.
+"""``AutoClassifier``: a sequence classifier's encoder chosen, within a wall-time budget, on the training data
+alone (stratified k-fold cross-validation for small tables, a validation share for large ones); then an ensemble
+refitted on all of it.
 
     auto = AutoClassifier(budget="3m").fit(X_train, y_train)     # texts or numeric sequences, any labels
     auto.predict(X_test); auto.predict_proba(X_test)              # the ensemble's mean probabilities
     auto.table, auto.summary; auto.save("runs/vowels"); AutoClassifier.load("runs/vowels")
 
-The search holds out a stratified ``validation`` share of the training data (seed ``seed``) and scores each
-candidate by its best validation loss under early stopping (accuracy breaks nothing: it is reported beside).
+Each candidate is scored by its best validation loss under early stopping (accuracy breaks nothing: it is
+reported beside). Up to ``CV_MAX_SEQUENCES`` sequences the score is the mean over ``round(1 / validation)``
+stratified folds (5 by default) whose first is the validation share; a validation share of 54 sequences cannot
+tell 98.4% from 99% (one sequence is 1.9 points), the 270 held-out predictions of five folds can. The folds of all
+the candidates planned train for at most ``CV_SHARE`` of the budget, each fold for its part of it (scored where
+its time ran out, if it did); when the first candidate's first fold shows that part too short for
+``CV_MIN_EPOCHS`` epochs, the validation share alone scores every candidate, as on large tables (where it holds
+400 sequences or more).
 Coordinate descent from a bidirectional 64-unit GRU with attention pooling: the convolutional front-end (none, or
 32 channels of width 7), the pooling (last, mean, max, attention), the cell (GRU, LSTM), the size (64, 128),
 each stage keeping the best value so far; a candidate that would not fit in the budget is skipped, and each
 trains for at most ``TRIAL_SHARE`` of the budget (on large data the epochs its early stopping would take do not
-fit: the candidate is then scored where its time ran out). The final
-model: the best candidate refitted on all the training data (validation rows included) for the epochs its
-validation run chose, once per seed for as many seeds as the budget left allows (up to ``MAX_SEEDS``); their
-probabilities are averaged. For texts, a linear model over word and character n-grams (``NgramClassifier``:
-TF-IDF with two logistic-regression heads, plain and naive-Bayes-scaled, fitted on the same split) is mixed in
-with the weight among ``NGRAM_WEIGHTS`` whose mixture has the lowest validation loss (0: the recurrent ensemble
-alone), then refitted on all the data:
+fit: the candidate is then scored where its time ran out).
 
-    p(class | text) = (1 - w) mean_seeds p_rnn(class | text) + w p_ngram(class | text)
+The ensemble, under cross-validation: the best candidate's seeds, or the top ``ENSEMBLE_TOP`` candidates (different
+architectures), whichever has the lower out-of-fold loss; for a fair comparison the best candidate is
+cross-validated again with as many seeds as there are top candidates, on the same folds (``select.oof``). Under
+the validation share alone: the best candidate's seeds. Each chosen encoder is refitted on all the training data
+for the epochs its folds chose (their median best epoch), once per seed for as many rounds of seeds as the budget
+left allows (up to ``MAX_SEEDS``); the members' probabilities are averaged. For texts, a linear model over word
+and character n-grams (``NgramClassifier``: TF-IDF with two logistic-regression heads, plain and
+naive-Bayes-scaled, fitted on the validation share's fit rows only: its 2^20 hashed weights take seconds to fit
+even on a few texts) is mixed in with the weight among ``NGRAM_WEIGHTS`` whose mixture with the ensemble has the
+lowest loss on the validation share (0: the recurrent ensemble alone), then refitted on all the data:
+
+    p(class | text) = (1 - w) mean_members p_rnn(class | text) + w p_ngram(class | text)
 
 Test data is never given to ``fit``.
 """
@@ -35,10 +47,11 @@ import numpy as np
 
 from rnnkit._config import config_from_dict
 from rnnkit.errors import UserError
-from rnnkit.data.splits import validation_split
+from rnnkit.data.splits import stratified_folds, validation_split
 from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.pipelines.select.auto_folder import read_document, refuse_overwrite, write_document
 from rnnkit.pipelines.select.budget import Budget
+from rnnkit.pipelines.select.oof import OutOfFold, place
 from rnnkit.pipelines.select.search import Search, Trial
 from rnnkit.tasks.base import label_scalar
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
@@ -52,6 +65,13 @@ FORMAT_VERSION = 1
 START = {"cell": "gru", "hidden_size": 64, "pooling": "attention", "conv_channels": 0}
 STAGES = [("conv_channels", [0, 32]), ("pooling", ["last", "mean", "max", "attention"]), ("cell", ["gru", "lstm"]),
           ("hidden_size", [64, 128])]
+CV_MAX_SEQUENCES = 2000  # up to: candidates scored by stratified k-fold cross-validation (k = 1 / validation); above,
+# the validation share alone ranks them (400 sequences and more: one moves accuracy by at most a quarter point)
+CV_SHARE = 0.75  # every planned candidate's folds together train for at most this share of the budget, each fold
+# for its part of it (the rest: the refit)
+CV_MIN_EPOCHS = 10  # ... and cross-validation only when that part affords this many epochs (the first candidate's
+# first fold tells); otherwise the validation share alone, as for large tables
+ENSEMBLE_TOP = 3  # the ensemble: the best candidate's seeds, or the top 3 candidates', as the folds say
 NGRAM_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # the n-gram model's share of a text classifier's probabilities; the
 # recurrent ensemble keeps at least a quarter
 NGRAM_MAX_TEXTS = 200_000  # above: no n-gram partner (its sparse matrix would take gigabytes)
@@ -67,6 +87,18 @@ def training_defaults(count: int) -> TrainConfig:
     validation accuracy per epoch)."""
     batch_size = 16 if count < 1000 else 32 if count < 5000 else 64
     return TrainConfig(max_epochs=100, patience=15, batch_size=batch_size, lr=3e-3, progress="none")
+
+
+@dataclasses.dataclass
+class _Data:
+    """The training data of a selection and the folds its candidates are scored on (fold 0: the validation
+    share; the first candidate may drop the others), each fold training for at most ``fold_seconds``."""
+
+    X: list
+    y: list
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    labels: list[Any]
+    fold_seconds: float
 
 
 class AutoClassifier:
@@ -86,73 +118,138 @@ class AutoClassifier:
         X, y = list(X), list(y)
         budget = Budget.start(self.budget)
         train_config = dataclasses.replace(training_defaults(len(X)), seed=self.seed, **self.train)
-        fit_rows, held = validation_split(y, self.validation, self.seed)
-        split = ([X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held], [y[i] for i in held])
-        search = Search(budget, planned=1 + sum(len(values) - 1 for _, values in STAGES), progress=self.progress,
-                        what="selection")
-        partner = _ngram_partner(split, search) if _texts(X) and len(X) <= NGRAM_MAX_TEXTS else None
-        best, tried = dict(START), {}
+        folds = (stratified_folds(y, self.validation, self.seed) if len(X) <= CV_MAX_SEQUENCES
+                 else [validation_split(y, self.validation, self.seed)])  # fold 0: the validation share
+        planned = 1 + sum(len(values) - 1 for _, values in STAGES)
+        data = _Data(X, y, folds, sorted({label_scalar(label) for label in y}),
+                     CV_SHARE * budget.seconds / ((planned + ENSEMBLE_TOP - 1) * len(folds)))
+        search = Search(budget, planned=planned, progress=self.progress, what="selection")
+        best, tried, partner = dict(START), {}, None
         for key, values in [("start", [None])] + STAGES:
             for value in values:
                 settings = best if key == "start" else dict(best, **{key: value})
                 name = _name(settings)
                 if name in tried:
                     continue
-                tried[name] = search.run(name, settings, lambda: self._validate(settings, split, train_config, budget),
-                                         estimate=search.seconds())
-                if len(tried) == 1 and tried[name].ok:  # keep time for one refit on all the data (both models)
-                    refits = tried[name].seconds + (partner["seconds"] if partner else 0.0)
-                    search.reserve = refits / (1 - self.validation)
+                decide = not tried  # the first candidate decides on the folds
+                tried[name] = search.run(name, settings, lambda: self._cross_validate(
+                    settings, data, train_config, budget, decide), estimate=search.seconds())
+                if len(tried) == 1:  # keep time for one refit on all the data (both models)
+                    partner = (_ngram_partner(data, search)
+                               if _texts(X) and len(X) <= NGRAM_MAX_TEXTS else None)
+                    refits = tried[name].seconds / len(folds) + (partner["seconds"] if partner else 0.0)
+                    search.reserve = refits / (1 - self.validation) if tried[name].ok else 0.0
             leader = search.best()
             if leader is not None:
                 best = dict(leader.settings)
-        chosen = search.best()
-        if chosen is None:
+        if search.best() is None:
             raise UserError(f"no candidate could be trained within the budget: {search.trials[0].status}")
-        mixture = _mix(chosen, partner, split[3]) if partner else {}
+        oof = OutOfFold(y, data.labels, np.concatenate([held for _, held in folds]))
+        chosen, ensembles = self._ensemble(search, data, oof, train_config, budget)
+        first = len(folds[0][1])  # the n-gram partner's rows: the validation share's, the first of each candidate's
+        probabilities = np.mean([trial.result["probabilities"][:first] for trial in chosen], axis=0)
+        mixture = _mix(probabilities, partner, OutOfFold(y, data.labels, folds[0][1])) if partner else {}
         self.ngram_weight = mixture.get("ngram_weight", 0.0)
         self.ngrams = NgramClassifier.fit(X, y, start=partner["model"]) if self.ngram_weight else None
         self._refit(X, y, chosen, budget, train_config)
+        for trial in search.trials if len(folds) > 1 else []:  # the candidates' table shows every fold's loss
+            if trial.ok:
+                trial.details = {"fold_losses": [round(loss, 5) for loss in trial.result["fold_losses"]],
+                                 "accuracy": round(trial.result["accuracy"], 5)}
         self.table = search.table()
-        self.summary = {"chosen": chosen.name, "settings": chosen.settings, "validation_loss": chosen.score,
-                        "validation_accuracy": chosen.result["accuracy"], "epochs": chosen.result["epochs"],
-                        "seeds": len(self.members), "validation_sequences": len(held),
-                        "budget_s": budget.seconds, "seconds": round(budget.spent(), 1), **mixture}
+        self.summary = self._summary(search.best(), chosen, folds, oof, budget, ensembles, mixture)
         mixed = (f"; mixed with n-grams at weight {self.ngram_weight:g} (validation loss "
                  f"{mixture['mixture_validation_loss']:.4g})" if self.ngram_weight else "")
-        search.close(f"chosen: {chosen.name} (validation loss {chosen.score:.4g}, accuracy "
-                     f"{chosen.result['accuracy']:.4g}){mixed}; {len(self.members)} seed(s) refitted on all "
-                     f"{len(X)} sequences in {budget.spent():.0f} s")
+        search.close(f"chosen: {' + '.join(self.summary['ensemble'])} ({self.summary['scored_on']}: loss "
+                     f"{self.summary['validation_loss']:.4g}, accuracy {self.summary['validation_accuracy']:.4g})"
+                     f"{mixed}; {len(self.members)} member(s) refitted on all {len(X)} sequences in "
+                     f"{budget.spent():.0f} s")
         return self
 
-    def _validate(self, settings: dict[str, Any], split: tuple, train_config: TrainConfig,
-                  budget: Budget) -> tuple[float, dict]:
-        X_fit, y_fit, X_val, y_val = split
-        model = self._model(settings, X_fit, y_fit, train_config.seed)
-        result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=y_val, train_config=train_config,
-                                    callbacks=[TimeLimit(budget.seconds * TRIAL_SHARE)])
-        best = result.history[result.best_epoch - 1]
-        return best["val_loss"], {"accuracy": best["val_accuracy"], "epochs": result.best_epoch,
-                                  "steps": best["step"], "sequences": len(X_fit),
-                                  "labels": model.labels, "probabilities": model.predict_proba(X_val)}
+    def _cross_validate(self, settings: dict[str, Any], data: _Data, train_config: TrainConfig, budget: Budget,
+                        decide: bool = False) -> tuple[float, dict]:
+        """A candidate's mean best validation loss over ``data.folds`` (each fold's model early-stopped on its
+        held rows, for at most ``data.fold_seconds``), with its out-of-fold probabilities. ``decide`` (the first
+        candidate): when its first fold's time ran out before ``CV_MIN_EPOCHS`` epochs, the folds after the first
+        are dropped for every candidate and the first is trained again with a candidate's whole time limit."""
+        X, y, folds = data.X, data.y, data.folds
+        figures, parts, k = [], [], 0
+        while k < len(folds):
+            fit_rows, held = folds[k]
+            X_fit, y_fit, X_val = [X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held]
+            model = self._model(settings, X_fit, y_fit, train_config.seed)
+            limit = data.fold_seconds if len(folds) > 1 else budget.seconds * TRIAL_SHARE
+            result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=[y[i] for i in held],
+                                        train_config=train_config, callbacks=[TimeLimit(limit)])
+            if decide and len(folds) > 1 and result.stopped_reason == "callback" and \
+                    len(result.history) < CV_MIN_EPOCHS:
+                del folds[1:]  # cross-validation would not fit: the validation share alone
+                continue
+            best = result.history[result.best_epoch - 1]
+            figures.append((best["val_loss"], best["val_accuracy"], result.best_epoch, best["step"], len(fit_rows)))
+            parts.append(place(model.predict_proba(X_val), model.labels, data.labels))
+            k += 1
+        losses, accuracies, epochs, steps, sizes = (list(column) for column in zip(*figures))
+        return float(np.mean(losses)), {
+            "accuracy": float(np.mean(accuracies)), "epochs": int(np.ceil(np.median(epochs))),
+            "steps": int(np.ceil(np.median(steps))), "sequences": float(np.mean(sizes)), "fold_losses": losses,
+            "fold_epochs": epochs, "probabilities": np.concatenate(parts)}
 
-    def _refit(self, X: list, y: list, chosen: Trial, budget: Budget, train_config: TrainConfig) -> None:
-        """The chosen encoder on all of ``X, y`` for as many passes over the data as its validation run's best
-        epoch had made (its steps scaled to the larger data: a run that its time limit stopped mid-epoch is
-        refitted mid-epoch too), seed after seed."""
-        steps = math.ceil(chosen.result["steps"] * len(X) / chosen.result["sequences"])  # same batch size
-        refit = dataclasses.replace(train_config, max_epochs=chosen.result["epochs"], patience=None,
-                                    max_steps=steps, monitor="train_loss",
-                                    restore_best=False)
+    def _ensemble(self, search: Search, data: _Data, oof: OutOfFold, train_config: TrainConfig,
+                  budget: Budget) -> tuple[list[Trial], dict[str, Any]]:
+        """The candidates the ensemble is made of: the best alone (its seeds), or the best ``ENSEMBLE_TOP``,
+        whichever of "the best candidate's mean over as many seeds" and "the top candidates' mean" has the lower
+        out-of-fold loss (the best one's other seeds cross-validated on the same folds, when the budget allows).
+        Under the validation share alone (large tables): the best, as always."""
+        ranked = search.ranked()
+        top, best = ranked[:ENSEMBLE_TOP], ranked[0]
+        if len(data.folds) == 1 or len(top) < 2:
+            return [best], {}
+        seeds = [best.result["probabilities"]]
+        for k in range(1, len(top)):
+            if not budget.allows(best.seconds + search.reserve):
+                return [best], {"ensemble_why": f"seeds of the best candidate (no time left to cross-validate its "
+                                                f"other seeds against the top {len(top)} candidates)"}
+            again = dataclasses.replace(train_config, seed=train_config.seed + k)
+            seeds.append(self._cross_validate(best.settings, data, again, budget)[1]["probabilities"])
+            search.progress.note(f"{best.name}, seed {again.seed}: cross-validated for the ensemble check")
+        tops = [trial.result["probabilities"] for trial in top]
+        rows = oof.ensembles({f"{best.name}, {len(top)} seeds": seeds, " + ".join(t.name for t in top): tops})
+        mixed = rows[1]["oof_loss"] < rows[0]["oof_loss"]
+        why = (f"the top {len(top)} candidates averaged" if mixed else "seeds of the best candidate") + \
+            f" (out-of-fold loss {rows[int(mixed)]['oof_loss']:.4g} against {rows[1 - int(mixed)]['oof_loss']:.4g})"
+        return (top if mixed else [best]), {"ensembles": rows, "ensemble_why": why}
+
+    def _refit(self, X: list, y: list, chosen: list[Trial], budget: Budget, train_config: TrainConfig) -> None:
+        """Each chosen encoder on all of ``X, y`` for as many passes over the data as its folds' median best epoch
+        (its steps scaled to the larger data: a run that its time limit stopped mid-epoch is refitted mid-epoch
+        too), one round of seeds after another while the budget allows (up to ``MAX_SEEDS``)."""
         self.members, each = [], None
         for k in range(MAX_SEEDS):
             if k and not budget.allows(each):
                 break
             started = budget.spent()
-            model = self._model(chosen.settings, X, y, self.seed + k)
-            fit_sequence_model(model, X, y, train_config=dataclasses.replace(refit, seed=self.seed + k))
-            self.members.append(model.cpu().eval())
+            for trial in chosen:
+                steps = math.ceil(trial.result["steps"] * len(X) / trial.result["sequences"])  # same batch size
+                refit = dataclasses.replace(train_config, max_epochs=trial.result["epochs"], patience=None,
+                                            max_steps=steps, monitor="train_loss", restore_best=False,
+                                            seed=self.seed + k)
+                model = self._model(trial.settings, X, y, self.seed + k)
+                fit_sequence_model(model, X, y, train_config=refit)
+                self.members.append(model.cpu().eval())
             each = budget.spent() - started
+
+    def _summary(self, best: Trial, chosen: list[Trial], folds: list, oof: OutOfFold, budget: Budget,
+                 ensembles: dict[str, Any], mixture: dict[str, Any]) -> dict[str, Any]:
+        scored_on = (f"{len(folds)}-fold stratified cross-validation of the training data" if len(folds) > 1
+                     else "the validation share of the training data")
+        why = "; ".join(text for text in (ensembles.pop("ensemble_why", ""), mixture.pop("why", "")) if text)
+        return {"chosen": best.name, "ensemble": [trial.name for trial in chosen], "settings": best.settings,
+                "validation_loss": best.score, "validation_accuracy": best.result["accuracy"],
+                "epochs": best.result["epochs"], "seeds": len(self.members) // len(chosen),
+                "members": len(self.members), "folds": len(folds), "scored_on": scored_on,
+                "validation_sequences": len(oof.target), "budget_s": budget.seconds,
+                "seconds": round(budget.spent(), 1), **ensembles, **mixture, **({"why": why} if why else {})}
 
     def _model(self, settings: dict[str, Any], X: list, y: list, seed: int) -> SequenceClassifier:
         seed_everything(seed)
@@ -214,34 +311,27 @@ class AutoClassifier:
         return self.members
 
 
-def _ngram_partner(split: tuple, search: Search) -> dict[str, Any]:
-    """The n-gram model fitted on the fit rows: its classes and validation probabilities."""
-    X_fit, y_fit, X_val, y_val = split
-    started = search.budget.spent()
-    model = NgramClassifier.fit(X_fit, y_fit)
-    probabilities = model.predict_proba(X_val)
-    accuracy = np.mean([model.labels[i] == label_scalar(label) for i, label in zip(probabilities.argmax(1), y_val)])
+def _ngram_partner(data: _Data, search: Search) -> dict[str, Any]:
+    """The n-gram model fitted on the first fold's fit rows (the validation share's; one fit costs seconds even on
+    a few texts: its weights span 2^20 hashed n-grams), its probabilities for the held rows."""
+    (fit_rows, held), started = data.folds[0], search.budget.spent()
+    model = NgramClassifier.fit([data.X[i] for i in fit_rows], [data.y[i] for i in fit_rows])
+    probabilities = place(model.predict_proba([data.X[i] for i in held]), model.labels, data.labels)
+    accuracy = OutOfFold(data.y, data.labels, held).accuracy(probabilities)
     seconds = search.budget.spent() - started
-    search.progress.note(f"n-gram model (TF-IDF + logistic regression, plain and NB heads) on {len(X_fit)} texts: validation accuracy "
-                         f"{accuracy:.4g} in {seconds:.0f} s")
-    return {"model": model, "labels": model.labels, "probabilities": probabilities, "seconds": seconds}
+    search.progress.note(f"n-gram model (TF-IDF + logistic regression, plain and NB heads) on {len(fit_rows)} "
+                         f"texts: validation accuracy {accuracy:.4g} in {seconds:.0f} s")
+    return {"model": model, "probabilities": probabilities, "seconds": seconds}
 
 
-def _mix(chosen: Trial, partner: dict[str, Any], y_val: list) -> dict[str, Any]:
-    """The n-gram weight (of ``NGRAM_WEIGHTS``) whose mixture with the chosen candidate has the lowest validation
-    cross-entropy (ties: the smaller weight), with both models' validation figures and the mixture's."""
-    labels = chosen.result["labels"]
-    if partner["labels"] != labels:  # both are fitted on the same rows: only a bug would make them differ
-        raise RuntimeError(f"n-gram classes {partner['labels']} differ from the network's {labels}")
-    index = {label: i for i, label in enumerate(labels)}
-    target = np.array([index.get(label_scalar(label), -1) for label in y_val])
-    known = target >= 0  # a class the fit rows lack cannot be predicted by either model
+def _mix(probabilities: np.ndarray, partner: dict[str, Any], oof: OutOfFold) -> dict[str, Any]:
+    """The n-gram weight (of ``NGRAM_WEIGHTS``) whose mixture with the network ensemble's held-out
+    ``probabilities`` has the lowest cross-entropy (ties: the smaller weight), with both models' figures and the
+    mixture's."""
     figures = {}
     for weight in (*NGRAM_WEIGHTS, 1.0):  # 1.0: the n-gram model alone, for the record
-        mixed = (1 - weight) * chosen.result["probabilities"] + weight * partner["probabilities"]
-        chance = np.where(known, mixed[np.arange(len(target)), np.maximum(target, 0)], 0.0)
-        figures[weight] = (float(-np.log(np.maximum(chance, 1e-12)).mean()),
-                           float((mixed.argmax(axis=1) == target).mean()))
+        mixed = (1 - weight) * probabilities + weight * partner["probabilities"]
+        figures[weight] = (oof.loss(mixed), oof.accuracy(mixed))
     weight = min(NGRAM_WEIGHTS, key=lambda w: (figures[w][0], w))
     return {"ngram_weight": weight, "ngram_validation_loss": figures[1.0][0],
             "ngram_validation_accuracy": figures[1.0][1],

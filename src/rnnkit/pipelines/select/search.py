@@ -30,6 +30,7 @@ class Trial:
     seconds: float = 0.0
     status: str = "ok"  # "ok", "failed: <why>", "skipped: budget"
     result: Any = None  # what the evaluation returned besides the score (kept out of the table)
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)  # more columns for the table
 
     @property
     def ok(self) -> bool:
@@ -37,7 +38,7 @@ class Trial:
 
     def row(self) -> dict[str, Any]:
         return {"candidate": self.name, **self.settings, "score": None if not self.ok else self.score,
-                "seconds": round(self.seconds, 2), "status": self.status}
+                **self.details, "seconds": round(self.seconds, 2), "status": self.status}
 
 
 class Search:
