@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from rnnkit.data.splits import stratified_folds, validation_split
+from rnnkit.data.splits import stratified_folds
 from rnnkit.errors import UserError
 from rnnkit.eval.reports.document import Report
 from rnnkit.eval.reports.selection import add_selection_section
 from rnnkit.pipelines import fit as fit_module
 from rnnkit.pipelines.select import Budget
 from rnnkit.pipelines.select import classify as selection
-from rnnkit.pipelines.select.classify import ENSEMBLE_TOP, STAGES, AutoClassifier
+from rnnkit.pipelines.select.classify import CV_FOLDS, ENSEMBLE_TOP, STAGES, AutoClassifier
 
 
 def sequences(n=48, seed=0):
@@ -29,21 +29,19 @@ def sequences(n=48, seed=0):
     return X, y
 
 
-def test_folds_are_stratified_partition_the_rows_and_start_with_the_validation_share():
+def test_folds_are_stratified_and_partition_the_rows():
     y = ["a"] * 30 + ["b"] * 12 + ["c"] * 7 + ["d"]
-    folds = stratified_folds(y, 0.2, seed=3)
-    assert len(folds) == 5
-    first_train, first_held = validation_split(y, 0.2, seed=3)
-    assert np.array_equal(folds[0][0], first_train) and np.array_equal(folds[0][1], first_held)
+    folds = stratified_folds(y, 5, seed=3)
     held = np.concatenate([h for _, h in folds])
     assert sorted(held.tolist()) == list(range(len(y)))  # every row held out exactly once
     for train, h in folds:
-        assert not set(train) & set(h) and len(train) + len(h) == len(y)
+        assert not set(train) & set(h) and len(train) + len(h) == len(y) and len(h) == 10
         counts = {label: sum(y[i] == label for i in h) for label in "abc"}
         assert counts["a"] == 6 and 2 <= counts["b"] <= 3 and 1 <= counts["c"] <= 2
-    assert len(stratified_folds(y, 1 / 3)) == 3
-    with pytest.raises(UserError, match="at most 1/2"):
-        stratified_folds(y, 0.7)
+    assert [len(h) for _, h in stratified_folds(y, 3)] == [17, 17, 16]
+    assert not np.array_equal(stratified_folds(y, 5, seed=4)[0][1], folds[0][1])
+    with pytest.raises(UserError, match="at least 2 folds"):
+        stratified_folds(y, 1)
 
 
 def spy_on_fits(monkeypatch):
@@ -65,13 +63,13 @@ def test_a_small_table_is_cross_validated_and_the_test_data_never_seen(monkeypat
     auto = AutoClassifier(progress="none", train={"max_epochs": 4, "patience": None}).fit(X, y)
     trials = 1 + sum(len(values) - 1 for _, values in STAGES)
     assert len(auto.table) == trials and all(row["status"] == "ok" for row in auto.table)
-    folds = [(len(train), len(held)) for train, held in stratified_folds(y, 0.2)]
-    assert seen[:5 * trials] == folds * trials  # 5 stratified folds of the 48 training sequences, nothing else
-    assert seen[5 * trials:5 * (trials + ENSEMBLE_TOP - 1)] == folds * (ENSEMBLE_TOP - 1)  # the best's other seeds
-    refits = seen[5 * (trials + ENSEMBLE_TOP - 1):]
+    folds, k = [(len(train), len(held)) for train, held in stratified_folds(y, CV_FOLDS)], CV_FOLDS
+    assert seen[:k * trials] == folds * trials  # stratified folds of the 48 training sequences, nothing else
+    assert seen[k * trials:k * (trials + ENSEMBLE_TOP - 1)] == folds * (ENSEMBLE_TOP - 1)  # the best's other seeds
+    refits = seen[k * (trials + ENSEMBLE_TOP - 1):]
     assert refits == [(48, 0)] * auto.summary["members"]  # the refits: all the training data
-    assert auto.summary["folds"] == 5 and auto.summary["validation_sequences"] == 48
-    assert all(len(row["fold_losses"]) == 5 and row["score"] == pytest.approx(np.mean(row["fold_losses"]), abs=1e-5)
+    assert auto.summary["folds"] == k and auto.summary["validation_sequences"] == 48
+    assert all(len(row["fold_losses"]) == k and row["score"] == pytest.approx(np.mean(row["fold_losses"]), abs=1e-5)
                for row in auto.table)
     assert auto.summary["chosen"] == min(auto.table, key=lambda row: row["score"])["candidate"]
     options = {row["ensemble"]: row["oof_loss"] for row in auto.summary["ensembles"]}
@@ -122,7 +120,7 @@ def test_an_ensemble_of_architectures_saves_and_loads_and_old_folders_still_load
     report = add_selection_section(Report("x"), auto.summary, auto.table, scored_on=auto.summary["scored_on"])
     report.write(tmp_path / "report.html")
     html = (tmp_path / "report.html").read_text()
-    assert "5-fold stratified cross-validation" in html and "fold_losses" in html
+    assert f"{CV_FOLDS}-fold stratified cross-validation" in html and "fold_losses" in html
     assert "compared on the out-of-fold probabilities" in html and "top 3 candidates averaged" in html
     document = json.loads((tmp_path / "auto" / "auto.json").read_text())
     old = {key: document["summary"][key] for key in ("chosen", "settings", "validation_loss", "epochs", "seeds")}

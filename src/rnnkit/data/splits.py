@@ -2,7 +2,7 @@
 
     train, held = validation_split(labels, 0.2, seed=0)                 # stratified: 20% of each class
     train, held = validation_split(range(n), 0.1, seed=0, stratify=False)
-    folds = stratified_folds(labels, 0.2, seed=0)    # 5 x (train, held): the first is validation_split's
+    folds = stratified_folds(labels, 5, seed=0)      # 5 x (train, held), the held parts stratified
 
 The vocabulary, the scaler and the class list are then built on ``train`` alone; the test data never takes part.
 """
@@ -35,21 +35,18 @@ def validation_split(y: Any, fraction: float, seed: int = 0, stratify: bool = Tr
     return np.setdiff1d(np.arange(len(y)), validation), validation
 
 
-def stratified_folds(y: Any, fraction: float, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``round(1 / fraction)`` stratified cross-validation folds ``(train, held)`` whose held parts partition
-    the rows. Fold 0 is ``validation_split(y, fraction, seed)`` itself; the rest of each class is dealt in turn to
-    the other folds (after a shuffle with ``seed``), so every class is spread as evenly as its count allows and the
-    folds' sizes differ by at most a few rows."""
-    count = int(round(1 / fraction)) if 0 < fraction < 1 else 0
+def stratified_folds(y: Any, count: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``count`` stratified cross-validation folds ``(train, held)`` whose held parts partition the rows: each
+    class's rows, shuffled with ``seed``, are dealt to the folds in turn (the turn carried from class to class), so
+    every fold holds ``1 / count`` of each class to a row and the folds' sizes differ by at most one."""
     if count < 2:
-        raise UserError(f"cross-validation needs a validation fraction of at most 1/2, got {fraction}")
-    first, held = validation_split(y, fraction, seed)
-    rng = np.random.default_rng(seed + 1)
+        raise UserError(f"cross-validation needs at least 2 folds, got {count}")
+    rng = np.random.default_rng(seed)
     keys = np.asarray([str(label) for label in y])
-    parts, turn = [[] for _ in range(count - 1)], 0
+    parts, turn = [[] for _ in range(count)], 0
     for key in sorted(set(keys)):
-        for row in rng.permutation(first[keys[first] == key]):
-            parts[turn % len(parts)].append(row)
+        for row in rng.permutation(np.flatnonzero(keys == key)):
+            parts[turn % count].append(row)
             turn += 1
-    helds = [held] + [np.sort(np.asarray(part, dtype=np.int64)) for part in parts]
-    return [(np.setdiff1d(np.arange(len(y)), part), part) for part in helds]
+    helds = [np.sort(np.asarray(part, dtype=np.int64)) for part in parts]
+    return [(np.setdiff1d(np.arange(len(y)), held), held) for held in helds]
