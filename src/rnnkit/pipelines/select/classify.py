@@ -72,7 +72,7 @@ CV_SHARE = 0.75  # every planned candidate's folds together train for at most th
 # for its part of it (the rest: the refit)
 CV_MIN_EPOCHS = 10  # ... and cross-validation only when that part affords this many epochs (the first candidate's
 # first fold tells); otherwise the validation share alone, as for large tables
-CV_FOLDS = 5
+CV_FOLDS = 5  # 5 beat 3 on the JapaneseVowels training split, nested: fewer held-out errors, a lower loss
 ENSEMBLE_TOP = 3  # the ensemble: the best candidate's seeds, or the top 3 candidates', as the folds say
 NGRAM_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # the n-gram model's share of a text classifier's probabilities; the
 # recurrent ensemble keeps at least a quarter
