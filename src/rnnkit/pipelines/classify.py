@@ -35,7 +35,7 @@ from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.pipelines.driver import (Examples, Recipe, Splits, TrainedRun, fit_built, stratified_split,
                                      write_results)
 from rnnkit.pipelines.select.auto_folder import is_auto_folder
-from rnnkit.pipelines.select.classify import CV_MAX_SEQUENCES, DEFAULT_BUDGET, AutoClassifier
+from rnnkit.pipelines.select.classify import CV_FOLDS, CV_MAX_SEQUENCES, DEFAULT_BUDGET, AutoClassifier
 from rnnkit.tasks import EncoderConfig
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import FitResult, TrainConfig, save_model
@@ -58,7 +58,8 @@ class ClassifySettings:
     test: str | None = field(default=None, metadata={
         "help": "a test table with the same columns, scored at the end", "metavar": "DATA"})
     validation: float = field(default=0.2, metadata={
-        "help": "share of DATA held out (stratified) for early stopping", "metavar": "FRACTION"})
+        "help": "share of DATA held out (stratified) for early stopping (with --budget: of tables too large for "
+                "cross-validation)", "metavar": "FRACTION"})
     tokenizer: str = field(default="word", metadata={"help": "text: word or char tokens", "choices": ("word", "char")})
     min_count: int = field(default=1, metadata={"help": "text: rarer tokens are <unk>"})
     model: SequenceClassifierConfig = field(default_factory=lambda: SequenceClassifierConfig(
@@ -66,8 +67,8 @@ class ClassifySettings:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5))
     budget: str | None = field(default=DEFAULT_BUDGET, metadata={
         "help": "wall time for the automatic selection ('90s', '5m', '1h'): the convolutional front-end, pooling, "
-                f"cell and size chosen on cross-validation folds of DATA (up to {CV_MAX_SEQUENCES} sequences, folds of "
-                "the validation share's size) or on the validation share, "
+                f"cell and size chosen on {CV_FOLDS} stratified cross-validation folds of DATA (up to "
+                f"{CV_MAX_SEQUENCES} sequences) or on the validation share, "
                 "then an ensemble refitted on all of DATA "
                 "(none: train the one model the flags describe)"})
 
