@@ -1,0 +1,64 @@
+"""Development of the classification selection on JapaneseVowels' training split alone (the test split is never
+read): nested, the 270 training sequences shuffled (``--shuffle``) into three stratified outer parts, each held out
+in turn while ``AutoClassifier`` runs on the other 180; one JSON line per part with its held-out errors and loss.
+
+    .venv/bin/python bench/classify_vowels_dev.py --part 0 [--shuffle 123] [--budget 2m] [--set CV_FOLDS=3]
+
+The README's development table: ``--shuffle`` 7 and 123, parts 0-2, ``--budget 2m`` (180 sequences in 2 minutes
+stand for 270 in 3), the defaults against ``--set CV_MAX_SEQUENCES=0`` (the validation share alone), ``--set
+CV_FOLDS=3`` and ``--set ENSEMBLE_TOP=1`` (the best candidate's seeds). One torch thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from rnnkit.datasets.ucr import load_ucr
+from rnnkit.pipelines.select import classify as selection
+from rnnkit.pipelines.select.oof import OutOfFold
+
+
+def outer_parts(y: list, shuffle: int) -> np.ndarray:
+    """Each sequence's outer part (0-2): every class's sequences shuffled, then dealt in turn."""
+    rng, keys = np.random.default_rng(shuffle), np.array([str(label) for label in y])
+    part = np.empty(len(y), dtype=int)
+    for key in sorted(set(keys)):
+        members = rng.permutation(np.flatnonzero(keys == key))
+        part[members] = np.arange(len(members)) % 3
+    return part
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", type=int, choices=(0, 1, 2), required=True)
+    parser.add_argument("--shuffle", type=int, default=123)
+    parser.add_argument("--budget", default="2m")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a module setting of rnnkit.pipelines.select.classify, e.g. CV_FOLDS=3")
+    args = parser.parse_args()
+    for item in args.set:
+        name, value = item.split("=", 1)
+        setattr(selection, name, type(getattr(selection, name))(value))
+    torch.set_num_threads(1)
+    X, y, _, _ = load_ucr("JapaneseVowels")  # the test split is not used
+    X, y = list(X), list(y)
+    part = outer_parts(y, args.shuffle)
+    fit, held = np.flatnonzero(part != args.part), np.flatnonzero(part == args.part)
+    started = time.time()
+    auto = selection.AutoClassifier(args.budget, progress="lines").fit([X[i] for i in fit], [y[i] for i in fit])
+    seconds = time.time() - started
+    probabilities, scored = auto.predict_proba([X[i] for i in held]), OutOfFold(y, auto.labels, held)
+    print(json.dumps({"shuffle": args.shuffle, "part": args.part, "settings": args.set, "budget": args.budget,
+                      "held_out": len(held), "errors": int(round(len(held) * (1 - scored.accuracy(probabilities)))),
+                      "loss": scored.loss(probabilities), "ensemble": auto.summary["ensemble"],
+                      "members": auto.summary["members"], "folds": auto.summary["folds"],
+                      "wall_s": round(seconds, 1)}))
+
+
+if __name__ == "__main__":
+    main()
