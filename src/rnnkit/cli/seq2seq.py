@@ -59,8 +59,8 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     evaluate.add_argument("model", metavar="DIR", help="a `seq2seq train` output folder, or its model/")
     evaluate.add_argument("data", metavar="PAIRS", help="pairs to score (.tsv, or .csv)")
     evaluate.add_argument("--beam", type=common.positive_int, default=5)
-    evaluate.add_argument("--columns", nargs=2, metavar=("SOURCE", "TARGET"),
-                          help="PAIRS' first line is a header: read these two of its columns")
+    columns = pipeline.Seq2SeqSettings.__dataclass_fields__["columns"].metadata  # as train's
+    evaluate.add_argument("--columns", nargs=2, metavar=columns["metavar"], help=columns["help"])
     _add_ensemble_option(evaluate)
     common.add_run_options(evaluate, out_required=False, threads=pipeline.THREADS)  # --out: DIR/eval-<PAIRS name>
     evaluate.set_defaults(func=run_eval)
