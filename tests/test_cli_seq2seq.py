@@ -139,6 +139,9 @@ def test_columns_name_the_source_and_target_in_a_header(tmp_path, capsys):
     path.write_text("id\tenglish\tmodern\n1\tthee\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"line 2: expected 3 fields \(as in the header, separated by a tab\), got 2"):
         read_pairs(path, columns=("english", "modern"))
+    path.write_text("id\tenglish\tmodern\n\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"no pairs found \(expected rows under the header\)"):
+        read_pairs(path, columns=("english", "modern"))
     assert run(["seq2seq", "train", str(path), "--columns", "english", "french", "--out", str(tmp_path / "o")]) == 2
     assert "no column 'french'" in capsys.readouterr().err and not (tmp_path / "o").exists()
 

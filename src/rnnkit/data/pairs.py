@@ -63,7 +63,8 @@ def read_pairs(path: str | Path, *, encoding: str | None = None,
             raise UserError(f"{path}, line {number}: empty {'source' if not source else 'target'} field")
         pairs.append((source, target))
     if not pairs:
-        raise UserError(f"{path}: no pairs found (expected lines of source<TAB>target)")
+        expected = "rows under the header" if columns else f"lines of source{',' if is_csv else '<TAB>'}target"
+        raise UserError(f"{path}: no pairs found (expected {expected})")
     return pairs
 
 
