@@ -126,3 +126,36 @@ def test_other_seeds_share_the_split_and_decode_as_an_ensemble(tmp_path, capsys)
     assert "copy-the-input baseline" in capsys.readouterr().out
     assert run([*eval_args, "--ensemble", str(tmp_path / "s0-5"), "--out", str(tmp_path / "apart")]) == 2
     assert "other vocabularies" in capsys.readouterr().err
+
+
+def test_columns_name_the_source_and_target_in_a_header(tmp_path, capsys):
+    path = tmp_path / "bible.csv"
+    path.write_text('id,english,modern\n1,"thou art, sir",you are\n\n2,thee,you\n', encoding="utf-8")
+    assert read_pairs(path, columns=("english", "modern")) == [("thou art, sir", "you are"), ("thee", "you")]
+    assert read_pairs(path, columns=("modern", "english"))[1] == ("you", "thee")
+    with pytest.raises(UserError, match=r"bible\.csv: no column 'french' in the header; its columns: id, english"):
+        read_pairs(path, columns=("english", "french"))
+    path = tmp_path / "bible.tsv"
+    path.write_text("id\tenglish\tmodern\n1\tthee\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"line 2: expected 3 fields \(as in the header, separated by a tab\), got 2"):
+        read_pairs(path, columns=("english", "modern"))
+    path.write_text("id\tenglish\tmodern\n\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"no pairs found \(expected rows under the header\)"):
+        read_pairs(path, columns=("english", "modern"))
+    assert run(["seq2seq", "train", str(path), "--columns", "english", "french", "--out", str(tmp_path / "o")]) == 2
+    assert "no column 'french'" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_train_and_eval_read_the_named_columns(tmp_path, capsys):
+    rows = [f"{i},{word},{word[::-1]}" for i, word in enumerate(["abc", "bca", "cab", "acb", "bac", "cba"] * 4)]
+    path = tmp_path / "pairs.csv"
+    path.write_text("n,source_text,reversed\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert run(["seq2seq", "train", str(path), "--columns", "source_text", "reversed", "--epochs", "1",
+                "--hidden-size", "8", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["count"] > 0
+    assert run(["seq2seq", "eval", str(out), str(path), "--columns", "source_text", "reversed", "--out",
+                str(tmp_path / "eval")]) == 0
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["count"] == 24
+    assert run(["seq2seq", "eval", str(out), str(path), "--out", str(tmp_path / "eval2")]) == 2  # 3 fields
+    assert "expected 2 fields" in capsys.readouterr().err

@@ -311,6 +311,26 @@ def test_weight_decay_skips_biases() -> None:
     assert decays[id(trainer.model.head.weight)] == 0.1 and decays[id(trainer.model.head.bias)] == 0.0
 
 
+@pytest.mark.parametrize("optimizer", ["adamw", "adam"])
+def test_fused_optimizer_steps_as_pytorch_one_tensor_at_a_time(optimizer: str) -> None:
+    """The trainer's fused Adam(W) is PyTorch's reference update: after 3 epochs the weights agree to rounding."""
+    seed_everything(0)
+    start = Regressor().state_dict()
+    weights = []
+    for fused in (True, False):
+        model = Regressor()
+        model.load_state_dict(start)
+        trainer = Trainer(model, quiet(max_epochs=3, batch_size=4, optimizer=optimizer, weight_decay=0.1))
+        assert all(group["fused"] is True for group in trainer.optimizer.param_groups)
+        for group in trainer.optimizer.param_groups:
+            group["fused"] = fused
+        seed_everything(0)  # the same batch order
+        trainer.fit(Pairs(20))
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.allclose(weights[0], weights[1], rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(weights[0], torch.cat([w.flatten() for w in start.values()]), atol=1e-3)  # it trained
+
+
 def test_last_accumulation_group_of_an_epoch_may_be_shorter() -> None:
     _, trainer, result = fit(quiet(max_epochs=2, batch_size=4, accumulate_steps=2))  # 5 batches: groups 2, 2, 1
     assert [record["step"] for record in result.history] == [3, 6]

@@ -18,8 +18,9 @@ A field that is itself a dataclass adds its fields' flags, names flattened (``--
 ``--hidden-size`` with default 256. Two flags of one name are a programming error (argparse says which).
 
 Types: ``bool`` (``--x`` / ``--no-x``), ``int``, ``float``, ``str``, their ``| None`` forms (``none`` on the command
-line), ``tuple[T, ...]`` (any number of values) and ``Literal[...]`` (its values are the choices). Values are checked
-by the config's own ``__post_init__`` when ``config_from_args`` builds it (a ``UserError``: one line, exit 2).
+line), ``tuple[T, ...]`` (any number of values), ``tuple[T, T]`` (exactly two) and ``Literal[...]`` (its values are
+the choices). Values are checked by the config's own ``__post_init__`` when ``config_from_args`` builds it (a
+``UserError``: one line, exit 2).
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def _add_flag(parser: Any, dest: str, item: dataclasses.Field, hint: Any, defaul
             options["help"] += f" (default: {name if default else '--no-' + name[2:]})"
     else:
         options["type"] = _parse(element, optional)
-        options["nargs"] = "*" if many else None  # "--baselines" alone: none
+        fixed = many and Ellipsis not in typing.get_args(base)  # tuple[str, str]: exactly two values
+        options["nargs"] = len(typing.get_args(base)) if fixed else "*" if many else None  # "--baselines": none
         options["choices"] = tuple(choices) if choices else None
         options["metavar"] = ("{" + ",".join(map(_show, choices)) + "}" if choices
                               else meta.get("metavar", name.lstrip("-").replace("-", "_").upper()))

@@ -4,7 +4,8 @@
     rnnkit seq2seq translate DIR [TEXT | -] [--beam K] [--ensemble OTHER]...
     rnnkit seq2seq eval DIR TEST.tsv [--beam K] [--out DIR2] [--ensemble OTHER]...   (default DIR2: DIR/eval-TEST)
 
-PAIRS files hold one ``source<TAB>target`` pair per line (``.csv``: comma separated). ``train`` writes
+PAIRS files hold one ``source<TAB>target`` pair per line (``.csv``: comma separated), or, with ``--columns SOURCE
+TARGET``, a header line naming its columns and those two read from each line. ``train`` writes
 ``DIR/model`` (weights and vocabularies), ``metrics.json``, ``report.html`` and ``history.json``; ``translate``
 prints one output per input line (TEXT, or stdin lines with ``-``); ``eval`` writes ``metrics.json``,
 ``report.html`` and ``translations.tsv``.
@@ -58,6 +59,8 @@ def register(subparsers) -> None:  # noqa: ANN001 (argparse's private type)
     evaluate.add_argument("model", metavar="DIR", help="a `seq2seq train` output folder, or its model/")
     evaluate.add_argument("data", metavar="PAIRS", help="pairs to score (.tsv, or .csv)")
     evaluate.add_argument("--beam", type=common.positive_int, default=5)
+    columns = pipeline.Seq2SeqSettings.__dataclass_fields__["columns"].metadata  # as train's
+    evaluate.add_argument("--columns", nargs=2, metavar=columns["metavar"], help=columns["help"])
     _add_ensemble_option(evaluate)
     common.add_run_options(evaluate, out_required=False, threads=pipeline.THREADS)  # --out: DIR/eval-<PAIRS name>
     evaluate.set_defaults(func=run_eval)
@@ -85,6 +88,6 @@ def run_eval(args: argparse.Namespace) -> int:
     out = common.prepare_out_dir(args.out or Path(args.model) / f"eval-{Path(args.data).stem}", args.force,
                                  create=False)
     metrics = pipeline.evaluate_seq2seq(args.model, args.data, out, beam=args.beam, ensemble=args.ensemble,
-                                        progress="auto")
+                                        columns=args.columns, progress="auto")
     print(said(pipeline.yardsticks(metrics), f"{pipeline.summary(metrics)}; wrote {out}"))
     return 0

@@ -8,7 +8,10 @@ A pairs file has one pair per line, source then target, separated by a tab (``.t
 comma (``.csv``, read with Python's csv module, so quoted fields may hold commas and line breaks). Files are
 read by ``rnnkit.data.inputs.read_text`` (UTF-8 unless told; binary files refused). Blank lines are skipped; a line
 with another number of fields, or an empty field, is an error that names the file and the line. A first line
-``source<TAB>target`` (any case) is a header and is skipped.
+``source<TAB>target`` (any case) is a header and is skipped. ``columns=(source, target)`` names them in a header
+instead: the first line is then the header, of any number of columns, and those two are read from every line
+
+    pairs = read_pairs("bible.csv", columns=("english", "modern"))
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from rnnkit.errors import UserError
 _HEADER = ("source", "target")
 
 
-def read_pairs(path: str | Path, *, encoding: str | None = None) -> list[tuple[str, str]]:
-    """The (source, target) pairs of a TSV or CSV file (UTF-8 unless ``encoding``); see the module docstring."""
+def read_pairs(path: str | Path, *, encoding: str | None = None,
+               columns: tuple[str, str] | None = None) -> list[tuple[str, str]]:
+    """The (source, target) pairs of a TSV or CSV file (UTF-8 unless ``encoding``), or of its header's two
+    ``columns``; see the module docstring."""
     path = Path(path)
     text = read_text(path, encoding=encoding)
     text = text.replace("\r\n", "\n") if "\n" in text else text.replace("\r", "\n")
@@ -41,23 +46,35 @@ def read_pairs(path: str | Path, *, encoding: str | None = None) -> list[tuple[s
     else:
         rows = ((number, line.split("\t")) for number, line in enumerate(text.split("\n"), start=1))
     separator = "comma" if is_csv else "tab"
+    rows = (row for row in rows if len(row[1]) > 1 or (row[1] and row[1][0].strip()))  # blank lines skipped
+    header = next(rows, (1, []))[1] if columns else None
+    picked = _header_columns(header, columns, path) if columns else (0, 1)
+    width, fields_are = (len(header), "as in the header") if columns else (2, "source and target")
     pairs = []
     for index, (number, fields) in enumerate(rows):
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
+        if index == 0 and not columns and tuple(field.strip().lower() for field in fields) == _HEADER:
             continue
-        if index == 0 and tuple(field.strip().lower() for field in fields) == _HEADER:
-            continue
-        if len(fields) != 2:
+        if len(fields) != width:
             shown = (",".join(fields) if is_csv else "\t".join(fields))[:80]
-            raise UserError(f"{path}, line {number}: expected 2 fields (source and target, separated by a "
+            raise UserError(f"{path}, line {number}: expected {width} fields ({fields_are}, separated by a "
                             f"{separator}), got {len(fields)}: {shown!r}")
-        source, target = fields[0].strip(), fields[1].strip()
+        source, target = fields[picked[0]].strip(), fields[picked[1]].strip()
         if not source or not target:
             raise UserError(f"{path}, line {number}: empty {'source' if not source else 'target'} field")
         pairs.append((source, target))
     if not pairs:
-        raise UserError(f"{path}: no pairs found (expected lines of source<TAB>target)")
+        expected = "rows under the header" if columns else f"lines of source{',' if is_csv else '<TAB>'}target"
+        raise UserError(f"{path}: no pairs found (expected {expected})")
     return pairs
+
+
+def _header_columns(header: list[str], columns: tuple[str, str], path: Path) -> tuple[int, int]:
+    """The positions of the ``columns`` (source, target) in a pairs file's ``header`` line."""
+    names = [name.strip() for name in header]
+    missing = [name for name in columns if name not in names]
+    if missing:
+        raise UserError(f"{path}: no column {missing[0]!r} in the header; its columns: {', '.join(names) or 'none'}")
+    return names.index(columns[0]), names.index(columns[1])
 
 
 def _csv_rows(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:

@@ -35,7 +35,7 @@ from rnnkit.eval.yardstick import Yardstick, add_to_report, versus
 from rnnkit.pipelines.driver import (Examples, Recipe, Splits, TrainedRun, fit_built, stratified_split,
                                      write_results)
 from rnnkit.pipelines.select.auto_folder import is_auto_folder
-from rnnkit.pipelines.select.classify import CV_FOLDS, CV_MAX_SEQUENCES, DEFAULT_BUDGET, AutoClassifier
+from rnnkit.pipelines.select.classify import CV_FOLDS, CV_MAX_SEQUENCES, DEFAULT_BUDGET, TEXT_MIN_COUNT, AutoClassifier
 from rnnkit.tasks import EncoderConfig
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.train import FitResult, TrainConfig, save_model
@@ -61,7 +61,7 @@ class ClassifySettings:
         "help": "share of DATA held out (stratified) for early stopping (with --budget: of tables too large for "
                 "cross-validation)", "metavar": "FRACTION"})
     tokenizer: str = field(default="word", metadata={"help": "text: word or char tokens", "choices": ("word", "char")})
-    min_count: int = field(default=1, metadata={"help": "text: rarer tokens are <unk>"})
+    min_count: int = field(default=TEXT_MIN_COUNT, metadata={"help": "text: rarer tokens are <unk>"})
     model: SequenceClassifierConfig = field(default_factory=lambda: SequenceClassifierConfig(
         EncoderConfig(pooling="attention")))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=30, lr=3e-3, patience=5))

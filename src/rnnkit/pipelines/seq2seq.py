@@ -42,6 +42,9 @@ class Seq2SeqSettings:
 
     data: str = field(metadata={"help": "training pairs (.tsv, or .csv)", "positional": True, "metavar": "PAIRS"})
     test: str | None = field(default=None, metadata={"help": "test pairs, scored at the end", "metavar": "PAIRS"})
+    columns: tuple[str, str] | None = field(default=None, metadata={
+        "help": "the pairs files' first line is a header: read the source and target from these two of its columns "
+                "(none: each line is source then target)", "metavar": ("SOURCE", "TARGET")})
     validation: float = field(default=0.1, metadata={
         "help": "share of PAIRS held out for early stopping", "metavar": "FRACTION"})
     split_seed: int = field(default=0, metadata={
@@ -57,15 +60,15 @@ class Seq2SeqSettings:
 
 def read(settings: Seq2SeqSettings) -> tuple[Examples, Examples | None]:
     """The training pairs and the test pairs (None without ``test``)."""
-    pairs = _read(settings.data)
+    pairs = _read(settings.data, settings.columns)
     if len(pairs) < 2:
         raise UserError(f"{settings.data}: need at least 2 pairs (one to train on, one to validate with), got "
                         f"{len(pairs)}")
-    return pairs, None if settings.test is None else _read(settings.test)
+    return pairs, None if settings.test is None else _read(settings.test, settings.columns)
 
 
-def _read(path: str | Path) -> Examples:
-    pairs = read_pairs(path)
+def _read(path: str | Path, columns: Sequence[str] | None = None) -> Examples:
+    pairs = read_pairs(path, columns=tuple(columns) if columns else None)
     return Examples([source for source, _ in pairs], [target for _, target in pairs])
 
 
@@ -126,13 +129,13 @@ def translate_texts(model_dir: str | Path, texts: list[str], *, beam: int = 1, m
 
 
 def evaluate_seq2seq(model_dir: str | Path, data: str | Path, out: str | Path, *, beam: int = 1,
-                     alpha: float = 0.0, ensemble: Sequence[str | Path] = (), progress: str = "none"
-                     ) -> dict[str, Any]:
+                     alpha: float = 0.0, ensemble: Sequence[str | Path] = (), progress: str = "none",
+                     columns: Sequence[str] | None = None) -> dict[str, Any]:
     """Score the model in ``model_dir`` (with the ``ensemble`` folders' models, when given) on the pairs file
     ``data``; write ``metrics.json``, ``report.html`` and ``translations.tsv`` (source, reference, output) into
     ``out``. ``progress``: the decoding's, as ``TrainConfig.progress`` ("auto": a bar on a terminal, lines
-    elsewhere)."""
-    model, pairs, out = load_seq2seq(model_dir), _read(data), Path(out)
+    elsewhere). ``columns``: (source, target) in the file's header, as ``read_pairs`` takes them."""
+    model, pairs, out = load_seq2seq(model_dir), _read(data, columns), Path(out)
     model.source_vocab.check_known(pairs.inputs, str(data))
     history_path = Path(model_dir) / "history.json"
     history = json.loads(history_path.read_text(encoding="utf-8")) if history_path.is_file() else None
