@@ -71,6 +71,24 @@ def test_default_is_a_budgeted_selection_that_never_sees_the_test_table(tmp_path
     assert json.loads((tmp_path / "p" / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
 
 
+def test_without_a_test_table_the_scored_share_is_held_out_of_the_selection(tmp_path, monkeypatch):
+    from rnnkit.pipelines.select import classify as selection
+
+    table = _texts(80, 0)
+    table["tweet"] += [f" n{i}" for i in range(80)]  # every text unique
+    table.to_csv(tmp_path / "train.csv", index=False)
+    given = []
+    real = selection.AutoClassifier.fit
+    monkeypatch.setattr(selection.AutoClassifier, "fit", lambda self, X, y: given.append(list(X)) or real(self, X, y))
+    out = tmp_path / "run"
+    assert main(["classify", "train", str(tmp_path / "train.csv"), "--label", "sentiment", "--text", "tweet",
+                 "--epochs", "2", "--budget", "20s", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["scored_on"] == "validation split" and metrics["count"] == 16
+    assert metrics["train_sequences"] == 64 == len(given[0])
+    assert len(set(table["tweet"]) - set(given[0])) == 16  # the scored rows: never given to the selection
+
+
 @pytest.mark.trained
 def test_train_long_format_and_user_errors(tmp_path, capsys):
     rng = np.random.default_rng(0)

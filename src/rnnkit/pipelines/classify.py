@@ -11,7 +11,9 @@ model folder also records the input columns, so ``predict`` reads a new table th
 With a ``budget`` (the default) ``AutoClassifier`` (``rnnkit.pipelines.select``) chooses the encoder within the wall
 time on the whole training table (the validation share and the driver's split do not apply: cross-validation folds
 for small tables, its own validation share for large ones) and refits an ensemble on all of it; the test table is
-handed to nothing but the final scoring. Its training length is the selection's own unless a training flag says
+handed to nothing but the final scoring. Without a test table the driver's validation share is what is scored, so
+the selection then runs on the rest of the table only (scoring rows the model was fitted on would report its
+training accuracy as if it were a held-out one). Its training length is the selection's own unless a training flag says
 otherwise. ``budget=None`` trains the one model the settings describe.
 """
 
@@ -59,7 +61,8 @@ class ClassifySettings:
         "help": "a test table with the same columns, scored at the end", "metavar": "DATA"})
     validation: float = field(default=0.2, metadata={
         "help": "share of DATA held out (stratified) for early stopping (with --budget: of tables too large for "
-                "cross-validation)", "metavar": "FRACTION"})
+                "cross-validation); without --test, the share scored at the end, which nothing trains on",
+        "metavar": "FRACTION"})
     tokenizer: str = field(default="word", metadata={"help": "text: word or char tokens", "choices": ("word", "char")})
     min_count: int = field(default=TEXT_MIN_COUNT, metadata={"help": "text: rarer tokens are <unk>"})
     model: SequenceClassifierConfig = field(default_factory=lambda: SequenceClassifierConfig(
@@ -123,11 +126,18 @@ def fit(splits: Splits, settings: ClassifySettings, config: TrainConfig, resume:
                if value != getattr(ClassifySettings.__dataclass_fields__["train"].default_factory(), name)}
     auto = AutoClassifier(settings.budget, validation=settings.validation, seed=settings.train.seed,
                           tokenizer=_tokenizer(settings), train=changed, progress="auto")
-    auto.fit(list(splits.train.inputs) + list(splits.validation.inputs),
-             splits.train.targets + splits.validation.targets)
+    X, y = _fitted_on(splits)
+    auto.fit(X, y)
     for member in auto.members:
-        member.metadata = _metadata(splits.train.targets + splits.validation.targets, settings)
+        member.metadata = _metadata(y, settings)
     return auto, FitResult([], auto.summary["validation_loss"], auto.summary["epochs"], "selection")
+
+
+def _fitted_on(splits: Splits) -> tuple[list[Any], list[Any]]:
+    """What a selection fits on: the whole training table, less the validation share when that is what is scored
+    (no test table)."""
+    parts = [splits.train] if splits.scored is splits.validation else [splits.train, splits.validation]
+    return [x for part in parts for x in part.inputs], [t for part in parts for t in part.targets]
 
 
 def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
@@ -135,7 +145,7 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     extra = run.facts() | {"majority_class_accuracy": majority_share(run.splits)}
     if selection:
         extra.update(selection={**run.model.summary, "candidates": run.model.table},
-                     train_sequences=len(run.splits.train) + len(run.splits.validation))
+                     train_sequences=len(_fitted_on(run.splits)[0]))
     metrics, report = classification_report(run.model, scored.inputs, scored.targets, history=run.result.history,
                                             title=f"Sequence classification: {Path(run.settings.data).name}",
                                             extra=extra, examples=0 if selection else 3)
