@@ -4,9 +4,10 @@ Five tables, each ratio the median over rounds of (torch.nn time / rnnkit time) 
 (>= 1: rnnkit is faster); each rnnkit row runs with ``impl="auto"`` and shows the path auto took:
 
 1. layers: a training step (forward, backward, AdamW) and inference (no grad) for LSTM, GRU and RNN at the
-   layer bench's shapes (bench/bench_layers.py), rnnkit at precision fp32 and bf16-mixed; and the fraction of
-   the machine's GEMM peak each reaches (its matrix-product FLOPs over its time, against the rate measured for
-   a 2048 x 2048 product here, float32 or bfloat16 as the row's products run);
+   layer bench's shapes (bench/bench_layers.py), rnnkit at precision fp32, bf16-mixed and int8 (inference
+   only); and the fraction of the machine's GEMM peak each reaches (its matrix-product FLOPs over its time,
+   against the rate measured for a 2048 x 2048 product here, float32, bfloat16 or int8 as the row's products
+   run);
 2. paths: what auto chooses from, at the first shape: rnnkit's fused (PyTorch's kernels) and extension paths
    for each cell and precision, training and inference;
 3. ragged: variable lengths, torch.nn packed (pack_padded_sequence) against rnnkit's ``lengths=``;
@@ -34,7 +35,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnnkit.nn as rn
 from bench_layers import CONFIGS  # (batch, steps, input_size, hidden_size, num_layers): the layer bench's shapes
-from rnnkit.nn.precision import bf16_unsupported
+from rnnkit.nn.extension import compiled_kernels
+from rnnkit.nn.precision import bf16_unsupported, int8_unsupported
 
 TORCH = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU, "RNN": torch.nn.RNN}
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1, "MinGRU": 2, "MinLSTM": 3}
@@ -110,39 +112,55 @@ def product_flops(mode: str, batch: int, steps: int, input_size: int, hidden: in
 
 
 def gemm_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 3) -> float:
-    a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
-    torch.mm(a, b)
-    return 2 * size ** 3 / min(_time(lambda: torch.mm(a, b), 1) for _ in range(repeats)) / 1e9
+    """GFLOP/s (int8: GOP/s, PyTorch's int8 x int8 -> int32 product) of a size x size product."""
+    if dtype == torch.int8:
+        a, b = (torch.randint(-127, 128, (size, size), dtype=torch.int8) for _ in range(2))
+        product = torch._int_mm
+    else:
+        a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
+        product = torch.mm
+    product(a, b)
+    return 2 * size ** 3 / min(_time(lambda: product(a, b), 1) for _ in range(repeats)) / 1e9
+
+
+def precisions() -> list[str]:
+    """The precisions this CPU runs: fp32, bf16-mixed (AVX-512 BF16), int8 (inference; AVX-512 VNNI)."""
+    return (["fp32"] + ([] if bf16_unsupported() else ["bf16-mixed"])
+            + ([] if int8_unsupported() or "int8" not in compiled_kernels() else ["int8"]))
 
 
 def layers_table(args, peaks, rows):
-    precisions = ["fp32"] + ([] if bf16_unsupported() else ["bf16-mixed"])
+    precisions_here = precisions()
     print(f"\n## layers: rnnkit (impl=auto) against torch.nn float32; ratio > 1 = rnnkit faster\n")
     print("| layer | B,T,I,H,L | what | torch.nn ms | " + " | ".join(
-        f"{p} ms | {p} ratio | {p} path | {p} % peak" for p in precisions) + " |")
-    print("|" + "---|" * (4 + 4 * len(precisions)))
+        f"{p} ms | {p} ratio | {p} path | {p} % peak" for p in precisions_here) + " |")
+    print("|" + "---|" * (4 + 4 * len(precisions_here)))
     for mode in args.modes:
         for config in CONFIGS:
             batch, steps, input_size, hidden, layers = config
             torch.manual_seed(0)
             theirs = TORCH[mode](input_size, hidden, num_layers=layers, batch_first=True)
             ours = {}
-            for precision in precisions:
+            for precision in precisions_here:
                 ours[precision] = getattr(rn, mode)(input_size, hidden, num_layers=layers, precision=precision)
                 ours[precision].load_state_dict(theirs.state_dict())
             x, target = torch.randn(batch, steps, input_size), torch.randn(batch, steps, hidden)
             for what in ("train", "infer"):
                 training = what == "train"
                 make = (lambda layer: train_job(layer, x, target)) if training else (lambda layer: infer_job(layer, x))
-                jobs = {"torch.nn": make(theirs), **{p: make(layer) for p, layer in ours.items()}}
+                jobs = {"torch.nn": make(theirs), **{p: make(layer) for p, layer in ours.items()
+                                                     if not (training and p == "int8")}}  # int8: inference only
                 result = interleaved(jobs, args.repeats, args.min_seconds)
                 flops = product_flops(mode, batch, steps, input_size, hidden, layers, training)
                 cells = [f"{result['torch.nn'][0] * 1e3:.2f}"]
                 row = dict(table="layers", mode=mode, config=config, what=what, torch_ms=result["torch.nn"][0] * 1e3)
                 for precision, layer in ours.items():
+                    if precision not in result:
+                        cells += ["-"] * 4
+                        continue
                     seconds, ratio = result[precision]
-                    peak = peaks["bf16" if precision == "bf16-mixed" else "fp32"]
-                    share = flops / seconds / 1e9 / peak * 100
+                    peak = peaks.get({"bf16-mixed": "bf16", "int8": "int8"}.get(precision, "fp32"))
+                    share = flops / seconds / 1e9 / peak * 100 if peak else float("nan")
                     path = path_of(layer, x, training)
                     cells += [f"{seconds * 1e3:.2f}", f"{ratio:.2f}", path, f"{share:.0f}"]
                     row[precision] = dict(ms=seconds * 1e3, ratio=ratio, path=path, peak_percent=share)
@@ -154,7 +172,6 @@ def layers_table(args, peaks, rows):
 
 
 def paths_table(args, rows):
-    precisions = ["fp32"] + ([] if bf16_unsupported() else ["bf16-mixed"])
     batch, steps, input_size, hidden, layers = CONFIGS[0]
     print(f"\n## paths at {batch},{steps},{input_size},{hidden},{layers}: ratio to torch.nn float32 of each "
           "explicit impl (what impl=auto chooses from)\n")
@@ -163,7 +180,7 @@ def paths_table(args, rows):
     for mode in args.modes:
         torch.manual_seed(0)
         theirs = TORCH[mode](input_size, hidden, num_layers=layers, batch_first=True)
-        for precision in precisions:
+        for precision in precisions():
             layers_by_impl = {}
             for impl in ("fused", "extension", "auto"):
                 try:
@@ -172,7 +189,7 @@ def paths_table(args, rows):
                     continue
                 layer.load_state_dict(theirs.state_dict())
                 layers_by_impl[impl] = layer
-            for what in ("train", "infer"):
+            for what in ("train", "infer") if precision != "int8" else ("infer",):
                 training = what == "train"
                 make = (lambda layer: train_job(layer, x, target)) if training else (lambda layer: infer_job(layer, x))
                 jobs = {"torch.nn": make(theirs)}
@@ -261,9 +278,12 @@ def main():
     peaks = {"fp32": gemm_peak(torch.float32)}
     if not bf16_unsupported():
         peaks["bf16"] = gemm_peak(torch.bfloat16)
+    if "int8" in precisions():
+        peaks["int8"] = gemm_peak(torch.int8)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}, "
           f"{args.clock} clock, medians of {args.repeats} interleaved rounds; bf16: {bf16_unsupported() or 'supported'}")
-    print("GEMM peak (2048 x 2048): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
+    print("GEMM peak (2048 x 2048): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items())
+          + " (int8: GOP/s of torch._int_mm)")
     print("path: the path impl='auto' took (* = not its first choice: see fast_path_reason)")
     rows = [dict(table="peak", **peaks)]
     if "layers" in args.sections:

@@ -1,4 +1,5 @@
-"""Does bf16-mixed learn as well as float32? The same seed, data and budget, trained both ways, side by side.
+"""Does bf16-mixed learn as well as float32? The same seed, data and budget, trained both ways, side by side. And
+does the float32 model, run at precision int8 (inference: rnnkit.nn.set_precision), score as it does in float32?
 
 1. The adding problem (Hochreiter & Schmidhuber 1997, the memory demo's task) at lag 50: an LSTM of the memory
    demo's size (32 units, chrono initialisation), fresh batches, Adam, stopping once 99.5% of the validation
@@ -28,7 +29,22 @@ from torch import nn
 import rnnkit.nn as rn
 from rnnkit.data.long_lag import PAPER_TEST_SIZE, adding_problem, adding_solved
 from rnnkit.nn.init import chrono_init_
-from rnnkit.nn.precision import bf16_unsupported
+from rnnkit.nn.extension import compiled_kernels
+from rnnkit.nn.precision import bf16_unsupported, int8_unsupported
+
+
+def at_int8(model: nn.Module, evaluate) -> float | None:
+    """``evaluate()`` with the model's recurrent layers at precision int8, then back; None where int8 cannot run."""
+    if int8_unsupported() or "int8" not in compiled_kernels():
+        return None
+    layers = [module for module in model.modules() if isinstance(module, rn.RecurrentLayer)]
+    trained_at = [layer.precision for layer in layers]
+    rn.set_precision(model, "int8")
+    try:
+        return evaluate()
+    finally:
+        for layer, precision in zip(layers, trained_at):
+            layer.precision = precision
 
 
 class Regressor(nn.Module):
@@ -79,8 +95,11 @@ def adding_run(cell: str, lag: int, precision: str, args) -> dict:
             if valid >= 0.995:
                 break
     score = accuracy(test)
-    return dict(cell=cell, hidden=hidden, layers=model.rnn.num_layers, lr=optimizer.defaults["lr"], lag=lag, precision=precision, steps=steps, valid=valid, test=score, solved=score >= 0.99,
-                seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    int8 = at_int8(model, lambda: accuracy(test)) if precision == "fp32" and cell == "lstm" else None
+    return dict(cell=cell, hidden=hidden, layers=model.rnn.num_layers, lr=optimizer.defaults["lr"], lag=lag,
+                precision=precision, steps=steps, valid=valid, test=score, solved=score >= 0.99, seconds=seconds,
+                int8_test=int8)
 
 
 class CharModel(nn.Module):
@@ -122,16 +141,22 @@ def language_model_run(text: str, precision: str, args) -> dict:
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
-    total, count, state = 0.0, 0, None
-    with torch.no_grad():
-        for begin in range(0, held_out.shape[1] - 1, args.bptt):
-            chunk = held_out[:, begin: begin + args.bptt + 1]
-            logits, state = model(chunk[:, :-1], state)
-            total += float(nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                       chunk[:, 1:].reshape(-1), reduction="sum"))
-            count += chunk[:, 1:].numel()
-    return dict(precision=precision, bits_per_char=total / count / math.log(2), seconds=time.perf_counter() - start,
-                train_chars=cut, held_out_chars=len(ids) - cut)
+    seconds = time.perf_counter() - start
+
+    def bits_per_char() -> float:
+        total, count, state = 0.0, 0, None
+        with torch.no_grad():
+            for begin in range(0, held_out.shape[1] - 1, args.bptt):
+                chunk = held_out[:, begin: begin + args.bptt + 1]
+                logits, state = model(chunk[:, :-1], state)
+                total += float(nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                           chunk[:, 1:].reshape(-1), reduction="sum"))
+                count += chunk[:, 1:].numel()
+        return total / count / math.log(2)
+
+    return dict(precision=precision, bits_per_char=bits_per_char(), seconds=seconds, train_chars=cut,
+                held_out_chars=len(ids) - cut, int8_bits_per_char=at_int8(model, bits_per_char)
+                if precision == "fp32" else None)
 
 
 def main():
@@ -168,6 +193,8 @@ def main():
             r = adding_run("lstm", args.lag, precision, args)
             print(f"| {precision} | {r['steps']} | {r['valid']:.3f} | {r['test']:.4f} | {r['solved']} | "
                   f"{r['seconds']:.0f} |", flush=True)
+            if r["int8_test"] is not None:
+                print(f"| the fp32 model run at int8 | - | - | {r['int8_test']:.4f} | {r['int8_test'] >= 0.99} | - |")
     if "lm" not in args.skip:
         from rnnkit.datasets.shakespeare import load_shakespeare
 
@@ -178,8 +205,13 @@ def main():
         results = [language_model_run(text, precision, args) for precision in ("fp32", "bf16-mixed")]
         for r in results:
             print(f"| {r['precision']} | {r['bits_per_char']:.4f} | {r['seconds']:.0f} |", flush=True)
+            if r["int8_bits_per_char"] is not None:
+                print(f"| the fp32 model run at int8 | {r['int8_bits_per_char']:.4f} | - |")
         print(f"\ndifference (bf16-mixed - fp32): {results[1]['bits_per_char'] - results[0]['bits_per_char']:+.4f} "
               "bits per char (bar: within 0.02)")
+        if results[0]["int8_bits_per_char"] is not None:
+            print(f"difference (the fp32 model at int8 - fp32): "
+                  f"{results[0]['int8_bits_per_char'] - results[0]['bits_per_char']:+.4f} bits per char")
     if args.min_cells:
         print(f"\n## min cells on the adding problem (float32, budget {args.steps} steps)\n")
         print("| cell | units | layers | lr | lag | steps | validation | test | solved | seconds |")

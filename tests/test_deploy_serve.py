@@ -25,6 +25,8 @@ from captioning_data import make_shapes  # noqa: E402
 from deploy_models import EVERY_TASK, numeric  # noqa: E402
 from rnnkit.deploy.limits import Limits  # noqa: E402
 from rnnkit.deploy.serve import create_app  # noqa: E402
+from rnnkit.nn.extension import compiled_kernels  # noqa: E402
+from rnnkit.nn.precision import int8_unsupported  # noqa: E402
 
 LIMITS = Limits(max_body_bytes=20_000, max_batch=8, max_steps=50, max_generate=40, max_beam=4)
 
@@ -36,10 +38,10 @@ def free_port():
 
 
 @contextmanager
-def running(folder, limits=LIMITS):
+def running(folder, limits=LIMITS, precision="fp32"):
     """uvicorn serving ``folder`` in a thread of this process, on loopback; stopped on exit."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(folder, limits), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(folder, limits, precision), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -72,6 +74,21 @@ def folders(tmp_path_factory):
 
 def rows(count=2, seed=0):
     return [x.tolist() for x in numeric(count, seed=seed)]
+
+
+@pytest.mark.skipif(int8_unsupported() is not None or "int8" not in compiled_kernels(),
+                    reason=str(int8_unsupported() or "rnnkit's extension has no int8 kernel here"))
+def test_serve_runs_the_model_at_int8_when_asked(folders):
+    expected = rnnkit.load(folders["classifier"]).predict_proba(numeric(2))
+    with running(folders["classifier"], precision="int8") as client:
+        found = np.array(client.post("/predict", json={"inputs": rows()}).json()["probabilities"])
+    assert np.abs(found - expected).max() < 2e-2 and not np.allclose(found, expected, atol=1e-6, rtol=0)
+
+
+def test_serve_refuses_int8_where_the_cpu_lacks_it(folders, monkeypatch):
+    monkeypatch.setattr("torch.cpu.get_capabilities", lambda: {"avx512_vnni": False})
+    with pytest.raises(rnnkit.errors.UserError, match="^--precision int8: precision='int8' is refused: this CPU"):
+        create_app(folders["classifier"], LIMITS, "int8")
 
 
 def test_every_task_answers_its_endpoint(folders):

@@ -1,7 +1,8 @@
 """``rnnkit export`` and ``rnnkit serve``: a model folder as ONNX graphs, or behind a JSON HTTP API.
 
     rnnkit export DIR --format onnx --out model.onnx [--quantize]   graphs + model.json, checked in onnxruntime
-    rnnkit serve DIR [--host 127.0.0.1] [--port 8000]               one endpoint per task; SIGTERM stops gracefully
+    rnnkit serve DIR [--host 127.0.0.1] [--port 8000] [--precision int8]   one endpoint per task; SIGTERM stops
+                                                                           gracefully
 
 DIR is a model folder, or a run folder (an --out of a train command) holding one in model/. See the Python API:
 ``rnnkit.export`` and ``rnnkit.deploy.serve.create_app``.
@@ -15,6 +16,7 @@ from pathlib import Path
 from rnnkit.cli import common, flags
 from rnnkit.deploy.limits import Limits
 from rnnkit.errors import UserError
+from rnnkit.nn.precision import PRECISIONS
 
 
 def register(subparsers) -> None:
@@ -42,6 +44,9 @@ def register(subparsers) -> None:
     serve.add_argument("--port", type=common.positive_int, default=8000, help="port (default: 8000)")
     serve.add_argument("--threads", type=common.positive_int, default=1, metavar="N",
                        help="CPU threads for PyTorch (default: 1; requests run one at a time)")
+    serve.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                       help="the recurrent layers' arithmetic: fp32 (default), bf16-mixed, or int8 (8-bit products, "
+                       "about 2x faster LSTM inference on CPUs with AVX-512 VNNI; outputs move by about 1e-3)")
     flags.add_config_flags(serve, Limits)  # --max-body-bytes, --max-batch, ...: from the Limits dataclass
     serve.set_defaults(func=run_serve)
 
@@ -66,5 +71,5 @@ def run_serve(args: argparse.Namespace) -> int:
 
     limits = flags.config_from_args(args, Limits)
     print(f"rnnkit serve: {args.model} on http://{args.host}:{args.port} (docs: /docs; stop: Ctrl-C)", flush=True)
-    serve(args.model, args.host, args.port, limits=limits)
+    serve(args.model, args.host, args.port, limits=limits, precision=args.precision)
     return 0

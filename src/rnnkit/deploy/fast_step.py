@@ -76,6 +76,8 @@ def numpy_blocker(layer: Any) -> Optional[str]:
         return "a bidirectional layer reads the whole sequence"
     if layer.layer_norm:
         return "layer_norm=True: the NumPy step has no layer normalisation"
+    if layer.precision != "fp32":
+        return f"precision={layer.precision!r}: the NumPy step computes in float32"
     return None
 
 

@@ -89,15 +89,22 @@ def _replay(first: Any, receive: Any) -> Any:
     return replayed
 
 
-def create_app(model_dir: str | Path, limits: Limits = Limits()) -> Any:
-    """The FastAPI app serving the model folder ``model_dir`` (or a run folder holding ``model/``)."""
+def create_app(model_dir: str | Path, limits: Limits = Limits(), precision: str = "fp32") -> Any:
+    """The FastAPI app serving the model folder ``model_dir`` (or a run folder holding ``model/``), its recurrent
+    layers at ``precision`` (``"int8"``: 8-bit products, see ``rnnkit.nn.precision``)."""
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
+    from rnnkit.nn.precision import set_precision
     from rnnkit.train.model_folder import load_model, model_folder_in
 
     folder = model_folder_in(model_dir)
     model = load_model(folder)
+    if precision != "fp32":
+        try:
+            set_precision(model, precision)
+        except ValueError as error:
+            raise UserError(f"--precision {precision}: {error}") from None
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit-model")
 
     @contextlib.asynccontextmanager
@@ -250,13 +257,13 @@ ROUTES = {"sequence-classification": _predict, "sequence-regression": _predict, 
 
 
 def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, *, limits: Limits = Limits(),
-          graceful_seconds: float = 10.0) -> None:
+          precision: str = "fp32", graceful_seconds: float = 10.0) -> None:
     """Run the app on uvicorn until SIGINT / SIGTERM (graceful: requests in flight finish)."""
     uvicorn = require("uvicorn", "serve", why="for rnnkit serve")
     if threading.current_thread() is threading.main_thread():
         # uvicorn stops gracefully, restores this handler and raises the signal again: a requested stop exits 0
         signal.signal(signal.SIGTERM, _requested_stop)
-    uvicorn.run(create_app(model_dir, limits), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(model_dir, limits, precision), host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=graceful_seconds)
 
 

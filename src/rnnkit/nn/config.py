@@ -18,7 +18,7 @@ from rnnkit.errors import UserError
 from rnnkit.nn.init import chrono_init_
 from rnnkit.nn.layers import IMPLS, LAYERS, RecurrentLayer
 from rnnkit.nn.min_rnn import MinRNN
-from rnnkit.nn.precision import PRECISIONS, bf16_unsupported
+from rnnkit.nn.precision import TRAINING_PRECISIONS, unsupported
 
 CELLS = tuple(LAYERS)  # "rnn", "lstm", "gru", "mingru", "minlstm"
 GATED_CELLS = ("lstm", "gru", "mingru", "minlstm")
@@ -47,7 +47,7 @@ class RecurrentConfig:
                 "(rnnkit's C++ kernels, built on first use) or reference (readable loop)", "choices": IMPLS})
     precision: str = field(default="fp32", metadata={
         "help": "fp32, or bf16-mixed: float32 weights and states, bfloat16 matrix products (CPUs with AVX-512 "
-                "BF16 or AMX)", "choices": PRECISIONS})
+                "BF16 or AMX)", "choices": TRAINING_PRECISIONS})
 
     def __post_init__(self) -> None:
         problems = []
@@ -74,10 +74,12 @@ class RecurrentConfig:
         for name in ("layer_norm", "recurrent_dropout"):
             if self.cell in MIN_CELLS and getattr(self, name):
                 problems.append(f"{name} is not available for cell={self.cell!r} (its gates read the input only)")
-        if self.precision not in PRECISIONS:
-            problems.append(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
-        elif self.precision == "bf16-mixed" and bf16_unsupported() is not None:
-            problems.append(f"precision='bf16-mixed' is refused: {bf16_unsupported()}; use precision='fp32'")
+        if self.precision not in TRAINING_PRECISIONS:
+            problems.append(f"precision must be one of {list(TRAINING_PRECISIONS)}, got {self.precision!r}"
+                            + (" (int8 runs a trained model: rnnkit.nn.set_precision(model, 'int8'))"
+                               if self.precision == "int8" else ""))
+        elif unsupported(self.precision) is not None:
+            problems.append(unsupported(self.precision))
         if problems:
             raise UserError("RecurrentConfig: " + "; ".join(problems))
 

@@ -28,7 +28,7 @@ import torch
 
 CSRC = Path(__file__).parent / "csrc"
 SOURCES = [CSRC / "recurrent.cpp", CSRC / "min_rnn.cpp"]
-HEADERS = [CSRC / "simd.h", CSRC / "step_gemm.h"]
+HEADERS = [CSRC / "simd.h", CSRC / "step_gemm.h", CSRC / "int8_gemm.h"]
 STALE_LOCK_S = 600.0
 FLAGS = {  # PyTorch's CPU capability -> the instruction sets the build may use
     "AVX512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"],
@@ -37,14 +37,17 @@ FLAGS = {  # PyTorch's CPU capability -> the instruction sets the build may use
 
 
 def _builds() -> list[tuple[str, list[str]]]:
-    """(tag, compiler flags) to try in turn: with the bfloat16 kernel where the CPU has AVX-512 BF16 (an old
-    compiler may not know the flag: then without it), else the CPU's vector instructions only."""
+    """(tag, compiler flags) to try in turn: with the bfloat16 and int8 kernels where the CPU has AVX-512 BF16 and
+    VNNI (an old compiler may not know the flags: then without them), else the CPU's vector instructions only."""
     capability = torch.backends.cpu.get_cpu_capability()
     flags = list(FLAGS.get(capability, []))
     plain = (capability.lower() if flags else "generic", flags)
-    if capability == "AVX512" and torch.cpu.get_capabilities().get("avx512_bf16"):
-        return [("avx512bf16", [*flags, "-mavx512bf16"]), plain]
-    return [plain]
+    found = torch.cpu.get_capabilities() if capability == "AVX512" else {}
+    extras = [(name, flag) for name, flag in (("vnni", "-mavx512vnni"), ("bf16", "-mavx512bf16"))
+              if found.get(f"avx512_{name}")]
+    if not extras:
+        return [plain]
+    return [("avx512" + "".join(name for name, _ in extras), [*flags, *(flag for _, flag in extras)]), plain]
 
 
 @lru_cache(maxsize=None)
@@ -98,4 +101,10 @@ def _remove_stale_lock(lock: Path) -> None:
 def ops():
     """``torch.ops.rnnkit``: ``recurrent_*`` and ``min_rnn_fused_*`` (forward, backward); call ``unavailable()`` first."""
     return torch.ops.rnnkit
+
+
+@lru_cache(maxsize=None)
+def compiled_kernels() -> frozenset[str]:
+    """The product kernels the built extension has ("float32", "bfloat16", "int8"); empty when it is unavailable."""
+    return frozenset() if unavailable() else frozenset(ops().compiled_kernels())
 

@@ -15,7 +15,8 @@ from ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` (or their cells) give the same number
 
 Mixed precision: when the weights of the matrix products are in another dtype than the state (bfloat16 copies
 under ``precision="bf16-mixed"``, see ``rnnkit.nn.precision``), each product reads its input in the weights'
-dtype and returns to the state's dtype; biases, gates and states stay in the state's dtype.
+dtype and returns to the state's dtype; biases, gates and states stay in the state's dtype. Under
+``precision="int8"`` (inference) both products are ``int8_product``: inputs and weights quantized to 8 bits.
 
 Layer normalisation (Ba et al. 2016, placed as in haste's LayerNormLSTM/GRU) is optional: when a norm is given,
 the input and the recurrent products are each normalised before the biases are added,
@@ -29,6 +30,8 @@ from typing import NamedTuple, Optional, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from rnnkit.nn.precision import quantize_rows
 
 LSTMState = Tuple[Tensor, Tensor]  # (h, c): (B, P or H), (B, H)
 
@@ -51,6 +54,7 @@ class CellWeights(NamedTuple):
     norm_ih: Optional[Norm] = None  # LN over W_ih x_t (G*H)
     norm_hh: Optional[Norm] = None  # LN over W_hh h_{t-1} (G*H)
     norm_cell: Optional[Norm] = None  # LN over the LSTM cell state c_t (H)
+    int8: bool = False  # W_ih x_t and W_hh h_{t-1} as int8_product (precision="int8")
 
 
 def _normalise(v: Tensor, norm: Optional[Norm]) -> Tensor:
@@ -66,17 +70,28 @@ def _product(v: Tensor, weight: Tensor) -> Tensor:
     return F.linear(v.to(weight.dtype), weight).to(v.dtype)
 
 
-def _affine(v: Tensor, weight: Tensor, bias: Optional[Tensor], norm: Optional[Norm]) -> Tensor:
-    """``W v + b``, or ``LN(W v) + b`` when a norm is given (the bias stays outside the norm)."""
-    if norm is None and weight.dtype == v.dtype:
+def int8_product(v: Tensor, weight: Tensor) -> Tensor:
+    r"""``W v`` with both quantized to 8 bits per row (``quantize_rows``): :math:`s_v s_W \sum_k q_v[k] q_W[k]`.
+
+    The sum is of integers (exact in float32 for up to 1024 terms), so this reference and the C++ kernel
+    (csrc/int8_gemm.h) give the same numbers up to the order of the two scales' product."""
+    q_v, scale_v = quantize_rows(v)
+    q_w, scale_w = quantize_rows(weight)
+    return (q_v.to(v.dtype) @ q_w.to(v.dtype).t()) * (scale_v * scale_w.t().to(v.dtype))
+
+
+def _affine(v: Tensor, weight: Tensor, bias: Optional[Tensor], norm: Optional[Norm], int8: bool = False) -> Tensor:
+    """``W v + b``, or ``LN(W v) + b`` when a norm is given (the bias stays outside the norm); ``W v`` in 8 bits
+    with ``int8``."""
+    if norm is None and weight.dtype == v.dtype and not int8:
         return F.linear(v, weight, bias)
-    projected = _normalise(_product(v, weight), norm)
+    projected = _normalise((int8_product if int8 else _product)(v, weight), norm)
     return projected if bias is None else projected + bias
 
 
 def input_projection(x: Tensor, w: CellWeights) -> Tensor:
     """``W_ih x + b_ih``: (B, I) -> (B, G*H), or a whole sequence (B, T, I) -> (B, T, G*H) at once."""
-    return _affine(x, w.weight_ih, w.bias_ih, w.norm_ih)
+    return _affine(x, w.weight_ih, w.bias_ih, w.norm_ih, w.int8)
 
 
 def hidden_projection(h: Tensor, w: CellWeights, h_mask: Optional[Tensor] = None) -> Tensor:
@@ -87,7 +102,7 @@ def hidden_projection(h: Tensor, w: CellWeights, h_mask: Optional[Tensor] = None
     """
     if h_mask is not None:
         h = h * h_mask
-    return _affine(h, w.weight_hh, w.bias_hh, w.norm_hh)
+    return _affine(h, w.weight_hh, w.bias_hh, w.norm_hh, w.int8)
 
 
 # --- Elman -----------------------------------------------------------------------------------------------
@@ -287,11 +302,13 @@ LOG_COEFFICIENTS = {"MINGRU": mingru_log_coefficients, "MINLSTM": minlstm_log_co
 """mode -> the min cells' step as the linear recurrence ``h_t = a_t h_{t-1} + b_t``: ``(a, b)``, or their logs."""
 
 
-def cell_weights(module: torch.nn.Module, suffix: str = "", product_dtype: Optional[torch.dtype] = None) -> CellWeights:
+def cell_weights(module: torch.nn.Module, suffix: str = "", product_dtype: Optional[torch.dtype] = None,
+                 int8: bool = False) -> CellWeights:
     """Collect one cell's parameters from ``module`` by PyTorch's names plus ``suffix`` (``""``, ``"_l1_reverse"``).
 
     ``product_dtype`` (bfloat16 under mixed precision): the matrix-product weights come as copies in that dtype
     (gradients flow back through the cast to the parameters); biases and norms stay as they are.
+    ``int8`` (precision="int8"): the products are marked for ``int8_product``, which quantizes the weights.
     """
 
     def get(name: str) -> Optional[Tensor]:
@@ -316,4 +333,5 @@ def cell_weights(module: torch.nn.Module, suffix: str = "", product_dtype: Optio
         norm_ih=norm("ih"),
         norm_hh=norm("hh"),
         norm_cell=norm("cell", with_bias=True),
+        int8=int8,
     )

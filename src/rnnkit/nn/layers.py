@@ -142,6 +142,8 @@ class RecurrentLayer(SequenceLayer, nn.RNNBase):
         reason = self._reference_only()
         if reason is not None:
             return reason.replace("only the reference path has", "PyTorch's fused kernels have no")
+        if self.precision == "int8":
+            return "int8: PyTorch's fused kernels have no 8-bit recurrent product"
         if self.product_dtype is not None:
             if self.mode != "LSTM":
                 return "bf16-mixed: PyTorch's fused GRU and RNN kernels would keep the state in bfloat16"
@@ -160,6 +162,11 @@ class RecurrentLayer(SequenceLayer, nn.RNNBase):
             return f"rnnkit's C++ extension computes in float32 or float64 (bf16-mixed: float32), not {x.dtype}"
         if self.proj_size:
             return "proj_size > 0: rnnkit's C++ extension has no LSTM projection"
+        if self.precision == "int8" and extension.unavailable() is None:
+            if x.dtype != torch.float32:
+                return f"int8: rnnkit's C++ extension keeps the state in float32, not {x.dtype}"
+            if "int8" not in extension.compiled_kernels():
+                return "int8: rnnkit's C++ extension was built without AVX-512 VNNI"
         return extension.unavailable()
 
     def _preferred(self, x: Tensor) -> str:
@@ -170,10 +177,18 @@ class RecurrentLayer(SequenceLayer, nn.RNNBase):
         """
         if x.device.type != "cpu" or torch.onnx.is_in_onnx_export():
             return "fused"  # cuDNN; an ONNX export writes PyTorch's recurrent ops, not the extension's
-        if self.mode != "LSTM":
+        if self.mode != "LSTM" or self.precision == "int8":
             return "extension"
-        wants_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
-        return "extension" if wants_grad else "fused"
+        return "extension" if self._wants_grad(x) else "fused"
+
+    def _wants_grad(self, x: Tensor) -> bool:
+        return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+
+    def _refuse_int8_gradients(self, x: Tensor) -> None:
+        """An int8 product has no gradient (rounding's is zero): a pass that needs one would train on zeros."""
+        if self.precision == "int8" and self._wants_grad(x):
+            raise RuntimeError("precision='int8' runs inference only (8-bit products have no gradient): train at "
+                               "'fp32' or 'bf16-mixed', then run under torch.no_grad() or torch.inference_mode()")
 
     def _path(self, x: Tensor) -> str:
         """The path this call takes (a key of ``FORWARDS``); records in ``fast_path_reason`` why not a faster one."""
@@ -195,10 +210,12 @@ class RecurrentLayer(SequenceLayer, nn.RNNBase):
     # --- what SequenceLayer asks of a layer --------------------------------------------------------------
 
     def _run(self, x: Tensor, state: Any, lengths: Optional[Tensor]) -> tuple[Tensor, Any]:
+        self._refuse_int8_gradients(x)
         return FORWARDS[self._path(x)](self, x, state, lengths)
 
     def _step_cell(self, layer_input: Tensor, cell: StackCell) -> tuple[Tensor, Any]:
         """One step of one cell, through the cells' equations: (B, I) -> (B, H_out)."""
+        self._refuse_int8_gradients(layer_input)
         return UPDATES[self.mode](input_projection(layer_input, cell.weights), cell.state, cell.weights)
 
     def extra_repr(self) -> str:

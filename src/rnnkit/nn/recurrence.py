@@ -2,8 +2,9 @@
 
 Per cell: the C++ forward computes the input projection of all steps as one matrix product, then one recurrent
 product and one fused pass over the gates per step; the backward runs the steps in reverse the same way
-(``Recurrence``, an autograd Function), and the weight gradients are one matrix product each over all steps. Products run in the layer's product dtype (bfloat16 under
-``precision="bf16-mixed"``); the state and gates in the layer's dtype.
+(``Recurrence``, an autograd Function), and the weight gradients are one matrix product each over all steps.
+Products run in the layer's product dtype (bfloat16 under ``precision="bf16-mixed"``; under ``"int8"``, an
+inference precision, in 8 bits); the state and gates in the layer's dtype.
 
 Variable lengths run natively: the batch is sorted by length and step t updates only the sequences still
 running (as a PackedSequence's batch sizes), so a ragged batch costs what its real steps cost.
@@ -18,6 +19,7 @@ from torch import Tensor
 
 from rnnkit.nn.extension import ops
 from rnnkit.nn.padding import reverse_within_lengths, valid_mask
+from rnnkit.nn.precision import quantize_rows
 from rnnkit.nn.stack import StackCell, run_stack
 
 MODES = {"LSTM": 0, "GRU": 1, "RNN_TANH": 2, "RNN_RELU": 3}
@@ -65,6 +67,13 @@ def run_cell_over_time(mode: str, x: Tensor, state: Any, weights, batch_sizes: l
     zeros = h0.new_zeros(weights.weight_ih.shape[0])
     b_ih = zeros if weights.bias_ih is None else weights.bias_ih.to(h0.dtype)
     b_hh = zeros if weights.bias_hh is None else weights.bias_hh.to(h0.dtype)
+    if weights.int8:  # precision="int8", inference: both products in 8 bits (csrc/int8_gemm.h)
+        wq_ih, scale_ih = quantize_rows(weights.weight_ih.detach())
+        wq_hh, scale_hh = quantize_rows(weights.weight_hh.detach())
+        output, h_n, c_n = ops().recurrent_forward_int8(
+            MODES[mode], x.contiguous(), wq_ih, scale_ih.flatten(), h0.contiguous(), c0.contiguous(), wq_hh,
+            scale_hh.flatten(), b_ih, b_hh, batch_sizes)
+        return output, ((h_n, c_n) if mode == "LSTM" else h_n)
     args = (MODES[mode], x.to(dtype).contiguous(), weights.weight_ih.to(dtype).contiguous(), h0.contiguous(),
             c0.contiguous(), weights.weight_hh.to(dtype).contiguous(), b_ih, b_hh, batch_sizes)
     if torch.is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in args):

@@ -33,11 +33,14 @@ RunCell = Callable[[Tensor, StackCell], tuple[Tensor, Any]]
 def stack_cells(layer: Any, state: Any) -> Iterator[StackCell]:
     """Every cell of ``layer`` in the row order of ``state`` (L*D, B, H) (or ``(h, c)``): l0, l0_reverse, l1, ...
 
-    The weights of the matrix products come in ``layer.product_dtype`` when the layer has one (mixed precision).
+    The weights of the matrix products come in ``layer.product_dtype`` when the layer has one (mixed precision);
+    under ``precision="int8"`` both products are marked for 8 bits (``functional.int8_product``).
     """
     product_dtype = getattr(layer, "product_dtype", None)
+    int8 = getattr(layer, "precision", None) == "int8"
     for row, (index, direction, suffix) in enumerate(layer.cells()):
-        yield StackCell(index, direction, cell_weights(layer, suffix, product_dtype), select_row(state, row))
+        weights = cell_weights(layer, suffix, product_dtype, int8)
+        yield StackCell(index, direction, weights, select_row(state, row))
 
 
 def run_stack(layer: Any, x: Tensor, state: Any, run_cell: RunCell) -> tuple[Tensor, Any]:

@@ -104,6 +104,9 @@ class Trainer:
         starts fresh if it holds none), ``resume=path`` from that checkpoint folder or checkpoint directory."""
         if self.history or self.step:  # counters, generator and monitor would carry over half-way: refuse
             raise UserError("this Trainer has already run fit(); build a new Trainer (use resume= to continue a run)")
+        if any(getattr(module, "precision", None) == "int8" for module in self.model.modules()):
+            raise UserError("precision='int8' runs inference only: train at 'fp32' or 'bf16-mixed', then switch the "
+                            "trained model with rnnkit.nn.set_precision(model, 'int8')")
         config, collate, world = self.config, collate_fn or default_collate, self.world
         count = len(train_data)
         part = _shard(train_data, world)

@@ -25,8 +25,9 @@
 
 #include <vector>
 
-#include "step_gemm.h"
+#include "int8_gemm.h"
 #include "simd.h"
+#include "step_gemm.h"
 
 namespace {
 
@@ -45,17 +46,17 @@ std::vector<int64_t> running(c10::IntArrayRef batch_sizes, int64_t batch, int64_
 
 // ---- one step of one sequence (row b), in one pass over its G*H gates ------------------------------------
 // r: W_ih x_t + W_hh h_{t-1} (G*H); the GRU keeps x: W_ih x_t and r: W_hh h_{t-1} apart (its reset gate scales
-// the second only); bx, bh: the biases; h, c: the state, updated in place; o: output.
+// the second only); bx, bh: the biases (LSTM and Elman: b, their sum); h, c: the state, updated in place; o: output.
 
 template <typename acc_t, typename mm_t, bool SAVE>
-FLATTEN void lstm_row(int64_t H, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* c, acc_t* o,
+FLATTEN void lstm_row(int64_t H, const acc_t* r, const acc_t* b, acc_t* h, acc_t* c, acc_t* o,
                       acc_t* sv) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
     auto gate = [&](int64_t k) {
       const int64_t at = k * H + j;
-      return M::load(r + at) + M::load(bx + at) + M::load(bh + at);
+      return M::load(r + at) + M::load(b + at);
     };
     const V i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = tanh_(gate(2)), og = sigmoid(gate(3));
     const V cn = f * M::load(c + j) + i * g;
@@ -97,11 +98,11 @@ FLATTEN void gru_row(int64_t H, const acc_t* x, const acc_t* r, const acc_t* bx,
 }
 
 template <typename acc_t, typename mm_t, bool RELU>
-FLATTEN void elman_row(int64_t H, const acc_t* r, const acc_t* bx, const acc_t* bh, acc_t* h, acc_t* o) {
+FLATTEN void elman_row(int64_t H, const acc_t* r, const acc_t* b, acc_t* h, acc_t* o) {
   over_units<acc_t>(H, [&](auto lane, int64_t j) LANES {
     using V = decltype(lane);
     using M = Mem<V>;
-    const V a = M::load(r + j) + M::load(bx + j) + M::load(bh + j);
+    const V a = M::load(r + j) + M::load(b + j);
     const V hn = RELU ? relu(a) : tanh_(a);
     M::store(h + j, hn);
     M::store(o + j, hn);
@@ -195,6 +196,7 @@ FLATTEN void elman_row_backward(int64_t H, const acc_t* go, const acc_t* rec, co
 // otherwise, and for float64, ATen's GEMM (for bfloat16 a bfloat16 result, then converted).
 
 template <typename acc_t, typename mm_t> struct StepProduct {
+  static constexpr bool kReadsState = false;  // reads the state in mm_t, a copy the recurrence keeps
   at::Tensor b;
   static constexpr bool kBF16 = std::is_same_v<mm_t, c10::BFloat16>;
 #if defined(RNNKIT_BF16_GEMM)
@@ -248,6 +250,19 @@ template <typename acc_t, typename mm_t> struct StepProduct {
   }
 };
 
+#if defined(RNNKIT_INT8_GEMM)
+// The recurrent product of precision="int8": reads the float32 state and quantizes it per row (int8_gemm.h).
+struct Int8Product {
+  static constexpr bool kReadsState = true;
+  PackedInt8 packed;
+  Int8Product(const at::Tensor& wq, const at::Tensor& scale) : packed(wq, scale) {}
+  int64_t groups(int64_t batch) const { return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), batch)); }
+  void operator()(const float* A, int64_t lda, int64_t n, float* C, int64_t ldc, bool accumulate = false) const {
+    int8_gemm(A, lda, n, packed, C, ldc, accumulate);
+  }
+};
+#endif
+
 // Row group k of P: batch rows k, k + P, k + 2P, ...; own(n) of them are among the first n rows.
 struct RowGroup {
   int64_t k, P, rows;
@@ -264,23 +279,27 @@ template <typename F> void for_groups(int64_t P, int64_t B, const F& body) {
 
 // ---- forward --------------------------------------------------------------------------------------------
 
-template <typename acc_t, typename mm_t>
-std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& h0,
-                                     const at::Tensor& c0, const at::Tensor& w_hh, const at::Tensor& b_ih,
-                                     const at::Tensor& b_hh, c10::IntArrayRef batch_sizes, bool save) {
+// `input_product` (of x) and `product` (the recurrent one): StepProduct (float32, float64, bfloat16), or
+// Int8Product, which reads float32 rows and quantizes them itself.
+template <typename acc_t, typename mm_t, typename InputProduct, typename Product>
+std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const InputProduct& input_product,
+                                     const at::Tensor& h0, const at::Tensor& c0, const Product& product,
+                                     const at::Tensor& b_ih, const at::Tensor& b_hh, c10::IntArrayRef batch_sizes,
+                                     bool save) {
+  using state_in_t = std::conditional_t<Product::kReadsState, acc_t, mm_t>;  // the state as the product reads it
   const int64_t B = x.size(0), T = x.size(1), H = h0.size(1), GH = gates_of(mode) * H;
   const int64_t S = save ? saved_of(mode) : 0, I = x.size(2);
+  static_assert(!InputProduct::kReadsState || std::is_same_v<mm_t, acc_t>, "an Int8Product reads float32 rows");
   const auto acc = h0.options();
   at::Tensor h = h0.clone(), c = mode == LSTM ? c0.clone() : at::empty({0}, acc);
-  const bool same = x.scalar_type() == h0.scalar_type();
-  at::Tensor h_mm = same ? h : h.to(x.scalar_type());  // the state as the products read it
+  const bool same = Product::kReadsState || x.scalar_type() == h0.scalar_type();
+  at::Tensor h_mm = same ? h : h.to(x.scalar_type());  // the state as the recurrent product reads it
   // Per step, the products of the running rows: W_ih x_t + W_hh h_{t-1} into gh (the GRU: W_ih x_t into gx).
   // The same kernel for every row and step: a sequence's numbers never depend on the other rows of its batch.
   at::Tensor gh = at::empty({B, GH}, acc), gx = at::empty({mode == GRU ? B : 0, GH}, acc);
   at::Tensor out = at::empty({B, T, H}, acc);
   at::Tensor saved = at::empty({B, T, S * H}, acc);
   at::Tensor h_prev = at::empty({save ? B : 0, T, H}, x.options());  // h_{t-1} as read, for dL/dW_hh
-  const StepProduct<acc_t, mm_t> input_product(w_ih.t(), true), product(w_hh.t(), true);
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
 
   const mm_t* x_p = x.data_ptr<mm_t>();
@@ -288,9 +307,11 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const at
   acc_t* gx_p = mode == GRU ? gx.data_ptr<acc_t>() : gh_p;
   const acc_t* bx = b_ih.data_ptr<acc_t>();
   const acc_t* bh = b_hh.data_ptr<acc_t>();
+  const at::Tensor b_sum = mode == GRU ? b_ih : b_ih + b_hh;  // LSTM, Elman: both biases join one sum
+  const acc_t* bs = b_sum.data_ptr<acc_t>();
   acc_t* h_p = h.data_ptr<acc_t>();
   acc_t* c_p = mode == LSTM ? c.data_ptr<acc_t>() : nullptr;
-  mm_t* hm_p = h_mm.data_ptr<mm_t>();
+  state_in_t* hm_p = h_mm.data_ptr<state_in_t>();
   acc_t* out_p = out.data_ptr<acc_t>();
   acc_t* sv_p = saved.data_ptr<acc_t>();
   mm_t* hp_p = save ? h_prev.data_ptr<mm_t>() : nullptr;
@@ -314,17 +335,17 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const at
         acc_t* sv = sv_p + (b * T + t) * S * H;
         if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
         if (mode == LSTM) {
-          if (S) lstm_row<acc_t, mm_t, true>(H, r, bx, bh, hb, c_p + b * H, o, sv);
-          else lstm_row<acc_t, mm_t, false>(H, r, bx, bh, hb, c_p + b * H, o, sv);
+          if (S) lstm_row<acc_t, mm_t, true>(H, r, bs, hb, c_p + b * H, o, sv);
+          else lstm_row<acc_t, mm_t, false>(H, r, bs, hb, c_p + b * H, o, sv);
         } else if (mode == GRU) {
           if (S) gru_row<acc_t, mm_t, true>(H, gx_p + b * GH, r, bx, bh, hb, o, sv);
           else gru_row<acc_t, mm_t, false>(H, gx_p + b * GH, r, bx, bh, hb, o, sv);
         } else if (mode == RNN_RELU) {
-          elman_row<acc_t, mm_t, true>(H, r, bx, bh, hb, o);
+          elman_row<acc_t, mm_t, true>(H, r, bs, hb, o);
         } else {
-          elman_row<acc_t, mm_t, false>(H, r, bx, bh, hb, o);
+          elman_row<acc_t, mm_t, false>(H, r, bs, hb, o);
         }
-        if (!same) copy_row<acc_t, mm_t>(H, hb, hm_p + b * H);
+        if (!same) copy_row<acc_t, state_in_t>(H, hb, hm_p + b * H);
       }
     }
   });
@@ -417,8 +438,48 @@ std::vector<at::Tensor> recurrent_forward(int64_t mode, const at::Tensor& x, con
   TORCH_CHECK(x.scalar_type() == w_hh.scalar_type() && x.scalar_type() == w_ih.scalar_type(),
               "x, w_ih and w_hh must share the product dtype");
   return dispatch_dtypes(h0.scalar_type(), x.scalar_type(), [&](auto acc, auto mm) {
-    return forward_impl<decltype(acc), decltype(mm)>(mode, x, w_ih, h0, c0, w_hh, b_ih, b_hh, batch_sizes, save);
+    using acc_t = decltype(acc);
+    using mm_t = decltype(mm);
+    const StepProduct<acc_t, mm_t> input_product(w_ih.t(), true), product(w_hh.t(), true);
+    return forward_impl<acc_t, mm_t>(mode, x, input_product, h0, c0, product, b_ih, b_hh, batch_sizes, save);
   });
+}
+
+// precision="int8" (inference): both products in 8 bits (int8_gemm.h), the weights given quantized (int8, one
+// float scale per unit), x, the state and the gates in float32. Returns {output, h_n, c_n}.
+std::vector<at::Tensor> recurrent_forward_int8(int64_t mode, const at::Tensor& x, const at::Tensor& wq_ih,
+                                               const at::Tensor& w_ih_scale, const at::Tensor& h0,
+                                               const at::Tensor& c0, const at::Tensor& wq_hh,
+                                               const at::Tensor& w_hh_scale, const at::Tensor& b_ih,
+                                               const at::Tensor& b_hh, c10::IntArrayRef batch_sizes) {
+#if defined(RNNKIT_INT8_GEMM)
+  TORCH_CHECK(x.device().is_cpu(), "rnnkit's recurrence extension runs on the CPU");
+  TORCH_CHECK(x.is_contiguous() && h0.is_contiguous(), "inputs must be contiguous");
+  TORCH_CHECK(x.scalar_type() == at::kFloat && h0.scalar_type() == at::kFloat, "int8: x and the state in float32");
+  const Int8Product input_product(wq_ih, w_ih_scale), product(wq_hh, w_hh_scale);
+  auto out = forward_impl<float, float>(mode, x, input_product, h0, c0, product, b_ih, b_hh, batch_sizes, false);
+  return {out[0], out[1], out[2]};
+#else
+  (void)mode, (void)x, (void)wq_ih, (void)w_ih_scale, (void)h0, (void)c0, (void)wq_hh, (void)w_hh_scale;
+  (void)b_ih, (void)b_hh, (void)batch_sizes;
+  TORCH_CHECK(false, "rnnkit's extension was built without AVX-512 VNNI: no int8 product");
+  return {};
+#endif
+}
+
+// The product kernels this build has: "float32" (AVX-512), "bfloat16" (AVX-512 BF16), "int8" (AVX-512 VNNI).
+std::vector<std::string> compiled_kernels() {
+  std::vector<std::string> kernels;
+#if defined(RNNKIT_STEP_GEMM)
+  kernels.emplace_back("float32");
+#endif
+#if defined(RNNKIT_BF16_GEMM)
+  kernels.emplace_back("bfloat16");
+#endif
+#if defined(RNNKIT_INT8_GEMM)
+  kernels.emplace_back("int8");
+#endif
+  return kernels;
 }
 
 std::vector<at::Tensor> recurrent_backward(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
@@ -439,9 +500,13 @@ TORCH_LIBRARY(rnnkit, m) {
         "Tensor b_hh, int[] batch_sizes, bool save) -> Tensor[]");
   m.def("recurrent_backward(int mode, Tensor grad_out, Tensor grad_hn, Tensor grad_cn, Tensor out, Tensor saved, "
         "Tensor h0, Tensor c0, Tensor w_hh, int[] batch_sizes) -> Tensor[]");
+  m.def("recurrent_forward_int8(int mode, Tensor x, Tensor wq_ih, Tensor w_ih_scale, Tensor h0, Tensor c0, "
+        "Tensor wq_hh, Tensor w_hh_scale, Tensor b_ih, Tensor b_hh, int[] batch_sizes) -> Tensor[]");
+  m.def("compiled_kernels() -> str[]", &compiled_kernels);
 }
 
 TORCH_LIBRARY_IMPL(rnnkit, CPU, m) {
   m.impl("recurrent_forward", &recurrent_forward);
   m.impl("recurrent_backward", &recurrent_backward);
+  m.impl("recurrent_forward_int8", &recurrent_forward_int8);
 }
