@@ -166,14 +166,12 @@ class MinRNN(SequenceLayer, nn.Module):
     def _scan_extension(self, x: Tensor, cell: StackCell, lengths: Optional[Tensor], mask: Optional[Tensor]):
         given = [] if lengths is None else lengths.tolist()
         h0, weight, bias = cell.state.contiguous(), cell.weights.weight_ih, cell.weights.bias_ih
-        if self.product_dtype is not None:
-            # bf16-mixed: the operands rounded to bfloat16 (the weight comes rounded), multiplied in float32,
-            # which is what a bfloat16 dot product accumulating in float32 computes; this product is memory-bound,
-            # so the kernel gains nothing from bfloat16 instructions and keeps its float32 kernel.
-            x = x.to(self.product_dtype)
+        # bf16-mixed: the kernel rounds x and W to bfloat16 and runs the projection and dL/dx on its bfloat16
+        # products (the weight comes as a bfloat16 copy: back to float32 here, exactly)
+        bf16 = self.product_dtype is not None
         bias = weight.new_zeros(weight.shape[0], dtype=h0.dtype) if bias is None else bias
         return MinLayer.apply(KERNEL_MODES[self.mode], x.to(h0.dtype).contiguous(), weight.to(h0.dtype).contiguous(),
-                              bias, h0, given)
+                              bias, h0, given, bf16)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -190,10 +188,11 @@ class MinLayer(torch.autograd.Function):
     ``(x (B, T, I), weight (G*H, I), bias (G*H), h0 (B, H)) -> (output (B, T, H), h_n (B, H))``."""
 
     @staticmethod
-    def forward(ctx, mode: int, x: Tensor, weight: Tensor, bias: Tensor, h0: Tensor, lengths: list[int]):
-        output, h_n = extension.ops().min_rnn_fused_forward(mode, x, weight, bias, h0, lengths)
+    def forward(ctx, mode: int, x: Tensor, weight: Tensor, bias: Tensor, h0: Tensor, lengths: list[int],
+                bf16: bool):
+        output, h_n = extension.ops().min_rnn_fused_forward(mode, x, weight, bias, h0, lengths, bf16)
         ctx.save_for_backward(x, weight, bias, output, h0)
-        ctx.mode, ctx.lengths = mode, lengths
+        ctx.mode, ctx.lengths, ctx.bf16 = mode, lengths, bf16
         return output, h_n
 
     @staticmethod
@@ -202,8 +201,8 @@ class MinLayer(torch.autograd.Function):
         x, weight, bias, output, h0 = ctx.saved_tensors
         d_x, d_weight, d_bias, d_h0 = extension.ops().min_rnn_fused_backward(
             ctx.mode, grad_output.contiguous(), grad_h_n.contiguous(), x, weight, bias, output, h0, ctx.lengths,
-            ctx.needs_input_grad[1])
-        return None, d_x if ctx.needs_input_grad[1] else None, d_weight, d_bias, d_h0, None
+            ctx.needs_input_grad[1], ctx.bf16)
+        return None, d_x if ctx.needs_input_grad[1] else None, d_weight, d_bias, d_h0, None, None
 
 
 class MinGRU(MinRNN):

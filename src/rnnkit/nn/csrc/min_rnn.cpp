@@ -8,12 +8,14 @@
 //
 // where k = W x_t + b, the input projection, G = 2 (z, h) or 3 (f, i, h) blocks of H.
 //
-// min_rnn_fused_*: the whole layer from x (bf16-mixed hands it bfloat16-rounded x and w). Each sequence runs its steps in chunks of kChunk: the chunk's
+// min_rnn_fused_*: the whole layer from x. Each sequence runs its steps in chunks of kChunk: the chunk's
 // projection (a product into a buffer that stays in cache), then the gates and the scan over its steps. The
 // backward pass recomputes the chunk's projection instead of reading it back (the input is G*H/I times
 // smaller), runs the steps in reverse, and turns the chunk's gate gradients into dL/dW and dL/db (summed per
 // row group) and dL/dx at once, while they are in cache. Memory sees x and the output forward; x, the output and
-// its gradient backward (and dL/dx when asked for).
+// its gradient backward (and dL/dx when asked for). Under bf16-mixed (`bf16`) the projection and dL/dx run on
+// the packed bfloat16 kernel of step_gemm.h (twice the float32 rate; the operands rounded to bfloat16 as they are
+// read, the sums in float32); dL/dW stays a float32 product.
 //
 // Shapes: x (B, T, I); w (G*H, I); b (G*H); h0 (B, H); lengths (B) or empty: steps at
 // t >= lengths[b] leave the state alone and output zero. Sequences run in parallel (row groups, as in
@@ -123,6 +125,70 @@ void product(const T* A, int64_t rs, int64_t cs, int64_t n, int64_t K, const T* 
   }
 }
 
+// The products of a min layer: the projection x W^T (forward, and again backward) and dL/dx = dk W, in float32
+// (B read in place), or under bf16-mixed in bfloat16 (W packed once per call, each chunk's operand rounded into
+// the row group's scratch as it is read).
+template <typename acc_t> struct MinProducts {
+  const acc_t* w;   // (G*H, I)
+  const acc_t* wt;  // (I, G*H)
+  int64_t I, GH;
+  bool bf16 = false;
+#if defined(RNNKIT_BF16_GEMM)
+  Packed wt_packed, w_packed;  // W^T (K = I) and W (K = G*H), bfloat16
+#endif
+
+  MinProducts(const at::Tensor& w_, const at::Tensor& wt_, bool use_bf16)
+      : w(w_.data_ptr<acc_t>()), wt(wt_.data_ptr<acc_t>()), I(w_.size(1)), GH(w_.size(0)) {
+#if defined(RNNKIT_BF16_GEMM)
+    if constexpr (std::is_same_v<acc_t, float>) {
+      bf16 = use_bf16;
+      if (bf16) {
+        const at::Tensor rounded = w_.to(at::kBFloat16);
+        wt_packed = pack_transposed<c10::BFloat16>(rounded);
+        w_packed = pack_plain<c10::BFloat16>(rounded);
+      }
+    }
+#endif
+    TORCH_CHECK(bf16 == use_bf16, "this build of rnnkit's extension has no bfloat16 kernel");
+  }
+  // The bfloat16 scratch a row group needs: one chunk of x or of dL/dk.
+  int64_t scratch_size() const { return bf16 ? kChunk * std::max(I, GH) : 0; }
+
+  void projection(const acc_t* xc, int64_t n, acc_t* xi, c10::BFloat16* scratch) const {
+#if defined(RNNKIT_BF16_GEMM)
+    if constexpr (std::is_same_v<acc_t, float>) {
+      if (bf16) {
+        round_to_bf16(xc, n * I, scratch);
+        step_gemm<BF16Kind>(scratch, I, n, wt_packed, xi, GH);
+        return;
+      }
+    }
+#endif
+    (void)scratch;
+    product(xc, I, 1, n, I, wt, GH, GH, xi, GH, false);
+  }
+  void input_grad(const acc_t* dk, int64_t n, acc_t* dxc, c10::BFloat16* scratch) const {  // dL/dx = dk W
+#if defined(RNNKIT_BF16_GEMM)
+    if constexpr (std::is_same_v<acc_t, float>) {
+      if (bf16) {
+        round_to_bf16(dk, n * GH, scratch);
+        step_gemm<BF16Kind>(scratch, GH, n, w_packed, dxc, I);
+        return;
+      }
+    }
+#endif
+    (void)scratch;
+    product(dk, GH, 1, n, GH, w, I, I, dxc, I, false);
+  }
+
+  static void round_to_bf16(const acc_t* from, int64_t count, c10::BFloat16* to) {
+    over_units<acc_t>(count, [&](auto lane, int64_t j) LANES {
+      using M = Mem<decltype(lane)>;
+      M::store(to + j, M::load(from + j));
+    });
+  }
+};
+
 // Row groups: group k of P runs sequences k, k + P, ... (each sequence's recurrence is its own), and owns slot k
 // of the per-group sums, so the weight gradients do not depend on how the threads are scheduled.
 template <typename F> void for_row_groups(int64_t B, const F& body) {
@@ -139,25 +205,28 @@ int64_t row_groups(int64_t B) { return std::max<int64_t>(1, std::min<int64_t>(at
 
 template <typename acc_t>
 std::vector<at::Tensor> fused_forward_impl(int64_t mode, const at::Tensor& x, const at::Tensor& w,
-                                           const at::Tensor& bias, const at::Tensor& h0, c10::IntArrayRef lengths) {
+                                           const at::Tensor& bias, const at::Tensor& h0, c10::IntArrayRef lengths,
+                                           bool bf16) {
   const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = h0.size(1), GH = gates_of(mode) * H;
   at::Tensor out = at::empty({B, T, H}, h0.options());
   at::Tensor h_n = at::empty({B, H}, h0.options());
   const at::Tensor w_t = w.t().contiguous();  // (I, G*H): B of the projection
+  const MinProducts<acc_t> products(w, w_t, bf16);
   at::Tensor chunks = at::empty({row_groups(B), kChunk, GH}, h0.options());  // each group's projection buffer
+  at::Tensor scratch = at::empty({row_groups(B), products.scratch_size()}, at::kBFloat16);
   const acc_t* x_p = x.data_ptr<acc_t>();
-  const acc_t* wt_p = w_t.data_ptr<acc_t>();
   const acc_t* b_p = bias.data_ptr<acc_t>();
   const acc_t* h0_p = h0.data_ptr<acc_t>();
   acc_t* out_p = out.data_ptr<acc_t>();
   acc_t* hn_p = h_n.data_ptr<acc_t>();
   for_row_groups(B, [&](int64_t group, int64_t b) {
     acc_t* xi = chunks.data_ptr<acc_t>() + group * kChunk * GH;
+    c10::BFloat16* rounded = scratch.data_ptr<c10::BFloat16>() + group * products.scratch_size();
     const int64_t steps = length_of(lengths, b, T);
     std::fill(out_p + (b * T + steps) * H, out_p + (b + 1) * T * H, acc_t(0));  // padded steps: zero
     for (int64_t t0 = 0; t0 < steps; t0 += kChunk) {
       const int64_t n = std::min(kChunk, steps - t0);
-      product(x_p + (b * T + t0) * I, I, 1, n, I, wt_p, GH, GH, xi, GH, false);
+      products.projection(x_p + (b * T + t0) * I, n, xi, rounded);
       for (int64_t t = t0; t < t0 + n; ++t) {
         const acc_t* hp = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
         min_step<acc_t>(mode, H, xi + (t - t0) * GH, b_p, hp, out_p + (b * T + t) * H);
@@ -173,18 +242,18 @@ template <typename acc_t>
 std::vector<at::Tensor> fused_backward_impl(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
                                             const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                                             const at::Tensor& out, const at::Tensor& h0, c10::IntArrayRef lengths,
-                                            bool input_grad) {
+                                            bool input_grad, bool bf16) {
   const int64_t B = x.size(0), T = x.size(1), I = x.size(2), H = h0.size(1), GH = gates_of(mode) * H;
   const int64_t P = row_groups(B);
   const at::Tensor w_t = w.t().contiguous();
+  const MinProducts<acc_t> products(w, w_t, bf16);
+  at::Tensor scratch = at::empty({P, products.scratch_size()}, at::kBFloat16);
   at::Tensor d_x = input_grad ? at::zeros({B, T, I}, x.options()) : at::empty({0}, x.options());
   at::Tensor d_h0 = grad_hn.clone();  // dL/dh_t, carried backwards through time; ends as dL/dh0
   at::Tensor buffers = at::empty({P, 2, kChunk, GH}, h0.options());  // per group: the projection, dL/dk
   at::Tensor sums = at::zeros({P, I + 1, GH}, h0.options());  // per group: dL/dW^T (I, G*H), then dL/db
   const acc_t* go_p = grad_out.data_ptr<acc_t>();
   const acc_t* x_p = x.data_ptr<acc_t>();
-  const acc_t* w_p = w.data_ptr<acc_t>();
-  const acc_t* wt_p = w_t.data_ptr<acc_t>();
   const acc_t* b_p = bias.data_ptr<acc_t>();
   const acc_t* out_p = out.data_ptr<acc_t>();
   const acc_t* h0_p = h0.data_ptr<acc_t>();
@@ -196,11 +265,12 @@ std::vector<at::Tensor> fused_backward_impl(int64_t mode, const at::Tensor& grad
     acc_t* d_wt = sums.data_ptr<acc_t>() + group * (I + 1) * GH;
     acc_t* db = d_wt + I * GH;
     acc_t* carry = dh_p + b * H;
+    c10::BFloat16* rounded = scratch.data_ptr<c10::BFloat16>() + group * products.scratch_size();
     const int64_t steps = length_of(lengths, b, T);
     for (int64_t t0 = (steps - 1) / kChunk * kChunk; steps > 0 && t0 >= 0; t0 -= kChunk) {
       const int64_t n = std::min(kChunk, steps - t0);
       const acc_t* xc = x_p + (b * T + t0) * I;
-      product(xc, I, 1, n, I, wt_p, GH, GH, xi, GH, false);
+      products.projection(xc, n, xi, rounded);
       for (int64_t t = t0 + n - 1; t >= t0; --t) {
         const acc_t* hp = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
         if (t > kAhead) {
@@ -211,7 +281,7 @@ std::vector<at::Tensor> fused_backward_impl(int64_t mode, const at::Tensor& grad
                                         dk + (t - t0) * GH, db);
       }
       product(xc, 1, I, I, n, dk, GH, GH, d_wt, GH, true);  // dL/dW^T += x_c^T dk
-      if (input_grad) product(dk, GH, 1, n, GH, w_p, I, I, dx_p + (b * T + t0) * I, I, false);  // dL/dx = dk W
+      if (input_grad) products.input_grad(dk, n, dx_p + (b * T + t0) * I, rounded);
     }
   });
   at::Tensor totals = sums.sum(0);  // (I + 1, G*H)
@@ -229,31 +299,34 @@ template <typename F> auto dispatch_float(c10::ScalarType type, const F& f) {
 }
 
 std::vector<at::Tensor> min_rnn_fused_forward(int64_t mode, const at::Tensor& x, const at::Tensor& w,
-                                              const at::Tensor& bias, const at::Tensor& h0, c10::IntArrayRef lengths) {
+                                              const at::Tensor& bias, const at::Tensor& h0, c10::IntArrayRef lengths,
+                                              bool bf16) {
   TORCH_CHECK(x.is_contiguous() && w.is_contiguous() && bias.is_contiguous() && h0.is_contiguous(),
               "inputs must be contiguous");
   TORCH_CHECK(x.scalar_type() == h0.scalar_type() && w.scalar_type() == h0.scalar_type(), "one dtype for all");
   return dispatch_float(h0.scalar_type(), [&](auto acc) {
-    return fused_forward_impl<decltype(acc)>(mode, x, w, bias, h0, lengths);
+    return fused_forward_impl<decltype(acc)>(mode, x, w, bias, h0, lengths, bf16);
   });
 }
 
 std::vector<at::Tensor> min_rnn_fused_backward(int64_t mode, const at::Tensor& grad_out, const at::Tensor& grad_hn,
                                                const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                                                const at::Tensor& out, const at::Tensor& h0, c10::IntArrayRef lengths,
-                                               bool input_grad) {
+                                               bool input_grad, bool bf16) {
   TORCH_CHECK(grad_out.is_contiguous() && grad_hn.is_contiguous() && out.is_contiguous(), "inputs must be contiguous");
   return dispatch_float(h0.scalar_type(), [&](auto acc) {
-    return fused_backward_impl<decltype(acc)>(mode, grad_out, grad_hn, x, w, bias, out, h0, lengths, input_grad);
+    return fused_backward_impl<decltype(acc)>(mode, grad_out, grad_hn, x, w, bias, out, h0, lengths, input_grad,
+                                              bf16);
   });
 }
 
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
-  m.def("min_rnn_fused_forward(int mode, Tensor x, Tensor w, Tensor bias, Tensor h0, int[] lengths) -> Tensor[]");
+  m.def("min_rnn_fused_forward(int mode, Tensor x, Tensor w, Tensor bias, Tensor h0, int[] lengths, bool bf16) "
+        "-> Tensor[]");
   m.def("min_rnn_fused_backward(int mode, Tensor grad_out, Tensor grad_hn, Tensor x, Tensor w, Tensor bias, "
-        "Tensor out, Tensor h0, int[] lengths, bool input_grad) -> Tensor[]");
+        "Tensor out, Tensor h0, int[] lengths, bool input_grad, bool bf16) -> Tensor[]");
 }
 
 TORCH_LIBRARY_IMPL(rnnkit, CPU, m) {

@@ -3,8 +3,9 @@
 //
 // Each step is the products x_t W_ih^T and h_{t-1} W_hh^T of the running rows (the packed kernels of
 // step_gemm.h, accumulating into one buffer that stays in cache) and one pass over the gates (simd.h).
-// Products run in the dtype of the weights ("mm_t": the state's dtype, or bfloat16 for bf16-mixed); everything
-// else (gates, cell state, h) in the state's dtype ("acc_t": float or double). The backward pass runs the
+// Products run in the dtype of the weights ("mm_t": the state's dtype, or bfloat16 for bf16-mixed), or in 8 bits
+// for the inference precision int8 (int8_gemm.h: each row quantized as it is read); everything else (gates, cell
+// state, h) in the state's dtype ("acc_t": float or double). The backward pass runs the
 // steps in reverse the same way; the weight gradients are one product each over all steps, by the caller, from
 // the inputs and the h_{t-1} the forward pass records.
 //
