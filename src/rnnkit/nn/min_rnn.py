@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from rnnkit.nn import extension
 from rnnkit.nn.functional import COEFFICIENTS, LOG_COEFFICIENTS, UPDATES, input_projection
 from rnnkit.nn.padding import reverse_within_lengths, valid_mask
-from rnnkit.nn.precision import check_precision, int8_without_recurrent_product, product_dtype
+from rnnkit.nn.precision import check_precision, int8_refusal_without_recurrence, product_dtype
 from rnnkit.nn.reference import reference_forward
 from rnnkit.nn.scan import scan_chunked, scan_log_space
 from rnnkit.nn.sequence_layer import SequenceLayer
@@ -68,7 +68,7 @@ class MinRNN(SequenceLayer, nn.Module):
             raise ValueError(f"dropout={dropout} applies between stacked layers, but num_layers=1")
         check_precision(precision, device)
         if precision == "int8":
-            raise ValueError(int8_without_recurrent_product(type(self).__name__))
+            raise ValueError(int8_refusal_without_recurrence(type(self).__name__))
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
         self.impl, self.scan, self.precision, self.check_finite = impl, scan, precision, check_finite

@@ -101,8 +101,8 @@ def quantize_rows(v: Tensor) -> tuple[Tensor, Tensor]:
     return torch.round(v / scale).to(torch.int8), scale
 
 
-def int8_without_recurrent_product(what: str) -> str:
-    """The refusal of int8 for a layer or cell (``what``) without a recurrent product: the min cells."""
+def int8_refusal_without_recurrence(what: str) -> str:
+    """The refusal of int8 for a layer (``what``) without the recurrent product it quantizes: the min cells."""
     return (f"precision='int8' is rnnkit's 8-bit recurrence for LSTM, GRU and RNN layers, not {what}; "
             "use 'fp32' or 'bf16-mixed'")
 
@@ -113,7 +113,7 @@ def set_precision(module: torch.nn.Module, precision: str) -> torch.nn.Module:
     layers = [layer for layer in module.modules() if hasattr(layer, "precision") and hasattr(layer, "product_dtype")]
     for layer in layers:
         if precision == "int8" and not hasattr(layer, "weight_hh_l0"):
-            raise ValueError(int8_without_recurrent_product(type(layer).__name__))
+            raise ValueError(int8_refusal_without_recurrence(type(layer).__name__))
     for layer in layers:
         layer.precision = precision
     return module
