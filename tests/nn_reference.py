@@ -35,3 +35,17 @@ def run_torch(layer, x, state=None, lengths=None):
 
 def as_tuple(state):
     return state if isinstance(state, tuple) else (state,)
+
+
+def run_steps(layer, x, state=None):
+    """Step ``layer`` through ``x`` (B, T, I) one step at a time: outputs (B, T, H_out) and the final state."""
+    outputs = []
+    for t in range(x.shape[1]):
+        y, state = layer.step(x[:, t], state)
+        outputs.append(y)
+    return torch.stack(outputs, dim=1), state
+
+
+def relative_error(ours, expected):
+    """||ours - expected|| / ||expected||, as a float."""
+    return float(((ours - expected).norm() / expected.norm().clamp_min(1e-12)).detach())

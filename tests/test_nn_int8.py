@@ -13,16 +13,13 @@ import rnnkit.nn as rn
 from rnnkit.errors import UserError
 from rnnkit.nn import RecurrentConfig, extension, precision
 from rnnkit.nn.functional import int8_product
+from nn_reference import relative_error, run_steps
 
 needs_int8 = pytest.mark.skipif(precision.int8_unsupported() is not None or "int8" not in extension.compiled_kernels(),
                                 reason=str(precision.int8_unsupported() or extension.unavailable()
                                            or "the extension was built without AVX-512 VNNI"))
 LAYERS = [(rn.LSTM, {}), (rn.GRU, {}), (rn.RNN, {}), (rn.RNN, {"nonlinearity": "relu"})]
 IDS = ["lstm", "gru", "rnn-tanh", "rnn-relu"]
-
-
-def _relative_error(ours, expected):
-    return float((ours - expected).norm() / expected.norm())
 
 
 def _pair(cls, options, **layer_options):
@@ -52,7 +49,7 @@ def test_int8_product_is_the_integer_product_scaled():
     (qv, sv), (qw, sw) = precision.quantize_rows(v), precision.quantize_rows(w)
     exact = (qv.long() @ qw.long().t()).double() * (sv.double() * sw.double().t())
     assert torch.allclose(int8_product(v, w).double(), exact, rtol=1e-6, atol=0)
-    assert _relative_error(int8_product(v, w), v @ w.t()) < 2e-2  # and close to the float32 product
+    assert relative_error(int8_product(v, w), v @ w.t()) < 2e-2  # and close to the float32 product
 
 
 @needs_int8
@@ -82,8 +79,8 @@ def test_int8_sequences_follow_the_reference_and_float32(cls, options):
     x, lengths = torch.randn(5, 40, 6), torch.tensor([40, 9, 23, 1, 40])
     with torch.no_grad():
         out, expected, float_out = (layer(x, lengths=lengths)[0] for layer in (fast, reference, fp32))
-    assert _relative_error(out, expected) < 2e-2
-    assert _relative_error(out, float_out) < 5e-2
+    assert relative_error(out, expected) < 2e-2
+    assert relative_error(out, float_out) < 5e-2
     assert not torch.equal(out, float_out)  # the products did run in 8 bits
     assert torch.all(out[3, 1:] == 0) and torch.all(out[1, 9:] == 0)  # padding stays zero
 
@@ -94,11 +91,8 @@ def test_step_follows_forward():
     x = torch.randn(2, 12, 3)
     with torch.no_grad():
         output, _ = layer(x)
-        state, steps = None, []
-        for t in range(12):
-            y, state = layer.step(x[:, t], state)
-            steps.append(y)
-    assert _relative_error(torch.stack(steps, dim=1), output) < 2e-2
+        stepped, _ = run_steps(layer, x)
+    assert relative_error(stepped, output) < 2e-2
 
 
 @needs_int8

@@ -9,6 +9,7 @@ import torch
 
 import rnnkit.nn as rn
 from rnnkit.errors import UserError
+from nn_reference import relative_error, run_steps
 from rnnkit.nn import RecurrentConfig, extension, make_recurrent, precision
 
 needs_bf16 = pytest.mark.skipif(precision.bf16_unsupported() is not None,
@@ -26,10 +27,6 @@ def _paths(mode):
 
 
 CASES = [(mode, impl) for mode in ("LSTM", "GRU", "RNN", "MinGRU", "MinLSTM") for impl in _paths(mode)]
-
-
-def _relative_error(ours, expected):
-    return float(((ours - expected).norm() / expected.norm().clamp_min(1e-12)).detach())
 
 
 def _run(layer, x, lengths, weights):
@@ -52,13 +49,13 @@ def test_bf16_mixed_matches_fp32_within_bfloat16_rounding(mode, impl):
     mixed_output, mixed_finals, mixed_grads = _run(mixed, x, lengths, weights)
     assert mixed_output.dtype == torch.float32 and all(f.dtype == torch.float32 for f in mixed_finals)
     assert all(p.dtype == torch.float32 for p in mixed.parameters())  # the master weights stay float32
-    assert _relative_error(mixed_output, output) < BF16_TOLERANCE
+    assert relative_error(mixed_output, output) < BF16_TOLERANCE
     for mixed_final, final in zip(mixed_finals, finals):
-        assert _relative_error(mixed_final, final) < BF16_TOLERANCE
+        assert relative_error(mixed_final, final) < BF16_TOLERANCE
     grad_tolerance = MIN_BF16_TOLERANCE if mode.startswith("Min") else BF16_TOLERANCE
     for (name, _), mixed_grad, grad in zip(fp32.named_parameters(), mixed_grads, grads):
         assert mixed_grad.dtype == torch.float32
-        assert _relative_error(mixed_grad, grad) < grad_tolerance, name
+        assert relative_error(mixed_grad, grad) < grad_tolerance, name
     assert not torch.equal(mixed_output, output)  # the products did run in bfloat16
 
 
@@ -69,11 +66,7 @@ def test_bf16_mixed_step_follows_forward(mode):
     layer = getattr(rn, mode)(3, 8, precision="bf16-mixed")
     x = torch.randn(2, 6, 3)
     output, _ = layer(x)
-    state, steps = None, []
-    for t in range(6):
-        y, state = layer.step(x[:, t], state)
-        steps.append(y)
-    assert _relative_error(torch.stack(steps, dim=1), output) < 1e-2
+    assert relative_error(run_steps(layer, x)[0], output) < 1e-2
 
 
 @needs_bf16

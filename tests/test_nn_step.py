@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import rnnkit.nn as rn
-from nn_reference import as_tuple
+from nn_reference import as_tuple, run_steps
 
 CELLS = {
     "rnn_tanh": lambda **kw: rn.RNN(3, 5, nonlinearity="tanh", **kw),
@@ -30,15 +30,6 @@ def _random_state(layer, batch, dtype):
     return h
 
 
-def _steps(layer, x, state):
-    """Step ``layer`` through ``x`` (B, T, I) one step at a time: outputs (B, T, H_out) and the final state."""
-    outputs = []
-    for t in range(x.shape[1]):
-        y, state = layer.step(x[:, t], state)
-        outputs.append(y)
-    return torch.stack(outputs, dim=1), state
-
-
 def _assert_close(ours, expected, tolerance, what):
     torch.testing.assert_close(ours, expected, atol=tolerance, rtol=tolerance, msg=lambda m: f"{what}: {m}")
 
@@ -57,7 +48,7 @@ def test_step_equals_forward(cell, num_layers, layer_norm, dtype):
     x = torch.randn(4, 6, 3, dtype=dtype)
     state = _random_state(layer, 4, dtype)
     expected, expected_final = layer(x, state)
-    output, final = _steps(layer, x, state)
+    output, final = run_steps(layer, x, state)
     _assert_close(output, expected, TOLERANCE[dtype], "outputs")
     _assert_states_close(final, expected_final, TOLERANCE[dtype])
 
@@ -67,7 +58,7 @@ def test_step_from_no_state_starts_from_zeros(cell):
     layer = _layer(cell, num_layers=3)
     x = torch.randn(2, 4, 3)
     expected, expected_final = layer(x)
-    output, final = _steps(layer, x, None)
+    output, final = run_steps(layer, x, None)
     _assert_close(output, expected, 1e-5, "outputs")
     _assert_states_close(final, expected_final, 1e-5)
 
@@ -94,7 +85,7 @@ def test_state_carried_across_chunks_and_steps(cell):
     whole, whole_final = layer(x)
     first, state = layer(x[:, :4])
     second, state = layer(x[:, 4:7], state)
-    last, state = _steps(layer, x[:, 7:], state)
+    last, state = run_steps(layer, x[:, 7:], state)
     _assert_close(torch.cat([first, second, last], dim=1), whole, 1e-12, "chunked outputs")
     _assert_states_close(state, whole_final, 1e-12)
 
@@ -120,7 +111,7 @@ def test_gradients_through_step_equal_forward(cell, layer_norm):
         return torch.autograd.grad(loss, tensors)
 
     expected = gradients(lambda module, x, state: module(x, state))
-    got = gradients(_steps)
+    got = gradients(run_steps)
     names = ["input", *(f"state {i}" for i in range(len(as_tuple(state)))), *(n for n, _ in layer.named_parameters())]
     for name, a, b in zip(names, got, expected):
         _assert_close(a, b, 1e-12, f"gradient of {name}")
@@ -138,7 +129,7 @@ def test_step_refuses_recurrent_dropout_in_training_only():
         layer.step(torch.randn(2, 3))
     layer.eval()  # no dropout in eval mode: step serves, and equals forward
     x = torch.randn(2, 4, 3)
-    output, _ = _steps(layer, x, None)
+    output, _ = run_steps(layer, x, None)
     _assert_close(output, layer(x)[0], 1e-5, "outputs")
 
 

@@ -154,31 +154,27 @@ template <typename acc_t> struct MinProducts {
   // The bfloat16 scratch a row group needs: one chunk of x or of dL/dk.
   int64_t scratch_size() const { return bf16 ? kChunk * std::max(I, GH) : 0; }
 
-  void projection(const acc_t* xc, int64_t n, acc_t* xi, c10::BFloat16* scratch) const {
-#if defined(RNNKIT_BF16_GEMM)
-    if constexpr (std::is_same_v<acc_t, float>) {
-      if (bf16) {
-        round_to_bf16(xc, n * I, scratch);
-        step_gemm<BF16Kind>(scratch, I, n, wt_packed, xi, GH);
-        return;
-      }
-    }
-#endif
-    (void)scratch;
-    product(xc, I, 1, n, I, wt, GH, GH, xi, GH, false);
+  void projection(const acc_t* xc, int64_t n, acc_t* xi, c10::BFloat16* scratch) const {  // k = x W^T
+    multiply(xc, n, I, wt, GH, xi, scratch, /*transposed=*/true);
   }
   void input_grad(const acc_t* dk, int64_t n, acc_t* dxc, c10::BFloat16* scratch) const {  // dL/dx = dk W
+    multiply(dk, n, GH, w, I, dxc, scratch, /*transposed=*/false);
+  }
+
+  // C (n x N) = A (n x K) B, B (K x N) row-major: W^T (`transposed`) or W, or their packed bfloat16 copies.
+  void multiply(const acc_t* A, int64_t n, int64_t K, const acc_t* B, int64_t N, acc_t* C, c10::BFloat16* scratch,
+                bool transposed) const {
 #if defined(RNNKIT_BF16_GEMM)
     if constexpr (std::is_same_v<acc_t, float>) {
       if (bf16) {
-        round_to_bf16(dk, n * GH, scratch);
-        step_gemm<BF16Kind>(scratch, GH, n, w_packed, dxc, I);
+        round_to_bf16(A, n * K, scratch);
+        step_gemm<BF16Kind>(scratch, K, n, transposed ? wt_packed : w_packed, C, N);
         return;
       }
     }
 #endif
-    (void)scratch;
-    product(dk, GH, 1, n, GH, w, I, I, dxc, I, false);
+    (void)scratch, (void)transposed;
+    product(A, K, 1, n, K, B, N, N, C, N, false);
   }
 
   static void round_to_bf16(const acc_t* from, int64_t count, c10::BFloat16* to) {
