@@ -125,9 +125,10 @@ void product(const T* A, int64_t rs, int64_t cs, int64_t n, int64_t K, const T* 
   }
 }
 
-// The products of a min layer: the projection x W^T (forward, and again backward) and dL/dx = dk W, in float32
-// (B read in place), or under bf16-mixed in bfloat16 (W packed once per call, each chunk's operand rounded into
-// the row group's scratch as it is read).
+// The products of a min layer: the projection x W^T (forward, and again backward), dL/dx = dk W and
+// dL/dW^T += x^T dk, in float32 (B read in place), or under bf16-mixed in bfloat16: W packed once per call, each
+// chunk's operands rounded into the row group's scratch as they are read (x^T and dk paired along the steps, as
+// the dot product reads them).
 template <typename acc_t> struct MinProducts {
   const acc_t* w;   // (G*H, I)
   const acc_t* wt;  // (I, G*H)
@@ -151,8 +152,9 @@ template <typename acc_t> struct MinProducts {
 #endif
     TORCH_CHECK(bf16 == use_bf16, "this build of rnnkit's extension has no bfloat16 kernel");
   }
-  // The bfloat16 scratch a row group needs: one chunk of x or of dL/dk.
-  int64_t scratch_size() const { return bf16 ? kChunk * std::max(I, GH) : 0; }
+  // The bfloat16 scratch a row group needs: one chunk of x or of dL/dk; then x^T and dL/dk packed.
+  int64_t scratch_size() const { return bf16 ? kChunk * std::max(I, GH) + kChunk * I + kChunk * 16 * blocks() : 0; }
+  int64_t blocks() const { return (GH + 15) / 16; }
 
   void projection(const acc_t* xc, int64_t n, acc_t* xi, c10::BFloat16* scratch) const {  // k = x W^T
     multiply(xc, n, I, wt, GH, xi, scratch, /*transposed=*/true);
@@ -176,6 +178,56 @@ template <typename acc_t> struct MinProducts {
     (void)scratch, (void)transposed;
     product(A, K, 1, n, K, B, N, N, C, N, false);
   }
+
+  // dL/dW^T (I x G*H) += x_c^T dk, x_c (n x I) and dk (n x G*H) row-major.
+  void weight_grad(const acc_t* xc, const acc_t* dk, int64_t n, acc_t* d_wt, c10::BFloat16* scratch) const {
+#if defined(RNNKIT_BF16_GEMM)
+    if constexpr (std::is_same_v<acc_t, float>) {
+      if (bf16) {
+        c10::BFloat16* x_t = scratch + kChunk * std::max(I, GH);  // (I, n rounded up to even)
+        const int64_t pairs = (n + 1) / 2;
+        c10::BFloat16* packed = x_t + kChunk * I;
+        Packed dk_packed;  // in the scratch
+        dk_packed.base = packed;
+        dk_packed.K = n, dk_packed.N = GH, dk_packed.steps = pairs, dk_packed.blocks = blocks();
+        pair_steps(xc, I, n, [&](int64_t s, int64_t nb, __m512i p) {  // the pair (x[2s][r], x[2s+1][r]) to x_t[r]
+          const __m512i rows = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(s)),
+                                                _mm512_mullo_epi32(_mm512_set1_epi32(static_cast<int32_t>(pairs)),
+                                                                   _mm512_add_epi32(_mm512_set1_epi32(nb * 16),
+                                                                                    lane_index())));
+          _mm512_mask_i32scatter_epi32(x_t, mask_of(I - nb * 16), rows, p, 4);
+        });
+        pair_steps(dk, GH, n, [&](int64_t s, int64_t nb, __m512i p) {  // dk's pairs in Packed's layout
+          _mm512_storeu_si512(packed + (nb * pairs + s) * 32, p);
+        });
+        step_gemm<BF16Kind>(x_t, 2 * pairs, I, dk_packed, d_wt, GH, /*accumulate=*/true);
+        return;
+      }
+    }
+#endif
+    (void)scratch;
+    product(xc, 1, I, I, n, dk, GH, GH, d_wt, GH, true);
+  }
+
+#if defined(RNNKIT_BF16_GEMM)
+  static __m512i lane_index() { return _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0); }
+  // For each pair of rows (2s, 2s+1) of `from` (n x N, row stride N; a missing row 2s+1 reads as zero) and each
+  // 16-column block nb: the 16 pairs (from[2s][c], from[2s+1][c]) as bfloat16, one 32-bit lane each, to put(s, nb, .).
+  template <typename Put> static void pair_steps(const float* from, int64_t N, int64_t n, const Put& put) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int64_t s = 0; 2 * s < n; ++s) {
+      const float* first = from + 2 * s * N;
+      const float* second = 2 * s + 1 < n ? first + N : nullptr;
+      for (int64_t nb = 0; nb * 16 < N; ++nb) {
+        const __mmask16 mask = mask_of(N - nb * 16);
+        const __m512 a = _mm512_maskz_loadu_ps(mask, first + nb * 16);
+        const __m512 b = second ? _mm512_maskz_loadu_ps(mask, second + nb * 16) : _mm512_setzero_ps();
+        put(s, nb, _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(b, a)));
+      }
+    }
+  }
+#endif
 
   static void round_to_bf16(const acc_t* from, int64_t count, c10::BFloat16* to) {
     over_units<acc_t>(count, [&](auto lane, int64_t j) LANES {
@@ -276,7 +328,7 @@ std::vector<at::Tensor> fused_backward_impl(int64_t mode, const at::Tensor& grad
         min_step_backward<acc_t>(mode, H, xi + (t - t0) * GH, b_p, hp, go_p + (b * T + t) * H, carry,
                                         dk + (t - t0) * GH, db);
       }
-      product(xc, 1, I, I, n, dk, GH, GH, d_wt, GH, true);  // dL/dW^T += x_c^T dk
+      products.weight_grad(xc, dk, n, d_wt, rounded);
       if (input_grad) products.input_grad(dk, n, dx_p + (b * T + t0) * I, rounded);
     }
   });

@@ -32,10 +32,9 @@ namespace rnnkit {
 
 struct Packed {
   at::Tensor data;           // float32: (blocks, K, 16); bfloat16: (blocks, K/2 rounded up, 32)
+  const void* base = nullptr;  // data's first value (or a caller's buffer in the same layout)
   int64_t K = 0, N = 0, steps = 0, blocks = 0;  // steps: k (float32) or k-pairs (bfloat16) per block
-  const void* block(int64_t nb, int64_t width) const {
-    return static_cast<const char*>(data.data_ptr()) + nb * steps * width;
-  }
+  const void* block(int64_t nb, int64_t width) const { return static_cast<const char*>(base) + nb * steps * width; }
 };
 
 // Pack B (K x N), B[k][n] = b_of(k, n), for elements of `scalar` type (float or c10::BFloat16).
@@ -49,6 +48,7 @@ template <typename scalar, typename Get> Packed pack(int64_t K, int64_t N, const
   packed.data = at::zeros({packed.blocks, packed.steps, 16 * (pairs ? 2 : 1)},
                           pairs ? at::kBFloat16 : at::kFloat);
   scalar* out = static_cast<scalar*>(packed.data.data_ptr());
+  packed.base = out;
   for (int64_t nb = 0; nb < packed.blocks; ++nb)
     for (int64_t k = 0; k < K; ++k)
       for (int64_t c = 0; c < 16 && nb * 16 + c < N; ++c) {
