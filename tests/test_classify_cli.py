@@ -66,6 +66,9 @@ def test_default_is_a_budgeted_selection_that_never_sees_the_test_table(tmp_path
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["scored_on"] == "test (test.csv)" and metrics["train_sequences"] == 80
     assert metrics["selection"]["seeds"] >= 1 and len(metrics["selection"]["candidates"]) >= 5
+    # the table's validation size and epochs are the selection's (cross-validated: every training row held out once)
+    assert metrics["validation_sequences"] == metrics["selection"]["validation_sequences"] == 80
+    assert metrics["best_epoch"] == metrics["selection"]["epochs"]
     assert "Candidates, in the order tried" in (out / "report.html").read_text()
     assert main(["classify", "predict", str(out), str(tmp_path / "test.csv"), "--out", str(tmp_path / "p")]) == 0
     assert json.loads((tmp_path / "p" / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]

@@ -143,9 +143,11 @@ def _fitted_on(splits: Splits) -> tuple[list[Any], list[Any]]:
 def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     scored, selection = run.splits.scored, isinstance(run.model, AutoClassifier)
     extra = run.facts() | {"majority_class_accuracy": majority_share(run.splits)}
-    if selection:
-        extra.update(selection={**run.model.summary, "candidates": run.model.table},
-                     train_sequences=len(_fitted_on(run.splits)[0]))
+    if selection:  # the selection's own figures, not the driver's split (which it does not train on)
+        summary = run.model.summary
+        extra.update(selection={**summary, "candidates": run.model.table},
+                     train_sequences=len(_fitted_on(run.splits)[0]),
+                     validation_sequences=summary["validation_sequences"], best_epoch=summary["epochs"])
     metrics, report = classification_report(run.model, scored.inputs, scored.targets, history=run.result.history,
                                             title=f"Sequence classification: {Path(run.settings.data).name}",
                                             extra=extra, examples=0 if selection else 3)
