@@ -94,11 +94,12 @@ def product_dtype(precision: str) -> Optional[torch.dtype]:
 def quantize_rows(v: Tensor) -> tuple[Tensor, Tensor]:
     """Symmetric 8-bit quantization of each row (last dimension) of ``v``: ``(q, scale)`` with ``v ~ q * scale``.
 
-    ``scale = max |row| / 127`` (1 for a row of zeros), ``q = round(v / scale)`` as int8 in [-127, 127]; the C++
-    kernel (csrc/int8_gemm.h) quantizes the state with these same operations."""
+    ``scale = max |row| / 127`` (1 for a row of zeros), ``q = round(v * (1 / scale))`` as int8 in [-127, 127]
+    (a multiplication by the reciprocal: cheaper than a division in the kernel); the C++ kernel
+    (csrc/int8_gemm.h) quantizes rows with these same operations."""
     scale = v.abs().amax(-1, keepdim=True) / 127
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    return torch.round(v / scale).to(torch.int8), scale
+    return torch.round(v * (1 / scale)).to(torch.int8), scale  # |v| * (1 / scale) <= 127 + a few ulp
 
 
 def int8_refusal_without_recurrence(what: str) -> str:

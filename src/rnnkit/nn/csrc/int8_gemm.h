@@ -1,7 +1,7 @@
 // The recurrent product of precision="int8" (inference): C (n x N, float32) = Q(A) Q(W)^T, both quantized
 // symmetrically to 127 levels, A (the state) per row at each step, W (W_hh, N x K) per output unit once:
 //
-//   s_r = max_k |A[r, k]| / 127,  q_r[k] = round(A[r, k] / s_r)        (s_r = 1 for a row of zeros)
+//   s_r = max_k |A[r, k]| / 127,  q_r[k] = round(A[r, k] * (1 / s_r))  (s_r = 1 for a row of zeros)
 //   C[r, n] = s_r * w_n * sum_k q_r[k] * Wq[n, k]                       (Wq, w_n: rnnkit.nn.precision)
 //
 // AVX-512 VNNI multiplies unsigned by signed bytes (vpdpbusd: four products summed into each int32 lane), so the
@@ -62,16 +62,16 @@ inline float quantize_row(const float* a, int64_t K, uint8_t* q) {
   for (; k + 16 <= K; k += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(a + k)));
   float m = _mm512_reduce_max_ps(amax);
   for (; k < K; ++k) m = std::max(m, std::fabs(a[k]));
-  const float s = m > 0.0f ? m / 127.0f : 1.0f;
-  const __m512 sv = _mm512_set1_ps(s);
+  const float s = m > 0.0f ? m / 127.0f : 1.0f, inverse = 1.0f / s;
+  const __m512 iv = _mm512_set1_ps(inverse);
   const __m512i bias = _mm512_set1_epi32(128);
-  for (k = 0; k + 16 <= K; k += 16) {
-    const __m512 r = _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(a + k), sv),
+  for (k = 0; k + 16 <= K; k += 16) {  // |a| * (1 / s) <= 127 + a few ulp: rounds into [-127, 127]
+    const __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(a + k), iv),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k),
                      _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(r), bias)));
   }
-  for (; k < K; ++k) q[k] = static_cast<uint8_t>(static_cast<int32_t>(std::nearbyint(a[k] / s)) + 128);
+  for (; k < K; ++k) q[k] = static_cast<uint8_t>(static_cast<int32_t>(std::nearbyint(a[k] * inverse)) + 128);
   for (; k % 4; ++k) q[k] = 128;
   return s;
 }
