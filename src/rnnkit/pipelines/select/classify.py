@@ -52,6 +52,8 @@ errors of 540 and mean held-out loss, one run each; a part's errors move by one 
     both, dropout 0.4                                                     7*   0.076*  (*4 parts: 0.25 gave 7, 0.066)
 
 The fold models (trained anyway, on four fifths of the data) make worse members than the refits on all of it.
+Checked afterwards on a third shuffling (``--shuffle 11``, 270 held out): the defaults before 8 errors, loss 0.100;
+these defaults 6, 0.093.
 """
 
 from __future__ import annotations
