@@ -56,8 +56,8 @@ def main() -> None:
     print(json.dumps({"shuffle": args.shuffle, "part": args.part, "settings": args.set, "budget": args.budget,
                       "held_out": len(held), "errors": int(round(len(held) * (1 - scored.accuracy(probabilities)))),
                       "loss": scored.loss(probabilities), "ensemble": auto.summary["ensemble"],
-                      "members": auto.summary["members"], "folds": auto.summary["folds"],
-                      "wall_s": round(seconds, 1)}))
+                      "members": auto.summary["members"], "epochs": auto.summary["epochs"],
+                      "folds": auto.summary["folds"], "wall_s": round(seconds, 1)}))
 
 
 if __name__ == "__main__":

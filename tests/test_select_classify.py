@@ -128,6 +128,26 @@ def test_an_ensemble_of_architectures_saves_and_loads_and_old_folders_still_load
     assert np.allclose(AutoClassifier.load(tmp_path / "auto").predict_proba(X), auto.members[0].predict_proba(X))
 
 
+def test_the_refit_rounds_go_on_while_the_budget_allows_up_to_max_seeds(monkeypatch):
+    """A budget of minutes on a small table: every round of seeds up to ``CV_MAX_SEEDS`` (lowered here) is
+    refitted."""
+    monkeypatch.setattr(selection, "CV_MAX_SEEDS", 7)
+    X, y = sequences(30)
+    seen = spy_on_fits(monkeypatch)
+    auto = AutoClassifier(progress="none", train={"max_epochs": 1, "patience": None}).fit(X, y)
+    assert auto.summary["seeds"] == 7 and seen.count((30, 0)) == len(auto.members) == 7 * len(auto.summary["ensemble"])
+
+
+def test_numeric_sequences_get_their_dropout_under_cross_validation_and_texts_theirs():
+    auto, settings = AutoClassifier(), dict(selection.START)
+    X, y = sequences(8)
+    texts = ["a good day", "a bad day", "good good", "bad bad"] * 2
+    for cross_validated in (True, False):
+        dropout = auto._model(settings, X, y, 0, cross_validated).config.encoder.rnn.dropout
+        assert dropout == (selection.CV_NUMERIC_DROPOUT if cross_validated else 0.0)  # large tables: unchanged
+        assert auto._model(settings, texts, y, 0, cross_validated).config.encoder.rnn.dropout == selection.TEXT_DROPOUT
+
+
 def test_a_budget_for_one_candidate_still_gives_a_model():
     X, y = sequences(24)
     ticks = iter(range(10**6))
