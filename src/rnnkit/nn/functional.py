@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.nn.precision import quantize_rows
+from rnnkit.nn.precision import quantize_rows, quantized_weight
 
 LSTMState = Tuple[Tensor, Tensor]  # (h, c): (B, P or H), (B, H)
 
@@ -76,8 +76,8 @@ def int8_product(v: Tensor, weight: Tensor) -> Tensor:
     The sum is of integers (exact in float32 for up to 1024 terms), so this reference and the C++ kernel
     (csrc/int8_gemm.h) give the same numbers up to the order of the two scales' product."""
     q_v, scale_v = quantize_rows(v)
-    q_w, scale_w = quantize_rows(weight)
-    return (q_v.to(v.dtype) @ q_w.to(v.dtype).t()) * (scale_v * scale_w.t().to(v.dtype))
+    q_w, scale_w = quantized_weight(weight)
+    return (q_v.to(v.dtype) @ q_w.to(v.dtype).t()) * (scale_v * scale_w.to(v.dtype))
 
 
 def _affine(v: Tensor, weight: Tensor, bias: Optional[Tensor], norm: Optional[Norm], int8: bool = False) -> Tensor:

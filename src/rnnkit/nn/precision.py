@@ -102,6 +102,18 @@ def quantize_rows(v: Tensor) -> tuple[Tensor, Tensor]:
     return torch.round(v * (1 / scale)).to(torch.int8), scale  # |v| * (1 / scale) <= 127 + a few ulp
 
 
+def quantized_weight(weight: Tensor) -> tuple[Tensor, Tensor]:
+    """``quantize_rows(weight)`` (the scale as a vector), kept with ``weight`` while it is unchanged: a model run
+    at int8 quantizes its weights once, not at every call or step. The key is the tensor's storage and version
+    counter, which every in-place change moves (an optimizer step, ``load_state_dict``)."""
+    key = (weight.data_ptr(), weight._version)
+    cached = getattr(weight, "_rnnkit_int8", None)
+    if cached is None or cached[0] != key:
+        q, scale = quantize_rows(weight.detach())
+        cached = weight._rnnkit_int8 = (key, q, scale.flatten())
+    return cached[1], cached[2]
+
+
 def int8_refusal_without_recurrence(what: str) -> str:
     """The refusal of int8 for a layer (``what``) without the recurrent product it quantizes: the min cells."""
     return (f"precision='int8' is rnnkit's 8-bit recurrence for LSTM, GRU and RNN layers, not {what}; "

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from rnnkit.nn.extension import ops
 from rnnkit.nn.padding import reverse_within_lengths, valid_mask
-from rnnkit.nn.precision import quantize_rows
+from rnnkit.nn.precision import quantized_weight
 from rnnkit.nn.stack import StackCell, run_stack
 
 MODES = {"LSTM": 0, "GRU": 1, "RNN_TANH": 2, "RNN_RELU": 3}
@@ -68,11 +68,11 @@ def run_cell_over_time(mode: str, x: Tensor, state: Any, weights, batch_sizes: l
     b_ih = zeros if weights.bias_ih is None else weights.bias_ih.to(h0.dtype)
     b_hh = zeros if weights.bias_hh is None else weights.bias_hh.to(h0.dtype)
     if weights.int8:  # precision="int8", inference: both products in 8 bits (csrc/int8_gemm.h)
-        wq_ih, scale_ih = quantize_rows(weights.weight_ih.detach())
-        wq_hh, scale_hh = quantize_rows(weights.weight_hh.detach())
+        wq_ih, scale_ih = quantized_weight(weights.weight_ih)
+        wq_hh, scale_hh = quantized_weight(weights.weight_hh)
         output, h_n, c_n = ops().recurrent_forward_int8(
-            MODES[mode], x.contiguous(), wq_ih, scale_ih.flatten(), h0.contiguous(), c0.contiguous(), wq_hh,
-            scale_hh.flatten(), b_ih, b_hh, batch_sizes)
+            MODES[mode], x.contiguous(), wq_ih, scale_ih, h0.contiguous(), c0.contiguous(), wq_hh, scale_hh, b_ih,
+            b_hh, batch_sizes)
         return output, ((h_n, c_n) if mode == "LSTM" else h_n)
     args = (MODES[mode], x.to(dtype).contiguous(), weights.weight_ih.to(dtype).contiguous(), h0.contiguous(),
             c0.contiguous(), weights.weight_hh.to(dtype).contiguous(), b_ih, b_hh, batch_sizes)

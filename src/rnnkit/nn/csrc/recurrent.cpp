@@ -264,19 +264,36 @@ struct Int8Product {
 };
 #endif
 
-// Row group k of P: batch rows k, k + P, k + 2P, ...; own(n) of them are among the first n rows.
+// The batch dealt to P row groups, one per thread: group k runs batch rows k, k + P, k + 2P, ... (the batch is
+// sorted by length, so each group gets its share of long and short sequences). What a group rewrites every step
+// (the state, the products of the step) lives in its own block of "slots", its rows side by side (row i of
+// group k at slot k * per + i), so that no two threads write to neighbouring cache lines: with the rows
+// interleaved, each of two threads ran 15-30% slower.
 struct RowGroup {
-  int64_t k, P, rows;
-  RowGroup(int64_t k_, int64_t P_, int64_t B) : k(k_), P(P_), rows(k_ < B ? (B - k_ + P_ - 1) / P_ : 0) {}
-  int64_t own(int64_t n) const { return n > k ? (n - k + P - 1) / P : 0; }
-  int64_t row(int64_t i) const { return k + i * P; }
+  int64_t k, P, rows, per;
+  int64_t own(int64_t n) const { return n > k ? (n - k + P - 1) / P : 0; }  // own rows among the first n
+  int64_t row(int64_t i) const { return k + i * P; }                        // batch row of own row i
+  int64_t slot(int64_t i) const { return k * per + i; }
 };
 
-template <typename F> void for_groups(int64_t P, int64_t B, const F& body) {
-  at::parallel_for(0, P, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) body(RowGroup(k, P, B));
-  });
-}
+struct RowGroups {
+  int64_t P, B, per;
+  at::Tensor slots;  // (B,) the slot of each batch row
+  RowGroups(int64_t P_, int64_t B_) : P(P_), B(B_), per((B_ + P_ - 1) / P_) {
+    const at::Tensor b = at::arange(B, at::kLong);
+    slots = b.remainder(P) * per + b.div(P, "floor");
+  }
+  // rows (B, ...) in batch order -> (P * per, ...) in slots; the slots of no row are zero.
+  at::Tensor slotted(const at::Tensor& rows) const {
+    return rows.new_zeros({P * per, rows.size(1)}).index_copy_(0, slots, rows);
+  }
+  at::Tensor in_batch_order(const at::Tensor& slotted_rows) const { return slotted_rows.index_select(0, slots); }
+  template <typename F> void run(const F& body) const {
+    at::parallel_for(0, P, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) body(RowGroup{k, P, k < B ? (B - k + P - 1) / P : 0, per});
+    });
+  }
+};
 
 // ---- forward --------------------------------------------------------------------------------------------
 
@@ -292,12 +309,14 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const In
   const int64_t S = save ? saved_of(mode) : 0, I = x.size(2);
   static_assert(!InputProduct::kReadsState || std::is_same_v<mm_t, acc_t>, "an Int8Product reads float32 rows");
   const auto acc = h0.options();
-  at::Tensor h = h0.clone(), c = mode == LSTM ? c0.clone() : at::empty({0}, acc);
+  const RowGroups groups(product.groups(B), B);
+  at::Tensor h = groups.slotted(h0), c = mode == LSTM ? groups.slotted(c0) : at::empty({0}, acc);
   const bool same = Product::kReadsState || x.scalar_type() == h0.scalar_type();
   at::Tensor h_mm = same ? h : h.to(x.scalar_type());  // the state as the recurrent product reads it
   // Per step, the products of the running rows: W_ih x_t + W_hh h_{t-1} into gh (the GRU: W_ih x_t into gx).
   // The same kernel for every row and step: a sequence's numbers never depend on the other rows of its batch.
-  at::Tensor gh = at::empty({B, GH}, acc), gx = at::empty({mode == GRU ? B : 0, GH}, acc);
+  at::Tensor gh = at::empty({groups.P * groups.per, GH}, acc);
+  at::Tensor gx = at::empty({mode == GRU ? groups.P * groups.per : 0, GH}, acc);
   at::Tensor out = at::empty({B, T, H}, acc);
   at::Tensor saved = at::empty({B, T, S * H}, acc);
   at::Tensor h_prev = at::empty({save ? B : 0, T, H}, x.options());  // h_{t-1} as read, for dL/dW_hh
@@ -317,7 +336,7 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const In
   acc_t* sv_p = saved.data_ptr<acc_t>();
   mm_t* hp_p = save ? h_prev.data_ptr<mm_t>() : nullptr;
 
-  for_groups(product.groups(B), B, [&](const RowGroup& group) {
+  groups.run([&](const RowGroup& group) {
     for (int64_t t = 0; t < T; ++t) {
       const int64_t n = group.own(alive[t]);
       for (int64_t i = n; i < group.rows; ++i) {  // sequences already ended: output zero
@@ -326,31 +345,31 @@ std::vector<at::Tensor> forward_impl(int64_t mode, const at::Tensor& x, const In
         if (save) std::fill_n(hp_p + (b * T + t) * H, H, mm_t(0));
       }
       if (n == 0) continue;
-      input_product(x_p + (group.k * T + t) * I, group.P * T * I, n, gx_p + group.k * GH, group.P * GH);
-      product(hm_p + group.k * H, group.P * H, n, gh_p + group.k * GH, group.P * GH, mode != GRU);
+      input_product(x_p + (group.k * T + t) * I, group.P * T * I, n, gx_p + group.slot(0) * GH, GH);
+      product(hm_p + group.slot(0) * H, H, n, gh_p + group.slot(0) * GH, GH, mode != GRU);
       for (int64_t i = 0; i < n; ++i) {
-        const int64_t b = group.row(i);
-        const acc_t* r = gh_p + b * GH;
-        acc_t* hb = h_p + b * H;
+        const int64_t b = group.row(i), s = group.slot(i);
+        const acc_t* r = gh_p + s * GH;
+        acc_t* hb = h_p + s * H;
         acc_t* o = out_p + (b * T + t) * H;
         acc_t* sv = sv_p + (b * T + t) * S * H;
-        if (save) std::copy_n(hm_p + b * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
+        if (save) std::copy_n(hm_p + s * H, H, hp_p + (b * T + t) * H);  // h_{t-1} as the products read it
         if (mode == LSTM) {
-          if (S) lstm_row<acc_t, mm_t, true>(H, r, bs, hb, c_p + b * H, o, sv);
-          else lstm_row<acc_t, mm_t, false>(H, r, bs, hb, c_p + b * H, o, sv);
+          if (S) lstm_row<acc_t, mm_t, true>(H, r, bs, hb, c_p + s * H, o, sv);
+          else lstm_row<acc_t, mm_t, false>(H, r, bs, hb, c_p + s * H, o, sv);
         } else if (mode == GRU) {
-          if (S) gru_row<acc_t, mm_t, true>(H, gx_p + b * GH, r, bx, bh, hb, o, sv);
-          else gru_row<acc_t, mm_t, false>(H, gx_p + b * GH, r, bx, bh, hb, o, sv);
+          if (S) gru_row<acc_t, mm_t, true>(H, gx_p + s * GH, r, bx, bh, hb, o, sv);
+          else gru_row<acc_t, mm_t, false>(H, gx_p + s * GH, r, bx, bh, hb, o, sv);
         } else if (mode == RNN_RELU) {
           elman_row<acc_t, mm_t, true>(H, r, bs, hb, o);
         } else {
           elman_row<acc_t, mm_t, false>(H, r, bs, hb, o);
         }
-        if (!same) copy_row<acc_t, state_in_t>(H, hb, hm_p + b * H);
+        if (!same) copy_row<acc_t, state_in_t>(H, hb, hm_p + s * H);
       }
     }
   });
-  return {out, h, c, saved, h_prev};
+  return {out, groups.in_batch_order(h), mode == LSTM ? groups.in_batch_order(c) : c, saved, h_prev};
 }
 
 // ---- backward -------------------------------------------------------------------------------------------
@@ -363,15 +382,17 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   const int64_t B = out.size(0), T = out.size(1), H = out.size(2), GH = gates_of(mode) * H;
   const int64_t S = saved_of(mode);
   const auto mm_opts = w_hh.options();
-  at::Tensor carry = grad_hn.clone();  // dL/dh_t from outside the recurrent product (final state, GRU's z dh)
-  at::Tensor dc = mode == LSTM ? grad_cn.clone() : at::empty({0}, h0.options());
-  at::Tensor rec = at::zeros({B, H}, h0.options());  // dL/dh_{t-1} through W_hh, from the step after
   const StepProduct<acc_t, mm_t> product(w_hh, false);
+  const RowGroups groups(product.groups(B), B);
+  // In slots, as the forward pass's state: carry, dL/dh_t from outside the recurrent product (the final state's
+  // gradient, the GRU's z dh), dc, and rec, dL/dh_{t-1} through W_hh from the step after.
+  at::Tensor carry = groups.slotted(grad_hn);
+  at::Tensor dc = mode == LSTM ? groups.slotted(grad_cn) : at::empty({0}, h0.options());
+  at::Tensor rec = at::zeros({groups.P * groups.per, H}, h0.options());
   at::Tensor d_xi = at::empty({B, T, GH}, mm_opts);
   at::Tensor dgh = mode == GRU ? at::empty({B, T, GH}, mm_opts) : d_xi;
   const std::vector<int64_t> alive = running(batch_sizes, B, T);
-  const int64_t P = product.groups(B);
-  at::Tensor bias_grads = at::zeros({P, 2, GH}, h0.options());  // per row group: dL/db_ih, dL/db_hh (GRU)
+  at::Tensor bias_grads = at::zeros({groups.P, 2, GH}, h0.options());  // per row group: dL/db_ih, dL/db_hh (GRU)
 
   const acc_t* go_p = grad_out.data_ptr<acc_t>();
   const acc_t* out_p = out.data_ptr<acc_t>();
@@ -384,7 +405,7 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
   mm_t* dxi_p = d_xi.data_ptr<mm_t>();
   mm_t* dgh_p = dgh.data_ptr<mm_t>();
 
-  for_groups(P, B, [&](const RowGroup& group) {
+  groups.run([&](const RowGroup& group) {
     acc_t* bx = bias_grads.data_ptr<acc_t>() + group.k * 2 * GH;
     acc_t* bh = bx + GH;
     int64_t n_after = 0;  // own rows that ran at step t+1: only they received a recurrent gradient
@@ -396,15 +417,15 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
         if (mode == GRU) std::fill_n(dgh_p + (b * T + t) * GH, GH, mm_t(0));
       }
       for (int64_t i = 0; i < n; ++i) {
-        const int64_t b = group.row(i);
+        const int64_t b = group.row(i), s = group.slot(i);
         const acc_t* go = go_p + (b * T + t) * H;
         const acc_t* sv = sv_p + (b * T + t) * S * H;
-        const acc_t* rc = i < n_after ? rec_p + b * H : nullptr;
-        acc_t* cy = carry_p + b * H;
+        const acc_t* rc = i < n_after ? rec_p + s * H : nullptr;
+        acc_t* cy = carry_p + s * H;
         mm_t* dx = dxi_p + (b * T + t) * GH;
         if (mode == LSTM) {
           const acc_t* c_prev = t > 0 ? sv_p + (b * T + t - 1) * S * H + 4 * H : c0_p + b * H;
-          lstm_row_backward<acc_t, mm_t>(H, go, rc, sv, c_prev, cy, dc_p + b * H, dx, bx);
+          lstm_row_backward<acc_t, mm_t>(H, go, rc, sv, c_prev, cy, dc_p + s * H, dx, bx);
         } else if (mode == GRU) {
           const acc_t* h_prev = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
           gru_row_backward<acc_t, mm_t>(H, go, rc, sv, h_prev, cy, dx, dgh_p + (b * T + t) * GH, bx, bh);
@@ -415,16 +436,16 @@ std::vector<at::Tensor> backward_impl(int64_t mode, const at::Tensor& grad_out, 
         }
       }
       if (n > 0) {
-        product(dgh_p + (group.k * T + t) * GH, group.P * T * GH, n, rec_p + group.k * H, group.P * H);
+        product(dgh_p + (group.k * T + t) * GH, group.P * T * GH, n, rec_p + group.slot(0) * H, H);
       }
       n_after = n;
     }
   });
   // dL/dh0: what reached the state from outside plus the recurrent gradient of step 0 (all rows ran at step 0).
-  at::Tensor d_h0 = carry + rec;
+  at::Tensor d_h0 = groups.in_batch_order(carry + rec);
   at::Tensor d_b_ih = bias_grads.select(1, 0).sum(0);
   at::Tensor d_b_hh = mode == GRU ? bias_grads.select(1, 1).sum(0) : d_b_ih;
-  return {d_xi, dgh, d_h0, dc, d_b_ih, d_b_hh};
+  return {d_xi, dgh, d_h0, mode == LSTM ? groups.in_batch_order(dc) : dc, d_b_ih, d_b_hh};
 }
 
 // ---- dispatch -------------------------------------------------------------------------------------------
