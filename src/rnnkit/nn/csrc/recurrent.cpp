@@ -278,16 +278,19 @@ struct RowGroup {
 
 struct RowGroups {
   int64_t P, B, per;
-  at::Tensor slots;  // (B,) the slot of each batch row
+  at::Tensor slots;  // (B,) the slot of each batch row; with one group, slot b is row b (and this stays empty)
   RowGroups(int64_t P_, int64_t B_) : P(P_), B(B_), per((B_ + P_ - 1) / P_) {
+    if (P == 1) return;
     const at::Tensor b = at::arange(B, at::kLong);
     slots = b.remainder(P) * per + b.div(P, "floor");
   }
-  // rows (B, ...) in batch order -> (P * per, ...) in slots; the slots of no row are zero.
+  // rows (B, H) in batch order -> a new (P * per, H) in slots; the slots of no row are zero.
   at::Tensor slotted(const at::Tensor& rows) const {
-    return rows.new_zeros({P * per, rows.size(1)}).index_copy_(0, slots, rows);
+    return P == 1 ? rows.clone() : rows.new_zeros({P * per, rows.size(1)}).index_copy_(0, slots, rows);
   }
-  at::Tensor in_batch_order(const at::Tensor& slotted_rows) const { return slotted_rows.index_select(0, slots); }
+  at::Tensor in_batch_order(const at::Tensor& slotted_rows) const {
+    return P == 1 ? slotted_rows : slotted_rows.index_select(0, slots);
+  }
   template <typename F> void run(const F& body) const {
     at::parallel_for(0, P, 1, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; ++k) body(RowGroup{k, P, k < B ? (B - k + P - 1) / P : 0, per});
