@@ -95,15 +95,17 @@ def test_step_follows_forward():
     assert relative_error(stepped, output) < 2e-2
 
 
-def test_quantized_weights_are_kept_until_the_weight_changes():
-    """The 8-bit weights are computed once per version of the parameter: a changed weight is quantized again."""
-    layer = rn.GRU(3, 8, precision="int8", impl="reference").requires_grad_(False)
+@pytest.mark.parametrize("impl", ["reference", pytest.param("extension", marks=needs_int8)])
+def test_quantized_weights_are_kept_until_the_weight_changes(impl):
+    """The 8-bit weights (and the kernel's packing of them) are made once per version of the parameter: a changed
+    weight is quantized again."""
+    layer = rn.GRU(3, 8, precision="int8", impl=impl).requires_grad_(False)
     x = torch.randn(2, 5, 3)
     with torch.no_grad():
         layer(x)
         first = precision.quantized_weight(layer.weight_hh_l0)
         assert precision.quantized_weight(layer.weight_hh_l0)[0] is first[0]  # kept, not recomputed
-        other = rn.GRU(3, 8, impl="reference")
+        other = rn.GRU(3, 8, impl=impl)
         layer.load_state_dict(other.state_dict())  # in place: the version counter moves
         output, _ = layer(x)
         other.weight_hh_l0.mul_(1.0)  # same values, new version: requantized, same numbers

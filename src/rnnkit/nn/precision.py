@@ -22,7 +22,7 @@ Train at fp32 or bf16-mixed, then switch the trained model with ``set_precision(
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch import Tensor
@@ -102,16 +102,24 @@ def quantize_rows(v: Tensor) -> tuple[Tensor, Tensor]:
     return torch.round(v * (1 / scale)).to(torch.int8), scale  # |v| * (1 / scale) <= 127 + a few ulp
 
 
-def quantized_weight(weight: Tensor) -> tuple[Tensor, Tensor]:
-    """``quantize_rows(weight)`` (the scale as a vector), kept with ``weight`` while it is unchanged: a model run
-    at int8 quantizes its weights once, not at every call or step. The key is the tensor's storage and version
+def kept_with(weight: Tensor, name: str, compute: Callable[[Tensor], Any]) -> Any:
+    """``compute(weight)``, kept on ``weight`` (as attribute ``name``) while the weight is unchanged: a model run at
+    int8 quantizes its weights once, not at every call or step. The key is the tensor's storage and version
     counter, which every in-place change moves (an optimizer step, ``load_state_dict``)."""
     key = (weight.data_ptr(), weight._version)
-    cached = getattr(weight, "_rnnkit_int8", None)
+    cached = getattr(weight, name, None)
     if cached is None or cached[0] != key:
-        q, scale = quantize_rows(weight.detach())
-        cached = weight._rnnkit_int8 = (key, q, scale.flatten())
-    return cached[1], cached[2]
+        cached = (key, compute(weight.detach()))
+        setattr(weight, name, cached)
+    return cached[1]
+
+
+def quantized_weight(weight: Tensor) -> tuple[Tensor, Tensor]:
+    """``quantize_rows(weight)`` with the scale as a vector, computed once per version of ``weight``."""
+    def quantize(w: Tensor) -> tuple[Tensor, Tensor]:
+        q, scale = quantize_rows(w)
+        return q, scale.flatten()
+    return kept_with(weight, "_rnnkit_int8", quantize)
 
 
 def int8_refusal_without_recurrence(what: str) -> str:

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from rnnkit.nn.extension import ops
 from rnnkit.nn.padding import reverse_within_lengths, valid_mask
-from rnnkit.nn.precision import quantized_weight
+from rnnkit.nn.precision import kept_with, quantized_weight
 from rnnkit.nn.stack import StackCell, run_stack
 
 MODES = {"LSTM": 0, "GRU": 1, "RNN_TANH": 2, "RNN_RELU": 3}
@@ -59,6 +59,20 @@ class Recurrence(torch.autograd.Function):
         return None, d_x, d_w_ih, d_h0, d_c0, d_w_hh, d_b_ih, d_b_hh, None
 
 
+def int8_operands(weight: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``weight`` (N, K) as the int8 kernel reads it (csrc/int8_gemm.h), made once per version of the weight:
+    the quantized weight (``precision.quantized_weight``) in blocks of 16 units x 4 consecutive k (zero-padded),
+    ``128 * sum_k Wq[n, k]`` per unit (the kernel's correction for the state's unsigned bytes), the units' scales."""
+    def pack(w: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        q, scale = quantized_weight(w)
+        (units, width), blocks, quads = q.shape, -(-q.shape[0] // 16), -(-q.shape[1] // 4)
+        padded = q.new_zeros(blocks * 16, quads * 4)
+        padded[:units, :width] = q
+        packed = padded.view(blocks, 16, quads, 4).permute(0, 2, 1, 3).contiguous().view(blocks, quads, 64)
+        return packed, 128 * q.sum(1, dtype=torch.int32), scale
+    return kept_with(weight, "_rnnkit_int8_packed", pack)
+
+
 def run_cell_over_time(mode: str, x: Tensor, state: Any, weights, batch_sizes: list[int],
                        product_dtype: Optional[torch.dtype]) -> tuple[Tensor, Any]:
     """One cell over ``x`` (B, T, I) from ``state`` ((B, H), or (h, c)); x sorted by length when ragged."""
@@ -68,11 +82,9 @@ def run_cell_over_time(mode: str, x: Tensor, state: Any, weights, batch_sizes: l
     b_ih = zeros if weights.bias_ih is None else weights.bias_ih.to(h0.dtype)
     b_hh = zeros if weights.bias_hh is None else weights.bias_hh.to(h0.dtype)
     if weights.int8:  # precision="int8", inference: both products in 8 bits (csrc/int8_gemm.h)
-        wq_ih, scale_ih = quantized_weight(weights.weight_ih)
-        wq_hh, scale_hh = quantized_weight(weights.weight_hh)
         output, h_n, c_n = ops().recurrent_forward_int8(
-            MODES[mode], x.contiguous(), wq_ih, scale_ih, h0.contiguous(), c0.contiguous(), wq_hh, scale_hh, b_ih,
-            b_hh, batch_sizes)
+            MODES[mode], x.contiguous(), *int8_operands(weights.weight_ih), h0.contiguous(), c0.contiguous(),
+            *int8_operands(weights.weight_hh), b_ih, b_hh, batch_sizes)
         return output, ((h_n, c_n) if mode == "LSTM" else h_n)
     args = (MODES[mode], x.to(dtype).contiguous(), weights.weight_ih.to(dtype).contiguous(), h0.contiguous(),
             c0.contiguous(), weights.weight_hh.to(dtype).contiguous(), b_ih, b_hh, batch_sizes)

@@ -23,34 +23,26 @@
 
 namespace rnnkit {
 
-// W (N x K, int8, row-major) packed once: 16-unit blocks of K/4 vectors, each 16 units x 4 consecutive k.
+// W (N x K, int8) as rnnkit.nn.recurrence.int8_operands packs it, once per version of the weight: `packed`
+// (blocks, quads, 64), 16-unit blocks of K/4 vectors, each 16 units x 4 consecutive k (zero-padded); `offset`
+// 128 * sum_k Wq[n, k] (int32); `scale` w_n (float). Read in place: the tensors outlive the call.
 struct PackedInt8 {
-  at::Tensor data;                    // int8 (blocks, quads, 64)
-  const int8_t* base = nullptr;       // data's first element
-  std::vector<int32_t> offset;        // 128 * sum_k Wq[n, k]
-  std::vector<float> scale;           // w_n
-  int64_t K = 0, N = 0, quads = 0, blocks = 0;
+  const int8_t* base;
+  const int32_t* offset;
+  const float* scale;
+  int64_t K, N, quads, blocks;
 
-  PackedInt8(const at::Tensor& wq, const at::Tensor& w_scale) {
-    TORCH_CHECK(wq.scalar_type() == at::kChar && wq.dim() == 2 && wq.is_contiguous(), "Wq must be int8 (N, K)");
-    TORCH_CHECK(w_scale.scalar_type() == at::kFloat && w_scale.numel() == wq.size(0), "one float scale per unit");
-    N = wq.size(0);
-    K = wq.size(1);
+  PackedInt8(const at::Tensor& packed, const at::Tensor& offset_, const at::Tensor& scale_, int64_t K_)
+      : K(K_), N(scale_.numel()), quads(packed.size(1)), blocks(packed.size(0)) {
+    TORCH_CHECK(packed.scalar_type() == at::kChar && packed.dim() == 3 && packed.size(2) == 64 &&
+                    packed.is_contiguous(), "the int8 weights must come packed (blocks, quads, 64)");
+    TORCH_CHECK(quads == (K + 3) / 4 && blocks == (N + 15) / 16, "packed int8 weights of the wrong shape");
+    TORCH_CHECK(offset_.scalar_type() == at::kInt && offset_.numel() == N && offset_.is_contiguous() &&
+                    scale_.scalar_type() == at::kFloat && scale_.is_contiguous(), "one offset and scale per unit");
     TORCH_CHECK(K <= 1024, "the int8 product sums at most 1024 terms exactly");
-    quads = (K + 3) / 4;
-    blocks = (N + 15) / 16;
-    data = at::zeros({blocks, quads, 64}, at::kChar);
-    const int8_t* w = wq.data_ptr<int8_t>();
-    int8_t* out = data.data_ptr<int8_t>();
-    offset.assign(N, 0);
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) {
-        out[(((n / 16) * quads + k / 4) * 16 + n % 16) * 4 + k % 4] = w[n * K + k];
-        offset[n] += 128 * w[n * K + k];
-      }
-    base = out;
-    const at::Tensor s = w_scale.contiguous();
-    scale.assign(s.data_ptr<float>(), s.data_ptr<float>() + N);
+    base = packed.data_ptr<int8_t>();
+    offset = offset_.data_ptr<int32_t>();
+    scale = scale_.data_ptr<float>();
   }
   const int8_t* block(int64_t nb) const { return base + nb * quads * 64; }
 };
@@ -105,8 +97,8 @@ inline void int8_tile(const uint8_t* q, int64_t ldq, const float* row_scale, con
   for (int j = 0; j < NB; ++j) {
     const int64_t n = (nb0 + j) * 16;
     const __mmask16 mask = mask_of(B.N - n);
-    const __m512i offset = _mm512_maskz_loadu_epi32(mask, B.offset.data() + n);
-    const __m512 scale = _mm512_maskz_loadu_ps(mask, B.scale.data() + n);
+    const __m512i offset = _mm512_maskz_loadu_epi32(mask, B.offset + n);
+    const __m512 scale = _mm512_maskz_loadu_ps(mask, B.scale + n);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       float* c = C + (r0 + r) * ldc + n;

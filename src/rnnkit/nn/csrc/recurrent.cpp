@@ -256,7 +256,8 @@ template <typename acc_t, typename mm_t> struct StepProduct {
 struct Int8Product {
   static constexpr bool kReadsState = true;
   PackedInt8 packed;
-  Int8Product(const at::Tensor& wq, const at::Tensor& scale) : packed(wq, scale) {}
+  Int8Product(const at::Tensor& w, const at::Tensor& offset, const at::Tensor& scale, int64_t K)
+      : packed(w, offset, scale, K) {}
   int64_t groups(int64_t batch) const { return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), batch)); }
   void operator()(const float* A, int64_t lda, int64_t n, float* C, int64_t ldc, bool accumulate = false) const {
     int8_gemm(A, lda, n, packed, C, ldc, accumulate);
@@ -470,23 +471,26 @@ std::vector<at::Tensor> recurrent_forward(int64_t mode, const at::Tensor& x, con
   });
 }
 
-// precision="int8" (inference): both products in 8 bits (int8_gemm.h), the weights given quantized (int8, one
-// float scale per unit), x, the state and the gates in float32. Returns {output, h_n, c_n}.
-std::vector<at::Tensor> recurrent_forward_int8(int64_t mode, const at::Tensor& x, const at::Tensor& wq_ih,
-                                               const at::Tensor& w_ih_scale, const at::Tensor& h0,
-                                               const at::Tensor& c0, const at::Tensor& wq_hh,
-                                               const at::Tensor& w_hh_scale, const at::Tensor& b_ih,
-                                               const at::Tensor& b_hh, c10::IntArrayRef batch_sizes) {
+// precision="int8" (inference): both products in 8 bits (int8_gemm.h), each weight given quantized and packed
+// (rnnkit.nn.recurrence.int8_operands: packed, offset, scale), x, the state and the gates in float32. Returns
+// {output, h_n, c_n}.
+std::vector<at::Tensor> recurrent_forward_int8(int64_t mode, const at::Tensor& x, const at::Tensor& w_ih,
+                                               const at::Tensor& w_ih_offset, const at::Tensor& w_ih_scale,
+                                               const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& w_hh,
+                                               const at::Tensor& w_hh_offset, const at::Tensor& w_hh_scale,
+                                               const at::Tensor& b_ih, const at::Tensor& b_hh,
+                                               c10::IntArrayRef batch_sizes) {
 #if defined(RNNKIT_INT8_GEMM)
   TORCH_CHECK(x.device().is_cpu(), "rnnkit's recurrence extension runs on the CPU");
   TORCH_CHECK(x.is_contiguous() && h0.is_contiguous(), "inputs must be contiguous");
   TORCH_CHECK(x.scalar_type() == at::kFloat && h0.scalar_type() == at::kFloat, "int8: x and the state in float32");
-  const Int8Product input_product(wq_ih, w_ih_scale), product(wq_hh, w_hh_scale);
+  const Int8Product input_product(w_ih, w_ih_offset, w_ih_scale, x.size(2));
+  const Int8Product product(w_hh, w_hh_offset, w_hh_scale, h0.size(1));
   auto out = forward_impl<float, float>(mode, x, input_product, h0, c0, product, b_ih, b_hh, batch_sizes, false);
   return {out[0], out[1], out[2]};
 #else
-  (void)mode, (void)x, (void)wq_ih, (void)w_ih_scale, (void)h0, (void)c0, (void)wq_hh, (void)w_hh_scale;
-  (void)b_ih, (void)b_hh, (void)batch_sizes;
+  (void)mode, (void)x, (void)w_ih, (void)w_ih_offset, (void)w_ih_scale, (void)h0, (void)c0, (void)w_hh;
+  (void)w_hh_offset, (void)w_hh_scale, (void)b_ih, (void)b_hh, (void)batch_sizes;
   TORCH_CHECK(false, "rnnkit's extension was built without AVX-512 VNNI: no int8 product");
   return {};
 #endif
@@ -525,8 +529,9 @@ TORCH_LIBRARY(rnnkit, m) {
         "Tensor b_hh, int[] batch_sizes, bool save) -> Tensor[]");
   m.def("recurrent_backward(int mode, Tensor grad_out, Tensor grad_hn, Tensor grad_cn, Tensor out, Tensor saved, "
         "Tensor h0, Tensor c0, Tensor w_hh, int[] batch_sizes) -> Tensor[]");
-  m.def("recurrent_forward_int8(int mode, Tensor x, Tensor wq_ih, Tensor w_ih_scale, Tensor h0, Tensor c0, "
-        "Tensor wq_hh, Tensor w_hh_scale, Tensor b_ih, Tensor b_hh, int[] batch_sizes) -> Tensor[]");
+  m.def("recurrent_forward_int8(int mode, Tensor x, Tensor w_ih, Tensor w_ih_offset, Tensor w_ih_scale, Tensor h0, "
+        "Tensor c0, Tensor w_hh, Tensor w_hh_offset, Tensor w_hh_scale, Tensor b_ih, Tensor b_hh, int[] batch_sizes) "
+        "-> Tensor[]");
   m.def("compiled_kernels() -> str[]", &compiled_kernels);
 }
 
