@@ -97,8 +97,8 @@ def test_step_follows_forward():
 
 @pytest.mark.parametrize("impl", ["reference", pytest.param("extension", marks=needs_int8)])
 def test_quantized_weights_are_kept_until_the_weight_changes(impl):
-    """The 8-bit weights (and the kernel's packing of them) are made once per version of the parameter: a changed
-    weight is quantized again."""
+    """The 8-bit weights (and the kernel's packing of them) are made once per version of the parameter: a weight
+    changed in place is quantized again; after an edit through ``.data``, ``set_precision`` makes them anew."""
     layer = rn.GRU(3, 8, precision="int8", impl=impl).requires_grad_(False)
     x = torch.randn(2, 5, 3)
     with torch.no_grad():
@@ -114,6 +114,12 @@ def test_quantized_weights_are_kept_until_the_weight_changes(impl):
     requantized = precision.quantized_weight(layer.weight_hh_l0)[0]
     assert torch.equal(requantized, precision.quantize_rows(other.weight_hh_l0)[0])
     assert torch.equal(output, expected)
+    # An edit through .data leaves the version counter alone: set_precision forgets what was kept.
+    with torch.no_grad():
+        layer.weight_hh_l0.data.mul_(2.0)
+        other.weight_hh_l0.mul_(2.0)
+        rn.set_precision(layer, "int8")
+        assert torch.equal(layer(x)[0], other(x)[0])
 
 
 @needs_int8

@@ -102,16 +102,19 @@ def quantize_rows(v: Tensor) -> tuple[Tensor, Tensor]:
     return torch.round(v * (1 / scale)).to(torch.int8), scale  # |v| * (1 / scale) <= 127 + a few ulp
 
 
+KEPT = "_rnnkit_kept"  # the attribute of a weight that holds what ``kept_with`` made from it
+
+
 def kept_with(weight: Tensor, name: str, compute: Callable[[Tensor], Any]) -> Any:
-    """``compute(weight)``, kept on ``weight`` (as attribute ``name``) while the weight is unchanged: a model run at
-    int8 quantizes its weights once, not at every call or step. The key is the tensor's storage and version
-    counter, which every in-place change moves (an optimizer step, ``load_state_dict``)."""
+    """``compute(weight)``, kept on ``weight`` while the weight is unchanged: a model run at int8 quantizes its
+    weights once, not at every call or step. The key is the tensor's storage and version counter, which every
+    in-place change moves (an optimizer step, ``load_state_dict``, ``torch.no_grad()`` edits); an edit through
+    ``weight.data`` does not move it, so ``set_precision`` forgets everything kept."""
     key = (weight.data_ptr(), weight._version)
-    cached = getattr(weight, name, None)
-    if cached is None or cached[0] != key:
-        cached = (key, compute(weight.detach()))
-        setattr(weight, name, cached)
-    return cached[1]
+    kept = weight.__dict__.setdefault(KEPT, {})
+    if name not in kept or kept[name][0] != key:
+        kept[name] = (key, compute(weight.detach()))
+    return kept[name][1]
 
 
 def quantized_weight(weight: Tensor) -> tuple[Tensor, Tensor]:
@@ -129,7 +132,9 @@ def int8_refusal_without_recurrence(what: str) -> str:
 
 
 def set_precision(module: torch.nn.Module, precision: str) -> torch.nn.Module:
-    """Set ``precision`` on every recurrent layer in ``module`` (a trained model: ``"int8"`` to run it faster)."""
+    """Set ``precision`` on every recurrent layer in ``module`` (a trained model: ``"int8"`` to run it faster).
+
+    The int8 weights are made at the first call after it, and again whenever a weight changes in place."""
     check_precision(precision)
     layers = [layer for layer in module.modules() if hasattr(layer, "precision") and hasattr(layer, "product_dtype")]
     for layer in layers:
@@ -137,4 +142,6 @@ def set_precision(module: torch.nn.Module, precision: str) -> torch.nn.Module:
             raise ValueError(int8_refusal_without_recurrence(type(layer).__name__))
     for layer in layers:
         layer.precision = precision
+        for weight in layer.parameters():
+            weight.__dict__.pop(KEPT, None)
     return module
