@@ -49,6 +49,35 @@ def test_a_sequence_gets_the_same_numbers_in_any_batch(mode, threads):
 
 
 @needs_extension
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+def test_threads_change_no_number_forward_or_backward(mode):
+    """13 ragged sequences from a given state, dealt to 1, 2 or 3 threads (uneven row groups, each keeping its
+    rows' state in a block of its own): the same outputs and final states, bit for bit, and the same gradients up
+    to the order of sums (bias gradients are summed per row group; PyTorch's products split by thread)."""
+    torch.manual_seed(0)
+    layer = getattr(rn, mode)(3, 20, num_layers=2, impl="extension")
+    x, lengths = torch.randn(13, 9, 3), torch.randint(1, 10, (13,))
+    state = [torch.randn(2, 13, 20) for _ in range(2 if mode == "LSTM" else 1)]
+    weights = torch.randn(13, 9, 20), [torch.randn(2, 13, 20) for _ in state]  # a loss that reads everything
+    before, runs = torch.get_num_threads(), []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            inputs = [t.clone().requires_grad_() for t in (x, *state)]
+            output, final = layer(inputs[0], tuple(inputs[1:]) if mode == "LSTM" else inputs[1], lengths=lengths)
+            final = list(final) if mode == "LSTM" else [final]
+            loss = (output * weights[0]).sum() + sum((f * w).sum() for f, w in zip(final, weights[1]))
+            grads = torch.autograd.grad(loss, inputs + list(layer.parameters()))
+            runs.append(([output.detach(), *(f.detach() for f in final)], grads))
+    finally:
+        torch.set_num_threads(before)
+    for values, grads in runs[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(values, runs[0][0]))
+        for a, b in zip(grads, runs[0][1]):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6 * float(b.abs().max()))
+
+
+@needs_extension
 def test_auto_takes_the_fastest_measured_path():
     """On the CPU: the extension, except LSTM inference (oneDNN's kernel), in either precision."""
     precisions = ["fp32"] + ([] if precision.bf16_unsupported() else ["bf16-mixed"])
