@@ -53,11 +53,14 @@ def main() -> None:
     auto = selection.AutoClassifier(args.budget, progress="lines").fit([X[i] for i in fit], [y[i] for i in fit])
     seconds = time.time() - started
     probabilities, scored = auto.predict_proba([X[i] for i in held]), OutOfFold(y, auto.labels, held)
+    missed = [f"{held[j]}:{y[held[j]]}->{auto.labels[k]}" for j, k in enumerate(probabilities.argmax(axis=1))
+              if auto.labels[k] != auto.labels[scored.target[j]]]
     print(json.dumps({"shuffle": args.shuffle, "part": args.part, "settings": args.set, "budget": args.budget,
                       "held_out": len(held), "errors": int(round(len(held) * (1 - scored.accuracy(probabilities)))),
-                      "loss": scored.loss(probabilities), "ensemble": auto.summary["ensemble"],
+                      "loss": scored.loss(probabilities), "missed": missed, "ensemble": auto.summary["ensemble"],
                       "members": auto.summary["members"], "epochs": auto.summary["epochs"],
-                      "folds": auto.summary["folds"], "wall_s": round(seconds, 1)}))
+                      "folds": auto.summary["folds"],
+                      "scores": {row["candidate"]: row["score"] for row in auto.table}, "wall_s": round(seconds, 1)}))
 
 
 if __name__ == "__main__":
