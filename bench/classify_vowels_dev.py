@@ -43,7 +43,8 @@ def main() -> None:
     args = parser.parse_args()
     for item in args.set:
         name, value = item.split("=", 1)
-        setattr(selection, name, type(getattr(selection, name))(value))
+        current = getattr(selection, name)  # a dict or a list as JSON: CV_NUMERIC_FRONT_END={"conv_channels": 128}
+        setattr(selection, name, json.loads(value) if isinstance(current, (dict, list)) else type(current)(value))
     torch.set_num_threads(1)
     X, y, _, _ = load_ucr("JapaneseVowels")  # the test split is not used
     X, y = list(X), list(y)
