@@ -162,11 +162,13 @@ class SequenceEncoder(nn.Module):
 
 
 class MaskedBatchNorm(nn.BatchNorm1d):
-    """``BatchNorm1d`` over the channels of (B, T, C) steps, its statistics from the valid steps only (``mask``
-    (B, T)): padding does not move them, so a sequence's result does not depend on how long its batch is
-    padded (in evaluation, where the running statistics are used, not at all on its batch)."""
+    """``BatchNorm1d`` over the channels of (B, T, C) steps, zero at padded steps (``mask`` (B, T) False). In
+    training its statistics come from the valid steps only, so padding does not move them; in evaluation the
+    running statistics normalise every step alike (one plain batch norm: the ONNX graph has no scatter)."""
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:  # type: ignore[override]
+        if not self.training:
+            return super().forward(x.transpose(1, 2)).transpose(1, 2) * mask.unsqueeze(-1)
         out = torch.zeros_like(x)
         out[mask] = super().forward(x[mask])  # (N valid steps, C)
         return out
