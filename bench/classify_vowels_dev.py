@@ -60,7 +60,7 @@ def main() -> None:
                       "held_out": len(held), "errors": int(round(len(held) * (1 - scored.accuracy(probabilities)))),
                       "loss": scored.loss(probabilities), "missed": missed, "ensemble": auto.summary["ensemble"],
                       "members": auto.summary["members"], "epochs": auto.summary["epochs"],
-                      "folds": auto.summary["folds"],
+                      "refit_epochs": auto.summary["refit_epochs"], "folds": auto.summary["folds"],
                       "scores": {row["candidate"]: row["score"] for row in auto.table}, "wall_s": round(seconds, 1)}))
 
 
