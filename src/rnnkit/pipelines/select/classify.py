@@ -41,33 +41,7 @@ Numeric sequences get dropout ``CV_NUMERIC_DROPOUT`` on the recurrent stack's in
 cross-validation (none on large tables, where it was not measured), texts ``TEXT_DROPOUT``. Test data is never
 given to ``fit``.
 
-Development on JapaneseVowels' training split alone (``bench/classify_vowels_dev.py``: two shufflings of the 270
-into three outer parts, each held out in turn while ``AutoClassifier(budget="2m")`` runs on the other 180; held-out
-errors of 540 and mean held-out loss, one run each; a part's errors move by one or two from run to run):
-
-    variant                                                            errors   loss
-    up to 5 rounds of seeds, no dropout (the defaults before)              14   0.076
-    + the chosen candidates' fold models beside the refits, half weight    13   0.081
-    + the fold models alone, nothing refitted, folds 27% longer           5*   0.084*  (*3 parts: refits 6, 0.070)
-    up to 20 rounds of seeds (the budget, not the count, ends them)        11   0.065
-    dropout 0.25 on numeric sequences                                      10   0.066
-    both (the defaults)                                                    11   0.064
-    both, dropout 0.4                                                     7*   0.076*  (*4 parts: 0.25 gave 7, 0.066)
-
-The fold models (trained anyway, on four fifths of the data) make worse members than the refits on all of it.
-Checked afterwards on a third shuffling (``--shuffle 11``, 270 held out): the defaults before 8 errors, loss 0.100;
-these defaults 6, 0.093. Then (the same parts, the defaults above run again first):
-
-    variant                                                            errors   loss
-    the defaults above, again                                              11   0.065
-    + the FCN front-end (CV_NUMERIC_FRONT_END) among the front-ends         9   0.066
-    + its 128-channel version instead                                      1*   0.054*  (*1 part: 64 gave 0, 0.048)
-    + pooling before the front-end, longer cosine refits                    9   0.052
-    + the folds in half the budget, not three quarters (the defaults)      10   0.043
-
-(the held-out loss of the defaults lower than the first row's on each of the six parts). Outside the selection, one
-architecture trained 100 epochs with a cosine schedule, 3 seeds, on each part's 180: the FCN front-end, a 64-unit
-bidirectional GRU and mean pooling 7 errors, loss 0.030; without the front-end 10, 0.050.
+Development on JapaneseVowels' training split alone, nested: the table in ``bench/classify_vowels_dev.py``.
 """
 
 from __future__ import annotations
@@ -105,14 +79,15 @@ CV_MAX_SEQUENCES = 2000  # up to: candidates scored by stratified CV_FOLDS-fold 
 # the validation share alone ranks them (400 sequences and more: one moves accuracy by at most a quarter point)
 CV_SHARE = 0.5  # every planned candidate's folds together train for at most this share of the budget, each fold
 # for its part of it (the rest: the refits, trained longer; 0.75 before them: a higher held-out loss on the vowels
-# training split, nested, see the table above)
+# training split, nested, see bench/classify_vowels_dev.py)
 CV_MIN_EPOCHS = 10  # ... and cross-validation only when that part affords this many epochs (the first candidate's
 # first fold tells); otherwise the validation share alone, as for large tables
 CV_FOLDS = 5  # 5 beat 3 on the JapaneseVowels training split, nested: fewer held-out errors, a lower loss
 CV_MAX_SEEDS = 20  # ... and under cross-validation (5 left a third of the budget unused when the best candidate's
-# seeds were chosen; 20: a lower held-out loss on the vowels training split, nested, see the table above)
+# seeds were chosen; 20: a lower held-out loss on the vowels training split, nested: bench/classify_vowels_dev.py)
 CV_NUMERIC_DROPOUT = 0.25  # numeric sequences under cross-validation: dropout on the recurrent stack's inputs and
-# outputs (the vowels training split, nested: fewer held-out errors and a lower loss than none, see the table above)
+# outputs (the vowels training split, nested: fewer held-out errors and a lower loss than none:
+# bench/classify_vowels_dev.py)
 CV_REFIT_MEMBERS = 3  # under cross-validation the refits train as many epochs as the budget left allows this many
 # of them, up to the training's max_epochs, with a cosine schedule (the folds' best epoch is the least: their time
 # limit stops them short)
