@@ -15,7 +15,8 @@ from rnnkit.eval.saliency import step_importance
 from rnnkit.data.splits import validation_split
 from rnnkit.pipelines.fit import fit_sequence_model
 from rnnkit.nn import RecurrentConfig
-from rnnkit.tasks.blocks.encoder import EncoderConfig, SequenceEncoder
+from rnnkit.nn.padding import valid_mask
+from rnnkit.tasks.blocks.encoder import EncoderConfig, MaskedBatchNorm, SequenceEncoder
 from rnnkit.tasks.models.classification import (SequenceClassifier, SequenceClassifierConfig, SequenceRegressor,
                                                 SequenceRegressorConfig)
 from rnnkit.tasks.models.tagging import SequenceTagger, SequenceTaggerConfig
@@ -86,7 +87,8 @@ def test_pad_collate_per_sequence_and_per_step_targets():
 # --- the encoder ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
-@pytest.mark.parametrize("front", [{}, {"conv_channels": 4, "conv_kernel": 3}])
+@pytest.mark.parametrize("front", [{}, {"conv_channels": 4, "conv_kernel": 3},
+                                   {"conv_channels": 4, "conv_kernel": 3, "conv_layers": 3, "conv_norm": True}])
 def test_padding_never_changes_a_sequence_result(pooling, front):
     rnn = RecurrentConfig(cell="gru", hidden_size=5, bidirectional=True)
     encoder = SequenceEncoder(EncoderConfig(input_size=3, rnn=rnn, pooling=pooling, **front)).eval()
@@ -97,6 +99,28 @@ def test_padding_never_changes_a_sequence_result(pooling, front):
     torch.testing.assert_close(together[:1], alone, atol=1e-6, rtol=1e-5)
     if pooling == "attention":
         assert weights[0, 4:].abs().max() == 0 and torch.allclose(weights.sum(1), torch.ones(2))
+
+
+def test_the_front_end_batch_norm_counts_the_sequences_own_steps_only():
+    norm = MaskedBatchNorm(3)  # training: this batch's statistics, from its valid steps
+    x, lengths = torch.randn(2, 6, 3), torch.tensor([6, 2])
+    mask = valid_mask(lengths, 6)
+    out = norm(x, mask)
+    valid = torch.cat([x[0], x[1, :2]])  # (8, 3)
+    expected = (valid - valid.mean(0)) / torch.sqrt(valid.var(0, unbiased=False) + norm.eps)
+    torch.testing.assert_close(torch.cat([out[0], out[1, :2]]), expected, atol=1e-5, rtol=1e-5)
+    assert out[1, 2:].abs().max() == 0
+    torch.testing.assert_close(norm.running_mean, 0.1 * valid.mean(0))
+
+
+def test_a_deep_front_end_keeps_the_one_convolution_state_dict_and_needs_channels():
+    one = SequenceEncoder(EncoderConfig(input_size=3, conv_channels=4, conv_kernel=3))
+    deep = SequenceEncoder(EncoderConfig(input_size=3, conv_channels=4, conv_kernel=3, conv_layers=3, conv_norm=True))
+    assert set(one.state_dict()) < set(deep.state_dict())  # folders saved before conv_layers still load
+    assert {key.split(".")[0] for key in set(deep.state_dict()) - set(one.state_dict())} == {"convs", "conv_norms"}
+    for wrong in ({"conv_layers": 2}, {"conv_norm": True}, {"conv_channels": 4, "conv_layers": 0}):
+        with pytest.raises(ValueError, match="conv_layers"):
+            EncoderConfig(input_size=3, **wrong)
 
 
 def test_mean_and_last_pooling_equations():

@@ -50,8 +50,9 @@ def test_sequence_graphs_give_the_models_predictions_on_mixed_lengths(build, opt
     np.testing.assert_allclose(found, expected, atol=TOLERANCE, rtol=0)
 
 
-def test_text_classifier_with_attention_pooling_and_a_convolution_exports(tmp_path):
-    model = classifier(text=True, pooling="attention", conv_channels=4, conv_kernel=3)
+@pytest.mark.parametrize("front", [{}, {"conv_layers": 3, "conv_norm": True}], ids=["conv", "fcn"])
+def test_text_classifier_with_attention_pooling_and_a_convolution_exports(front, tmp_path):
+    model = classifier(text=True, pooling="attention", conv_channels=4, conv_kernel=3, **front)
     graphs, document = exported(model, tmp_path)
     texts = ["the cat sat on the mat", "a dog", "ran"]
     x, lengths = pad_batch(model.prepare(texts))

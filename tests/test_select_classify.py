@@ -2,6 +2,7 @@
 split for large tables), the ensemble chosen on the out-of-fold probabilities and refitted on all of it, the
 folder."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -61,7 +62,8 @@ def test_a_small_table_is_cross_validated_and_the_test_data_never_seen(monkeypat
     X_test, y_test = sequences(16, seed=1)
     seen = spy_on_fits(monkeypatch)
     auto = AutoClassifier(progress="none", train={"max_epochs": 4, "patience": None}).fit(X, y)
-    trials = 1 + sum(len(values) - 1 for _, values in STAGES)
+    trials = 2 + sum(len(values) - 1 for _, values in STAGES)  # and the FCN front-end (numeric, cross-validated)
+    assert any(row["conv_layers"] == 3 for row in auto.table)
     assert len(auto.table) == trials and all(row["status"] == "ok" for row in auto.table)
     folds, k = [(len(train), len(held)) for train, held in stratified_folds(y, CV_FOLDS)], CV_FOLDS
     assert seen[:k * trials] == folds * trials  # stratified folds of the 48 training sequences, nothing else
@@ -88,7 +90,7 @@ def test_a_large_table_is_scored_on_the_validation_share(monkeypatch):
     X, y = sequences()
     seen = spy_on_fits(monkeypatch)
     auto = AutoClassifier(progress="none", train={"max_epochs": 4, "patience": None}).fit(X, y)
-    trials = 1 + sum(len(values) - 1 for _, values in STAGES)
+    trials = 1 + sum(len(values) - 1 for _, values in STAGES)  # no FCN front-end: as before
     assert seen[:trials] == [(38, 10)] * trials and seen[trials:] == [(48, 0)] * auto.summary["seeds"]
     assert auto.summary["folds"] == 1 and auto.summary["ensemble"] == [auto.summary["chosen"]]
     assert "ensembles" not in auto.summary and "fold_losses" not in auto.table[0]
@@ -126,6 +128,37 @@ def test_an_ensemble_of_architectures_saves_and_loads_and_old_folders_still_load
     old = {key: document["summary"][key] for key in ("chosen", "settings", "validation_loss", "epochs", "seeds")}
     (tmp_path / "auto" / "auto.json").write_text(json.dumps({**document, "members": 1, "summary": old}))
     assert np.allclose(AutoClassifier.load(tmp_path / "auto").predict_proba(X), auto.members[0].predict_proba(X))
+
+
+def test_long_refits_take_the_epochs_the_budget_left_affords_for_three_members():
+    fast, slow = (selection.Trial("x", {}, result={"sequences_per_s": speed}) for speed in (200.0, 100.0))
+    assert selection.CV_REFIT_MEMBERS == 3
+    # one candidate: 3 rounds; an epoch of 100 sequences takes 0.5 s -> 60 s afford 40 epochs each
+    assert selection._long_refit_epochs([fast], 100, 60.0, most=100) == 40
+    assert selection._long_refit_epochs([fast], 100, 600.0, most=100) == 100  # never above max_epochs
+    # two candidates: 2 rounds of both; an epoch of each takes 0.5 + 1 s -> 60 s afford 20 epochs
+    assert selection._long_refit_epochs([fast, slow], 100, 60.0, most=100) == 20
+    assert selection._long_refit_epochs([fast], 100, 0.0, most=100) == 0
+
+
+def test_refits_under_cross_validation_train_longer_with_a_cosine_schedule(monkeypatch):
+    configs, real = [], fit_module.fit_sequence_model
+
+    def spy(model, X_fit, y_fit, **options):  # the folds stop at 2 epochs, as if their time ran out
+        held, config = len(options.get("X_val") or []), options["train_config"]
+        configs.append((held, config))
+        if held:
+            options["train_config"] = dataclasses.replace(config, max_epochs=2)
+        return real(model, X_fit, y_fit, **options)
+
+    monkeypatch.setattr("rnnkit.pipelines.select.classify.fit_sequence_model", spy)
+    monkeypatch.setattr(selection, "CV_MAX_SEEDS", 2)
+    X, y = sequences(30)
+    auto = AutoClassifier(progress="none", train={"max_epochs": 6, "patience": None}).fit(X, y)
+    refits = [config for held, config in configs if held == 0]
+    assert auto.summary["epochs"] <= 2
+    assert refits and all(c.max_epochs == 6 and c.schedule == "cosine" and c.max_steps is None for c in refits)
+    assert auto.summary["refit_epochs"] == [6] * len(auto.summary["ensemble"])
 
 
 def test_the_refit_rounds_go_on_while_the_budget_allows_up_to_max_seeds(monkeypatch):

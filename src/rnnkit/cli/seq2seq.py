@@ -25,7 +25,8 @@ from rnnkit.pipelines import seq2seq as pipeline
 # Not flags: the encoder reads tokens and keeps every step (no front-end, no pooling); the decoder's recurrent
 # stack and embeddings follow the encoder's (``tie``); the vocabularies' levels are --source-level/--target-level.
 SKIP = ("model.encoder.conv_channels", "model.encoder.conv_kernel", "model.encoder.conv_stride",
-        "model.encoder.pooling", "model.decoder.rnn", "model.decoder.embedding_dim", "vocabulary.level")
+        "model.encoder.conv_layers", "model.encoder.conv_norm", "model.encoder.pooling", "model.decoder.rnn",
+        "model.decoder.embedding_dim", "vocabulary.level")
 
 
 def tie(settings: pipeline.Seq2SeqSettings) -> pipeline.Seq2SeqSettings:

@@ -15,7 +15,8 @@ fewer errors and a lower loss on the held-out part). The folds of all the candid
 first candidate's first fold shows that part too short for ``CV_MIN_EPOCHS`` epochs, the ``validation`` share
 alone scores every candidate, as on large tables (where it holds 400 sequences or more).
 Coordinate descent from a bidirectional 64-unit GRU with attention pooling: the convolutional front-end (none, or
-32 channels of width 7), the pooling (last, mean, max, attention), the cell (GRU, LSTM), the size (64, 128),
+32 channels of width 7; for numeric sequences under cross-validation also ``CV_NUMERIC_FRONT_END``, FCN's three
+batch-normalised convolutions), the pooling (last, mean, max, attention), the cell (GRU, LSTM), the size (64, 128),
 each stage keeping the best value so far; a candidate that would not fit in the budget is skipped, and each
 trains for at most ``TRIAL_SHARE`` of the budget (on large data the epochs its early stopping would take do not
 fit: the candidate is then scored where its time ran out).
@@ -25,7 +26,9 @@ architectures), whichever has the lower out-of-fold loss; for a fair comparison 
 cross-validated again with as many seeds as there are top candidates, on the same folds (``select.oof``). Under
 the validation share alone: the best candidate's seeds. Each chosen encoder is refitted on all the training data
 for the epochs its folds chose (their median best epoch), once per seed for as many rounds of seeds as the budget
-left allows (up to ``CV_MAX_SEEDS``, ``MAX_SEEDS`` under the validation share); the members' probabilities are
+left allows (up to ``CV_MAX_SEEDS``, ``MAX_SEEDS`` under the validation share); under cross-validation, where the
+budget left affords more epochs for ``CV_REFIT_MEMBERS`` members, they train that long (up to the training's
+``max_epochs``) with a cosine schedule (the folds' time limit stops them short). The members' probabilities are
 averaged. For texts, a linear model over word and character n-grams (``NgramClassifier``: TF-IDF with two
 logistic-regression heads, plain and naive-Bayes-scaled, fitted on the first fold's fit rows only, the validation
 share's on large tables: its 2^20 hashed weights take seconds to fit even on a few texts) is mixed in with the
@@ -38,22 +41,7 @@ Numeric sequences get dropout ``CV_NUMERIC_DROPOUT`` on the recurrent stack's in
 cross-validation (none on large tables, where it was not measured), texts ``TEXT_DROPOUT``. Test data is never
 given to ``fit``.
 
-Development on JapaneseVowels' training split alone (``bench/classify_vowels_dev.py``: two shufflings of the 270
-into three outer parts, each held out in turn while ``AutoClassifier(budget="2m")`` runs on the other 180; held-out
-errors of 540 and mean held-out loss, one run each; a part's errors move by one or two from run to run):
-
-    variant                                                            errors   loss
-    up to 5 rounds of seeds, no dropout (the defaults before)              14   0.076
-    + the chosen candidates' fold models beside the refits, half weight    13   0.081
-    + the fold models alone, nothing refitted, folds 27% longer           5*   0.084*  (*3 parts: refits 6, 0.070)
-    up to 20 rounds of seeds (the budget, not the count, ends them)        11   0.065
-    dropout 0.25 on numeric sequences                                      10   0.066
-    both (the defaults)                                                    11   0.064
-    both, dropout 0.4                                                     7*   0.076*  (*4 parts: 0.25 gave 7, 0.066)
-
-The fold models (trained anyway, on four fifths of the data) make worse members than the refits on all of it.
-Checked afterwards on a third shuffling (``--shuffle 11``, 270 held out): the defaults before 8 errors, loss 0.100;
-these defaults 6, 0.093.
+Development on JapaneseVowels' training split alone, nested: the table in ``bench/classify_vowels_dev.py``.
 """
 
 from __future__ import annotations
@@ -82,20 +70,27 @@ DEFAULT_BUDGET = "3m"
 MAX_SEEDS = 5  # rounds of refits while the budget lasts, under the validation share alone (large tables)
 TRIAL_SHARE = 0.25  # the most of the budget one candidate may train for: the first, the refit and one more fit
 FORMAT_VERSION = 1
-START = {"cell": "gru", "hidden_size": 64, "pooling": "attention", "conv_channels": 0}
-STAGES = [("conv_channels", [0, 32]), ("pooling", ["last", "mean", "max", "attention"]), ("cell", ["gru", "lstm"]),
-          ("hidden_size", [64, 128])]
+START = {"cell": "gru", "hidden_size": 64, "pooling": "attention", "conv_channels": 0, "conv_layers": 1}
+STAGES = [("front-end", [{"conv_channels": 0, "conv_layers": 1}, {"conv_channels": 32, "conv_layers": 1}]),
+          ("pooling", ["last", "mean", "max", "attention"]), ("cell", ["gru", "lstm"]), ("hidden_size", [64, 128])]
+CV_NUMERIC_FRONT_END = {"conv_channels": 64, "conv_layers": 3}  # numeric sequences under cross-validation: one
+# more front-end candidate, FCN's (Wang et al. 2017): three convolutions of width 5, each batch-normalised
 CV_MAX_SEQUENCES = 2000  # up to: candidates scored by stratified CV_FOLDS-fold cross-validation; above,
 # the validation share alone ranks them (400 sequences and more: one moves accuracy by at most a quarter point)
-CV_SHARE = 0.75  # every planned candidate's folds together train for at most this share of the budget, each fold
-# for its part of it (the rest: the refit)
+CV_SHARE = 0.5  # every planned candidate's folds together train for at most this share of the budget, each fold
+# for its part of it (the rest: the refits, trained longer; 0.75 before them: a higher held-out loss on the vowels
+# training split, nested, see bench/classify_vowels_dev.py)
 CV_MIN_EPOCHS = 10  # ... and cross-validation only when that part affords this many epochs (the first candidate's
 # first fold tells); otherwise the validation share alone, as for large tables
 CV_FOLDS = 5  # 5 beat 3 on the JapaneseVowels training split, nested: fewer held-out errors, a lower loss
 CV_MAX_SEEDS = 20  # ... and under cross-validation (5 left a third of the budget unused when the best candidate's
-# seeds were chosen; 20: a lower held-out loss on the vowels training split, nested, see the table above)
+# seeds were chosen; 20: a lower held-out loss on the vowels training split, nested: bench/classify_vowels_dev.py)
 CV_NUMERIC_DROPOUT = 0.25  # numeric sequences under cross-validation: dropout on the recurrent stack's inputs and
-# outputs (the vowels training split, nested: fewer held-out errors and a lower loss than none, see the table above)
+# outputs (the vowels training split, nested: fewer held-out errors and a lower loss than none:
+# bench/classify_vowels_dev.py)
+CV_REFIT_MEMBERS = 3  # under cross-validation the refits train as many epochs as the budget left allows this many
+# of them, up to the training's max_epochs, with a cosine schedule (the folds' best epoch is the least: their time
+# limit stops them short)
 ENSEMBLE_TOP = 3  # the ensemble: the best candidate's seeds, or the top 3 candidates', as the folds say
 NGRAM_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # the n-gram model's share of a text classifier's probabilities; the
 # recurrent ensemble keeps at least a quarter
@@ -149,14 +144,16 @@ class AutoClassifier:
         train_config = dataclasses.replace(training_defaults(len(X)), seed=self.seed, **self.train)
         share = validation_split(y, self.validation, self.seed)
         folds = stratified_folds(y, CV_FOLDS, self.seed) if len(X) <= CV_MAX_SEQUENCES else [share]
-        planned = 1 + sum(len(values) - 1 for _, values in STAGES)
+        stages = _stages(cross_validated=len(folds) > 1, texts=_texts(X))
+        planned = 1 + sum(len(values) - 1 for _, values in stages)
         data = _Data(X, y, folds, share, sorted({label_scalar(label) for label in y}),
                      CV_SHARE * budget.seconds / ((planned + ENSEMBLE_TOP - 1) * len(folds)))
         search = Search(budget, planned=planned, progress=self.progress, what="selection")
         best, tried, partner = dict(START), {}, None
-        for key, values in [("start", [None])] + STAGES:
+        for key, values in [("start", [None])] + stages:
             for value in values:
-                settings = best if key == "start" else dict(best, **{key: value})
+                change = value if isinstance(value, dict) else {key: value}  # a front-end sets several
+                settings = best if key == "start" else dict(best, **change)
                 name = _name(settings)
                 if name in tried:
                     continue
@@ -203,7 +200,7 @@ class AutoClassifier:
         candidate): when its first fold's time ran out before ``CV_MIN_EPOCHS`` epochs, the folds are replaced by the
         validation share for every candidate, trained on with a candidate's whole time limit."""
         X, y, folds = data.X, data.y, data.folds
-        figures, parts, k = [], [], 0
+        figures, parts, speeds, k = [], [], [], 0
         while k < len(folds):
             fit_rows, held = folds[k]
             X_fit, y_fit, X_val = [X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held]
@@ -217,13 +214,14 @@ class AutoClassifier:
                 continue
             best = result.history[result.best_epoch - 1]
             figures.append((best["val_loss"], best["val_accuracy"], result.best_epoch, best["step"], len(fit_rows)))
+            speeds.extend(record["sequences_per_s"] for record in result.history)
             parts.append(place(model.predict_proba(X_val), model.labels, data.labels))
             k += 1
         losses, accuracies, epochs, steps, sizes = (list(column) for column in zip(*figures))
         return float(np.mean(losses)), {
             "accuracy": float(np.mean(accuracies)), "epochs": int(np.ceil(np.median(epochs))),
             "steps": int(np.ceil(np.median(steps))), "sequences": float(np.mean(sizes)), "fold_losses": losses,
-            "fold_epochs": epochs, "probabilities": np.concatenate(parts)}
+            "fold_epochs": epochs, "sequences_per_s": float(np.median(speeds)), "probabilities": np.concatenate(parts)}
 
     def _ensemble(self, search: Search, data: _Data, oof: OutOfFold, train_config: TrainConfig,
                   budget: Budget) -> tuple[list[Trial], dict[str, Any]]:
@@ -255,8 +253,12 @@ class AutoClassifier:
         """Each chosen encoder on all of ``X, y`` for as many passes over the data as its folds' median best epoch
         (its steps scaled to the larger data: a run that its time limit stopped mid-epoch is refitted mid-epoch
         too), one round of seeds after another while the budget allows (up to ``CV_MAX_SEEDS`` after
-        cross-validation, ``MAX_SEEDS`` after the validation share)."""
+        cross-validation, ``MAX_SEEDS`` after the validation share). After cross-validation, where the budget left
+        affords more epochs for ``CV_REFIT_MEMBERS`` members (``_long_refit_epochs``), they train that long with
+        a cosine schedule."""
         self.members, each = [], None
+        epochs = _long_refit_epochs(chosen, len(X), budget.left(), train_config.max_epochs) if cross_validated else 0
+        self.refit_epochs = [max(epochs, trial.result["epochs"]) for trial in chosen]
         for k in range(CV_MAX_SEEDS if cross_validated else MAX_SEEDS):
             if k and not budget.allows(each):
                 break
@@ -266,6 +268,8 @@ class AutoClassifier:
                 refit = dataclasses.replace(train_config, max_epochs=trial.result["epochs"], patience=None,
                                             max_steps=steps, monitor="train_loss", restore_best=False,
                                             seed=self.seed + k)
+                if epochs > trial.result["epochs"]:  # longer, the learning rate decaying to 0 at the end
+                    refit = dataclasses.replace(refit, max_epochs=epochs, max_steps=None, schedule="cosine")
                 model = self._model(trial.settings, X, y, self.seed + k, cross_validated)
                 fit_sequence_model(model, X, y, train_config=refit)
                 self.members.append(model.cpu().eval())
@@ -278,7 +282,8 @@ class AutoClassifier:
         why = "; ".join(text for text in (ensembles.pop("ensemble_why", ""), mixture.pop("why", "")) if text)
         return {"chosen": best.name, "ensemble": [trial.name for trial in chosen], "settings": best.settings,
                 "validation_loss": best.score, "validation_accuracy": best.result["accuracy"],
-                "epochs": best.result["epochs"], "seeds": len(self.members) // len(chosen),
+                "epochs": best.result["epochs"], "refit_epochs": self.refit_epochs,
+                "seeds": len(self.members) // len(chosen),
                 "members": len(self.members), "folds": len(folds), "scored_on": scored_on,
                 "validation_sequences": len(oof.target), "budget_s": budget.seconds,
                 "seconds": round(budget.spent(), 1), **ensembles, **mixture, **({"why": why} if why else {})}
@@ -289,8 +294,9 @@ class AutoClassifier:
         numeric_dropout = CV_NUMERIC_DROPOUT if cross_validated else 0.0
         rnn = {"cell": settings["cell"], "hidden_size": settings["hidden_size"], "bidirectional": True,
                "dropout": TEXT_DROPOUT if _texts(X) else numeric_dropout}
+        deep = settings.get("conv_layers", 1) > 1  # (auto.json of older versions: one convolution at most)
         encoder = {"rnn": rnn, "pooling": settings["pooling"], "conv_channels": settings["conv_channels"],
-                   "conv_kernel": 7}
+                   "conv_kernel": 5 if deep else 7, "conv_layers": settings.get("conv_layers", 1), "conv_norm": deep}
         config = config_from_dict(SequenceClassifierConfig, {"encoder": encoder})
         tokenizer = {"min_count": TEXT_MIN_COUNT, **(self.tokenizer or {})} if _texts(X) else None
         return SequenceClassifier.for_data(X, y, config, tokenizer=tokenizer)
@@ -377,10 +383,31 @@ def _mix(probabilities: np.ndarray, partner: dict[str, Any], oof: OutOfFold) -> 
                    f"{', '.join(f'{w:g}' for w in NGRAM_WEIGHTS)}"}
 
 
+def _long_refit_epochs(chosen: list[Trial], count: int, seconds: float, most: int) -> int:
+    """Epochs for the refits under cross-validation (cosine schedule): as many as let ``CV_REFIT_MEMBERS``
+    members (rounds of the chosen candidates) train on ``count`` sequences in ``seconds`` at the candidates'
+    training speed on their folds, up to ``most``."""
+    rounds = math.ceil(CV_REFIT_MEMBERS / len(chosen))
+    epoch = sum(count / trial.result["sequences_per_s"] for trial in chosen)  # one epoch of each chosen candidate
+    return min(most, int(seconds / (rounds * epoch)))
+
+
+def _stages(cross_validated: bool, texts: bool) -> list[tuple[str, list]]:
+    """The coordinate descent's stages: ``STAGES``, with the FCN front-end among the front-ends for numeric
+    sequences under cross-validation (large tables and texts: as before, where it was not measured)."""
+    if not cross_validated or texts:
+        return STAGES
+    (key, front_ends), pooling, *rest = STAGES  # the front-ends tried with the best pooling (FCN's with
+    # attention pooling scored far worse than with the others, on the vowels training split)
+    return [pooling, (key, [*front_ends, CV_NUMERIC_FRONT_END]), *rest]
+
+
 def _texts(X: list) -> bool:
     return bool(X) and isinstance(X[0], str)
 
 
 def _name(settings: dict[str, Any]) -> str:
-    conv = f"conv{settings['conv_channels']}" if settings["conv_channels"] else "no conv"
+    layers = settings.get("conv_layers", 1)
+    conv = (f"conv{settings['conv_channels']}" + (f"x{layers} bn" if layers > 1 else "")
+            if settings["conv_channels"] else "no conv")
     return f"{settings['cell']} {settings['hidden_size']} {settings['pooling']} {conv}"

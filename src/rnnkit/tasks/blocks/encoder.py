@@ -3,6 +3,9 @@
     e_t = Embedding(token_t)            (text; numeric inputs pass as they are: e_t = x_t)
     c_t = ReLU(Conv1d(e)_t)             (optional front-end: kernel k, 'same' padding, so lengths do not change;
                                          with stride s > 1 it keeps every s-th step: T' = ceil(T / s))
+    c_t = ReLU(BN(Conv1d(c)_t))         (``conv_layers`` > 1: more convolutions, stride 1; with ``conv_norm``
+                                         each is batch-normalised, statistics over the sequences' own steps:
+                                         the front-end of the FCN of Wang et al. 2017, an RNN where its GAP was)
     o_t = RNN(c_1 .. c_T)               (uni- or bidirectional, stacked; padded steps never change the result)
 
 and, for one vector per sequence (many-to-one), a pooling of the outputs over each sequence's own steps:
@@ -43,6 +46,10 @@ class EncoderConfig:
         "help": "the front-end's kernel width (odd)"})
     conv_stride: int = field(default=1, metadata={  # output step j sees input steps j*s - k//2 .. j*s + k//2
         "help": "the front-end keeps every k-th step: k times shorter sequences"})
+    conv_layers: int = field(default=1, metadata={
+        "help": "convolutions in the front-end, each of conv_channels (only the first strided)"})
+    conv_norm: bool = field(default=False, metadata={
+        "help": "batch norm after each convolution of the front-end (over the sequences' own steps)"})
     rnn: RecurrentConfig = field(default_factory=RecurrentConfig)
     pooling: str = field(default="last", metadata={
         "help": "one vector per sequence from the steps' outputs", "choices": POOLINGS})
@@ -55,6 +62,10 @@ class EncoderConfig:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.conv_channels and self.conv_kernel % 2 == 0:
             raise ValueError(f"conv_kernel must be odd (same padding keeps steps aligned), got {self.conv_kernel}")
+        if self.conv_layers < 1 or ((self.conv_layers > 1 or self.conv_norm) and not self.conv_channels):
+            raise ValueError(f"conv_layers must be >= 1, and conv_layers > 1 or conv_norm only with conv_channels > 0; "
+                             f"got conv_layers={self.conv_layers}, conv_norm={self.conv_norm}, "
+                             f"conv_channels={self.conv_channels}")
         if self.conv_stride < 1 or (self.conv_stride > 1 and not self.conv_channels):
             raise ValueError(f"conv_stride must be >= 1, and > 1 only with conv_channels > 0; got "
                              f"conv_stride={self.conv_stride}, conv_channels={self.conv_channels}")
@@ -86,6 +97,11 @@ class SequenceEncoder(nn.Module):
             self.conv = nn.Conv1d(size, config.conv_channels, config.conv_kernel, stride=config.conv_stride,
                                   padding=config.conv_kernel // 2)
             size = config.conv_channels
+        width = config.conv_channels  # the deeper convolutions (self.conv keeps the first: older folders load)
+        self.convs = nn.ModuleList(nn.Conv1d(width, width, config.conv_kernel, padding=config.conv_kernel // 2)
+                                   for _ in range(config.conv_layers - 1))
+        self.conv_norms = nn.ModuleList(MaskedBatchNorm(width) for _ in range(config.conv_layers
+                                                                               if config.conv_norm else 0))
         self.dropout = nn.Dropout(config.rnn.dropout)
         self.rnn = make_recurrent(config.rnn, size)
         if config.pooling == "attention":
@@ -107,8 +123,11 @@ class SequenceEncoder(nn.Module):
             # Padded steps hold zeros, the same as the convolution's own zero padding: a sequence's result does
             # not depend on the batch it is in. Zero them again after, as the layer expects nothing there.
             # With stride s and padding k//2 (k odd) the output has floor((T - 1) / s) + 1 = ceil(T / s) steps.
-            x = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)  # (B, T', C)
-            x = x * valid_mask(self.output_lengths(lengths), x.shape[1]).unsqueeze(-1)
+            mask = valid_mask(self.output_lengths(lengths), -(-x.shape[1] // self.config.conv_stride))  # (B, T')
+            for k, conv in enumerate([self.conv, *self.convs]):
+                x = conv(x.transpose(1, 2)).transpose(1, 2)  # (B, T', C)
+                x = torch.relu(self.conv_norms[k](x, mask) if self.conv_norms else x)
+                x = x * mask.unsqueeze(-1)
         return self.dropout(x)
 
     def steps(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
@@ -140,3 +159,16 @@ class SequenceEncoder(nn.Module):
             weights = torch.softmax(scores, dim=1)
             pooled = (weights.unsqueeze(-1) * output).sum(1)
         return self.dropout(pooled), weights
+
+
+class MaskedBatchNorm(nn.BatchNorm1d):
+    """``BatchNorm1d`` over the channels of (B, T, C) steps, zero at padded steps (``mask`` (B, T) False). In
+    training its statistics come from the valid steps only, so padding does not move them; in evaluation the
+    running statistics normalise every step alike (one plain batch norm: the ONNX graph has no scatter)."""
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:  # type: ignore[override]
+        if not self.training:
+            return super().forward(x.transpose(1, 2)).transpose(1, 2) * mask.unsqueeze(-1)
+        out = torch.zeros_like(x)
+        out[mask] = super().forward(x[mask])  # (N valid steps, C)
+        return out
