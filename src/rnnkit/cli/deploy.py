@@ -46,7 +46,7 @@ def register(subparsers) -> None:
                        help="CPU threads for PyTorch (default: 1; requests run one at a time)")
     serve.add_argument("--precision", choices=PRECISIONS, default="fp32",
                        help="the recurrent layers' arithmetic: fp32 (default), bf16-mixed, or int8 (8-bit products "
-                       "on CPUs with AVX-512 VNNI: LSTM inference about 2x torch.nn float32 on one thread; outputs "
+                       "on CPUs with AVX-512 VNNI: LSTM inference about 2.5x torch.nn float32 on one thread; outputs "
                        "move by about 1e-3)")
     flags.add_config_flags(serve, Limits)  # --max-body-bytes, --max-batch, ...: from the Limits dataclass
     serve.set_defaults(func=run_serve)

@@ -14,7 +14,8 @@ sequence at each step, all symmetrically to 127 levels (``quantize_rows``), the 
 (``rnnkit.nn.functional.int8_product``); gates and states stay in float32. Each row's step is 1/127 of its
 largest value, so inputs should be on comparable scales (as rnnkit's pipelines standardise them): outputs then
 move by about 1e-3 from float32. AVX-512 VNNI runs twice the multiply-adds per instruction of the bfloat16
-dot product: LSTM inference runs 2.3x ``torch.nn`` float32 on one thread (bench/bench_speed.py). Training needs
+dot product: LSTM inference runs about 2.5x ``torch.nn`` float32 on one thread and 2.3x on two
+(bench/bench_speed.py). The 8-bit weights are made once per version of each weight (``kept_with``). Training needs
 gradients, which rounded products do not have: a layer at ``int8`` refuses a forward pass that needs them.
 Train at fp32 or bf16-mixed, then switch the trained model with ``set_precision(model, "int8")``.
 """
