@@ -19,7 +19,7 @@ from torch import Tensor
 
 from rnnkit.nn.extension import ops
 from rnnkit.nn.padding import reverse_within_lengths, valid_mask
-from rnnkit.nn.precision import kept_with, quantized_weight
+from rnnkit.nn.precision import kept_with, quantize_rows
 from rnnkit.nn.stack import StackCell, run_stack
 
 MODES = {"LSTM": 0, "GRU": 1, "RNN_TANH": 2, "RNN_RELU": 3}
@@ -61,15 +61,15 @@ class Recurrence(torch.autograd.Function):
 
 def int8_operands(weight: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """``weight`` (N, K) as the int8 kernel reads it (csrc/int8_gemm.h), made once per version of the weight:
-    the quantized weight (``precision.quantized_weight``) in blocks of 16 units x 4 consecutive k (zero-padded),
+    the quantized weight (``precision.quantize_rows``) in blocks of 16 units x 4 consecutive k (zero-padded),
     ``128 * sum_k Wq[n, k]`` per unit (the kernel's correction for the state's unsigned bytes), the units' scales."""
     def pack(w: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        q, scale = quantized_weight(w)
+        q, scale = quantize_rows(w)
         (units, width), blocks, quads = q.shape, -(-q.shape[0] // 16), -(-q.shape[1] // 4)
         padded = q.new_zeros(blocks * 16, quads * 4)
         padded[:units, :width] = q
         packed = padded.view(blocks, 16, quads, 4).permute(0, 2, 1, 3).contiguous().view(blocks, quads, 64)
-        return packed, 128 * q.sum(1, dtype=torch.int32), scale
+        return packed, 128 * q.sum(1, dtype=torch.int32), scale.flatten()
     return kept_with(weight, "_rnnkit_int8_packed", pack)
 
 
