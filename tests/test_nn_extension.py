@@ -79,14 +79,14 @@ def test_threads_change_no_number_forward_or_backward(mode):
 
 @needs_extension
 def test_auto_takes_the_fastest_measured_path():
-    """On the CPU: the extension, except LSTM inference (oneDNN's kernel), in either precision."""
+    """On the CPU: the extension, for training and inference, in either precision."""
     precisions = ["fp32"] + ([] if precision.bf16_unsupported() else ["bf16-mixed"])
     x = torch.randn(2, 5, 3)
     for name in precisions:
         gru, rnn, lstm = (cls(3, 4, precision=name) for cls in (rn.GRU, rn.RNN, rn.LSTM))
         assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "extension")
         with torch.no_grad():
-            assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "fused")
+            assert (gru._path(x), rnn._path(x), lstm._path(x)) == ("extension", "extension", "extension")
         assert lstm.fast_path_reason is None
 
 

@@ -22,9 +22,9 @@ Three paths, one truth (parity tests hold them together):
 - ``impl="reference"``: the readable loop in ``rnnkit.nn.reference``; the only one with layer normalisation and
   recurrent dropout.
 
-``impl="auto"`` takes the path measured fastest for the cell and whether gradients are needed
-(``bench/bench_speed.py``): on the CPU the extension, except LSTM inference, where oneDNN's forward kernel is as
-fast or faster; on GPUs the fused kernels. When it cannot take that path it records why in ``fast_path_reason``.
+``impl="auto"`` takes the path measured fastest (``bench/bench_speed.py``): on the CPU the extension (for LSTM
+inference as fast as oneDNN's forward kernel at the layer bench's shapes, and up to twice as fast at small ones on
+two threads); on GPUs the fused kernels. When it cannot take that path it records why in ``fast_path_reason``.
 
 ``precision="bf16-mixed"`` runs the matrix products in bfloat16 with float32 weights and states (see
 ``rnnkit.nn.precision``); refused with the reason on CPUs without bfloat16 instructions.
@@ -170,16 +170,13 @@ class RecurrentLayer(SequenceLayer, nn.RNNBase):
         return extension.unavailable()
 
     def _preferred(self, x: Tensor) -> str:
-        """The path measured fastest for this call (bench/bench_speed.py, "paths" table).
-
-        On the CPU the extension, except LSTM inference, where oneDNN's forward kernel (``fused``) is as fast or
-        faster: ``torch.nn`` has no oneDNN kernel for GRU and RNN, and oneDNN's LSTM backward is slow.
-        """
+        """The path measured fastest for this call (bench/bench_speed.py, "paths" table): on the CPU the
+        extension. ``torch.nn`` has no oneDNN kernel for GRU and RNN, oneDNN's LSTM backward is slow, and its LSTM
+        forward is no faster than the extension's (fp32 and bf16-mixed, one thread and two; at B16 T50 H64 on two
+        threads the extension takes half its time)."""
         if x.device.type != "cpu" or torch.onnx.is_in_onnx_export():
             return "fused"  # cuDNN; an ONNX export writes PyTorch's recurrent ops, not the extension's
-        if self.mode != "LSTM" or self.precision == "int8":
-            return "extension"
-        return "extension" if self._wants_grad(x) else "fused"
+        return "extension"
 
     def _wants_grad(self, x: Tensor) -> bool:
         return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
