@@ -15,7 +15,9 @@ from rnnkit.eval.reports.selection import add_selection_section
 from rnnkit.pipelines import fit as fit_module
 from rnnkit.pipelines.select import Budget
 from rnnkit.pipelines.select import classify as selection
-from rnnkit.pipelines.select.classify import CV_FOLDS, ENSEMBLE_TOP, STAGES, AutoClassifier
+from rnnkit.pipelines.select.classify import CV_FOLDS, CV_NUMERIC_STAGES, STAGES, AutoClassifier
+
+NUMERIC_TRIALS = 1 + sum(len(values) - 1 for _, values in CV_NUMERIC_STAGES)  # a numeric table's candidates (3)
 
 
 def sequences(n=48, seed=0):
@@ -62,21 +64,20 @@ def test_a_small_table_is_cross_validated_and_the_test_data_never_seen(monkeypat
     X_test, y_test = sequences(16, seed=1)
     seen = spy_on_fits(monkeypatch)
     auto = AutoClassifier(progress="none", train={"max_epochs": 4, "patience": None}).fit(X, y)
-    trials = 2 + sum(len(values) - 1 for _, values in STAGES)  # and the FCN front-end (numeric, cross-validated)
-    assert any(row["conv_layers"] == 3 for row in auto.table)
+    trials = NUMERIC_TRIALS  # GRU, GRU behind FCN's front-end, LSTM behind the better one
+    assert [row["conv_layers"] for row in auto.table[:2]] == [1, 3] and auto.table[2]["cell"] == "lstm"
     assert len(auto.table) == trials and all(row["status"] == "ok" for row in auto.table)
     folds, k = [(len(train), len(held)) for train, held in stratified_folds(y, CV_FOLDS)], CV_FOLDS
     assert seen[:k * trials] == folds * trials  # stratified folds of the 48 training sequences, nothing else
-    assert seen[k * trials:k * (trials + ENSEMBLE_TOP - 1)] == folds * (ENSEMBLE_TOP - 1)  # the best's other seeds
-    refits = seen[k * (trials + ENSEMBLE_TOP - 1):]
+    refits = seen[k * trials:]
     assert refits == [(48, 0)] * auto.summary["members"]  # the refits: all the training data
     assert auto.summary["folds"] == k and auto.summary["validation_sequences"] == 48
     assert all(len(row["fold_losses"]) == k and row["score"] == pytest.approx(np.mean(row["fold_losses"]), abs=1e-5)
                for row in auto.table)
     assert auto.summary["chosen"] == min(auto.table, key=lambda row: row["score"])["candidate"]
-    options = {row["ensemble"]: row["oof_loss"] for row in auto.summary["ensembles"]}
-    assert len(options) == 2 and auto.summary["ensemble"][0] == auto.summary["chosen"]
-    assert len(auto.summary["ensemble"]) == (1 if min(options, key=options.get).endswith("seeds") else ENSEMBLE_TOP)
+    losses = [row["oof_loss"] for row in auto.summary["ensembles"]]  # the best alone, the top 2, the top 3
+    assert len(losses) == trials and auto.summary["ensemble"][0] == auto.summary["chosen"]
+    assert len(auto.summary["ensemble"]) == 1 + losses.index(min(losses))
     assert auto.summary["members"] == auto.summary["seeds"] * len(auto.summary["ensemble"])
     accuracy = np.mean(np.asarray(auto.predict(X_test)) == np.asarray(y_test))
     assert accuracy >= 0.9
@@ -108,13 +109,13 @@ def test_an_ensemble_of_architectures_saves_and_loads_and_old_folders_still_load
     """The top candidates' members (different encoders) round trip; a folder written before the ensembles (no
     "ensemble" in its summary) loads as the seeds of one."""
     monkeypatch.setattr(selection.OutOfFold, "ensembles", lambda self, options: [
-        {"ensemble": name, "members": len(members), "oof_loss": float(i == 0), "oof_accuracy": 1.0}
-        for i, (name, members) in enumerate(options.items())])  # the top candidates always win
+        {"ensemble": name, "members": len(members), "oof_loss": float(i < len(options) - 1), "oof_accuracy": 1.0}
+        for i, (name, members) in enumerate(options.items())])  # all the candidates averaged always win
     X, y = sequences(30)
     auto = AutoClassifier(progress="none", train={"max_epochs": 2, "patience": None}).fit(X, y)
-    assert len(auto.summary["ensemble"]) == ENSEMBLE_TOP and "top 3 candidates averaged" in auto.summary["why"]
+    assert len(auto.summary["ensemble"]) == NUMERIC_TRIALS and "top 3 candidates averaged" in auto.summary["why"]
     encoders = {json.dumps(member.config.encoder.__dict__, default=str) for member in auto.members}
-    assert len(encoders) == ENSEMBLE_TOP and len(auto.members) == ENSEMBLE_TOP * auto.summary["seeds"]
+    assert len(encoders) == NUMERIC_TRIALS and len(auto.members) == NUMERIC_TRIALS * auto.summary["seeds"]
     auto.save(tmp_path / "auto")
     loaded = AutoClassifier.load(tmp_path / "auto")
     assert np.allclose(loaded.predict_proba(X), auto.predict_proba(X))
@@ -153,9 +154,12 @@ def test_refits_under_cross_validation_train_longer_with_a_cosine_schedule(monke
 
     monkeypatch.setattr("rnnkit.pipelines.select.classify.fit_sequence_model", spy)
     monkeypatch.setattr(selection, "CV_MAX_SEEDS", 2)
+    monkeypatch.setattr(selection, "CV_MIN_EPOCHS", 2)  # 2 epochs still cross-validate
     X, y = sequences(30)
     auto = AutoClassifier(progress="none", train={"max_epochs": 6, "patience": None}).fit(X, y)
+    assert auto.summary["folds"] == CV_FOLDS
     refits = [config for held, config in configs if held == 0]
+    assert all(config.schedule == "cosine" for held, config in configs if held)  # the folds are annealed
     assert auto.summary["epochs"] <= 2
     assert refits and all(c.max_epochs == 6 and c.schedule == "cosine" and c.max_steps is None for c in refits)
     assert auto.summary["refit_epochs"] == [6] * len(auto.summary["ensemble"])
@@ -184,7 +188,7 @@ def test_numeric_sequences_get_their_dropout_under_cross_validation_and_texts_th
 def test_a_budget_for_one_candidate_still_gives_a_model():
     X, y = sequences(24)
     ticks = iter(range(10**6))
-    auto = AutoClassifier(Budget(12, clock=lambda: next(ticks)), progress="none", train={"max_epochs": 1}).fit(X, y)
+    auto = AutoClassifier(Budget(6, clock=lambda: next(ticks)), progress="none", train={"max_epochs": 1}).fit(X, y)
     statuses = [row["status"] for row in auto.table]
     assert statuses[0] == "ok" and "skipped: budget" in statuses and auto.summary["seeds"] >= 1
     with pytest.raises(UserError, match="not fitted yet"):

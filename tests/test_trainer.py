@@ -13,8 +13,8 @@ import torch
 
 from rnnkit._config import config_from_dict, config_to_dict
 from rnnkit.errors import UserError
-from rnnkit.train import (Callback, NonFiniteError, ProgressBar, TrainConfig, Trainer, checkpoint_folders, lr_factor,
-                          read_checkpoint, seed_everything)
+from rnnkit.train import (AnnealWithin, Callback, NonFiniteError, ProgressBar, TrainConfig, Trainer, checkpoint_folders,
+                          lr_factor, read_checkpoint, seed_everything)
 
 
 class Pairs(torch.utils.data.Dataset):
@@ -230,6 +230,16 @@ def test_cosine_schedule_reaches_the_floor_at_the_last_step() -> None:
     _, trainer, result = fit(quiet(max_epochs=2, batch_size=5, schedule="cosine", warmup_steps=2, min_lr_ratio=0.1))
     assert trainer.total_steps == 8
     assert result.history[-1]["lr"] == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 5 / 6))))
+
+
+def test_anneal_within_sizes_the_cosine_to_the_time_and_stops_at_its_end() -> None:
+    """The first epoch is timed; the run becomes the epochs that fit, the cosine reaching 0 at the last step."""
+    for seconds, least, epochs in [(1e-9, 3, 3), (1e9, 1, 6)]:  # nothing fits: the least; all fit: max_epochs
+        anneal = AnnealWithin(seconds, least=least)
+        _, trainer, result = fit(quiet(max_epochs=6, batch_size=5, schedule="cosine"), callbacks=[anneal])
+        assert anneal.epochs == epochs and len(result.history) == epochs and trainer.total_steps == 4 * epochs
+        assert result.history[0]["lr"] > 0.9e-3 and result.history[-1]["lr"] == pytest.approx(
+            1e-3 * 0.5 * (1 + math.cos(math.pi * (4 * epochs - 1) / (4 * epochs))))
 
 
 def test_gradient_accumulation_matches_one_big_batch() -> None:

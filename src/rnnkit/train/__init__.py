@@ -9,7 +9,7 @@
 The same script started by ``torchrun --nproc-per-node N`` trains data parallel: see ``rnnkit.train.distributed``.
 """
 
-from rnnkit.train.callbacks import Callback, TimeLimit
+from rnnkit.train.callbacks import AnnealWithin, Callback, TimeLimit
 from rnnkit.train.checkpoint import (Checkpoint, average_checkpoints, checkpoint_folders, checkpoint_step,
                                      latest_checkpoint, read_checkpoint, trailing_averages)
 from rnnkit.train.config import TrainConfig
@@ -22,6 +22,7 @@ from rnnkit.train.seeding import seed_everything
 from rnnkit.train.trainer import FitResult, Trainer
 
 __all__ = [
+    "AnnealWithin",
     "Callback",
     "TimeLimit",
     "Checkpoint",

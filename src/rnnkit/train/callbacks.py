@@ -14,7 +14,8 @@ A callback may define any of ``on_fit_start``, ``on_epoch_start``, ``on_batch_en
   callbacks run on every rank (progress and logs only on rank 0) and ``last_loss`` is the global batch's
 
 and what it can change: ``trainer.should_stop = True`` ends training after the current batch (stopped_reason
-``"callback"``; on every rank if any rank sets it).
+``"callback"``; on every rank if any rank sets it), and ``trainer.total_steps``, the horizon of a cosine schedule
+(``AnnealWithin``).
 
 Example, a model that carries its hidden state across the batches of an epoch (truncated BPTT)::
 
@@ -30,6 +31,7 @@ holds it.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -67,6 +69,32 @@ class TimeLimit(Callback):
 
     def on_batch_end(self, trainer: Trainer) -> None:
         if time.monotonic() - self.started > self.seconds:
+            trainer.should_stop = True
+
+
+class AnnealWithin(Callback):
+    """A cosine schedule sized to ``seconds`` of wall time. The first epoch is timed (validation included; its
+    learning rate stays near the peak); the run is then set to the epochs that fit in ``seconds`` (at least
+    ``least``, at most the config's ``max_epochs``), the trainer's cosine schedule decays over them, and training
+    stops at the last. Use with ``schedule="cosine"``. It lets a time-limited fit end annealed: the folds of a
+    budgeted search (``rnnkit.pipelines.select.classify``) then rank trained models, not snapshots taken at a high
+    learning rate. One process only: under data parallel each rank would time its own first epoch."""
+
+    def __init__(self, seconds: float, least: int = 1) -> None:
+        self.seconds, self.least = seconds, least
+        self.started = time.monotonic()
+        self.epochs: int | None = None  # planned, after the first epoch
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.started, self.epochs = time.monotonic(), None
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        if self.epochs is None:
+            config, first = trainer.config, time.monotonic() - self.started
+            self.epochs = max(self.least, min(config.max_epochs, int(self.seconds / max(first, 1e-9))))
+            steps_per_epoch = -(-trainer.batches_per_epoch // config.accumulate_steps)
+            trainer.total_steps = min(steps_per_epoch * self.epochs, config.max_steps or math.inf)
+        if trainer.epoch >= self.epochs:
             trainer.should_stop = True
 
 

@@ -10,26 +10,33 @@ Each candidate is scored by its best validation loss under early stopping (accur
 reported beside). Up to ``CV_MAX_SEQUENCES`` sequences the score is the mean over ``CV_FOLDS`` stratified
 cross-validation folds: a validation share of 54 sequences cannot tell 98.4% from 99% (one sequence is 1.9
 points), the 270 held-out predictions of five folds can (5 folds beat 3 on JapaneseVowels' training split, nested:
-fewer errors and a lower loss on the held-out part). The folds of all the candidates planned train for at most
-``CV_SHARE`` of the budget, each fold for its part of it (scored where its time ran out, if it did); when the
-first candidate's first fold shows that part too short for ``CV_MIN_EPOCHS`` epochs, the ``validation`` share
-alone scores every candidate, as on large tables (where it holds 400 sequences or more).
-Coordinate descent from a bidirectional 64-unit GRU with attention pooling: the convolutional front-end (none, or
-32 channels of width 7; for numeric sequences under cross-validation also ``CV_NUMERIC_FRONT_END``, FCN's three
-batch-normalised convolutions), the pooling (last, mean, max, attention), the cell (GRU, LSTM), the size (64, 128),
-each stage keeping the best value so far; a candidate that would not fit in the budget is skipped, and each
-trains for at most ``TRIAL_SHARE`` of the budget (on large data the epochs its early stopping would take do not
-fit: the candidate is then scored where its time ran out).
+fewer errors and a lower loss on the held-out part). When the first candidate's first fold shows its part of the
+budget too short for ``CV_MIN_EPOCHS`` epochs, the ``validation`` share alone scores every candidate, as on large
+tables (where it holds 400 sequences or more).
 
-The ensemble, under cross-validation: the best candidate's seeds, or the top ``ENSEMBLE_TOP`` candidates (different
-architectures), whichever has the lower out-of-fold loss; for a fair comparison the best candidate is
-cross-validated again with as many seeds as there are top candidates, on the same folds (``select.oof``). Under
-the validation share alone: the best candidate's seeds. Each chosen encoder is refitted on all the training data
-for the epochs its folds chose (their median best epoch), once per seed for as many rounds of seeds as the budget
-left allows (up to ``CV_MAX_SEEDS``, ``MAX_SEEDS`` under the validation share); under cross-validation, where the
-budget left affords more epochs for ``CV_REFIT_MEMBERS`` members, they train that long (up to the training's
-``max_epochs``) with a cosine schedule (the folds' time limit stops them short). The members' probabilities are
-averaged. For texts, a linear model over word and character n-grams (``NgramClassifier``: TF-IDF with two
+Numeric tables under cross-validation: three candidates, each trained well, rather than many trained briefly. A
+bidirectional 64-unit GRU with mean pooling, the same behind FCN's front-end (``CV_NUMERIC_FRONT_END``), then an
+LSTM behind the better front-end. Their folds share ``CV_NUMERIC_SHARE`` of the budget, each fold annealed within
+its part (a cosine schedule over the epochs its timed first epoch says fit: ``rnnkit.train.AnnealWithin``), so
+that the candidates are ranked as trained models. The ensemble is the best candidate, or the best two or three
+averaged, whichever has the lowest out-of-fold loss.
+
+Texts and large tables: coordinate descent from a bidirectional 64-unit GRU with attention pooling over
+``STAGES``: the convolutional front-end (none, or 32 channels of width 7), the pooling (last, mean, max,
+attention), the cell (GRU, LSTM), the size (64, 128), each stage keeping the best value so far. The folds of all
+the candidates planned train for at most ``CV_SHARE`` of the budget, each fold for its part of it (scored where its
+time ran out, if it did); without folds each candidate trains for at most ``TRIAL_SHARE`` of the budget (on large
+data the epochs its early stopping would take do not fit: the candidate is then scored where its time ran out). A
+candidate that would not fit in the budget is skipped. The ensemble, under cross-validation: the best candidate's
+seeds, or the top ``ENSEMBLE_TOP`` candidates (different architectures), whichever has the lower out-of-fold loss;
+for a fair comparison the best candidate is cross-validated again with as many seeds as there are top candidates,
+on the same folds (``select.oof``). Under the validation share alone: the best candidate's seeds.
+
+Each chosen encoder is refitted on all the training data, once per seed for as many rounds of seeds as the budget
+left allows (up to ``CV_MAX_SEEDS``, ``MAX_SEEDS`` under the validation share). Under cross-validation with a
+cosine schedule over the folds' median best epoch or, where the budget left affords more epochs for
+``CV_REFIT_MEMBERS`` members, that many (up to the training's ``max_epochs``); under the validation share for as
+many steps as its best epoch took. The members' probabilities are averaged. For texts, a linear model over word and character n-grams (``NgramClassifier``: TF-IDF with two
 logistic-regression heads, plain and naive-Bayes-scaled, fitted on the first fold's fit rows only, the validation
 share's on large tables: its 2^20 hashed weights take seconds to fit even on a few texts) is mixed in with the
 weight among ``NGRAM_WEIGHTS`` whose mixture with the ensemble has the lowest loss on that fold's held rows (0: the
@@ -64,7 +71,7 @@ from rnnkit.pipelines.select.search import Search, Trial
 from rnnkit.tasks.base import label_scalar
 from rnnkit.tasks.models.classification import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.tasks.models.ngrams import NgramClassifier
-from rnnkit.train import TimeLimit, TrainConfig, load_model, save_model, seed_everything
+from rnnkit.train import AnnealWithin, TimeLimit, TrainConfig, load_model, save_model, seed_everything
 
 DEFAULT_BUDGET = "3m"
 MAX_SEEDS = 5  # rounds of refits while the budget lasts, under the validation share alone (large tables)
@@ -73,13 +80,18 @@ FORMAT_VERSION = 1
 START = {"cell": "gru", "hidden_size": 64, "pooling": "attention", "conv_channels": 0, "conv_layers": 1}
 STAGES = [("front-end", [{"conv_channels": 0, "conv_layers": 1}, {"conv_channels": 32, "conv_layers": 1}]),
           ("pooling", ["last", "mean", "max", "attention"]), ("cell", ["gru", "lstm"]), ("hidden_size", [64, 128])]
-CV_NUMERIC_FRONT_END = {"conv_channels": 64, "conv_layers": 3}  # numeric sequences under cross-validation: one
-# more front-end candidate, FCN's (Wang et al. 2017): three convolutions of width 5, each batch-normalised
+CV_NUMERIC_FRONT_END = {"conv_channels": 64, "conv_layers": 3}  # FCN's front-end (Wang et al. 2017): three
+# convolutions of width 5, each batch-normalised
+CV_NUMERIC_START = {"pooling": "mean"}  # numeric tables under cross-validation: three candidates, trained well (on
+# the vowels training split, nested, they beat the eight stages above in the same budget: bench/classify_vowels_dev.py)
+CV_NUMERIC_STAGES = [("front-end", [{"conv_channels": 0, "conv_layers": 1}, CV_NUMERIC_FRONT_END]),
+                     ("cell", ["gru", "lstm"])]
+CV_NUMERIC_SHARE = 0.55  # ... whose folds share this much of the budget, each fold annealed within its part
 CV_MAX_SEQUENCES = 2000  # up to: candidates scored by stratified CV_FOLDS-fold cross-validation; above,
 # the validation share alone ranks them (400 sequences and more: one moves accuracy by at most a quarter point)
-CV_SHARE = 0.5  # every planned candidate's folds together train for at most this share of the budget, each fold
-# for its part of it (the rest: the refits, trained longer; 0.75 before them: a higher held-out loss on the vowels
-# training split, nested, see bench/classify_vowels_dev.py)
+CV_SHARE = 0.5  # texts under cross-validation: every planned candidate's folds together train for at most this
+# share of the budget, each fold for its part of it (the rest: the refits, trained longer; 0.75 before them: a
+# higher held-out loss on the vowels training split, nested, when the vowels took this path)
 CV_MIN_EPOCHS = 10  # ... and cross-validation only when that part affords this many epochs (the first candidate's
 # first fold tells); otherwise the validation share alone, as for large tables
 CV_FOLDS = 5  # 5 beat 3 on the JapaneseVowels training split, nested: fewer held-out errors, a lower loss
@@ -144,12 +156,14 @@ class AutoClassifier:
         train_config = dataclasses.replace(training_defaults(len(X)), seed=self.seed, **self.train)
         share = validation_split(y, self.validation, self.seed)
         folds = stratified_folds(y, CV_FOLDS, self.seed) if len(X) <= CV_MAX_SEQUENCES else [share]
-        stages = _stages(cross_validated=len(folds) > 1, texts=_texts(X))
+        numeric = len(folds) > 1 and not _texts(X)  # few candidates on annealed folds, the top ones averaged
+        stages = CV_NUMERIC_STAGES if numeric else STAGES
         planned = 1 + sum(len(values) - 1 for _, values in stages)
+        fold_share = CV_NUMERIC_SHARE / planned if numeric else CV_SHARE / (planned + ENSEMBLE_TOP - 1)
         data = _Data(X, y, folds, share, sorted({label_scalar(label) for label in y}),
-                     CV_SHARE * budget.seconds / ((planned + ENSEMBLE_TOP - 1) * len(folds)))
+                     fold_share * budget.seconds / len(folds))
         search = Search(budget, planned=planned, progress=self.progress, what="selection")
-        best, tried, partner = dict(START), {}, None
+        best, tried, partner = dict(START, **(CV_NUMERIC_START if numeric else {})), {}, None
         for key, values in [("start", [None])] + stages:
             for value in values:
                 change = value if isinstance(value, dict) else {key: value}  # a front-end sets several
@@ -159,7 +173,7 @@ class AutoClassifier:
                     continue
                 decide = not tried  # the first candidate decides on the folds
                 tried[name] = search.run(name, settings, lambda: self._cross_validate(
-                    settings, data, train_config, budget, decide), estimate=search.seconds())
+                    settings, data, train_config, budget, decide, anneal=numeric), estimate=search.seconds())
                 if len(tried) == 1:  # keep time for one refit on all the data (both models)
                     partner = (_ngram_partner(data, search)
                                if _texts(X) and len(X) <= NGRAM_MAX_TEXTS else None)
@@ -172,7 +186,10 @@ class AutoClassifier:
         if search.best() is None:
             raise UserError(f"no candidate could be trained within the budget: {search.trials[0].status}")
         oof = OutOfFold(y, data.labels, np.concatenate([held for _, held in folds]))
-        chosen, ensembles = self._ensemble(search, data, oof, train_config, budget)
+        if numeric and len(folds) > 1:
+            chosen, ensembles = _top_averaged(search, oof)
+        else:
+            chosen, ensembles = self._ensemble(search, data, oof, train_config, budget)
         first = len(folds[0][1])  # the n-gram partner's rows: the first fold's, the first of each candidate's
         probabilities = np.mean([trial.result["probabilities"][:first] for trial in chosen], axis=0)
         mixture = _mix(probabilities, partner, OutOfFold(y, data.labels, folds[0][1])) if partner else {}
@@ -194,11 +211,12 @@ class AutoClassifier:
         return self
 
     def _cross_validate(self, settings: dict[str, Any], data: _Data, train_config: TrainConfig, budget: Budget,
-                        decide: bool = False) -> tuple[float, dict]:
+                        decide: bool = False, anneal: bool = False) -> tuple[float, dict]:
         """A candidate's mean best validation loss over ``data.folds`` (each fold's model early-stopped on its
-        held rows, for at most ``data.fold_seconds``), with its out-of-fold probabilities. ``decide`` (the first
-        candidate): when its first fold's time ran out before ``CV_MIN_EPOCHS`` epochs, the folds are replaced by the
-        validation share for every candidate, trained on with a candidate's whole time limit."""
+        held rows, for at most ``data.fold_seconds``; ``anneal``: a cosine schedule over the epochs that fit in
+        that time), with its out-of-fold probabilities. ``decide`` (the first candidate): when its first fold's
+        time ran out before ``CV_MIN_EPOCHS`` epochs, the folds are replaced by the validation share for every
+        candidate, trained on with a candidate's whole time limit."""
         X, y, folds = data.X, data.y, data.folds
         figures, parts, speeds, k = [], [], [], 0
         while k < len(folds):
@@ -206,10 +224,13 @@ class AutoClassifier:
             X_fit, y_fit, X_val = [X[i] for i in fit_rows], [y[i] for i in fit_rows], [X[i] for i in held]
             model = self._model(settings, X_fit, y_fit, train_config.seed, cross_validated=len(folds) > 1)
             limit = data.fold_seconds if len(folds) > 1 else budget.seconds * TRIAL_SHARE
+            config, callbacks = train_config, [TimeLimit(limit)]
+            if anneal and len(folds) > 1:
+                config, callbacks = dataclasses.replace(config, schedule="cosine"), [AnnealWithin(limit), *callbacks]
             result = fit_sequence_model(model, X_fit, y_fit, X_val=X_val, y_val=[y[i] for i in held],
-                                        train_config=train_config, callbacks=[TimeLimit(limit)])
+                                        train_config=config, callbacks=callbacks)
             if decide and len(folds) > 1 and result.stopped_reason == "callback" and \
-                    len(result.history) < CV_MIN_EPOCHS:
+                    len(result.history) < min(CV_MIN_EPOCHS, config.max_epochs):
                 folds[:] = [data.share]  # cross-validation would not fit: the validation share alone
                 continue
             best = result.history[result.best_epoch - 1]
@@ -250,12 +271,12 @@ class AutoClassifier:
 
     def _refit(self, X: list, y: list, chosen: list[Trial], budget: Budget, train_config: TrainConfig,
                cross_validated: bool) -> None:
-        """Each chosen encoder on all of ``X, y`` for as many passes over the data as its folds' median best epoch
-        (its steps scaled to the larger data: a run that its time limit stopped mid-epoch is refitted mid-epoch
-        too), one round of seeds after another while the budget allows (up to ``CV_MAX_SEEDS`` after
-        cross-validation, ``MAX_SEEDS`` after the validation share). After cross-validation, where the budget left
-        affords more epochs for ``CV_REFIT_MEMBERS`` members (``_long_refit_epochs``), they train that long with
-        a cosine schedule."""
+        """Each chosen encoder on all of ``X, y``, one round of seeds after another while the budget allows (up to
+        ``CV_MAX_SEEDS`` after cross-validation, ``MAX_SEEDS`` after the validation share). After cross-validation:
+        with a cosine schedule, as the folds trained, over their median best epoch or, where the budget left
+        affords more for ``CV_REFIT_MEMBERS`` members (``_long_refit_epochs``), that many. After the validation
+        share: for as many passes over the data as its best epoch (its steps scaled to the larger data: a run that
+        its time limit stopped mid-epoch is refitted mid-epoch too)."""
         self.members, each = [], None
         epochs = _long_refit_epochs(chosen, len(X), budget.left(), train_config.max_epochs) if cross_validated else 0
         self.refit_epochs = [max(epochs, trial.result["epochs"]) for trial in chosen]
@@ -263,13 +284,14 @@ class AutoClassifier:
             if k and not budget.allows(each):
                 break
             started = budget.spent()
-            for trial in chosen:
-                steps = math.ceil(trial.result["steps"] * len(X) / trial.result["sequences"])  # same batch size
-                refit = dataclasses.replace(train_config, max_epochs=trial.result["epochs"], patience=None,
-                                            max_steps=steps, monitor="train_loss", restore_best=False,
-                                            seed=self.seed + k)
-                if epochs > trial.result["epochs"]:  # longer, the learning rate decaying to 0 at the end
-                    refit = dataclasses.replace(refit, max_epochs=epochs, max_steps=None, schedule="cosine")
+            for trial, refit_epochs in zip(chosen, self.refit_epochs):
+                refit = dataclasses.replace(train_config, max_epochs=refit_epochs, patience=None,
+                                            monitor="train_loss", restore_best=False, seed=self.seed + k)
+                if cross_validated:  # annealed, as the folds were, over the longer of their epochs and the budget's
+                    refit = dataclasses.replace(refit, schedule="cosine")
+                else:  # the steps the validation share's run took, scaled to the larger data (same batch size)
+                    refit = dataclasses.replace(refit, max_steps=math.ceil(
+                        trial.result["steps"] * len(X) / trial.result["sequences"]))
                 model = self._model(trial.settings, X, y, self.seed + k, cross_validated)
                 fit_sequence_model(model, X, y, train_config=refit)
                 self.members.append(model.cpu().eval())
@@ -383,6 +405,18 @@ def _mix(probabilities: np.ndarray, partner: dict[str, Any], oof: OutOfFold) -> 
                    f"{', '.join(f'{w:g}' for w in NGRAM_WEIGHTS)}"}
 
 
+def _top_averaged(search: Search, oof: OutOfFold) -> tuple[list[Trial], dict[str, Any]]:
+    """The best candidates averaged, as many of them (1, 2, ...) as give the lowest out-of-fold loss."""
+    ranked = search.ranked()
+    options = {" + ".join(t.name for t in ranked[:k]): [t.result["probabilities"] for t in ranked[:k]]
+               for k in range(1, len(ranked) + 1)}
+    rows = oof.ensembles(options)
+    k = min(range(len(rows)), key=lambda i: rows[i]["oof_loss"])  # ties: fewer
+    what = "the best candidate alone" if k == 0 else f"the top {k + 1} candidates averaged"
+    return ranked[:k + 1], {"ensembles": rows, "ensemble_why": f"{what} (out-of-fold loss {rows[k]['oof_loss']:.4g}; "
+                            + ", ".join(f"top {i + 1}: {row['oof_loss']:.4g}" for i, row in enumerate(rows)) + ")"}
+
+
 def _long_refit_epochs(chosen: list[Trial], count: int, seconds: float, most: int) -> int:
     """Epochs for the refits under cross-validation (cosine schedule): as many as let ``CV_REFIT_MEMBERS``
     members (rounds of the chosen candidates) train on ``count`` sequences in ``seconds`` at the candidates'
@@ -390,16 +424,6 @@ def _long_refit_epochs(chosen: list[Trial], count: int, seconds: float, most: in
     rounds = math.ceil(CV_REFIT_MEMBERS / len(chosen))
     epoch = sum(count / trial.result["sequences_per_s"] for trial in chosen)  # one epoch of each chosen candidate
     return min(most, int(seconds / (rounds * epoch)))
-
-
-def _stages(cross_validated: bool, texts: bool) -> list[tuple[str, list]]:
-    """The coordinate descent's stages: ``STAGES``, with the FCN front-end among the front-ends for numeric
-    sequences under cross-validation (large tables and texts: as before, where it was not measured)."""
-    if not cross_validated or texts:
-        return STAGES
-    (key, front_ends), pooling, *rest = STAGES  # the front-ends tried with the best pooling (FCN's with
-    # attention pooling scored far worse than with the others, on the vowels training split)
-    return [pooling, (key, [*front_ends, CV_NUMERIC_FRONT_END]), *rest]
 
 
 def _texts(X: list) -> bool:
