@@ -29,7 +29,7 @@ these defaults 6, 0.093. Then (the same parts, the defaults above run again firs
     + the FCN front-end (CV_NUMERIC_FRONT_END) among the front-ends         9   0.066
     + its 128-channel version instead                                      1*   0.054*  (*1 part: 64 gave 0, 0.048)
     + pooling before the front-end, longer cosine refits                    9   0.052
-    + the folds in half the budget, not three quarters (the defaults)      10   0.043
+    + the folds in half the budget, not three quarters (then defaults)     10   0.043
 
 (the held-out loss of the defaults lower than the first row's on each of the six parts). Outside the selection, one
 architecture trained 100 epochs with a cosine schedule, 3 seeds, on each part's 180: the FCN front-end, a 64-unit
