@@ -36,11 +36,13 @@ Each chosen encoder is refitted on all the training data, once per seed for as m
 left allows (up to ``CV_MAX_SEEDS``, ``MAX_SEEDS`` under the validation share). Under cross-validation with a
 cosine schedule over the folds' median best epoch or, where the budget left affords more epochs for
 ``CV_REFIT_MEMBERS`` members, that many (up to the training's ``max_epochs``); under the validation share for as
-many steps as its best epoch took. The members' probabilities are averaged. For texts, a linear model over word and character n-grams (``NgramClassifier``: TF-IDF with two
-logistic-regression heads, plain and naive-Bayes-scaled, fitted on the first fold's fit rows only, the validation
-share's on large tables: its 2^20 hashed weights take seconds to fit even on a few texts) is mixed in with the
-weight among ``NGRAM_WEIGHTS`` whose mixture with the ensemble has the lowest loss on that fold's held rows (0: the
-recurrent ensemble alone), then refitted on all the data:
+many steps as its best epoch took. The members' probabilities are averaged.
+
+For texts, a linear model over word and character n-grams (``NgramClassifier``: TF-IDF with two logistic-regression
+heads, plain and naive-Bayes-scaled, fitted on the first fold's fit rows only, the validation share's on large
+tables: its 2^20 hashed weights take seconds to fit even on a few texts) is mixed in with the weight among
+``NGRAM_WEIGHTS`` whose mixture with the ensemble has the lowest loss on that fold's held rows (0: the recurrent
+ensemble alone), then refitted on all the data:
 
     p(class | text) = (1 - w) mean_members p_rnn(class | text) + w p_ngram(class | text)
 
@@ -186,7 +188,7 @@ class AutoClassifier:
         if search.best() is None:
             raise UserError(f"no candidate could be trained within the budget: {search.trials[0].status}")
         oof = OutOfFold(y, data.labels, np.concatenate([held for _, held in folds]))
-        if numeric and len(folds) > 1:
+        if numeric and len(folds) > 1:  # (the first fold may have sent the table to the validation share)
             chosen, ensembles = _top_averaged(search, oof)
         else:
             chosen, ensembles = self._ensemble(search, data, oof, train_config, budget)
