@@ -44,8 +44,8 @@ Then (two parts at a time, one on each core):
       epochs its timed first epoch says fit; refits cosine too)
     + fewer candidates for longer folds: mean pooling, front-ends           7   0.049   -
       none / conv32 / FCN, then GRU or LSTM (5 planned, not 8)
-    + the top 2 of those cross-validated again on longer annealed          7   0.045   -
-      folds (a quarter of the budget screens, 35% confirms)
+    the five screened on short folds (not annealed) in a quarter of        7   0.045   -
+      the budget, the top 2 again on annealed folds in 35% of it
     three candidates on annealed folds in 55% of the budget: GRU,          3   0.026   5, 0.060
       GRU behind FCN's front-end, LSTM behind the better; the best
       1, 2 or 3 averaged as the out-of-fold loss says (the defaults)
