@@ -162,13 +162,14 @@ class SequenceEncoder(nn.Module):
 
 
 class MaskedBatchNorm(nn.BatchNorm1d):
-    """``BatchNorm1d`` over the channels of (B, T, C) steps, zero at padded steps (``mask`` (B, T) False). In
-    training its statistics come from the valid steps only, so padding does not move them; in evaluation the
-    running statistics normalise every step alike (one plain batch norm: the ONNX graph has no scatter)."""
+    """``BatchNorm1d`` over the channels of (B, T, C) steps, ``mask`` (B, T) False at padded steps. In training its
+    statistics come from the valid steps only, so padding does not move them (padded steps come out zero); in
+    evaluation the running statistics normalise every step alike (one plain batch norm: the ONNX graph has no
+    scatter). The caller zeroes padded steps after it, as the encoder does after each convolution."""
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:  # type: ignore[override]
         if not self.training:
-            return super().forward(x.transpose(1, 2)).transpose(1, 2) * mask.unsqueeze(-1)
+            return super().forward(x.transpose(1, 2)).transpose(1, 2)
         out = torch.zeros_like(x)
         out[mask] = super().forward(x[mask])  # (N valid steps, C)
         return out
