@@ -15,7 +15,7 @@ A callback may define any of ``on_fit_start``, ``on_epoch_start``, ``on_batch_en
 
 and what it can change: ``trainer.should_stop = True`` ends training after the current batch (stopped_reason
 ``"callback"``; on every rank if any rank sets it), and ``trainer.total_steps``, the horizon of a cosine schedule
-(``AnnealWithin``).
+(``trainer.steps_for(epochs)`` counts them as the trainer does; ``AnnealWithin``).
 
 Example, a model that carries its hidden state across the batches of an epoch (truncated BPTT)::
 
@@ -31,7 +31,6 @@ holds it.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -92,8 +91,7 @@ class AnnealWithin(Callback):
         if self.epochs is None:
             config, first = trainer.config, time.monotonic() - self.started
             self.epochs = max(self.least, min(config.max_epochs, int(self.seconds / max(first, 1e-9))))
-            steps_per_epoch = -(-trainer.batches_per_epoch // config.accumulate_steps)
-            trainer.total_steps = min(steps_per_epoch * self.epochs, config.max_steps or math.inf)
+            trainer.total_steps = trainer.steps_for(self.epochs)
         if trainer.epoch >= self.epochs:
             trainer.should_stop = True
 

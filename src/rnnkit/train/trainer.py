@@ -113,8 +113,7 @@ class Trainer:
         self.batches_per_epoch = count // config.batch_size if config.drop_last else -(-count // config.batch_size)
         if self.batches_per_epoch == 0:
             raise UserError(f"train_data has {count} items: not one batch of batch_size={config.batch_size}")
-        steps_per_epoch = -(-self.batches_per_epoch // config.accumulate_steps)
-        self.total_steps = min(steps_per_epoch * config.max_epochs, config.max_steps or math.inf)
+        self.total_steps = self.steps_for(config.max_epochs)
         if val_data is None and config.monitor != "train_loss" and (config.patience or config.schedule == "plateau"):
             raise UserError(f"monitor={config.monitor!r} (for patience/plateau) needs val_data, or use "
                             f"monitor='train_loss'")
@@ -150,6 +149,11 @@ class Trainer:
             for reporter in reporters:  # end a progress bar's line, close TensorBoard, even on an error
                 getattr(reporter, "close", lambda: None)()
         return FitResult(self.history, self.monitor.best, self.monitor.best_epoch, reason)
+
+    def steps_for(self, epochs: int) -> int:
+        """Optimizer steps in ``epochs`` epochs, at most ``max_steps``: the horizon of a cosine schedule."""
+        steps_per_epoch = -(-self.batches_per_epoch // self.config.accumulate_steps)
+        return min(steps_per_epoch * epochs, self.config.max_steps or math.inf)
 
     @torch.no_grad()
     def evaluate(self, data: Any, collate_fn: Callable | None = None) -> dict[str, float]:
