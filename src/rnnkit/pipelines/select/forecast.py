@@ -26,7 +26,8 @@ The search (``rnnkit.pipelines.select.folds`` explains the folds; the score is t
    every combination tried.
 
 Options other than ``budget``, ``folds``, ``windows`` and ``progress`` are ``rnnkit.Forecaster``'s: the columns,
-horizon and frequency, and the starting configuration of the recurrent candidates.
+horizon and frequency, and what the recurrent candidates share (cell, layers, learning rate, ...); the search sets
+their transform, size, lookback, decoder and weight decay, and their training steps up to ``train.max_steps``.
 """
 
 from __future__ import annotations
