@@ -27,7 +27,8 @@ The search (``rnnkit.pipelines.select.folds`` explains the folds; the score is t
 
 Options other than ``budget``, ``folds``, ``windows`` and ``progress`` are ``rnnkit.Forecaster``'s: the columns,
 horizon and frequency, and what the recurrent candidates share (cell, layers, learning rate, ...); the search sets
-their transform, size, lookback, decoder and weight decay, and their training steps up to ``train.max_steps``.
+their transform, size, decoder and weight decay, their lookback unless ``lookback`` is given, and their training
+steps up to ``train.max_steps``.
 """
 
 from __future__ import annotations
