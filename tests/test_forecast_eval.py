@@ -8,7 +8,7 @@ from rnnkit.data.timeseries import SeriesColumns, to_panel
 from rnnkit.datasets import load_airline, load_elecdemand
 from rnnkit.errors import UserError
 from rnnkit.eval import forecast_metrics as fm
-from rnnkit.eval.baselines import backtest_baselines, holt_winters, naive, sarima, seasonal_naive
+from rnnkit.eval.baselines import affordable, backtest_baselines, ets, holt_winters, naive, sarima, seasonal_naive
 from rnnkit.eval.reports.forecast import compare, forecast_report
 from rnnkit.pipelines.forecaster import Forecaster
 
@@ -42,6 +42,20 @@ def test_published_airline_1960_references():
     assert fm.mape(test, seasonal_naive(train, 12, 12)) == pytest.approx(9.99, abs=0.005)
     assert fm.mape(test, sarima(train, 12, 12)) == pytest.approx(2.90, abs=0.01)
     assert fm.mape(test, holt_winters(train, 12, 12)) == pytest.approx(2.21, abs=0.01)
+
+
+def test_ets_takes_a_trend_only_where_the_series_has_one():
+    t = np.arange(96)
+    rng = np.random.default_rng(0)
+    season = 1 + 0.1 * np.sin(2 * np.pi * t / 12)
+    level = 100 * season + rng.normal(0, 1, 96)
+    trending = (100 + 2 * t) * season + rng.normal(0, 1, 96)
+    flat = ets(level, 24, 12)
+    assert abs(flat[12:].mean() - flat[:12].mean()) < 1  # no drift from one year to the next
+    rising = ets(trending, 24, 12)
+    assert (rising[12:].mean() - rising[:12].mean()) / 12 == pytest.approx(2, abs=0.3)
+    assert np.array_equal(holt_winters(trending, 24, 12), rising)  # with a trend, the Holt-Winters of the references
+    assert affordable("ets", 12) and not affordable("ets", 48) and affordable("holt_winters", 48)
 
 
 def test_baselines_and_the_network_share_origins_and_table():

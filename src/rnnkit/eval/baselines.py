@@ -7,6 +7,9 @@ For a history ``y_1 .. y_T``, season ``m`` and horizon step ``h``:
     holt_winters     additive trend, damped or not by the lower AICc (as R's forecast::ets chooses), multiplicative
                      season (additive if any y <= 0); statsmodels ``ExponentialSmoothing``, parameters and initial
                      states by maximum likelihood (Holt 1957, Winters 1960; damping: Gardner & McKenzie 1985)
+    ets              the same with no trend as a third choice (as AutoETS may choose), for series without one; kept
+                     apart from holt_winters, the published references' method: offered no trend, AICc takes it on
+                     the airline's 1949-1959 (1960 MAPE 5.5 against Holt-Winters' 2.21)
     sarima           the "airline model" ARIMA(0,1,1)(0,1,1)_m on log y (on y if any y <= 0), statsmodels
                      ``SARIMAX`` (Box & Jenkins 1970); ARIMA(0,1,1) without a season
     theta            the Theta method (Assimakopoulos & Nikolopoulos 2000; Hyndman & Billah 2003: simple exponential
@@ -46,15 +49,25 @@ def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray
 
 
 def holt_winters(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    return _smoothing(history, horizon, season, (("add", False), ("add", True)), "Holt-Winters")
+
+
+def ets(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    return _smoothing(history, horizon, season, ((None, False), ("add", False), ("add", True)), "ETS")
+
+
+def _smoothing(history: np.ndarray, horizon: int, season: int, trends: tuple[tuple[str | None, bool], ...],
+               baseline: str) -> np.ndarray:
+    """Exponential smoothing with the (trend, damped) of ``trends`` that has the lowest AICc."""
     holtwinters = require("statsmodels.tsa.holtwinters", "forecast", package="statsmodels",
-                          why="for the Holt-Winters baseline")
+                          why=f"for the {baseline} baseline")
     seasonal = season > 1 and len(history) >= 2 * season
     positive = bool((history > 0).all())
     fits = []
     with _quiet():
-        for damped in (False, True):
+        for trend, damped in trends:
             model = holtwinters.ExponentialSmoothing(
-                history.astype(float), trend="add", damped_trend=damped,
+                history.astype(float), trend=trend, damped_trend=damped,
                 seasonal=("mul" if positive else "add") if seasonal else None,
                 seasonal_periods=season if seasonal else None, initialization_method="estimated")
             fits.append(model.fit())
@@ -86,13 +99,14 @@ def theta(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
 
 
 BASELINES: dict[str, Baseline] = {"naive": naive, "seasonal_naive": seasonal_naive, "holt_winters": holt_winters,
-                                  "sarima": sarima, "theta": theta}
+                                  "ets": ets, "sarima": sarima, "theta": theta}
 
 
 def affordable(name: str, season: int) -> bool:
     """Seasonal ARIMA over a season longer than two years of months, or Holt-Winters over more than a year of
-    weeks, take minutes per fit in statsmodels (a half-hourly day is 48 steps): left out."""
-    return not ((name == "sarima" and season > 24) or (name == "holt_winters" and season > 52))
+    weeks, take minutes per fit in statsmodels (a half-hourly day is 48 steps): left out; so is ETS, three such fits
+    per origin, over a season longer than two years of months."""
+    return not ((name in ("sarima", "ets") and season > 24) or (name == "holt_winters" and season > 52))
 
 
 def backtest_baselines(panel: Panel, horizon: int, folds: int, stride: int | None = None,

@@ -24,6 +24,7 @@ import numpy as np
 from rnnkit import _fs
 from rnnkit.datasets import airline
 from rnnkit.errors import UserError
+from rnnkit.eval import baselines as classical
 from rnnkit.eval.forecast_metrics import format_table
 from rnnkit.eval.forecast_metrics import score_table
 from rnnkit.eval.reports.forecast import compare, forecast_report
@@ -32,12 +33,9 @@ from rnnkit.eval.yardstick import Yardstick, calibration, versus
 from rnnkit.pipelines.driver import Recipe, Splits, TrainedRun, write_results
 from rnnkit.pipelines.forecaster import Forecaster, ForecasterConfig
 from rnnkit.pipelines.select.auto_folder import is_auto_folder
-from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET, AutoForecaster
+from rnnkit.pipelines.select.forecast import BASELINES, DEFAULT_BUDGET, AutoForecaster
 from rnnkit.train import FitResult, TrainConfig
 from rnnkit.train.model_folder import model_folder_in
-
-BASELINES = ("naive", "seasonal_naive", "theta", "holt_winters", "sarima")
-
 
 @dataclass
 class ForecastSettings:
@@ -54,9 +52,9 @@ class ForecastSettings:
     stride: int | None = field(default=None, metadata={"help": "steps between origins (none: the horizon)"})
     retrain: bool = field(default=True, metadata={
         "help": "fit a model at every origin (--no-retrain: once, before the first)"})
-    baselines: tuple[str, ...] = field(default=("seasonal_naive", "theta", "holt_winters", "sarima"), metadata={
+    baselines: tuple[str, ...] = field(default=BASELINES, metadata={
         "help": "classical forecasts backtested beside the model (and combined with it by the selection)",
-        "choices": BASELINES, "metavar": "NAME"})
+        "choices": tuple(classical.BASELINES), "metavar": "NAME"})
     max_history: int | None = field(default=None, metadata={
         "help": "rows before each origin the baselines fit on (none: the last 20 seasons, at least 200; 0: all)"})
 
@@ -119,7 +117,7 @@ def score(run: TrainedRun) -> tuple[dict[str, Any], Any]:
     return metrics, forecast_report(forecaster, panel, forecasts, table, scores, title=title)
 
 
-BASELINE_NAMES = {"seasonal_naive": "seasonal naive", "holt_winters": "Holt-Winters", "sarima": "SARIMA"}
+BASELINE_NAMES = {"seasonal_naive": "seasonal naive", "holt_winters": "Holt-Winters", "ets": "ETS", "sarima": "SARIMA"}
 
 
 def yardsticks(metrics: dict[str, Any]) -> list[Yardstick]:

@@ -8,7 +8,7 @@
 
 The search (``rnnkit.pipelines.select.folds`` explains the folds; the score is the fold MASE, lower is better):
 
-1. the classical baselines (seasonal naive, Theta, Holt-Winters, the airline SARIMA), cheapest first;
+1. the classical baselines (seasonal naive, Theta, Holt-Winters, ETS, the airline SARIMA), cheapest first;
 2. four recurrent forecasters from one small default (16 units, 300 steps, lookback 2 x max(horizon, season),
    direct decoder, no weight decay): the series as they are, on log y, on Box-Cox y (lambda per series), and the
    ES-RNN hybrid (``members``); one that would not fit in the budget is skipped. A wider search (coordinate descent
@@ -56,7 +56,7 @@ from rnnkit.pipelines.select.members import BaselineMember, HybridMember, RnnMem
 from rnnkit.pipelines.select.search import Search, Trial
 
 DEFAULT_BUDGET = "3m"
-BASELINES = ("seasonal_naive", "theta", "holt_winters", "sarima")
+BASELINES = ("seasonal_naive", "theta", "holt_winters", "ets", "sarima")
 ENSEMBLE = 3  # recurrent candidates in the ensemble
 MAX_SEEDS = 10  # seeds per recurrent candidate on the folds, and per ensemble member in the final fit
 FORMAT_VERSION = 1
