@@ -7,6 +7,8 @@ time: one table of mean MASE, sMAPE and 80% interval coverage.
         # deep-learning peers, each capped at the seconds rnnkit took per series in an earlier run's JSON
     .venv/bin/python bench/forecast_suite.py --stats runs/suite_stats.json runs/suite_peers.json --out runs/suite.json
     .venv/bin/python bench/forecast_suite.py --dev ...     # the span before the test span (design decisions)
+    .venv/bin/python bench/forecast_suite.py --merge A.json B.json --out all.json  # one table from runs that
+        # split the series with --only (one per core)
 
 Protocol: each series' held-out span (``bench/suite_data.py``: the last 12 months, or 8 quarters) is read only
 after its model is fitted; the selection runs on the rest with the default settings and ``--budget``. MASE
@@ -45,7 +47,15 @@ def main() -> None:
                         help="forecast_suite_stats.py's and forecast_suite_peers.py's JSON (same --dev)")
     parser.add_argument("--only", nargs="*", help="series names (package/item) to run")
     parser.add_argument("--out", type=Path, help="write per-series results and the table as JSON here")
+    parser.add_argument("--merge", type=Path, nargs="+", help="--out JSONs of runs over parts of the suite: their "
+                        "table together (nothing is run)")
     args = parser.parse_args()
+    if args.merge:
+        parts = [json.loads(path.read_text()) for path in args.merge]
+        per_series = {name: result for part in parts for name, result in part["series"].items()}
+        report(per_series, parts[0]["budget"], parts[0]["dev"], parts[0]["seed"], args.out,
+               f"parts {', '.join(map(str, args.merge))}")
+        return
     torch.set_num_threads(1)
     stats = {}
     for path in args.stats:
@@ -73,6 +83,11 @@ def main() -> None:
         per_series[name]["rnnkit"].update(seconds=round(seconds, 1), chosen=auto.summary["chosen"])
         print(f"{name}: {seconds:.0f} s, chosen {auto.summary['chosen']}; MASE "
               + ", ".join(f"{m} {r['MASE']:.3f}" for m, r in per_series[name].items()), flush=True)
+    report(per_series, args.budget, args.dev, args.seed, args.out, f"wall time {time.time() - started:.0f} s")
+
+
+def report(per_series: dict, budget: str, dev: bool, seed: int, out: Path | None, note: str) -> None:
+    """The table of every model's mean and median MASE, mean sMAPE and 80% coverage over ``per_series``."""
     models = list(dict.fromkeys(model for result in per_series.values() for model in result))
     table = []
     for model in models:
@@ -83,12 +98,11 @@ def main() -> None:
                       "mean sMAPE": statistics.mean(r["sMAPE"] for r in scored),
                       "coverage 80%": statistics.mean(covered) if covered else None})
     print(format_table(table))
-    print(f"budget {args.budget}, {'dev span' if args.dev else 'test span'}, wall time {time.time() - started:.0f} s")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"budget": args.budget, "dev": args.dev, "seed": args.seed,
-                                        "table": table, "series": per_series}, indent=1))
-
+    print(f"budget {budget}, {'dev span' if dev else 'test span'}, {note}")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"budget": budget, "dev": dev, "seed": seed, "table": table,
+                                   "series": per_series}, indent=1))
 
 if __name__ == "__main__":
     main()
