@@ -104,5 +104,6 @@ def report(per_series: dict, budget: str, dev: bool, seed: int, out: Path | None
         out.write_text(json.dumps({"budget": budget, "dev": dev, "seed": seed, "table": table,
                                    "series": per_series}, indent=1))
 
+
 if __name__ == "__main__":
     main()
