@@ -22,6 +22,7 @@ Each target column is forecast on its own; covariates are not used. statsmodels 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -61,18 +62,22 @@ def _smoothing(history: np.ndarray, horizon: int, season: int, trends: tuple[tup
     """Exponential smoothing with the (trend, damped) of ``trends`` that has the lowest AICc."""
     holtwinters = require("statsmodels.tsa.holtwinters", "forecast", package="statsmodels",
                           why=f"for the {baseline} baseline")
+    values = history.astype(float).tobytes()
+    fits = [_fit_smoothing(holtwinters, values, season, trend, damped) for trend, damped in trends]
+    best = min(fits, key=lambda fit: fit.aicc if np.isfinite(fit.aicc) else np.inf)
+    with _quiet():
+        return np.asarray(best.forecast(horizon), dtype=float)
+
+
+@functools.lru_cache(maxsize=64)  # ets repeats holt_winters' two fits on the same windows of a search
+def _fit_smoothing(holtwinters: Any, values: bytes, season: int, trend: str | None, damped: bool) -> Any:
+    history = np.frombuffer(values)
     seasonal = season > 1 and len(history) >= 2 * season
     positive = bool((history > 0).all())
-    fits = []
     with _quiet():
-        for trend, damped in trends:
-            model = holtwinters.ExponentialSmoothing(
-                history.astype(float), trend=trend, damped_trend=damped,
-                seasonal=("mul" if positive else "add") if seasonal else None,
-                seasonal_periods=season if seasonal else None, initialization_method="estimated")
-            fits.append(model.fit())
-        best = min(fits, key=lambda fit: fit.aicc if np.isfinite(fit.aicc) else np.inf)
-        return np.asarray(best.forecast(horizon), dtype=float)
+        return holtwinters.ExponentialSmoothing(
+            history, trend=trend, damped_trend=damped, seasonal=("mul" if positive else "add") if seasonal else None,
+            seasonal_periods=season if seasonal else None, initialization_method="estimated").fit()
 
 
 def sarima(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
