@@ -77,7 +77,9 @@ def test_default_is_a_budgeted_selection_on_the_airline_series_and_predict_needs
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"rnnkit", "rnnkit RNN alone", "seasonal_naive", "theta"} == set(metrics["backtest"])
     selection = metrics["selection"]
-    assert selection["fold_mase"]["chosen"] <= selection["fold_mase"]["rnn"] and selection["why"]
+    scores = {row["candidate"]: row["score"] for row in selection["candidates"]}
+    assert selection["chosen"] == "mean of rnn + " + " + ".join(sorted(["seasonal_naive", "theta"], key=scores.get))
+    assert selection["fold_mase"]["chosen"] == scores[selection["chosen"]] and "lowest fold MASE" in selection["why"]
     kinds = [row["kind"] for row in selection["candidates"]]
     assert kinds[:2] == ["baseline", "baseline"] and "hybrid" in kinds and kinds[-1] == "combination"
     html = (out / "report.html").read_text()

@@ -57,8 +57,12 @@ def test_the_selection_tries_each_kind_and_reports_the_ensemble_beside_the_choic
     assert len(recurrent) == 4 and len({row["lookback"] for row in recurrent}) == 1  # 84 rows: 24 months, not 36
     scores = {row["candidate"]: row["score"] for row in auto.table}
     combinations = [row["candidate"] for row in auto.table if row["kind"] == "combination"]
-    assert auto.summary["fold_mase"]["chosen"] == min(scores[name] for name in combinations)
-    assert combinations[1:] == ["mean of rnn + seasonal_naive", "mean of rnn + theta"]  # one baseline, equal shares
+    best_first = sorted(["seasonal_naive", "theta"], key=scores.get)
+    assert combinations[1:] == ["mean of rnn + seasonal_naive", "mean of rnn + theta",  # scored beside it
+                                "mean of rnn + " + " + ".join(best_first)]  # the one used: the two best, in thirds
+    assert auto.summary["chosen"] == combinations[-1] and auto.combination.baselines == best_first
+    assert auto.combination.weights == pytest.approx([1 / 3] * 3)
+    assert auto.summary["fold_mase"]["chosen"] == scores[combinations[-1]]
     windows = auto.summary["folds"] * auto.summary["windows_per_fold"]
     assert auto.calibration.errors.shape == (len(combinations) * windows * 12, 1)  # every combination's fold errors
     assert auto.summary["fold_mase"]["rnn"] == scores[combinations[0]] and combinations[0] == "rnn ensemble (3)"

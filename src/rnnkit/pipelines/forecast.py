@@ -46,7 +46,7 @@ class ForecastSettings:
     forecaster: ForecasterConfig = field(default_factory=lambda: ForecasterConfig(target=()))
     budget: str | None = field(default=DEFAULT_BUDGET, metadata={
         "help": "wall time for the automatic selection ('90s', '5m', '1h'): candidates scored on rolling-origin "
-                "folds inside the data, an ensemble, combined with the baselines when the folds say so; the network "
+                "folds inside the data, an ensemble, combined with the two baselines the folds rank best; the network "
                 "flags are its starting point (none: train the one forecaster the flags describe)"})
     folds: int = field(default=3, metadata={"help": "backtest origins (0: no backtest)"})
     stride: int | None = field(default=None, metadata={"help": "steps between origins (none: the horizon)"})
