@@ -305,9 +305,10 @@ def _evaluate(folds: Folds, panel: Panel, make: Any) -> tuple[float, np.ndarray]
 
 
 def _calibrate(folds: Folds, panel: Panel, season: int, combinations: list[Trial]) -> Calibration:
-    """Conformal calibration, in each series' space, on the fold errors of every combination tried: the chosen
-    one's alone are optimistic, as it was chosen for having the smallest (its 80% intervals covered 0.75 on the
-    suite's dev span, those from all the combinations tried 0.82)."""
+    """Conformal calibration, in each series' space, on the fold errors of every combination scored: the chosen
+    one's alone are optimistic, as its baselines were ranked on the same folds (when the lowest-scoring
+    combination was chosen, its own errors gave 80% intervals that covered 0.75 on the suite's dev span, those of
+    all the combinations 0.82)."""
     residuals = [combine.to_space(folds.actual[i, w], s.target[:o], season)
                  - combine.to_space(trial.result[i, w], s.target[:o], season)
                  for trial in combinations
