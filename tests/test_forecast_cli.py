@@ -74,6 +74,7 @@ def test_default_is_a_budgeted_selection_on_the_airline_series_and_predict_needs
                              "seasonal_naive", "theta", "--out", str(out)], capsys)
     assert code == 0, err
     assert "chosen: " in stdout and "rnnkit RNN alone" in stdout and "selection" in stdout  # the progress lines
+    assert "epoch " not in stdout  # and not the many short fits' training lines (hundreds per fit before)
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"rnnkit", "rnnkit RNN alone", "seasonal_naive", "theta"} == set(metrics["backtest"])
     selection = metrics["selection"]
@@ -104,3 +105,13 @@ def test_user_errors_are_one_line(stores_csv, tmp_path, capsys, argv, message):
     code, _, err = run(["forecast", "train", str(stores_csv), *argv, "--out", str(tmp_path / "x")], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert "--id" in err or "duplicate" not in message
+
+
+def test_the_rnn_alone_is_shown_beside_the_chosen_model_without_a_warning_and_baselines_warn():
+    from rnnkit.pipelines.forecast import yardsticks
+    sticks = yardsticks({"backtest": {"rnnkit": {"MASE": 0.9}, "rnnkit RNN alone": {"MASE": 0.8},
+                                      "seasonal_naive": {"MASE": 0.85}, "theta": {"MASE": 1.2}}})
+    assert [s.text for s in sticks] == ["MASE 0.9000 (rnnkit RNN alone 0.8000)",
+                                        "MASE 0.9000 (seasonal naive baseline 0.8500)",
+                                        "MASE 0.9000 (theta baseline 1.2000)"]
+    assert [s.warning for s in sticks] == [None, "the model's MASE is worse than the seasonal naive baseline's", None]

@@ -60,6 +60,7 @@ BASELINES = ("seasonal_naive", "theta", "holt_winters", "ets", "sarima")
 ENSEMBLE = 3  # recurrent candidates in the ensemble
 MAX_SEEDS = 10  # seeds per recurrent candidate on the folds, and per ensemble member in the final fit
 FORMAT_VERSION = 1
+RNN_ALONE = "rnnkit RNN alone"  # the backtest's label of the recurrent ensemble, shown beside the chosen model
 
 
 class AutoForecaster:
@@ -105,7 +106,7 @@ class AutoForecaster:
         self.calibration = _calibrate(folds, panel, season, tried)
         self.combination, self.tail, self.table = chosen, panel, search.table()
         self.backtest = _fold_table(folds, panel, season, {
-            "rnnkit": chosen.name, "rnnkit RNN alone": rnn_alone.name,
+            "rnnkit": chosen.name, RNN_ALONE: rnn_alone.name,
             **{name: name for name in self.baselines}}, search)
         scores = {t.name: t.score for t in search.trials if t.ok}
         self.summary = {
@@ -182,7 +183,8 @@ class AutoForecaster:
                                            rnn=dataclasses.replace(config.model.rnn,
                                                                    hidden_size=settings["hidden_size"]))
         config.train = dataclasses.replace(config.train, max_steps=settings["max_steps"], seed=seed,
-                                           weight_decay=settings["weight_decay"])
+                                           weight_decay=settings["weight_decay"],
+                                           progress="none")  # the search's line speaks for its many short fits
         if settings["kind"] == "hybrid":
             config.calendar = False  # the smoothing took the season out
             return lambda: HybridMember(config)
