@@ -346,6 +346,6 @@ def _name(settings: dict[str, Any]) -> str:
 def _why(chosen: combine.Combination, alone: Trial, scores: dict[str, float]) -> str:
     if not chosen.baselines:
         return f"no baseline ran: the recurrent ensemble alone (fold MASE {alone.score:.4g})"
-    return (f"the recurrent ensemble with the {len(chosen.baselines)} baseline(s) of lowest fold MASE, in equal "
-            f"shares (a fixed form: the lowest-scoring combination is an optimistic pick): fold MASE "
+    return (f"the recurrent ensemble and {' and '.join(chosen.baselines)}, the best baselines by fold MASE, in equal "
+            f"shares (a fixed form: picking the combination with the lowest fold MASE is optimistic): fold MASE "
             f"{scores[chosen.name]:.4g}, against {alone.score:.4g} for the recurrent ensemble alone")
