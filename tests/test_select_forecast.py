@@ -63,6 +63,9 @@ def test_the_selection_tries_each_kind_and_reports_the_ensemble_beside_the_choic
     assert auto.summary["chosen"] == combinations[-1] and auto.combination.baselines == best_first
     assert auto.combination.weights == pytest.approx([1 / 3] * 3)
     assert auto.summary["fold_mase"]["chosen"] == scores[combinations[-1]]
+    backtest = auto.backtest  # the chosen model's fold forecasts are the mean of its three parts'
+    part = {model: rows["forecast"].to_numpy() for model, rows in backtest.groupby("model", sort=False)}
+    assert np.allclose(part["rnnkit"], (part["rnnkit RNN alone"] + part["seasonal_naive"] + part["theta"]) / 3)
     windows = auto.summary["folds"] * auto.summary["windows_per_fold"]
     assert auto.calibration.errors.shape == (len(combinations) * windows * 12, 1)  # every combination's fold errors
     assert auto.summary["fold_mase"]["rnn"] == scores[combinations[0]] and combinations[0] == "rnn ensemble (3)"
