@@ -92,7 +92,8 @@ class AutoForecaster:
         c, season = self.config, season_length(panel.freq)
         lookback, folds = self._plan(panel, season)
         baselines = [name for name in self.baselines if affordable(name, season)]
-        planned = 2 * len(baselines) + 5  # the baselines, four recurrent candidates, the combinations
+        combinations = 1 + len(baselines) + (len(baselines) >= combine.SHARED)  # alone, with each, the one used
+        planned = len(baselines) + 4 + combinations  # the baselines, four recurrent candidates, the combinations
         search = Search(budget, planned=planned, progress=self.progress, what="selection")
         self._folds = folds.count
         for name in baselines:
