@@ -31,11 +31,10 @@ import torch
 from rnnkit.errors import UserError
 from rnnkit.eval.baselines import BASELINES
 from rnnkit.pipelines.select import AutoForecaster
-from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET, _max_history
+from rnnkit.pipelines.select.combine import SHARED
+from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET, RNN_ALONE as ALONE, _max_history
 
 from suite_data import SERIES, load
-
-ALONE = "rnnkit RNN alone"
 
 
 def parts(auto: AutoForecaster, train: np.ndarray, horizon: int, season: int) -> dict:
@@ -66,7 +65,7 @@ def rules(record: dict) -> dict[str, np.ndarray]:
         best = min(options, key=lambda names: np.mean(np.abs(actual - mean(names, folds)) / scale))
         return mean(best, held)
 
-    fixed = [ALONE, *baselines[:2]]
+    fixed = [ALONE, *baselines[:SHARED]]
     inverse = {name: 1 / score for name, score in fold_mase.items()}
     return {
         "default: ensemble + the two best baselines, thirds": mean(fixed, held),

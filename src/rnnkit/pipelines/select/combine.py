@@ -10,7 +10,7 @@ with ``weights`` for [the recurrent median, *baselines] summing to 1, or the med
 Forecast combinations beat their parts on average (Bates & Granger 1969; the M4 competition's leaders were
 combinations, Makridakis et al. 2020), and fixed, simple weights beat weights or picks estimated on few errors
 (the "forecast combination puzzle", Smith & Wallis 2009; Claeskens et al. 2016). So every combination here is scored
-on the folds and shown, but the one used is fixed in advance (``chosen``): the recurrent ensemble with the
+on the folds and shown, but the one used is fixed in advance (``scored``): the recurrent ensemble with the
 ``SHARED`` baselines of lowest fold MASE, in equal shares. The folds choose the baselines, not the form. On the
 suite's two development spans (``bench/forecast_combination_dev.py``: the horizon before the test span, and the one
 before that; 22 series each) its mean MASE was 1.079 and 1.091 against 1.080 and 1.166 for the combination with the
@@ -68,16 +68,16 @@ class Combination:
         return dataclasses.asdict(self)
 
 
-def candidates(rnn: list[str], baselines: list[str]) -> list[Combination]:
-    """The combinations scored: the ensemble alone, then with each baseline in equal shares."""
-    return [Combination(rnn)] + [Combination(rnn, [name], [0.5, 0.5]) for name in baselines]
-
-
-def chosen(rnn: list[str], ranked_baselines: list[str]) -> Combination:
-    """The combination used: the ensemble with the ``SHARED`` best baselines (``ranked_baselines``: by fold MASE,
-    best first; fewer when fewer ran), all in equal shares."""
-    shared = ranked_baselines[:SHARED]
-    return Combination(rnn, shared, [1 / (len(shared) + 1)] * (len(shared) + 1))
+def scored(rnn: list[str], baselines: list[str], ranked: list[str]) -> tuple[list[Combination], Combination]:
+    """The combinations scored (the ensemble alone, with each of ``baselines`` in equal shares, and the one used),
+    and the one used: the ensemble with the ``SHARED`` first of ``ranked`` (the baselines by fold MASE, best
+    first; fewer when fewer ran), all in equal shares."""
+    shared = ranked[:SHARED]
+    used = Combination(rnn, shared, [1 / (len(shared) + 1)] * (len(shared) + 1))
+    combinations = [Combination(rnn)] + [Combination(rnn, [name], [0.5, 0.5]) for name in baselines]
+    if used.name not in {combination.name for combination in combinations}:
+        combinations.append(used)
+    return combinations, used
 
 
 def to_space(y: np.ndarray, history: np.ndarray, season: int) -> np.ndarray:

@@ -92,7 +92,7 @@ class AutoForecaster:
         c, season = self.config, season_length(panel.freq)
         lookback, folds = self._plan(panel, season)
         baselines = [name for name in self.baselines if affordable(name, season)]
-        combinations = 1 + len(baselines) + (len(baselines) >= combine.SHARED)  # alone, with each, the one used
+        combinations = len(combine.scored(["rnn"], baselines, baselines)[0])  # their count does not need the ranking
         planned = len(baselines) + 4 + combinations  # the baselines, four recurrent candidates, the combinations
         search = Search(budget, planned=planned, progress=self.progress, what="selection")
         self._folds = folds.count
@@ -201,9 +201,8 @@ class AutoForecaster:
         rnn = [t.name for t in ranked]
         results = {t.name: t.result for t in search.trials if t.ok}
         baselines = [t.name for t in search.trials if t.ok and t.settings["kind"] == "baseline"]
-        chosen = combine.chosen(rnn, [t.name for t in search.ranked(lambda t: t.settings.get("kind") == "baseline")])
-        combinations = combine.candidates(rnn, baselines)
-        combinations += [chosen] if chosen.name not in [c.name for c in combinations] else []
+        ranked_baselines = [t.name for t in search.ranked(lambda t: t.settings.get("kind") == "baseline")]
+        combinations, chosen = combine.scored(rnn, baselines, ranked_baselines)
         trials = {}
         for combination in combinations:  # no fitting: the members' fold forecasts, combined
             forecasts = combination.combine([results[name] for name in rnn], results)
