@@ -93,7 +93,8 @@ class AutoForecaster:
         lookback, folds = self._plan(panel, season)
         baselines = [name for name in self.baselines if affordable(name, season)]
         combinations = len(combine.scored(["rnn"], baselines, baselines)[0])  # their count does not need the ranking
-        planned = len(baselines) + 4 + combinations  # the baselines, four recurrent candidates, the combinations
+        # the baselines, four recurrent candidates, their seed rounds (as far as the budget goes), the combinations
+        planned = len(baselines) + 4 + ENSEMBLE * (MAX_SEEDS - 1) + combinations
         search = Search(budget, planned=planned, progress=self.progress, what="selection")
         self._folds = folds.count
         for name in baselines:

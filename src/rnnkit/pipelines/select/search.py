@@ -42,12 +42,14 @@ class Trial:
 
 
 class Search:
-    """Trials in the order they are asked for; ``planned`` sizes the progress bar."""
+    """Trials in the order they are asked for; ``planned`` sizes the progress bar: the trials and refinements
+    (``refine``) the caller expects to run."""
 
     def __init__(self, budget: Budget, *, planned: int = 0, progress: str = "auto", what: str = "search") -> None:
         self.budget, self.planned = budget, planned
         self.reserve = 0.0  # seconds kept for what follows the search
         self.trials: list[Trial] = []
+        self.steps = 0  # trials and refinements so far: the progress bar's count
         self.progress = SearchProgress(progress, what=what)
 
     def run(self, name: str, settings: dict[str, Any], evaluate: Callable[[], tuple[float, Any]], *,
@@ -67,9 +69,7 @@ class Search:
             if trial.status == "ok" and not math.isfinite(trial.score):
                 trial.status = "failed: score is not finite"
         self.trials.append(trial)
-        best = self.best()
-        self.progress.update(len(self.trials), max(self.planned, len(self.trials)), best.score if best else None,
-                             f"{name} {trial.score:.4g}" if trial.ok else f"{name} {trial.status}", self.budget)
+        self._show(f"{name} {trial.score:.4g}" if trial.ok else f"{name} {trial.status}")
         return trial
 
     def refine(self, trial: Trial, evaluate: Callable[[], tuple[float, Any]], *, estimate: float) -> bool:
@@ -87,10 +87,14 @@ class Search:
         if not math.isfinite(score):
             return False
         trial.score, trial.result = float(score), result
-        best = self.best()
-        self.progress.update(len(self.trials), max(self.planned, len(self.trials)), best.score if best else None,
-                             f"{trial.name} {trial.score:.4g} (again)", self.budget)
+        self._show(f"{trial.name} {trial.score:.4g} (again)")
         return True
+
+    def _show(self, last: str) -> None:
+        self.steps += 1
+        best = self.best()
+        self.progress.update(self.steps, max(self.planned, self.steps), best.score if best else None, last,
+                             self.budget)
 
     def best(self, where: Callable[[Trial], bool] = lambda trial: True) -> Trial | None:
         ranked = self.ranked(where)
