@@ -1,0 +1,162 @@
+"""Which recurrent candidates ``AutoForecaster``'s ensemble pools, decided on development spans only: the median
+of all four (the default) against the best three by fold MASE (the earlier default), a second lookback, and each
+candidate alone; by themselves and in the default combination (with the two baselines of lowest fold MASE).
+
+    taskset -c 0 env OMP_NUM_THREADS=1 .venv/bin/python bench/forecast_ensemble_dev.py --depth 1 --out e1.json
+    taskset -c 1 env OMP_NUM_THREADS=1 .venv/bin/python bench/forecast_ensemble_dev.py --depth 2 --out e2.json
+    .venv/bin/python bench/forecast_ensemble_dev.py --load e1.json e2.json      # the table again, nothing run
+
+Protocol as ``bench/forecast_combination_dev.py`` (each suite series, and the airline, loses its test span and
+``depth - 1`` more horizons; the last horizon left is held out, the test span is never read), but the candidates
+are fitted here, not by a budgeted search, so that every rule is applied to the same fits: each of the selection's
+four recurrent candidates (``AutoForecaster._maker``) at its lookback and at the short one (max(horizon, season)),
+``--seeds`` seeds each, on the selection's folds and on all the training rows; the baselines likewise. A candidate's
+fold forecasts are the median over its seeds (as the selection's); an ensemble's held-out forecast is the median
+over all its members' seeds (as ``AutoForecaster.predict``'s). About 35 minutes a depth on one core with 4 seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.errors import UserError
+from rnnkit.eval.baselines import affordable
+from rnnkit.pipelines.forecaster import Forecaster
+from rnnkit.pipelines.select import AutoForecaster
+from rnnkit.pipelines.select.combine import SHARED
+from rnnkit.pipelines.select.forecast import _evaluate, _max_history
+from rnnkit.pipelines.select.members import BaselineMember
+
+from suite_data import SERIES, load
+
+AIRLINE = "datasets/AirPassengers"  # reported apart (MAPE), not in the suite's mean
+
+
+def collect(name: str, depth: int, seeds: int) -> dict | None:
+    package, item = name.split("/")
+    frame, season = load(package, item)
+    horizon = 12 if season == 12 else 8
+    frame = frame.iloc[:len(frame) - depth * horizon]  # the test span, and depth - 1 horizons, dropped
+    train, held = frame.iloc[:-horizon], frame["value"].to_numpy(float)[-horizon:]
+    auto = AutoForecaster(target="value", time="time", horizon=horizon, progress="none")
+    panel = Forecaster(auto.config).read(train)
+    try:
+        lookback, folds = auto._plan(panel, season)
+    except UserError as error:  # too short at this depth for one backtest window
+        print(f"{name}: skipped at depth {depth} ({error})", flush=True)
+        return None
+    record = {"season": season, "train": train["value"].tolist(), "held": held.tolist(),
+              "actual": folds.actual.tolist(), "scale": folds.scale.tolist(), "lookback": lookback,
+              "baselines": {}, "candidates": {}}  # candidates: "kind transform lookback" -> (folds, held-out)
+    end = [[len(s)] for s in panel.series]
+    for baseline in (b for b in auto.baselines if affordable(b, season)):
+        member = BaselineMember(baseline, horizon, max_history=_max_history(season, lookback))
+        record["baselines"][baseline] = (_evaluate(folds, panel, lambda: member)[1].tolist(),
+                                         np.stack(member.fit(panel).forecast_from(panel, end)).tolist())
+    positive = all((s.target > 0).all() for s in panel.series)
+    kinds = [("rnn", t) for t in (["none", "log", "boxcox"] if positive else ["none"])]
+    kinds.append(("hybrid", "log" if positive else "none"))
+    short = max(horizon, season)
+    for length in [lookback] + ([short] if lookback != short else []):
+        for kind, transform in kinds:
+            settings = {"kind": kind, "transform": transform, "hidden_size": 16, "max_steps": 300,
+                        "lookback": length, "decoder": "direct", "weight_decay": 0.0}
+            fold_runs, held_runs = [], []
+            for seed in range(seeds):
+                make = auto._maker(settings, seed)
+                fold_runs.append(folds.backtest(panel, make))
+                held_runs.append(np.stack(make().fit(panel).forecast_from(panel, end)))
+            record["candidates"][f"{kind} {transform} {length}"] = (np.stack(fold_runs).tolist(),
+                                                                   np.stack(held_runs).tolist())
+    return record
+
+
+def rules(record: dict) -> dict[str, np.ndarray]:
+    """Each rule's held-out forecast (the ensemble alone, and with the two best baselines in equal shares)."""
+    candidates = {name: [np.asarray(runs) for runs in pair] for name, pair in record["candidates"].items()}
+    baseline = {name: [np.asarray(runs) for runs in pair] for name, pair in record["baselines"].items()}
+    actual, scale = np.asarray(record["actual"]), np.asarray(record["scale"])
+
+    def fold_mase(forecast: np.ndarray) -> float:
+        return float(np.mean(np.abs(actual - forecast) / scale))
+
+    score = {name: fold_mase(np.median(runs[0], axis=0)) for name, runs in candidates.items()}
+    ranked = sorted(candidates, key=score.get)
+    base = [name for name in ranked if int(name.split()[2]) == record["lookback"]]
+    pools = {"all four (default)": base, "best three by fold MASE (earlier default)": base[:3],
+             "all eight (two lookbacks)": ranked, "best three of the eight": ranked[:3]}
+    pools.update({" ".join(name.split()[:2]) + " alone": [name] for name in base})
+    baselines = sorted(baseline, key=lambda b: fold_mase(baseline[b][0]))[:SHARED]
+    out = {}
+    for rule, names in pools.items():
+        alone = np.median(np.concatenate([candidates[name][1] for name in names]), axis=0)
+        out[rule] = alone
+        out[rule + ", combined"] = np.mean([alone, *(baseline[b][1] for b in baselines)], axis=0)
+    return out
+
+
+def error(record: dict, forecast: np.ndarray, airline: bool) -> float:
+    """MASE (MAPE for the airline) of a held-out forecast."""
+    actual, train, m = np.asarray(record["held"]), np.asarray(record["train"]), record["season"]
+    forecast = forecast[0, :, 0]
+    if airline:
+        return 100 * float(np.mean(np.abs(actual - forecast) / actual))
+    return float(np.mean(np.abs(actual - forecast)) / np.mean(np.abs(train[m:] - train[:-m])))
+
+
+def report(runs: dict[int, dict]) -> None:
+    print("mean MASE on the held-out horizon (suite), and the airline's MAPE, per depth " + ", ".join(map(str, runs)))
+    table: dict[str, list[str]] = {}
+    for records in runs.values():
+        scores: dict[str, list[float]] = {}
+        for name, record in records.items():
+            for rule, forecast in rules(record).items():
+                scores.setdefault(rule, []).append(error(record, forecast, name == AIRLINE))
+        suite = [name != AIRLINE for name in records]
+        for rule, values in scores.items():
+            values = np.asarray(values)
+            cell = f"{values[suite].mean():.3f} ({sum(suite)})"
+            cell += f" air {values[~np.asarray(suite)][0]:5.2f}" if not all(suite) else ""
+            table.setdefault(rule, []).append(cell)
+    for rule, cells in table.items():
+        print(f"  {rule:55s} " + "   ".join(cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--depth", type=int, default=1, help="1: the span before the test span; 2: the one before")
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--only", nargs="*", help="series names (package/item) to run")
+    parser.add_argument("--out", type=Path, help="write every fit's forecasts here (JSON)")
+    parser.add_argument("--load", type=Path, nargs="+", help="--out files: their table (nothing is run)")
+    args = parser.parse_args()
+    if args.load:  # files of one depth (runs split with --only) are one run
+        runs: dict[int, dict] = {}
+        for document in (json.loads(path.read_text()) for path in args.load):
+            runs.setdefault(document["depth"], {}).update(document["series"])
+        report(runs)
+        return
+    torch.set_num_threads(1)
+    run = {"depth": args.depth, "seeds": args.seeds, "series": {}}
+    for name in [f"{package}/{item}" for package, item in SERIES] + [AIRLINE]:
+        if args.only and name not in args.only:
+            continue
+        clock = time.time()
+        record = collect(name, args.depth, args.seeds)
+        if record is None:
+            continue
+        run["series"][name] = record
+        print(f"{name}: {time.time() - clock:.0f} s", flush=True)
+        if args.out:
+            args.out.write_text(json.dumps(run))
+    report({args.depth: run["series"]})
+
+
+if __name__ == "__main__":
+    main()
