@@ -68,11 +68,12 @@ def test_the_selection_tries_each_kind_and_reports_the_ensemble_beside_the_choic
     assert np.allclose(part["rnnkit"], (part["rnnkit RNN alone"] + part["seasonal_naive"] + part["theta"]) / 3)
     windows = auto.summary["folds"] * auto.summary["windows_per_fold"]
     assert auto.calibration.errors.shape == (len(combinations) * windows * 12, 1)  # every combination's fold errors
-    assert auto.summary["fold_mase"]["rnn"] == scores[combinations[0]] and combinations[0] == "rnn ensemble (4)"
-    seeds = [row["seeds"] for row in auto.table if row["kind"] in ("rnn", "hybrid") and row["status"] == "ok"]
-    assert seeds == [MAX_SEEDS] * 4  # every candidate: more seeds, round by round (5 minutes leave room for all)
-    assert len(auto.members) == auto.summary["seeds"] * 4 + len(auto.combination.baselines)
-    assert sorted(auto.combination.rnn) == sorted(row["candidate"] for row in recurrent)  # all four pooled
+    assert auto.summary["fold_mase"]["rnn"] == scores[combinations[0]] and combinations[0] == "rnn ensemble (3)"
+    seeds = sorted((row["score"], row["seeds"]) for row in auto.table if row["kind"] in ("rnn", "hybrid")
+                   and row["status"] == "ok")
+    assert min(count for _, count in seeds[:3]) >= 2 and max(count for _, count in seeds) == MAX_SEEDS  # the best: more
+    # seeds, round by round (the ranking may change between rounds)
+    assert len(auto.members) == auto.summary["seeds"] * 3 + len(auto.combination.baselines)
 
 
 def test_predictions_beat_seasonal_naive_with_intervals_and_survive_the_folder(auto, tmp_path):

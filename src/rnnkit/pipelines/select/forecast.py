@@ -16,16 +16,13 @@ The search (``rnnkit.pipelines.select.folds`` explains the folds; the score is t
    development span than more seeds of these four: chosen mean MASE 1.138 and 1.153 (two seeds of the bench)
    against 1.087 and 1.097, the recurrent ensemble alone 1.268/1.283 against 1.227/1.242, 22 series. Fold scores of
    one seed rank the variants by noise as much as by skill;
-3. while the budget allows, more seeds for every recurrent candidate, round by round, the best first (up to
-   ``MAX_SEEDS``): a candidate's fold forecasts become the median over its seeds, so that the ensemble does not
-   rest on one initialisation;
-4. the recurrent ensemble: the median of every recurrent candidate, not of the best few by fold MASE (fold scores
-   rank them by noise as much as by skill: on the suite's two development spans the median of all four forecast
-   with mean MASE 1.211/1.299 alone and 1.074/1.085 in the combination below, the best three's 1.239/1.323 and
-   1.080/1.091, 4 seeds each, ``bench/forecast_ensemble_dev.py``); the combination used is the
+3. while the budget allows, more seeds for the best ``ENSEMBLE`` recurrent candidates, round by round (up to
+   ``MAX_SEEDS``): a candidate's fold forecasts become the median over its seeds, so that neither the ranking nor
+   the ensemble rests on one initialisation;
+4. the recurrent ensemble: the median of the best ``ENSEMBLE`` recurrent candidates; the combination used is the
    ensemble with the two baselines of lowest fold MASE in equal shares (``rnnkit.pipelines.select.combine`` says
    why a fixed form beats the lowest-scoring one); the ensemble alone and with each baseline are scored beside it;
-5. the final fit on all the data: each recurrent candidate with as many seeds (up to ``MAX_SEEDS``) as the budget
+5. the final fit on all the data: each ensemble member with as many seeds (up to ``MAX_SEEDS``) as the budget
    left allows, the combination's baselines; conformal intervals (``rnnkit.eval.conformal``) from the fold errors
    of every combination scored.
 
@@ -60,6 +57,7 @@ from rnnkit.pipelines.select.search import Search, Trial
 
 DEFAULT_BUDGET = "3m"
 BASELINES = ("seasonal_naive", "theta", "holt_winters", "ets", "sarima")
+ENSEMBLE = 3  # recurrent candidates in the ensemble
 MAX_SEEDS = 10  # seeds per recurrent candidate on the folds, and per ensemble member in the final fit
 FORMAT_VERSION = 1
 RNN_ALONE = "rnnkit RNN alone"  # the backtest's label of the recurrent ensemble, shown beside the chosen model
@@ -95,8 +93,8 @@ class AutoForecaster:
         lookback, folds = self._plan(panel, season)
         baselines = [name for name in self.baselines if affordable(name, season)]
         combinations = len(combine.scored(["rnn"], baselines, baselines)[0])  # their count does not need the ranking
-        # the baselines, four recurrent candidates with their seed rounds (as far as the budget goes), the combinations
-        planned = len(baselines) + 4 * MAX_SEEDS + combinations
+        # the baselines, four recurrent candidates, their seed rounds (as far as the budget goes), the combinations
+        planned = len(baselines) + 4 + ENSEMBLE * (MAX_SEEDS - 1) + combinations
         search = Search(budget, planned=planned, progress=self.progress, what="selection")
         self._folds = folds.count
         for name in baselines:
@@ -139,7 +137,7 @@ class AutoForecaster:
 
     def _search_rnn(self, search: Search, folds: Folds, panel: Panel, lookback: int, season: int) -> None:
         """The recurrent candidates: one small network on each transform, and the ES-RNN hybrid (seasonal
-        series); the first one's time sets aside what the final fit of all of them will need."""
+        series); the first one's time sets aside what the final fit of the ensemble will need."""
         positive = all((s.target > 0).all() for s in panel.series)
         c = self.config
         steps = min(c.train.max_steps or 300, 300)
@@ -154,15 +152,15 @@ class AutoForecaster:
             trial = search.run(_name(settings), settings, lambda: _evaluate(folds, panel, make), estimate=estimate)
             trial.settings["seeds"] = 1
             if estimate is None and trial.ok:  # keep time for the final fit of the ensemble
-                search.reserve = len(candidates) * _final_seconds(trial, folds.count)
+                search.reserve = ENSEMBLE * _final_seconds(trial, folds.count)
 
     def _more_seeds(self, search: Search, folds: Folds, panel: Panel) -> None:
-        """Round by round, one more seed for each recurrent candidate (the best first, ranked again after every
-        round), while the budget allows; a candidate's result is the median over its seeds."""
+        """Round by round, one more seed for each of the best ``ENSEMBLE`` recurrent candidates (ranked again
+        after every round), while the budget allows; a candidate's result is the median over its seeds."""
         runs = {t.name: [t.result] for t in search.trials if t.ok and t.settings.get("kind") in ("rnn", "hybrid")}
         for count in range(2, MAX_SEEDS + 1):
             added = False
-            for trial in search.ranked(lambda t: t.name in runs):
+            for trial in search.ranked(lambda t: t.name in runs)[:ENSEMBLE]:
                 if len(runs[trial.name]) >= count:
                     continue
                 make = self._maker(trial.settings, self.config.train.seed + len(runs[trial.name]))
@@ -196,7 +194,7 @@ class AutoForecaster:
 
     def _combine(self, search: Search, folds: Folds) -> tuple[combine.Combination, Trial, list[Trial]]:
         """The combination used, the recurrent ensemble's trial and every combination's trial."""
-        ranked = search.ranked(lambda t: t.settings.get("kind") in ("rnn", "hybrid"))
+        ranked = search.ranked(lambda t: t.settings.get("kind") in ("rnn", "hybrid"))[:ENSEMBLE]
         if not ranked:
             failures = "; ".join(f"{t.name}: {t.status}" for t in search.trials if t.settings.get("kind") != "baseline")
             raise UserError(f"no recurrent candidate could be fitted within the budget ({failures or 'none ran'}); "
