@@ -20,10 +20,8 @@ A series too short at a depth for one backtest window is skipped (USAccDeaths an
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,7 +32,7 @@ from rnnkit.pipelines.select import AutoForecaster
 from rnnkit.pipelines.select.combine import SHARED
 from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET, RNN_ALONE as ALONE, _max_history
 
-from suite_data import SERIES, load
+from suite_data import SERIES, development_arguments, development_split, mase, read_development_runs
 
 
 def parts(auto: AutoForecaster, train: np.ndarray, horizon: int, season: int) -> dict:
@@ -78,10 +76,6 @@ def rules(record: dict) -> dict[str, np.ndarray]:
     }
 
 
-def mase(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, season: int) -> float:
-    return float(np.mean(np.abs(actual - forecast)) / np.mean(np.abs(train[season:] - train[:-season])))
-
-
 def report(runs: list[dict]) -> None:
     scores = {}  # rule -> one list per run
     for run in runs:
@@ -104,19 +98,12 @@ def report(runs: list[dict]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--depth", type=int, default=1, help="1: the span before the test span; 2: the one before")
+    parser = development_arguments(__doc__.splitlines()[0])
     parser.add_argument("--budget", default=DEFAULT_BUDGET)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", nargs="*", help="series names (package/item) to run")
-    parser.add_argument("--out", type=Path, help="write every part's forecasts here (JSON)")
-    parser.add_argument("--load", type=Path, nargs="+", help="--out JSONs: their table (nothing is run)")
     args = parser.parse_args()
-    if args.load:  # files of one depth (runs split with --only) are one run
-        runs: dict[int, dict] = {}
-        for document in (json.loads(path.read_text()) for path in args.load):
-            runs.setdefault(document["depth"], {**document, "series": {}})["series"].update(document["series"])
-        report(list(runs.values()))
+    if args.load:
+        report(list(read_development_runs(args.load).values()))
         return
     torch.set_num_threads(1)
     run = {"depth": args.depth, "budget": args.budget, "seed": args.seed, "series": {}}
@@ -124,10 +111,7 @@ def main() -> None:
         name = f"{package}/{item}"
         if args.only and name not in args.only:
             continue
-        frame, season = load(package, item)
-        horizon = 12 if season == 12 else 8
-        frame = frame.iloc[:len(frame) - args.depth * horizon]  # the test span, and depth - 1 horizons, dropped
-        train, held = frame.iloc[:-horizon], frame["value"].to_numpy(float)[-horizon:]
+        train, held, season, horizon = development_split(package, item, args.depth)
         clock = time.time()
         try:
             auto = AutoForecaster(target="value", time="time", horizon=horizon, budget=args.budget, progress="none",

@@ -24,10 +24,8 @@ as it was.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,17 +38,13 @@ from rnnkit.pipelines.select.combine import SHARED
 from rnnkit.pipelines.select.forecast import _evaluate, _max_history
 from rnnkit.pipelines.select.members import BaselineMember
 
-from suite_data import SERIES, load
+from suite_data import SERIES, development_arguments, development_split, mase, read_development_runs
 
 AIRLINE = "datasets/AirPassengers"  # reported apart (MAPE), not in the suite's mean
 
 
 def collect(name: str, depth: int, seeds: int) -> dict | None:
-    package, item = name.split("/")
-    frame, season = load(package, item)
-    horizon = 12 if season == 12 else 8
-    frame = frame.iloc[:len(frame) - depth * horizon]  # the test span, and depth - 1 horizons, dropped
-    train, held = frame.iloc[:-horizon], frame["value"].to_numpy(float)[-horizon:]
+    train, held, season, horizon = development_split(*name.split("/"), depth)
     auto = AutoForecaster(target="value", time="time", horizon=horizon, progress="none")
     panel = Forecaster(auto.config).read(train)
     try:
@@ -110,11 +104,10 @@ def rules(record: dict) -> dict[str, np.ndarray]:
 
 def error(record: dict, forecast: np.ndarray, airline: bool) -> float:
     """MASE (MAPE for the airline) of a held-out forecast."""
-    actual, train, m = np.asarray(record["held"]), np.asarray(record["train"]), record["season"]
-    forecast = forecast[0, :, 0]
+    actual, forecast = np.asarray(record["held"]), forecast[0, :, 0]
     if airline:
         return 100 * float(np.mean(np.abs(actual - forecast) / actual))
-    return float(np.mean(np.abs(actual - forecast)) / np.mean(np.abs(train[m:] - train[:-m])))
+    return mase(actual, forecast, np.asarray(record["train"]), record["season"])
 
 
 def report(runs: dict[int, dict]) -> None:
@@ -136,18 +129,11 @@ def report(runs: dict[int, dict]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--depth", type=int, default=1, help="1: the span before the test span; 2: the one before")
+    parser = development_arguments(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=4)
-    parser.add_argument("--only", nargs="*", help="series names (package/item) to run")
-    parser.add_argument("--out", type=Path, help="write every fit's forecasts here (JSON)")
-    parser.add_argument("--load", type=Path, nargs="+", help="--out files: their table (nothing is run)")
     args = parser.parse_args()
-    if args.load:  # files of one depth (runs split with --only) are one run
-        runs: dict[int, dict] = {}
-        for document in (json.loads(path.read_text()) for path in args.load):
-            runs.setdefault(document["depth"], {}).update(document["series"])
-        report(runs)
+    if args.load:
+        report({depth: run["series"] for depth, run in read_development_runs(args.load).items()})
         return
     torch.set_num_threads(1)
     run = {"depth": args.depth, "seeds": args.seeds, "series": {}}
