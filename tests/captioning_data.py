@@ -39,9 +39,9 @@ def make_scenes(count, size=16, seed=0):
     return images, [f"there is a {caption}" for caption in captions]
 
 
-def train_small_captioner(**config):
+def train_small_captioner(epochs=10, **config):
     """A captioner (8-16 channel CNN, 32-unit decoder, 16-pixel images; ``config``: more ``CaptionerConfig``
-    fields) trained 10 epochs on 160 shapes, validated on 60: seconds on one thread. Returns the model in eval
+    fields) trained ``epochs`` epochs on 160 shapes, validated on 60: seconds on one thread. Returns the model in eval
     mode, the fit's result, and the (images, captions) of both sets."""
     import torch
 
@@ -58,6 +58,6 @@ def train_small_captioner(**config):
     decoder = AttentionDecoderConfig(embedding_dim=16, rnn=RecurrentConfig(hidden_size=32))
     model_config = CaptionerConfig(ImageEncoderConfig(channels=(8, 16)), decoder, image_size=16, **config)
     model = ImageCaptioner.for_data(captions, model_config, images=images)
-    result = Trainer(model, TrainConfig(max_epochs=10, batch_size=8, lr=3e-3, progress="none")).fit(
+    result = Trainer(model, TrainConfig(max_epochs=epochs, batch_size=8, lr=3e-3, progress="none")).fit(
         model.dataset(images, captions), model.dataset(val_images, val_captions), collate_fn=caption_collate)
     return model.eval(), result, (images, captions), (val_images, val_captions)

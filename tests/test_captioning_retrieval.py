@@ -54,8 +54,9 @@ def test_copy_distribution_leaves_out_positions_without_a_token():
 
 @pytest.fixture(scope="module")
 def trained():
-    """A retrieving captioner trained on 160 shapes for 10 epochs (seconds on one thread), its own captions only."""
-    model, _, train, validation = train_small_captioner(neighbours=3, nearest_within=0)
+    """A retrieving captioner trained on 160 shapes for 16 epochs (seconds on one thread), its own captions only:
+    after 10 its validation captions matched 0.78-0.87 on one CPU, by thread count and oneDNN; after 16, 0.98."""
+    model, _, train, validation = train_small_captioner(epochs=16, neighbours=3, nearest_within=0)
     return model, train, validation
 
 
@@ -63,7 +64,7 @@ def trained():
 def test_retrieving_captioner_learns_and_its_folder_holds_the_table(trained, tmp_path):
     model, (images, captions), (val_images, val_captions) = trained
     beam = model.caption(val_images, beam=3)
-    assert np.mean([c == r for c, r in zip(beam, val_captions)]) >= 0.8  # measured: 0.95-1.0
+    assert np.mean([c == r for c, r in zip(beam, val_captions)]) >= 0.8  # measured: 0.98 on 1-2 threads, oneDNN or not
     rnnkit.save(model, tmp_path / "model")
     extra = json.loads((tmp_path / "model" / "config.json").read_text())["extra"]
     assert extra["retrieval_captions"] == captions
