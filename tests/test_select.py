@@ -55,7 +55,6 @@ def test_trials_run_fail_or_are_skipped_and_fill_one_table():
     assert math.isclose(Budget(100, clock=clock).left(), 100)
 
 
-
 def test_the_progress_count_moves_with_refinements(capsys):
     clock = Clock()
     search = Search(Budget(100, clock=clock), planned=4, progress="lines", what="selection")
@@ -65,6 +64,7 @@ def test_the_progress_count_moves_with_refinements(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" [")[0] for line in lines] == ["selection 1/4", "selection 2/4", "selection 3/4"]
     assert "a 0.4 (again)" in lines[1] and "best 0.4" in lines[2]
+
 
 def seasonal(n=96, season=12, seed=0):
     t = np.arange(n)
