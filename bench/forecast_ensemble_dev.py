@@ -17,9 +17,9 @@ over all its members' seeds (as ``AutoForecaster.predict``'s). About 35 minutes 
 What it gave (4 seeds; mean MASE of 22 series at depths 1 and 2): all four 1.211/1.299 alone and 1.074/1.085
 combined, the best three 1.239/1.323 and 1.080/1.091. The product with all four pooled did not confirm it
 (``bench/forecast_combination_dev.py`` on that code: 1.085/1.092 combined, 1.294/1.313 alone, against the best
-three's 1.079/1.091 and 1.226/1.318 from an earlier run): the rules differ by less than the seed noise (woolyrnq's
-ensemble of all four, alone, scored 0.585 here with 4 seeds and 1.589 in the product with 10), so the default was left
-as it was.
+three's 1.079/1.091 and 1.226/1.318 from an earlier run, 1.076 and 1.238 at depth 1 in a run the same day): the
+rules differ by less than the seed noise (woolyrnq's ensemble of all four, alone, scored 0.585 here with 4 seeds
+and 1.589 in the product with 10), so the default was left as it was.
 """
 
 from __future__ import annotations
