@@ -9,10 +9,11 @@ and in the default combination (with the two baselines of lowest fold MASE).
 Protocol as ``bench/forecast_combination_dev.py`` (each suite series, and the airline, loses its test span and
 ``depth - 1`` more horizons; the last horizon left is held out, the test span is never read), but the candidates
 are fitted here, not by a budgeted search, so that every rule is applied to the same fits: each of the selection's
-four recurrent candidates (``AutoForecaster._maker``) at its lookback and at the short one (max(horizon, season)),
-``--seeds`` seeds each, on the selection's folds and on all the training rows; the baselines likewise. A candidate's
-fold forecasts are the median over its seeds (as the selection's); an ensemble's held-out forecast is the median
-over all its members' seeds (as ``AutoForecaster.predict``'s). About 35 minutes a depth on one core with 4 seeds.
+four recurrent candidates (``AutoForecaster.recurrent_candidates``) at its lookback and at the short one
+(max(horizon, season)), ``--seeds`` seeds each, on the selection's folds and on all the training rows; the baselines
+likewise. A candidate's fold forecasts are the median over its seeds (as the selection's); an ensemble's held-out
+forecast is the median over all its members' seeds (as ``AutoForecaster.predict``'s). About 35 minutes a depth on
+one core with 4 seeds.
 
 What it gave (4 seeds; mean MASE of 22 series at depths 1 and 2): all four 1.211/1.299 alone and 1.074/1.085
 combined, the best three 1.239/1.323 and 1.080/1.091. The product with all four pooled did not confirm it
@@ -60,21 +61,16 @@ def collect(name: str, depth: int, seeds: int) -> dict | None:
         member = BaselineMember(baseline, horizon, max_history=_max_history(season, lookback))
         record["baselines"][baseline] = (_evaluate(folds, panel, lambda: member)[1].tolist(),
                                          np.stack(member.fit(panel).forecast_from(panel, end)).tolist())
-    positive = all((s.target > 0).all() for s in panel.series)
-    kinds = [("rnn", t) for t in (["none", "log", "boxcox"] if positive else ["none"])]
-    kinds.append(("hybrid", "log" if positive else "none"))
     short = max(horizon, season)
     for length in [lookback] + ([short] if lookback != short else []):
-        for kind, transform in kinds:
-            settings = {"kind": kind, "transform": transform, "hidden_size": 16, "max_steps": 300,
-                        "lookback": length, "decoder": "direct", "weight_decay": 0.0}
+        for settings in auto.recurrent_candidates(panel, length, season):  # the selection's own
             fold_runs, held_runs = [], []
             for seed in range(seeds):
                 make = auto._maker(settings, seed)
                 fold_runs.append(folds.backtest(panel, make))
                 held_runs.append(np.stack(make().fit(panel).forecast_from(panel, end)))
-            record["candidates"][f"{kind} {transform} {length}"] = (np.stack(fold_runs).tolist(),
-                                                                   np.stack(held_runs).tolist())
+            name = f"{settings['kind']} {settings['transform']} {length}"
+            record["candidates"][name] = (np.stack(fold_runs).tolist(), np.stack(held_runs).tolist())
     return record
 
 

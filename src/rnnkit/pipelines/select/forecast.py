@@ -92,16 +92,18 @@ class AutoForecaster:
         c, season = self.config, season_length(panel.freq)
         lookback, folds = self._plan(panel, season)
         baselines = [name for name in self.baselines if affordable(name, season)]
+        candidates = self.recurrent_candidates(panel, lookback, season)
         combinations = len(combine.scored(["rnn"], baselines, baselines)[0])  # their count does not need the ranking
-        # the baselines, four recurrent candidates, their seed rounds (as far as the budget goes), the combinations
-        planned = len(baselines) + 4 + ENSEMBLE * (MAX_SEEDS - 1) + combinations
+        # the baselines, the recurrent candidates, their seed rounds (as far as the budget goes), the combinations
+        planned = (len(baselines) + len(candidates) + min(ENSEMBLE, len(candidates)) * (MAX_SEEDS - 1)
+                   + combinations)
         search = Search(budget, planned=planned, progress=self.progress, what="selection")
         self._folds = folds.count
         for name in baselines:
             member = BaselineMember(name, c.horizon, max_history=_max_history(season, lookback))
             search.run(name, {"kind": "baseline"}, lambda: _evaluate(folds, panel, lambda: member),
                        estimate=search.seconds(lambda t: t.settings.get("kind") == "baseline"))
-        self._search_rnn(search, folds, panel, lookback, season)
+        self._search_rnn(search, folds, panel, candidates)
         self._more_seeds(search, folds, panel)
         chosen, rnn_alone, tried = self._combine(search, folds)
         self._final_fit(search, panel, chosen, lookback)
@@ -135,17 +137,22 @@ class AutoForecaster:
             raise problem
         return max(plans, key=lambda plan: len(plan[1].origins[0]))  # ties: the longer lookback
 
-    def _search_rnn(self, search: Search, folds: Folds, panel: Panel, lookback: int, season: int) -> None:
-        """The recurrent candidates: one small network on each transform, and the ES-RNN hybrid (seasonal
-        series); the first one's time sets aside what the final fit of the ensemble will need."""
+    def recurrent_candidates(self, panel: Panel, lookback: int, season: int) -> list[dict[str, Any]]:
+        """The settings (``_maker``'s) of the recurrent candidates: one small network on each transform, and the
+        ES-RNN hybrid (seasonal series)."""
         positive = all((s.target > 0).all() for s in panel.series)
-        c = self.config
-        steps = min(c.train.max_steps or 300, 300)
+        steps = min(self.config.train.max_steps or 300, 300)
         network = {"kind": "rnn", "transform": "none", "hidden_size": 16, "max_steps": steps, "lookback": lookback,
                    "decoder": "direct", "weight_decay": 0.0}
         candidates = [dict(network, transform=t) for t in (["none", "log", "boxcox"] if positive else ["none"])]
         if season >= 2:
             candidates.append(dict(network, kind="hybrid", transform="log" if positive else "none"))
+        return candidates
+
+    def _search_rnn(self, search: Search, folds: Folds, panel: Panel, candidates: list[dict[str, Any]]) -> None:
+        """Each recurrent candidate on the folds, one seed; the first one's time sets aside what the final fit of
+        the ensemble will need."""
+        c = self.config
         for settings in candidates:
             estimate = search.seconds(lambda t: t.settings.get("kind") in ("rnn", "hybrid"))
             make = self._maker(settings, c.train.seed)
