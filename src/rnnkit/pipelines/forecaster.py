@@ -36,6 +36,7 @@ from rnnkit.data.timeseries import (
     SeriesColumns,
     SeriesScalers,
     WindowDataset,
+    bootstrapped,
     calendar_cycles,
     encode_series,
     forecast_table,
@@ -101,6 +102,10 @@ class ForecasterConfig:
         "help": "steps read before each forecast (none: 2 x max(horizon, season))"})
     level: bool = field(default=True, metadata={
         "help": "remove each window's level (the mean of its last season) and add it back"})
+    bootstrap: int = field(default=0, metadata={
+        "help": "bootstrapped copies of each seasonal series added to the training data (STL trend and season, "
+                "the remainder redrawn in blocks: rnnkit.data.timeseries.bootstrap); more windows for a short "
+                "series, never forecast or scored"})
     validation: int = field(default=0, metadata={
         "help": "rows at each series' end held out to keep the best epoch (0: none)"})
     intervals: str = field(default="conformal", metadata={
@@ -120,6 +125,8 @@ class ForecasterConfig:
             raise UserError(f"intervals must be one of {list(INTERVALS)}, got {self.intervals!r}")
         if self.horizon is not None and (not isinstance(self.horizon, int) or self.horizon < 1):
             raise UserError(f"horizon must be an integer >= 1, got {self.horizon!r}")
+        if not isinstance(self.bootstrap, int) or self.bootstrap < 0:
+            raise UserError(f"bootstrap must be an integer >= 0, got {self.bootstrap!r}")
         if self.lookback is not None and self.lookback < 1:
             raise UserError(f"lookback must be >= 1, got {self.lookback}")
 
@@ -275,7 +282,7 @@ class Forecaster:
         self.cycles = calendar_cycles(longest.index[:len(longest) - c.validation], panel.freq) if c.calendar else []
         lookback, season = self._lookback(panel.freq), season_length(panel.freq)
         encoded, train, val = [], [], []
-        for s in panel.series:
+        for s in bootstrapped(panel, c.bootstrap, c.train.seed).series:
             rows = len(s) - c.validation
             if rows < lookback + c.horizon:
                 raise UserError(f"series {s.id!r} has {len(s)} rows; training needs at least lookback + horizon"
@@ -304,6 +311,7 @@ class Forecaster:
                                                             resume=resume)
         self.history = self.result.history
         self.model.eval()
+        self.scalers = {s.id: self.scalers[s.id] for s in panel.series}  # the bootstrapped copies' are not kept
         self.tail = Panel([_tail(s, lookback) for s in panel.series], panel.columns, panel.freq)
         self.calibration = self._calibrate(panel) if c.intervals == "conformal" else None
         return self
