@@ -31,11 +31,7 @@ from rnnkit.eval.forecast_metrics import coverage, format_table, smape
 from rnnkit.pipelines.select import AutoForecaster
 from rnnkit.pipelines.select.forecast import DEFAULT_BUDGET
 
-from suite_data import suite
-
-
-def mase(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, season: int) -> float:
-    return float(np.mean(np.abs(actual - forecast)) / np.mean(np.abs(train[season:] - train[:-season])))
+from suite_data import mase, suite
 
 
 def main() -> None:
